@@ -1,0 +1,212 @@
+import type { LeasedJob } from "../../schemas/index.ts";
+import { AgentClient } from "./client.ts";
+import type { AgentConfig } from "./config.ts";
+import { JobAborted, JobError } from "./errors.ts";
+import type { Log } from "./log.ts";
+import type { InputFile, RuntimeAdapter } from "./runtimes/types.ts";
+
+export const VERSION = "0.1.0";
+
+interface Running {
+  job: LeasedJob;
+  aborted: string | null;
+  leaseExpiresAt: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The lease loop: register, long-poll for jobs while slots are free, run each through its runtime, heartbeat every
+ * running lease on a timer of its own, and drain on SIGTERM. One bad job never stops the loop.
+ */
+export class Agent {
+  private client: AgentClient;
+  private running = new Map<string, Running>();
+  private draining = false;
+  private leaseAbort = new AbortController();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private slotFreed: (() => void) | null = null;
+  private modelRuntime = new Map<string, RuntimeAdapter>();
+  readonly stats = { completed: 0, failed: 0, dropped: 0 };
+
+  private cfg: AgentConfig;
+  private runtimes: RuntimeAdapter[];
+  private log: Log;
+
+  constructor(cfg: AgentConfig, runtimes: RuntimeAdapter[], log: Log) {
+    this.cfg = cfg;
+    this.runtimes = runtimes;
+    this.log = log;
+    this.client = new AgentClient(cfg.platformUrl, cfg.token);
+  }
+
+  async start(): Promise<void> {
+    for (const rt of this.runtimes) {
+      for (const m of await rt.models()) {
+        if (!this.cfg.models || this.cfg.models.includes(m)) this.modelRuntime.set(m, rt);
+      }
+    }
+    if (this.modelRuntime.size === 0) throw new Error("no runtime offers any of the configured models");
+    if (this.cfg.preload) {
+      for (const [m, rt] of this.modelRuntime) {
+        const t = performance.now();
+        this.log.info({ model: m }, "loading model and running warm-up inference");
+        await rt.warm(m);
+        this.log.info({ model: m, load_ms: Math.round(performance.now() - t) }, "model ready");
+      }
+    }
+    let reg;
+    for (let attempt = 0; ; attempt++) {
+      reg = await this.client.register({
+        name: this.cfg.name, version: VERSION, gpu_class: this.cfg.gpuClass, gpus: [],
+        runtimes: [...new Set(this.runtimes.map((r) => r.name))], models: [...this.modelRuntime.keys()], slots: this.cfg.slots,
+      });
+      if (reg.ok) break;
+      if (reg.kind === "http" && reg.status === 401) throw new Error(`registration refused: ${reg.message}`);
+      if (this.draining) return;
+      this.log.warn({ err: reg.message }, "register failed; retrying");
+      await sleep(Math.min(10_000, 500 * 2 ** attempt));
+    }
+    this.client.agentId = reg.value.agent_id;
+    this.log.info({ agent_id: reg.value.agent_id, models: [...this.modelRuntime.keys()] }, "registered");
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), reg.value.heartbeat_interval_ms);
+    await this.loop();
+  }
+
+  /** Stop leasing, let running jobs finish within the grace period, release the rest, and return. */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.log.info({ running: this.running.size }, "draining");
+    this.leaseAbort.abort();
+    const deadline = Date.now() + this.cfg.drainGraceMs;
+    while (this.running.size > 0 && Date.now() < deadline) await sleep(100);
+    for (const r of this.running.values()) {
+      r.aborted = "draining";
+      await this.client.release(r.job.job_id, { lease_id: r.job.lease_id, epoch: r.job.epoch, reason: "draining" });
+    }
+    clearInterval(this.heartbeatTimer);
+    await Promise.all(this.runtimes.map((r) => r.close()));
+  }
+
+  private loaded(): string[] {
+    return [...new Set(this.runtimes.flatMap((r) => r.loaded()))];
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 250;
+    while (!this.draining) {
+      const free = this.cfg.slots - this.running.size;
+      if (free <= 0) {
+        await new Promise<void>((r) => (this.slotFreed = r));
+        continue;
+      }
+      const res = await this.client.lease({ slots_free: free, loaded_models: this.loaded(), cached_models: [], wait_ms: this.cfg.leaseWaitMs }, this.leaseAbort.signal);
+      if (this.draining) {
+        // A lease that raced the drain signal is handed straight back.
+        if (res.ok && res.value) for (const j of res.value.jobs) await this.client.release(j.job_id, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });
+        break;
+      }
+      if (!res.ok) {
+        if (res.kind === "http" && (res.status === 401 || res.status === 403)) throw new Error(`lease refused: ${res.message}`);
+        this.log.warn({ err: res.message }, "lease failed; backing off");
+        await sleep(backoff + Math.random() * backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+        continue;
+      }
+      backoff = 250;
+      for (const job of res.value?.jobs ?? []) {
+        const r: Running = { job, aborted: null, leaseExpiresAt: job.lease_expires_at };
+        this.running.set(job.job_id, r);
+        void this.execute(r).finally(() => {
+          this.running.delete(job.job_id);
+          this.slotFreed?.();
+          this.slotFreed = null;
+        });
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.running.size === 0) return;
+    const leases = [...this.running.values()].map((r) => ({ job_id: r.job.job_id, lease_id: r.job.lease_id }));
+    const res = await this.client.heartbeat(leases);
+    if (!res.ok) {
+      this.log.warn({ err: res.message }, "heartbeat failed");
+      return;
+    }
+    for (const e of res.value.extended) {
+      const r = this.running.get(e.job_id);
+      if (r) r.leaseExpiresAt = e.lease_expires_at;
+    }
+    for (const c of res.value.cancel) {
+      const r = this.running.get(c.job_id);
+      if (r && !r.aborted) {
+        r.aborted = c.reason;
+        this.log.info({ job_id: c.job_id, reason: c.reason }, "platform stopped the job");
+      }
+    }
+  }
+
+  private async execute(r: Running): Promise<void> {
+    const { job } = r;
+    const log = this.log.child({ job_id: job.job_id, model: job.model, attempt: job.attempt });
+    const rt = this.modelRuntime.get(job.model);
+    try {
+      if (!rt) throw new JobError("model_unavailable", `this agent does not serve ${job.model}`, true);
+      const files: Record<string, InputFile> = {};
+      const params: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(job.input)) {
+        if (typeof v === "string" && v.startsWith("/agent/v1/jobs/")) {
+          const got = await this.client.input(v, job.lease_id);
+          if (!got.ok) throw new JobError("runtime_error", `input ${k}: ${got.message}`, true);
+          files[k] = got.value;
+        } else params[k] = v;
+      }
+      if (r.aborted) throw new JobAborted(r.aborted);
+      log.info("running");
+      const out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
+      if (r.aborted) throw new JobAborted(r.aborted);
+      for (const o of out.outputs) {
+        const up = await this.retryUntilLeaseEnds(r, () => this.client.upload(job.job_id, job.lease_id, o.name, o.contentType, o.bytes));
+        if (!up.ok) throw new JobAborted(`upload: ${up.message}`);
+      }
+      const done = await this.retryUntilLeaseEnds(r, () =>
+        this.client.complete(job.job_id, {
+          lease_id: job.lease_id, epoch: job.epoch,
+          outputs: out.outputs.map((o) => ({ name: o.name, content_type: o.contentType, size: o.bytes.byteLength })),
+          ...(out.json !== undefined ? { output_json: out.json } : {}),
+          metrics: { gpu_ms: out.gpuMs, load_ms: out.loadMs, gpu_class: this.cfg.gpuClass, gpu_count: 1 },
+        }),
+      );
+      if (done.ok) {
+        this.stats.completed++;
+        log.info({ gpu_ms: out.gpuMs, load_ms: out.loadMs }, "completed");
+      } else {
+        this.stats.dropped++;
+        log.warn({ err: done.message }, "completion refused; result dropped");
+      }
+    } catch (e) {
+      if (e instanceof JobAborted) {
+        this.stats.dropped++;
+        log.info({ reason: e.message }, "job stopped");
+        return;
+      }
+      const je = e instanceof JobError ? e : new JobError("runtime_error", String(e), true);
+      this.stats.failed++;
+      log.warn({ kind: je.kind, err: je.message }, "job failed");
+      await this.retryUntilLeaseEnds(r, () => this.client.fail(job.job_id, { lease_id: job.lease_id, epoch: job.epoch, kind: je.kind, message: je.message.slice(0, 2000), retryable: je.retryable }));
+    }
+  }
+
+  /** On network loss the result is kept and re-sent until the lease runs out; a 4xx answer is final. */
+  private async retryUntilLeaseEnds<T extends { ok: boolean; kind?: string }>(r: Running, fn: () => Promise<T>): Promise<T> {
+    let delay = 200;
+    for (;;) {
+      const res = await fn();
+      if (res.ok || res.kind !== "network" || Date.now() + delay > r.leaseExpiresAt) return res;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { Agent, VERSION } from "./agent.ts";
+import { parseConfig } from "./config.ts";
+import { log } from "./log.ts";
+import { RUNTIMES } from "./runtimes/index.ts";
+
+const USAGE = `gpu-agent ${VERSION}
+
+usage: gpu-agent run [--platform-url URL] [--token TOKEN] [--name NAME] [--slots N] [--models a,b]
+                     [--gpu-class cpu|A40|L40S|A100-40|A100-80|H100] [--lease-wait-ms N] [--drain-grace-ms N] [--preload false]
+
+env: PLATFORM_URL, AGENT_TOKEN, AGENT_NAME, AGENT_SLOTS, AGENT_MODELS, AGENT_GPU_CLASS, AGENT_LEASE_WAIT_MS,
+     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, LOG_LEVEL`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === "version" || cmd === "--version") {
+    console.log(VERSION);
+    return 0;
+  }
+  if (cmd !== "run") {
+    console.error(USAGE);
+    return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
+  }
+  let cfg;
+  try {
+    cfg = parseConfig(rest, process.env);
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  const agent = new Agent(cfg, Object.values(RUNTIMES).map((make) => make()), log);
+  let stopping: Promise<void> | null = null;
+  const stop = (sig: string) => {
+    log.info({ signal: sig }, "signal received");
+    stopping ??= agent.drain();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  try {
+    await agent.start();
+  } catch (e) {
+    log.error({ err: (e as Error).message }, "agent stopped");
+    return 1;
+  }
+  if (stopping) await stopping;
+  log.info(agent.stats, "exited cleanly");
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// The model thread and open sockets must not keep a drained agent alive.
+setTimeout(() => process.exit(process.exitCode), 200).unref();

@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { GpuClass } from "../../schemas/index.ts";
+
+/** Agent configuration: flags override env, parsed once at start. */
+export const AgentConfig = z.object({
+  platformUrl: z.url(),
+  token: z.string().min(10),
+  name: z.string().min(1).max(100),
+  slots: z.coerce.number().int().min(1).max(64),
+  models: z.array(z.string()).optional(),
+  gpuClass: GpuClass,
+  leaseWaitMs: z.coerce.number().int().min(0).max(25_000),
+  drainGraceMs: z.coerce.number().int().min(0).max(3_600_000),
+  preload: z.boolean(),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) continue;
+    const [k, inline] = a.slice(2).split("=", 2) as [string, string | undefined];
+    if (inline !== undefined) flags.set(k, inline);
+    else if (argv[i + 1] && !argv[i + 1]!.startsWith("--")) flags.set(k, argv[++i]!);
+    else flags.set(k, "true");
+  }
+  const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
+  const models = pick("models", "AGENT_MODELS");
+  const result = AgentConfig.safeParse({
+    platformUrl: pick("platform-url", "PLATFORM_URL"),
+    token: pick("token", "AGENT_TOKEN"),
+    name: pick("name", "AGENT_NAME") ?? `agent-${process.pid}`,
+    slots: pick("slots", "AGENT_SLOTS") ?? 1,
+    models: models ? models.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
+    gpuClass: pick("gpu-class", "AGENT_GPU_CLASS") ?? "cpu",
+    leaseWaitMs: pick("lease-wait-ms", "AGENT_LEASE_WAIT_MS") ?? 20_000,
+    drainGraceMs: pick("drain-grace-ms", "AGENT_DRAIN_GRACE_MS") ?? 30_000,
+    preload: (pick("preload", "AGENT_PRELOAD") ?? "true") !== "false",
+  });
+  if (!result.success) {
+    throw new Error(`invalid configuration:\n${result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { GpuClass, OutputType, Pricing } from "./models.ts";
+import { JobErrorKind } from "./errors.ts";
+
+export const RequestStatus = z.enum(["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
+export type RequestStatus = z.infer<typeof RequestStatus>;
+
+export const Metrics = z.object({
+  gpu_ms: z.number().int().nonnegative().nullable(),
+  load_ms: z.number().int().nonnegative().nullable(),
+  gpu_class: GpuClass.nullable(),
+  queue_ms: z.number().int().nonnegative().nullable(),
+  attempts: z.number().int().nonnegative(),
+});
+export type Metrics = z.infer<typeof Metrics>;
+
+export const OutputFile = z.object({
+  name: z.string(),
+  content_type: z.string(),
+  size: z.number().int().nonnegative(),
+  url: z.url(),
+  expires_at: z.iso.datetime(),
+});
+export type OutputFile = z.infer<typeof OutputFile>;
+
+export const RequestError = z.object({ kind: JobErrorKind, code: z.string(), message: z.string() });
+
+/** The status object of one request (async or sync), as `GET /v2/requests/{id}/status` returns it. */
+export const RequestStatusView = z.object({
+  request_id: z.string(),
+  model: z.string(),
+  status: RequestStatus,
+  queue_position: z.number().int().nonnegative().nullable(),
+  /** `no_capacity` while queued and no connected agent can serve the model */
+  capacity: z.enum(["available", "no_capacity"]).nullable(),
+  created_at: z.iso.datetime(),
+  started_at: z.iso.datetime().nullable(),
+  completed_at: z.iso.datetime().nullable(),
+  metrics: Metrics,
+  cost: z.number().int().nonnegative().nullable().describe("micro-USD charged; null until settled"),
+  error: RequestError.nullable(),
+  status_url: z.url(),
+  response_url: z.url(),
+  cancel_url: z.url(),
+});
+export type RequestStatusView = z.infer<typeof RequestStatusView>;
+
+export const RequestResult = RequestStatusView.extend({
+  output: z.array(OutputFile).nullable(),
+  /** structured output of JSON models (classification, detection) */
+  output_json: z.unknown().nullable(),
+});
+export type RequestResult = z.infer<typeof RequestResult>;
+
+export const AsyncSubmitted = z.object({
+  request_id: z.string(),
+  status: RequestStatus,
+  status_url: z.url(),
+  response_url: z.url(),
+  cancel_url: z.url(),
+  queue_position: z.number().int().nonnegative().nullable(),
+});
+export type AsyncSubmitted = z.infer<typeof AsyncSubmitted>;
+
+export const CancelResult = z.object({
+  request_id: z.string(),
+  status: RequestStatus,
+  outcome: z.enum(["cancelled", "cancellation_requested", "already_completed"]),
+});
+export type CancelResult = z.infer<typeof CancelResult>;
+
+export const SyncJsonOutput = z.object({
+  request_id: z.string(),
+  status: RequestStatus,
+  output: z.array(OutputFile).nullable(),
+  output_json: z.unknown().nullable(),
+  /** base64 of each output, present when the request body had `base64: true` */
+  output_base64: z.array(z.object({ name: z.string(), content_type: z.string(), data: z.string() })).optional(),
+  metrics: Metrics,
+});
+
+export const ModelView = z.object({
+  slug: z.string(),
+  name: z.string(),
+  category: z.string(),
+  description: z.string(),
+  input_schema: z.record(z.string(), z.unknown()),
+  output_type: OutputType,
+  runtime: z.string(),
+  gpu_classes: z.array(GpuClass),
+  pricing: Pricing,
+  free: z.boolean(),
+  max_execution_s: z.number().int(),
+});
+export type ModelView = z.infer<typeof ModelView>;
+export const ModelList = z.object({ data: z.array(ModelView) });
+
+export const Health = z.object({ status: z.literal("ok"), version: z.string(), time: z.iso.datetime() });
+
+// Admin
+export const Plan = z.enum(["free", "pro", "business", "enterprise"]);
+export type Plan = z.infer<typeof Plan>;
+export const CreateAccount = z.strictObject({ email: z.email().max(320), plan: Plan.default("free") });
+export const CreatedId = z.object({ id: z.string() });
+export const CreatedKey = z.object({ id: z.string(), key: z.string(), prefix: z.string() });
+export const CreateKey = z.strictObject({ name: z.string().max(100).optional() });
+export const CreateProvider = z.strictObject({ name: z.string().min(1).max(100) });
+export const CreatedToken = z.object({ id: z.string(), token: z.string(), prefix: z.string() });
+export const Revoked = z.object({ id: z.string(), revoked: z.literal(true) });
+export const CatalogSynced = z.object({ models: z.number().int() });

@@ -1,0 +1,5 @@
+export * from "./errors.ts";
+export * from "./models.ts";
+export * from "./api.ts";
+export * from "./agent.ts";
+export * from "./queue.ts";

@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { RequestStatus } from "./api.ts";
+
+/** A request reached a terminal state; consumed by the usage projection (D1) and webhook fan-out. */
+export const RequestFinishedEvent = z.object({
+  type: z.literal("request.finished"),
+  event_id: z.string(),
+  request_id: z.string(),
+  account_id: z.string(),
+  model: z.string(),
+  status: RequestStatus,
+  error_kind: z.string().nullable(),
+  gpu_ms: z.number().int().nullable(),
+  load_ms: z.number().int().nullable(),
+  gpu_class: z.string().nullable(),
+  started_at: z.number().int().nullable(),
+  completed_at: z.number().int(),
+});
+export type RequestFinishedEvent = z.infer<typeof RequestFinishedEvent>;
+
+export const EventMessage = z.discriminatedUnion("type", [RequestFinishedEvent]);
+export type EventMessage = z.infer<typeof EventMessage>;
+
+export const WebhookDelivery = z.object({
+  webhook_id: z.string(),
+  request_id: z.string(),
+  account_id: z.string(),
+  url: z.url(),
+});
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;

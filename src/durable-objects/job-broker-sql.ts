@@ -1,0 +1,83 @@
+/** SQLite schema of the JobBroker, migrated on wake; every statement is idempotent. */
+export const BROKER_MIGRATIONS: string[] = [
+  `CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    account_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    runtime TEXT NOT NULL,
+    gpu_classes TEXT NOT NULL,
+    input TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    lease_id TEXT,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    agent_id TEXT,
+    lease_expires_at INTEGER,
+    leased_at INTEGER,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    ttl_deadline INTEGER NOT NULL,
+    exec_timeout_ms INTEGER NOT NULL,
+    exec_deadline INTEGER,
+    outputs TEXT,
+    output_json TEXT,
+    error_kind TEXT,
+    error_message TEXT,
+    gpu_ms INTEGER,
+    load_ms INTEGER,
+    gpu_class TEXT
+  )`,
+  `CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(status, priority DESC, seq)`,
+  `CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(status, lease_expires_at)`,
+  `CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY,
+    runtimes TEXT NOT NULL,
+    models TEXT NOT NULL,
+    gpu_class TEXT NOT NULL,
+    last_seen INTEGER NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`,
+];
+
+export type JobRow = {
+  id: string;
+  seq: number;
+  account_id: string;
+  model: string;
+  runtime: string;
+  gpu_classes: string;
+  input: string;
+  priority: number;
+  status: "QUEUED" | "PROCESSING" | "COMPLETED" | "FAILED" | "CANCELLED";
+  attempt: number;
+  max_attempts: number;
+  lease_id: string | null;
+  epoch: number;
+  agent_id: string | null;
+  lease_expires_at: number | null;
+  leased_at: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  ttl_deadline: number;
+  exec_timeout_ms: number;
+  exec_deadline: number | null;
+  outputs: string | null;
+  output_json: string | null;
+  error_kind: string | null;
+  error_message: string | null;
+  gpu_ms: number | null;
+  load_ms: number | null;
+  gpu_class: string | null;
+};
+
+export const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);

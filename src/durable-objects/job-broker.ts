@@ -1,0 +1,452 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.ts";
+import { config } from "../env.ts";
+import type { AgentOutput, EventMessage, JobErrorKind, LeasedJob, HeartbeatResponse } from "../../schemas/index.ts";
+import { BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
+
+export interface EnqueueJob {
+  id: string;
+  account_id: string;
+  model: string;
+  runtime: string;
+  gpu_classes: string[];
+  input: Record<string, unknown>;
+  priority: number;
+  exec_timeout_ms: number;
+  ttl_ms: number;
+}
+
+export interface AgentCaps {
+  agent_id: string;
+  runtimes: string[];
+  models: string[];
+  gpu_class: string;
+  slots_free: number;
+  loaded_models: string[];
+  cached_models: string[];
+}
+
+export interface JobView {
+  id: string;
+  account_id: string;
+  model: string;
+  status: JobRow["status"];
+  attempt: number;
+  queue_position: number | null;
+  capacity: "available" | "no_capacity" | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  outputs: AgentOutput[] | null;
+  output_json: unknown;
+  error_kind: JobErrorKind | null;
+  error_message: string | null;
+  gpu_ms: number | null;
+  load_ms: number | null;
+  gpu_class: string | null;
+}
+
+export type LeaseCheck = { ok: true; account_id: string; job: JobView } | { ok: false; error: "not_found" | "stale_lease" };
+export type Transition = { ok: true; job: JobView } | { ok: false; error: "not_found" | "stale_lease"; status?: string };
+
+interface Waiter {
+  caps: AgentCaps;
+  jobs: LeasedJob[];
+  wake: () => void;
+}
+
+/** How long an agent counts as connected after its last lease poll. */
+const AGENT_SEEN_MS = 60_000;
+/** Finished jobs are kept this long for status reads, then pruned. */
+const RETENTION_MS = 7 * 24 * 3600_000;
+
+/**
+ * One durable job queue per pool. Leases carry a lease id and a fencing epoch; every transition checks both, so an
+ * agent whose lease expired can never complete a job that was re-leased. Deadlines (lease expiry, execution timeout,
+ * TTL) are enforced here by one alarm, not trusted to agents.
+ */
+export class JobBroker extends DurableObject<Env> {
+  private sql: SqlStorage;
+  private waiters = new Set<Waiter>();
+  private syncWaiters = new Map<string, Set<() => void>>();
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      for (const stmt of BROKER_MIGRATIONS) this.sql.exec(stmt);
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  private get cfg() {
+    return config(this.env);
+  }
+
+  private now(): number {
+    return Date.now();
+  }
+
+  private row(id: string): JobRow | undefined {
+    return this.sql.exec<JobRow>(`SELECT * FROM jobs WHERE id = ?`, id).toArray()[0] as JobRow | undefined;
+  }
+
+  private nextSeq(): number {
+    const r = this.sql.exec<{ v: number }>(`INSERT INTO meta(k, v) VALUES ('seq', 1) ON CONFLICT(k) DO UPDATE SET v = v + 1 RETURNING v`).one();
+    return r.v;
+  }
+
+  // ---- producers ----------------------------------------------------------------------------------------------
+
+  async enqueue(job: EnqueueJob): Promise<JobView> {
+    const now = this.now();
+    const existing = this.row(job.id);
+    if (existing) return this.view(existing);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO jobs (id, seq, account_id, model, runtime, gpu_classes, input, priority, status, max_attempts, created_at, ttl_deadline, exec_timeout_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)`,
+        job.id, this.nextSeq(), job.account_id, job.model, job.runtime, JSON.stringify(job.gpu_classes), JSON.stringify(job.input),
+        job.priority, this.cfg.MAX_ATTEMPTS, now, now + job.ttl_ms, job.exec_timeout_ms,
+      );
+    });
+    this.dispatch();
+    await this.schedule();
+    return this.view(this.row(job.id)!);
+  }
+
+  async get(id: string): Promise<JobView | null> {
+    const r = this.row(id);
+    return r ? this.view(r) : null;
+  }
+
+  /** Resolves when the job reaches a terminal state or after `timeoutMs`, whichever is first. */
+  async waitFor(id: string, timeoutMs: number): Promise<JobView | null> {
+    const r = this.row(id);
+    if (!r) return null;
+    if (TERMINAL.has(r.status)) return this.view(r);
+    await new Promise<void>((resolve) => {
+      const set = this.syncWaiters.get(id) ?? new Set();
+      this.syncWaiters.set(id, set);
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      function done() {
+        clearTimeout(timer);
+        set.delete(done);
+        resolve();
+      }
+      set.add(done);
+    });
+    return this.view(this.row(id)!);
+  }
+
+  /** Cancel: a queued job ends at once; a running one ends at once too and its agent is told on its next heartbeat. */
+  async cancel(id: string): Promise<{ outcome: "cancelled" | "already_completed"; job: JobView } | null> {
+    const r = this.row(id);
+    if (!r) return null;
+    if (TERMINAL.has(r.status)) return { outcome: "already_completed", job: this.view(r) };
+    this.finish(r, "CANCELLED", { error_kind: "cancelled", error_message: "cancelled by the caller" });
+    await this.schedule();
+    return { outcome: "cancelled", job: this.view(this.row(id)!) };
+  }
+
+  // ---- agents -------------------------------------------------------------------------------------------------
+
+  /** Long-poll lease: returns at once when a job is queued for this agent, or after waitMs with none. */
+  async lease(caps: AgentCaps, waitMs: number): Promise<LeasedJob[]> {
+    const now = this.now();
+    this.sql.exec(
+      `INSERT INTO agents (id, runtimes, models, gpu_class, last_seen) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET runtimes = excluded.runtimes, models = excluded.models, gpu_class = excluded.gpu_class, last_seen = excluded.last_seen`,
+      caps.agent_id, JSON.stringify(caps.runtimes), JSON.stringify(caps.models), caps.gpu_class, now,
+    );
+    let wake!: () => void;
+    const woken = new Promise<void>((r) => (wake = r));
+    const waiter: Waiter = { caps, jobs: [], wake };
+    this.waiters.add(waiter);
+    try {
+      this.dispatch();
+      if (waiter.jobs.length === 0 && waitMs > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+        clearTimeout(timer);
+      }
+    } finally {
+      this.waiters.delete(waiter);
+    }
+    if (waiter.jobs.length > 0) await this.schedule();
+    return waiter.jobs;
+  }
+
+  async heartbeat(agentId: string, leases: { job_id: string; lease_id: string }[]): Promise<HeartbeatResponse> {
+    const now = this.now();
+    const ttl = this.cfg.LEASE_TTL_MS;
+    const out: HeartbeatResponse = { extended: [], cancel: [], drain: false };
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(`UPDATE agents SET last_seen = ? WHERE id = ?`, now, agentId);
+      for (const l of leases) {
+        const r = this.row(l.job_id);
+        if (!r || r.lease_id !== l.lease_id || r.agent_id !== agentId) {
+          out.cancel.push({ job_id: l.job_id, reason: "lease_lost" });
+        } else if (r.status === "PROCESSING") {
+          const exp = now + ttl;
+          this.sql.exec(`UPDATE jobs SET lease_expires_at = ? WHERE id = ?`, exp, r.id);
+          out.extended.push({ job_id: r.id, lease_expires_at: exp });
+        } else {
+          out.cancel.push({ job_id: r.id, reason: r.error_kind === "timeout" ? "timeout" : r.status === "CANCELLED" ? "cancelled" : "lease_lost" });
+        }
+      }
+    });
+    return out;
+  }
+
+  /** Validates a lease for output uploads and input downloads. */
+  async checkLease(jobId: string, leaseId: string, agentId: string): Promise<LeaseCheck> {
+    const r = this.row(jobId);
+    if (!r) return { ok: false, error: "not_found" };
+    if (r.status !== "PROCESSING" || r.lease_id !== leaseId || r.agent_id !== agentId) return { ok: false, error: "stale_lease" };
+    return { ok: true, account_id: r.account_id, job: this.view(r) };
+  }
+
+  async complete(
+    jobId: string,
+    agentId: string,
+    req: { lease_id: string; epoch: number; outputs: AgentOutput[]; output_json?: unknown; gpu_ms: number; load_ms: number; gpu_class: string; gpu_count: number },
+  ): Promise<Transition> {
+    const r = this.row(jobId);
+    const bad = this.fence(r, agentId, req.lease_id, req.epoch);
+    if (bad) return bad;
+    const now = this.now();
+    // The agent's clock is not trusted beyond what the broker saw: execution cannot outlast the lease window.
+    const window = Math.max(0, now - (r!.leased_at ?? now));
+    const gpuMs = Math.min(Math.round(req.gpu_ms * req.gpu_count), window * req.gpu_count);
+    this.finish(r!, "COMPLETED", {
+      outputs: JSON.stringify(req.outputs),
+      output_json: req.output_json === undefined ? null : JSON.stringify(req.output_json),
+      gpu_ms: gpuMs,
+      load_ms: Math.min(req.load_ms, window),
+      gpu_class: req.gpu_class,
+    });
+    await this.schedule();
+    return { ok: true, job: this.view(this.row(jobId)!) };
+  }
+
+  async fail(jobId: string, agentId: string, req: { lease_id: string; epoch: number; kind: JobErrorKind; message: string; retryable: boolean }): Promise<Transition> {
+    const r = this.row(jobId);
+    const bad = this.fence(r, agentId, req.lease_id, req.epoch);
+    if (bad) return bad;
+    // The caller's own bad input is never retried, whatever the agent says.
+    const retry = req.retryable && req.kind !== "invalid_input" && r!.attempt < r!.max_attempts;
+    if (retry) this.requeue(r!, r!.attempt);
+    else this.finish(r!, "FAILED", { error_kind: req.kind, error_message: req.message });
+    this.dispatch();
+    await this.schedule();
+    return { ok: true, job: this.view(this.row(jobId)!) };
+  }
+
+  /** Gives a job back without counting an attempt (draining, or never started). */
+  async release(jobId: string, agentId: string, req: { lease_id: string; epoch: number }): Promise<Transition> {
+    const r = this.row(jobId);
+    const bad = this.fence(r, agentId, req.lease_id, req.epoch);
+    if (bad) return bad;
+    this.requeue(r!, Math.max(0, r!.attempt - 1));
+    this.dispatch();
+    await this.schedule();
+    return { ok: true, job: this.view(this.row(jobId)!) };
+  }
+
+  private fence(r: JobRow | undefined, agentId: string, leaseId: string, epoch: number): Transition | null {
+    if (!r) return { ok: false, error: "not_found" };
+    if (r.status !== "PROCESSING" || r.lease_id !== leaseId || r.epoch !== epoch || r.agent_id !== agentId) {
+      return { ok: false, error: "stale_lease", status: r.status };
+    }
+    return null;
+  }
+
+  // ---- deadlines ----------------------------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = this.now();
+    const expired = this.sql.exec<JobRow>(
+      `SELECT * FROM jobs WHERE (status = 'PROCESSING' AND (lease_expires_at <= ? OR exec_deadline <= ?)) OR (status = 'QUEUED' AND ttl_deadline <= ?)`,
+      now, now, now,
+    ).toArray() as unknown as JobRow[];
+    for (const r of expired) {
+      if (r.status === "QUEUED") {
+        const kind = this.capable(r) ? "timeout" : "no_capacity";
+        this.finish(r, "FAILED", { error_kind: kind, error_message: kind === "no_capacity" ? `no agent serving ${r.model} connected before the request's TTL` : "request TTL passed while queued" });
+      } else if (r.exec_deadline !== null && r.exec_deadline <= now) {
+        this.finish(r, "FAILED", { error_kind: "timeout", error_message: `execution exceeded ${r.exec_timeout_ms} ms` });
+      } else if (r.attempt >= r.max_attempts) {
+        this.finish(r, "FAILED", { error_kind: "worker_lost", error_message: `agent lost the job ${r.attempt} times (lease expired)` });
+      } else {
+        this.requeue(r, r.attempt);
+      }
+    }
+    this.sql.exec(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`, now - RETENTION_MS);
+    this.sql.exec(`DELETE FROM agents WHERE last_seen < ?`, now - RETENTION_MS);
+    this.dispatch();
+    await this.flushOutbox();
+    await this.schedule();
+  }
+
+  /** Keeps one alarm at the earliest deadline (or soon, when the outbox still holds events). */
+  private async schedule(): Promise<void> {
+    const r = this.sql.exec<{ t: number | null }>(
+      `SELECT MIN(t) AS t FROM (
+         SELECT MIN(MIN(lease_expires_at, COALESCE(exec_deadline, lease_expires_at))) AS t FROM jobs WHERE status = 'PROCESSING'
+         UNION ALL SELECT MIN(ttl_deadline) FROM jobs WHERE status = 'QUEUED'
+         UNION ALL SELECT MIN(created_at) + 5000 FROM outbox)`,
+    ).one();
+    const next = r.t;
+    if (next === null) return;
+    if (this.alarmAt === null || next < this.alarmAt) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------------------
+
+  private requeue(r: JobRow, attempt: number): void {
+    this.sql.exec(
+      `UPDATE jobs SET status = 'QUEUED', attempt = ?, lease_id = NULL, agent_id = NULL, lease_expires_at = NULL, leased_at = NULL, exec_deadline = NULL WHERE id = ?`,
+      attempt, r.id,
+    );
+  }
+
+  private finish(r: JobRow, status: "COMPLETED" | "FAILED" | "CANCELLED", f: Partial<Pick<JobRow, "outputs" | "output_json" | "gpu_ms" | "load_ms" | "gpu_class" | "error_kind" | "error_message">>): void {
+    const now = this.now();
+    const event: EventMessage = {
+      type: "request.finished",
+      event_id: `${r.id}:finished`,
+      request_id: r.id,
+      account_id: r.account_id,
+      model: r.model,
+      status,
+      error_kind: f.error_kind ?? null,
+      gpu_ms: f.gpu_ms ?? null,
+      load_ms: f.load_ms ?? null,
+      gpu_class: f.gpu_class ?? null,
+      started_at: r.started_at,
+      completed_at: now,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `UPDATE jobs SET status = ?, finished_at = ?, lease_expires_at = NULL, exec_deadline = NULL, outputs = ?, output_json = ?, gpu_ms = ?, load_ms = ?, gpu_class = ?, error_kind = ?, error_message = ? WHERE id = ?`,
+        status, now, f.outputs ?? null, f.output_json ?? null, f.gpu_ms ?? null, f.load_ms ?? null, f.gpu_class ?? null, f.error_kind ?? null, f.error_message ?? null, r.id,
+      );
+      this.sql.exec(`INSERT INTO outbox (body, created_at) VALUES (?, ?)`, JSON.stringify(event), now);
+    });
+    for (const wake of this.syncWaiters.get(r.id) ?? []) wake();
+    this.syncWaiters.delete(r.id);
+    this.ctx.waitUntil(this.flushOutbox());
+  }
+
+  /** Events leave through an outbox written in the same transaction as the state change: none is lost on a crash. */
+  private async flushOutbox(): Promise<void> {
+    const rows = this.sql.exec<{ id: number; body: string }>(`SELECT id, body FROM outbox ORDER BY id LIMIT 100`).toArray();
+    if (rows.length === 0) return;
+    try {
+      await this.env.EVENTS.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body) as EventMessage })));
+      const ids = rows.map((r) => r.id);
+      this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => "?").join(",")})`, ...ids);
+    } catch (e) {
+      console.error(JSON.stringify({ level: "warn", message: "outbox flush failed; the alarm retries", error: String(e) }));
+      await this.schedule();
+    }
+  }
+
+  private fits(r: Pick<JobRow, "runtime" | "model" | "gpu_classes">, runtimes: string[], models: string[], gpuClass: string): boolean {
+    return runtimes.includes(r.runtime) && models.includes(r.model) && (JSON.parse(r.gpu_classes) as string[]).includes(gpuClass);
+  }
+
+  private capable(r: JobRow): boolean {
+    const agents = this.sql.exec<{ runtimes: string; models: string; gpu_class: string }>(
+      `SELECT runtimes, models, gpu_class FROM agents WHERE last_seen >= ?`, this.now() - AGENT_SEEN_MS,
+    ).toArray();
+    return agents.some((a) => this.fits(r, JSON.parse(a.runtimes), JSON.parse(a.models), a.gpu_class));
+  }
+
+  /**
+   * Matches queued jobs to waiting agents, highest priority first. For each job it prefers the waiting agent with the
+   * model loaded in memory, then cached on disk, then any that fits, so warm agents get their models' work.
+   */
+  private dispatch(): void {
+    if (this.waiters.size === 0) return;
+    const queued = this.sql.exec<JobRow>(`SELECT * FROM jobs WHERE status = 'QUEUED' ORDER BY priority DESC, seq LIMIT 200`).toArray() as unknown as JobRow[];
+    const woken = new Set<Waiter>();
+    for (const job of queued) {
+      let best: Waiter | undefined;
+      let bestScore = Infinity;
+      for (const w of this.waiters) {
+        if (w.jobs.length >= w.caps.slots_free) continue;
+        if (!this.fits(job, w.caps.runtimes, w.caps.models, w.caps.gpu_class)) continue;
+        const score = w.caps.loaded_models.includes(job.model) ? 0 : w.caps.cached_models.includes(job.model) ? 1 : 2;
+        if (score < bestScore) {
+          best = w;
+          bestScore = score;
+        }
+      }
+      if (!best) continue;
+      best.jobs.push(this.assign(job, best.caps.agent_id));
+      woken.add(best);
+    }
+    for (const w of woken) w.wake();
+  }
+
+  private assign(r: JobRow, agentId: string): LeasedJob {
+    const now = this.now();
+    const leaseId = crypto.randomUUID();
+    const epoch = r.epoch + 1;
+    const attempt = r.attempt + 1;
+    const expires = now + this.cfg.LEASE_TTL_MS;
+    this.sql.exec(
+      `UPDATE jobs SET status = 'PROCESSING', lease_id = ?, epoch = ?, attempt = ?, agent_id = ?, lease_expires_at = ?, leased_at = ?,
+         started_at = COALESCE(started_at, ?), exec_deadline = ? WHERE id = ?`,
+      leaseId, epoch, attempt, agentId, expires, now, now, now + r.exec_timeout_ms, r.id,
+    );
+    return {
+      job_id: r.id,
+      lease_id: leaseId,
+      epoch,
+      attempt,
+      model: r.model,
+      runtime: r.runtime,
+      input: JSON.parse(r.input) as Record<string, unknown>,
+      lease_expires_at: expires,
+      execution_timeout_ms: r.exec_timeout_ms,
+    };
+  }
+
+  private view(r: JobRow): JobView {
+    let position: number | null = null;
+    let capacity: JobView["capacity"] = null;
+    if (r.status === "QUEUED") {
+      position = this.sql.exec<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM jobs WHERE status = 'QUEUED' AND (priority > ? OR (priority = ? AND seq < ?))`, r.priority, r.priority, r.seq,
+      ).one().n;
+      capacity = this.capable(r) ? "available" : "no_capacity";
+    }
+    return {
+      id: r.id,
+      account_id: r.account_id,
+      model: r.model,
+      status: r.status,
+      attempt: r.attempt,
+      queue_position: position,
+      capacity,
+      created_at: r.created_at,
+      started_at: r.started_at,
+      finished_at: r.finished_at,
+      outputs: r.outputs ? (JSON.parse(r.outputs) as AgentOutput[]) : null,
+      output_json: r.output_json ? JSON.parse(r.output_json) : null,
+      error_kind: r.error_kind as JobErrorKind | null,
+      error_message: r.error_message,
+      gpu_ms: r.gpu_ms,
+      load_ms: r.load_ms,
+      gpu_class: r.gpu_class,
+    };
+  }
+}

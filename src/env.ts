@@ -1,0 +1,58 @@
+import { z } from "zod";
+import type { JobBroker } from "./durable-objects/job-broker.ts";
+import type { AccountLedger } from "./durable-objects/account-ledger.ts";
+import type { EventMessage, WebhookDelivery } from "../schemas/index.ts";
+
+export interface Env {
+  DB: D1Database;
+  JOB_BROKER: DurableObjectNamespace<JobBroker>;
+  ACCOUNT_LEDGER: DurableObjectNamespace<AccountLedger>;
+  EVENTS: Queue<EventMessage>;
+  WEBHOOKS: Queue<WebhookDelivery>;
+  BLOBS: R2Bucket;
+  ENVIRONMENT: string;
+  LEASE_TTL_MS: string;
+  MAX_ATTEMPTS: string;
+  JOB_TTL_S: string;
+  ADMIN_TOKEN?: string;
+  URL_SIGNING_SECRET?: string;
+  PUBLIC_BASE_URL?: string;
+}
+
+type WorkerEnv = Env;
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {}
+  }
+}
+
+/** Configuration parsed once from the Worker's env. */
+export const Config = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
+  LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  JOB_TTL_S: z.coerce.number().int().min(5).max(7 * 24 * 3600).default(600),
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  URL_SIGNING_SECRET: z.string().min(16).optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
+});
+export type Config = z.infer<typeof Config>;
+
+export function config(env: Env): Config {
+  return Config.parse({
+    ENVIRONMENT: env.ENVIRONMENT,
+    LEASE_TTL_MS: env.LEASE_TTL_MS,
+    MAX_ATTEMPTS: env.MAX_ATTEMPTS,
+    JOB_TTL_S: env.JOB_TTL_S,
+    ADMIN_TOKEN: env.ADMIN_TOKEN || undefined,
+    URL_SIGNING_SECRET: env.URL_SIGNING_SECRET || undefined,
+    PUBLIC_BASE_URL: env.PUBLIC_BASE_URL || undefined,
+  });
+}
+
+/** Outside production, a missing signing secret falls back to the admin token so local starts need no extra setup. */
+export function signingSecret(cfg: Config): string {
+  const secret = cfg.URL_SIGNING_SECRET ?? (cfg.ENVIRONMENT !== "production" ? (cfg.ADMIN_TOKEN ?? "local-dev-signing-secret") : undefined);
+  if (!secret) throw new Error("URL_SIGNING_SECRET is required in production");
+  return secret;
+}

@@ -1,0 +1,55 @@
+import { createApi } from "./app.ts";
+import type { Env } from "./env.ts";
+import { handleEvents } from "./queues/events.ts";
+import { handleWebhooks } from "./queues/webhooks.ts";
+import { registerAdminAccounts } from "./routes/admin/accounts.ts";
+import { registerAdminProviders } from "./routes/admin/providers.ts";
+import { registerAgentFiles } from "./routes/agent/files.ts";
+import { registerAgentFinish } from "./routes/agent/finish.ts";
+import { registerAgentHeartbeat } from "./routes/agent/heartbeat.ts";
+import { registerAgentLease } from "./routes/agent/lease.ts";
+import { registerAgentRegister } from "./routes/agent/register.ts";
+import { registerAsyncInference } from "./routes/inference/async.ts";
+import { registerSyncInference } from "./routes/inference/sync.ts";
+import { registerGetModel } from "./routes/models/get.ts";
+import { registerListModels } from "./routes/models/list.ts";
+import { registerCancelRequest } from "./routes/requests/cancel.ts";
+import { registerGetRequest } from "./routes/requests/get.ts";
+import { registerGetOutput } from "./routes/requests/output.ts";
+import { registerGetStatus } from "./routes/requests/status.ts";
+import { registerSystem } from "./routes/system/index.ts";
+
+export { JobBroker } from "./durable-objects/job-broker.ts";
+export { AccountLedger } from "./durable-objects/account-ledger.ts";
+
+export function buildApp() {
+  const api = createApi();
+  registerSystem(api);
+  // Specific paths before the catch-all model routes.
+  registerListModels(api);
+  registerGetModel(api);
+  registerGetStatus(api);
+  registerGetRequest(api);
+  registerCancelRequest(api);
+  registerGetOutput(api);
+  registerAdminAccounts(api);
+  registerAdminProviders(api);
+  registerAgentRegister(api);
+  registerAgentLease(api);
+  registerAgentHeartbeat(api);
+  registerAgentFiles(api);
+  registerAgentFinish(api);
+  registerSyncInference(api);
+  registerAsyncInference(api);
+  return api.app;
+}
+
+const app = buildApp();
+
+export default {
+  fetch: app.fetch,
+  async queue(batch, env) {
+    if (batch.queue.endsWith("-webhooks")) return handleWebhooks(batch, env);
+    if (batch.queue.endsWith("-events")) return handleEvents(batch, env);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,41 @@
+import { and, eq, ne } from "drizzle-orm";
+import { EventMessage, type RequestFinishedEvent } from "../../schemas/index.ts";
+import { db } from "../db/client.ts";
+import { requests } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import { billing } from "../services/billing.ts";
+
+/**
+ * Terminal request events from the brokers' outboxes. At-least-once delivery: each step is idempotent by request id
+ * (the projection update is a no-op when already applied; billing resolves a request once; webhooks are keyed by
+ * event id).
+ */
+export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const msg of batch.messages) {
+    const parsed = EventMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      console.error(JSON.stringify({ level: "error", message: "dropping malformed event", id: msg.id }));
+      msg.ack();
+      continue;
+    }
+    try {
+      await onFinished(parsed.data, env);
+      msg.ack();
+    } catch (e) {
+      console.error(JSON.stringify({ level: "warn", message: "event failed; retrying", error: String(e) }));
+      msg.retry({ delaySeconds: Math.min(60, 2 ** msg.attempts) });
+    }
+  }
+}
+
+async function onFinished(e: RequestFinishedEvent, env: Env): Promise<void> {
+  const d = db(env);
+  const row = await d.update(requests)
+    .set({ status: e.status, completedAt: e.completed_at, gpuMs: e.gpu_ms, gpuClass: e.gpu_class, errorKind: e.error_kind })
+    .where(and(eq(requests.id, e.request_id), ne(requests.status, e.status)))
+    .returning({ webhookUrl: requests.webhookUrl })
+    .get();
+  await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class });
+  // Only the delivery that moved the row fans out the webhook; a redelivered event finds the row already moved.
+  if (row?.webhookUrl) await env.WEBHOOKS.send({ webhook_id: `wh_${e.event_id}`, request_id: e.request_id, account_id: e.account_id, url: row.webhookUrl });
+}

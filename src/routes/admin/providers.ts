@@ -1,0 +1,47 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { CreatedId, CreatedToken, CreateProvider, Revoked } from "../../../schemas/index.ts";
+import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { db } from "../../db/client.ts";
+import { agentTokens, providers } from "../../db/schema.ts";
+import { notFound } from "../../errors.ts";
+import { requireAdmin } from "../../services/auth.ts";
+import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
+
+export function registerAdminProviders(api: Api) {
+  api.op(
+    { method: "post", path: "/admin/v1/providers", tag: "Admin", auth: "admin", summary: "Create a GPU provider", body: CreateProvider, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401] },
+    limit(LIMITS.json), requireAdmin,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, CreateProvider);
+      const id = newId("prov");
+      await db(c.env).insert(providers).values({ id, name: body.name, createdAt: Date.now() });
+      return reply(c, CreatedId, { id }, 201);
+    },
+  );
+
+  api.op(
+    { method: "post", path: "/admin/v1/providers/{id}/agent-tokens", tag: "Admin", auth: "admin", summary: "Issue an agent token for a provider; shown once", responses: { 201: { description: "created", schema: CreatedToken } }, errors: [401, 404] },
+    requireAdmin,
+    async (c: Ctx) => {
+      const providerId = c.req.param("id")!;
+      const p = await db(c.env).select({ id: providers.id }).from(providers).where(eq(providers.id, providerId)).get();
+      if (!p) throw notFound("provider");
+      const token = randomToken("agt_");
+      const id = newId("atok");
+      const prefix = token.slice(0, 10);
+      await db(c.env).insert(agentTokens).values({ id, providerId, hash: await sha256Hex(token), prefix, createdAt: Date.now() });
+      return reply(c, CreatedToken, { id, token, prefix }, 201);
+    },
+  );
+
+  api.op(
+    { method: "delete", path: "/admin/v1/agent-tokens/{id}", tag: "Admin", auth: "admin", summary: "Revoke an agent token", responses: { 200: { description: "revoked", schema: Revoked } }, errors: [401, 404] },
+    requireAdmin,
+    async (c: Ctx) => {
+      const id = c.req.param("id")!;
+      const row = await db(c.env).update(agentTokens).set({ revokedAt: Date.now() }).where(and(eq(agentTokens.id, id), isNull(agentTokens.revokedAt))).returning({ id: agentTokens.id }).get();
+      if (!row && !(await db(c.env).select({ id: agentTokens.id }).from(agentTokens).where(eq(agentTokens.id, id)).get())) throw notFound("agent token");
+      return reply(c, Revoked, { id, revoked: true });
+    },
+  );
+}

@@ -1,0 +1,30 @@
+import { eq } from "drizzle-orm";
+import type { Ctx } from "../../app.ts";
+import { db } from "../../db/client.ts";
+import { agents, requests } from "../../db/schema.ts";
+import { ApiError, notFound } from "../../errors.ts";
+import { broker } from "../../services/broker.ts";
+
+export const AGENT_POOL = "public";
+
+/** The agent row for an id, checked against the token that presents it. */
+export async function ownAgent(c: Ctx, agentId: string) {
+  const row = await db(c.env).select().from(agents).where(eq(agents.id, agentId)).get();
+  if (!row || row.tokenId !== c.get("agent").tokenId) throw new ApiError("forbidden", "agent_id does not belong to this token");
+  return row;
+}
+
+/** A job-scoped call: the agent id from `x-agent-id`, the job's pool and owner from D1, and its broker. */
+export async function jobScope(c: Ctx) {
+  const agentId = c.req.header("x-agent-id");
+  if (!agentId) throw new ApiError("invalid_input", "x-agent-id header is required");
+  await ownAgent(c, agentId);
+  const jobId = c.req.param("id")!;
+  const req = await db(c.env).select({ pool: requests.pool, accountId: requests.accountId }).from(requests).where(eq(requests.id, jobId)).get();
+  if (!req) throw notFound("job");
+  return { agentId, jobId, accountId: req.accountId, broker: broker(c.env, req.pool) };
+}
+
+export function staleLease(status?: string): ApiError {
+  return new ApiError("stale_lease", "lease is no longer valid for this job (expired, re-leased, cancelled or finished)", status ? { status } : undefined);
+}

@@ -1,0 +1,52 @@
+import { CompleteRequest, FailRequest, JobAck, ReleaseRequest } from "../../../schemas/index.ts";
+import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { ApiError, notFound } from "../../errors.ts";
+import { requireAgentToken } from "../../services/auth.ts";
+import { r2Keys } from "../../services/urls.ts";
+import type { Transition } from "../../durable-objects/job-broker.ts";
+import { jobScope, staleLease } from "./context.ts";
+
+function ack(c: Ctx, t: Transition) {
+  if (!t.ok) throw t.error === "not_found" ? notFound("job") : staleLease(t.status);
+  return reply(c, JobAck, { job_id: t.job.id, status: t.job.status });
+}
+
+export function registerAgentFinish(api: Api) {
+  api.op(
+    { method: "post", path: "/agent/v1/jobs/{id}/complete", tag: "Agent", auth: "agent", summary: "Complete a job with its outputs and measured metrics (409 on a stale lease)", body: CompleteRequest, responses: { 200: { description: "completed", schema: JobAck } }, errors: [400, 401, 403, 404, 409] },
+    limit(LIMITS.json), requireAgentToken,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, CompleteRequest);
+      const s = await jobScope(c);
+      for (const o of body.outputs) {
+        const head = await c.env.BLOBS.head(r2Keys.output(s.accountId, s.jobId, o.name));
+        if (!head) throw new ApiError("invalid_input", `output '${o.name}' was not uploaded`);
+        o.size = head.size;
+      }
+      return ack(c, await s.broker.complete(s.jobId, s.agentId, {
+        lease_id: body.lease_id, epoch: body.epoch, outputs: body.outputs, output_json: body.output_json,
+        gpu_ms: body.metrics.gpu_ms, load_ms: body.metrics.load_ms, gpu_class: body.metrics.gpu_class, gpu_count: body.metrics.gpu_count,
+      }));
+    },
+  );
+
+  api.op(
+    { method: "post", path: "/agent/v1/jobs/{id}/fail", tag: "Agent", auth: "agent", summary: "Fail a job with an error kind; retryable failures are requeued until the maximum attempts", body: FailRequest, responses: { 200: { description: "recorded", schema: JobAck } }, errors: [400, 401, 403, 404, 409] },
+    limit(LIMITS.json), requireAgentToken,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, FailRequest);
+      const s = await jobScope(c);
+      return ack(c, await s.broker.fail(s.jobId, s.agentId, body));
+    },
+  );
+
+  api.op(
+    { method: "post", path: "/agent/v1/jobs/{id}/release", tag: "Agent", auth: "agent", summary: "Give a job back without counting an attempt (draining or not started)", body: ReleaseRequest, responses: { 200: { description: "requeued", schema: JobAck } }, errors: [400, 401, 403, 404, 409] },
+    limit(LIMITS.json), requireAgentToken,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, ReleaseRequest);
+      const s = await jobScope(c);
+      return ack(c, await s.broker.release(s.jobId, s.agentId, body));
+    },
+  );
+}

@@ -1,0 +1,25 @@
+import { LeaseRequest, LeaseResponse } from "../../../schemas/index.ts";
+import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { requireAgentToken } from "../../services/auth.ts";
+import { broker } from "../../services/broker.ts";
+import { AGENT_POOL, ownAgent } from "./context.ts";
+
+export function registerAgentLease(api: Api) {
+  api.op(
+    { method: "post", path: "/agent/v1/lease", tag: "Agent", auth: "agent", summary: "Long-poll for jobs (204 when none arrived within wait_ms)", body: LeaseRequest, responses: { 200: { description: "leased jobs", schema: LeaseResponse }, 204: { description: "no job" } }, errors: [400, 401, 403] },
+    limit(LIMITS.json), requireAgentToken,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, LeaseRequest);
+      const agent = await ownAgent(c, body.agent_id);
+      const jobs = await broker(c.env, AGENT_POOL).lease(
+        {
+          agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass,
+          slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models,
+        },
+        body.wait_ms,
+      );
+      if (jobs.length === 0) return c.body(null, 204);
+      return reply(c, LeaseResponse, { jobs });
+    },
+  );
+}

@@ -1,0 +1,50 @@
+import type { Ctx } from "../../app.ts";
+import { ApiError } from "../../errors.ts";
+import { MAX_IMAGE_BYTES } from "../../services/inputs.ts";
+import { D1Catalog, type CatalogModel } from "../../services/catalog.ts";
+import { imageFields } from "../../../schemas/index.ts";
+
+export async function loadModel(c: Ctx): Promise<CatalogModel> {
+  const slug = c.req.param("model") ?? "";
+  const model = await new D1Catalog(c.env).get(slug);
+  if (!model) throw new ApiError("not_found", `model '${slug}' not found`, { model: slug });
+  return model;
+}
+
+/**
+ * The body of an inference call: JSON (Segmind's shape), or raw image bytes (`Content-Type: image/*`) for a model
+ * with exactly one image input, so `curl --data-binary @photo.jpg` works.
+ */
+export async function inferenceBody(c: Ctx, model: CatalogModel): Promise<Record<string, unknown>> {
+  const type = (c.req.header("content-type") ?? "application/json").split(";")[0]!.trim().toLowerCase();
+  if (type.startsWith("image/") || type === "application/octet-stream") {
+    const fields = imageFields(model.definition.input);
+    if (fields.length !== 1) throw new ApiError("unsupported_media_type", `${model.view.slug} takes a JSON body`);
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (bytes.byteLength === 0) throw new ApiError("invalid_input", "empty image body", { fields: [{ path: fields[0], message: "required" }] });
+    if (bytes.byteLength > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `image exceeds ${MAX_IMAGE_BYTES} bytes`);
+    const params = Object.fromEntries(new URL(c.req.url).searchParams);
+    return { ...coerceQuery(params), [fields[0]!]: bytes };
+  }
+  if (type !== "application/json") throw new ApiError("unsupported_media_type", "send application/json or an image/* body");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await c.req.text());
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw new ApiError("invalid_input", "request body is not valid JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ApiError("invalid_input", "request body must be a JSON object");
+  return raw as Record<string, unknown>;
+}
+
+function coerceQuery(q: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v === "true" ? true : v === "false" ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v]));
+}
+
+/** `Prefer: wait=N` (seconds), as Replicate reads it; bounded so a sync call never holds a connection forever. */
+export function preferWait(c: Ctx, fallback: number, max: number): number {
+  const m = c.req.header("prefer")?.match(/wait=(\d+)/);
+  const n = m ? Number(m[1]) : fallback;
+  return Math.min(Math.max(n, 0), max);
+}

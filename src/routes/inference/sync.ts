@@ -1,0 +1,72 @@
+import { SyncJsonOutput, RequestStatusView, BackgroundRemovalInput } from "../../../schemas/index.ts";
+import { LIMITS, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { requireApiKey } from "../../services/auth.ts";
+import { RequestService } from "../../services/requests.ts";
+import { baseUrl } from "../../services/urls.ts";
+import { inferenceBody, loadModel, preferWait } from "./parse.ts";
+import { ApiError } from "../../errors.ts";
+
+const DEFAULT_WAIT_S = 60;
+const MAX_WAIT_S = 300;
+
+export function registerSyncInference(api: Api) {
+  api.op(
+    {
+      method: "post", path: "/v1/{model}", tag: "Inference", auth: "api_key",
+      summary: "Run a model and return its output (image bytes by default; JSON with Accept: application/json or base64: true). Waits up to Prefer: wait=N seconds, then answers 202 with the request object.",
+      body: BackgroundRemovalInput,
+      bodyContent: { "image/*": { schema: { type: "string", format: "binary" } } },
+      responses: { 200: { description: "the output", content: "image/png" }, 202: { description: "still running", schema: RequestStatusView } },
+      errors: [400, 401, 402, 403, 404, 413, 422, 429, 500, 503, 504],
+    },
+    limit(LIMITS.inference), requireApiKey,
+    async (c: Ctx) => {
+      const model = await loadModel(c);
+      const raw = await inferenceBody(c, model);
+      const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
+      const svc = new RequestService(c.env, c.get("cfg"));
+      const { id, pool } = await svc.submit(c.get("account"), model, raw, { mode: "sync", base });
+      c.header("x-inference-request-id", id);
+      const job = await svc.wait(pool, id, preferWait(c, DEFAULT_WAIT_S, MAX_WAIT_S) * 1000);
+
+      if (job.status === "QUEUED" || job.status === "PROCESSING") {
+        // Not done in time: the job keeps running and the caller polls; nothing is lost to the client's timeout.
+        c.header("location", `${base}/v2/requests/${id}`);
+        return reply(c, RequestStatusView, svc.statusView(job, base), 202);
+      }
+      if (job.status !== "COMPLETED") throw RequestService.failure(job);
+
+      const wantsJson = (c.req.header("accept") ?? "").includes("application/json") || raw.base64 === true || model.view.output_type === "json";
+      if (wantsJson) {
+        const output = await svc.outputs(job, base);
+        const data = {
+          request_id: id, status: job.status, output, output_json: job.output_json ?? null,
+          metrics: svc.statusView(job, base).metrics,
+          ...(raw.base64 === true ? { output_base64: await Promise.all((job.outputs ?? []).map(async (o) => ({ name: o.name, content_type: o.content_type, data: toBase64(new Uint8Array(await (await svc.readOutput(c.get("account").id, id, o.name))!.arrayBuffer())) }))) } : {}),
+        };
+        if (model.view.output_type === "json" && raw.base64 !== true && !(c.req.header("accept") ?? "").includes("application/json")) {
+          return c.json(job.output_json as object);
+        }
+        return reply(c, SyncJsonOutput, data);
+      }
+      const first = job.outputs?.[0];
+      const obj = first ? await svc.readOutput(c.get("account").id, id, first.name) : null;
+      if (!first || !obj) throw new ApiError("internal", "the job completed without an output");
+      return new Response(obj.body, {
+        headers: {
+          "content-type": first.content_type,
+          "content-length": String(obj.size),
+          "x-request-id": c.get("requestId"),
+          "x-inference-request-id": id,
+          ...(job.gpu_ms !== null ? { "x-gpu-ms": String(job.gpu_ms) } : {}),
+        },
+      });
+    },
+  );
+}
+
+function toBase64(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s);
+}

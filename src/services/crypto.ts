@@ -1,0 +1,52 @@
+const enc = new TextEncoder();
+
+export function randomToken(prefix: string, bytes = 32): string {
+  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+  return prefix + base64url(buf);
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}_${base64url(crypto.getRandomValues(new Uint8Array(16)))}`;
+}
+
+export function base64url(buf: Uint8Array): string {
+  let s = "";
+  for (const b of buf) s += String.fromCharCode(b);
+  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", typeof data === "string" ? enc.encode(data) : data);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Constant-time equality of two strings of any length (the length itself is not secret here). */
+export function safeEqual(a: string, b: string): boolean {
+  const x = enc.encode(a);
+  const y = enc.encode(b);
+  if (x.byteLength !== y.byteLength) return false;
+  return crypto.subtle.timingSafeEqual(x, y);
+}
+
+export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(message)));
+}
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of 24 random bytes. */
+export function webhookSecret(): string {
+  let s = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(24))) s += String.fromCharCode(b);
+  return `whsec_${btoa(s)}`;
+}
+
+/** Standard Webhooks signature: `v1,` + base64(HMAC-SHA256(base64-decoded secret, `${id}.${timestamp}.${body}`)). */
+export async function signWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
+  const raw = atob(secret.replace(/^whsec_/, ""));
+  const keyBytes = Uint8Array.from(raw, (ch) => ch.charCodeAt(0));
+  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
+  let s = "";
+  for (const b of sig) s += String.fromCharCode(b);
+  return `v1,${btoa(s)}`;
+}

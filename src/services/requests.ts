@@ -1,0 +1,161 @@
+import { and, eq } from "drizzle-orm";
+import { JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
+import { db } from "../db/client.ts";
+import { requests } from "../db/schema.ts";
+import type { JobView } from "../durable-objects/job-broker.ts";
+import { ApiError, notFound } from "../errors.ts";
+import { signingSecret, type Config, type Env } from "../env.ts";
+import { validate } from "../app.ts";
+import type { AuthedAccount } from "./auth.ts";
+import { billing } from "./billing.ts";
+import { broker } from "./broker.ts";
+import type { CatalogModel } from "./catalog.ts";
+import { newId, sha256Hex } from "./crypto.ts";
+import { resolveImage } from "./inputs.ts";
+import { r2Keys, requestUrls, signOutputUrl } from "./urls.ts";
+
+const PRIORITY: Record<string, number> = { free: 0, pro: 10, business: 10, enterprise: 10, dedicated: 20 };
+
+export interface SubmitOptions {
+  mode: "sync" | "async";
+  idempotencyKey?: string;
+  webhook?: string;
+  base: string;
+}
+
+export interface Submitted {
+  id: string;
+  job: JobView;
+  pool: string;
+  replayed: boolean;
+}
+
+export class RequestService {
+  constructor(private env: Env, private cfg: Config) {}
+
+  /**
+   * Validates the input with the model's schema, resolves image inputs into R2, admits the request through billing,
+   * records ownership in D1 and queues the job. Nothing is held or queued for input that fails validation.
+   */
+  async submit(account: AuthedAccount, model: CatalogModel, raw: Record<string, unknown>, opts: SubmitOptions): Promise<Submitted> {
+    const def = model.definition;
+    if (account.plan === "free" && !def.free) throw new ApiError("forbidden", `${def.slug} is not available on the free plan`);
+    const images = new Map<string, Uint8Array>();
+    for (const [k, v] of Object.entries(raw)) if (v instanceof Uint8Array) images.set(k, v);
+    const input = validate(def.input, { ...raw, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) }) as Record<string, unknown>;
+
+    const bodyHash = opts.idempotencyKey ? await sha256Hex(JSON.stringify([def.slug, raw, [...images.values()].map((b) => b.byteLength)])) : null;
+    if (opts.idempotencyKey) {
+      const prior = await db(this.env).select().from(requests).where(and(eq(requests.accountId, account.id), eq(requests.idempotencyKey, opts.idempotencyKey))).get();
+      if (prior) {
+        if (prior.bodyHash !== bodyHash) throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
+        const job = await broker(this.env, prior.pool).get(prior.id);
+        if (job) return { id: prior.id, job, pool: prior.pool, replayed: true };
+      }
+    }
+
+    const id = newId("req");
+    const stored: string[] = [];
+    for (const field of imageFields(def.input)) {
+      const value = images.get(field) ?? input[field];
+      if (value === undefined) continue;
+      const img = await resolveImage(value as string | Uint8Array, field, this.cfg);
+      const key = r2Keys.input(account.id, id, field);
+      await this.env.BLOBS.put(key, img.bytes, { httpMetadata: { contentType: img.contentType } });
+      stored.push(key);
+      input[field] = `/agent/v1/jobs/${id}/inputs/${field}`;
+    }
+    delete input.base64;
+
+    await billing(this.env).admit(account.id, id, def, input);
+    try {
+      await db(this.env).insert(requests).values({
+        id, accountId: account.id, model: def.slug, pool: model.pool, mode: opts.mode, status: "QUEUED",
+        idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base, createdAt: Date.now(),
+      });
+      const job = await broker(this.env, model.pool).enqueue({
+        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes, input,
+        priority: PRIORITY[account.plan] ?? 0, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
+      });
+      return { id, job, pool: model.pool, replayed: false };
+    } catch (e) {
+      // Nothing is left half-made: the hold is released and the stored inputs removed.
+      await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null });
+      if (stored.length) await this.env.BLOBS.delete(stored);
+      if (e instanceof Error && /UNIQUE constraint failed/.test(e.message)) throw new ApiError("idempotency_conflict", "a request with this Idempotency-Key is being created");
+      throw e;
+    }
+  }
+
+  /** Ownership check: another account's request is reported as not found, not forbidden. */
+  async owned(account: AuthedAccount, id: string): Promise<{ pool: string; model: string }> {
+    const row = await db(this.env).select({ pool: requests.pool, model: requests.model, accountId: requests.accountId }).from(requests).where(eq(requests.id, id)).get();
+    if (!row || row.accountId !== account.id) throw notFound("request");
+    return row;
+  }
+
+  async job(account: AuthedAccount, id: string): Promise<JobView> {
+    const { pool } = await this.owned(account, id);
+    const job = await broker(this.env, pool).get(id);
+    if (!job) throw notFound("request");
+    return job;
+  }
+
+  async wait(pool: string, id: string, ms: number): Promise<JobView> {
+    const job = await broker(this.env, pool).waitFor(id, ms);
+    if (!job) throw notFound("request");
+    return job;
+  }
+
+  async cancel(account: AuthedAccount, id: string) {
+    const { pool } = await this.owned(account, id);
+    const r = await broker(this.env, pool).cancel(id);
+    if (!r) throw notFound("request");
+    return r;
+  }
+
+  statusView(job: JobView, base: string): RequestStatusView {
+    return {
+      request_id: job.id,
+      model: job.model,
+      status: job.status,
+      queue_position: job.queue_position,
+      capacity: job.capacity,
+      created_at: new Date(job.created_at).toISOString(),
+      started_at: job.started_at ? new Date(job.started_at).toISOString() : null,
+      completed_at: job.finished_at ? new Date(job.finished_at).toISOString() : null,
+      metrics: {
+        gpu_ms: job.gpu_ms,
+        load_ms: job.load_ms,
+        gpu_class: job.gpu_class as GpuClass | null,
+        queue_ms: job.started_at ? job.started_at - job.created_at : null,
+        attempts: job.attempt,
+      },
+      cost: job.status === "COMPLETED" || job.status === "FAILED" || job.status === "CANCELLED" ? 0 : null,
+      error: job.error_kind ? { kind: job.error_kind, code: JOB_ERROR_CODE[job.error_kind], message: job.error_message ?? "" } : null,
+      ...requestUrls(base, job.id),
+    };
+  }
+
+  async outputs(job: JobView, base: string): Promise<OutputFile[] | null> {
+    if (!job.outputs) return null;
+    const secret = signingSecret(this.cfg);
+    const now = Date.now();
+    return Promise.all(job.outputs.map(async (o) => ({ ...o, ...(await signOutputUrl(secret, base, job.id, o.name, now)) })));
+  }
+
+  async resultView(job: JobView, base: string): Promise<RequestResult> {
+    return { ...this.statusView(job, base), output: await this.outputs(job, base), output_json: job.output_json ?? null };
+  }
+
+  /** The error a failed or cancelled job answers a sync caller with. */
+  static failure(job: JobView): ApiError {
+    if (job.status === "CANCELLED") return new ApiError("conflict", "request was cancelled", { request_id: job.id });
+    const kind = (job.error_kind ?? "runtime_error") as JobErrorKind;
+    return new ApiError(JOB_ERROR_CODE[kind], job.error_message ?? kind, { request_id: job.id, kind });
+  }
+
+  async readOutput(accountId: string, id: string, name: string): Promise<R2ObjectBody | null> {
+    return this.env.BLOBS.get(r2Keys.output(accountId, id, name));
+  }
+}
