@@ -1,0 +1,36 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: "test",
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                // Short deadlines so lease expiry and TTL can be driven within a test.
+                LEASE_TTL_MS: "1000",
+                JOB_TTL_S: "5",
+                MAX_ATTEMPTS: "2",
+                TEST_MIGRATIONS: await readD1Migrations("./src/db/migrations"),
+              },
+            },
+          })),
+        ],
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["./test/worker/setup.ts"], testTimeout: 30_000 },
+      },
+      {
+        test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+      },
+      {
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 240_000, hookTimeout: 240_000, fileParallelism: false },
+      },
+    ],
+  },
+});
