@@ -1,0 +1,154 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import pino from "pino";
+import { Agent } from "../../gpu-agent/src/agent.ts";
+import { parseConfig } from "../../gpu-agent/src/config.ts";
+import { JobError } from "../../gpu-agent/src/errors.ts";
+import type { RunOutput, RunRequest, RuntimeAdapter } from "../../gpu-agent/src/runtimes/types.ts";
+import { FakePlatform, job } from "./fake-platform.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const silent = pino({ level: "silent" });
+
+/** A runtime whose behaviour each test scripts: how long a job takes and how it ends. */
+class ScriptedRuntime implements RuntimeAdapter {
+  readonly name = "fake";
+  runs: RunRequest[] = [];
+  behaviour: (req: RunRequest) => Promise<RunOutput> = async () => ({ outputs: [{ name: "out.png", contentType: "image/png", bytes: new Uint8Array([1]) }], gpuMs: 5, loadMs: 0 });
+  warmed: string[] = [];
+  async models() { return ["fake-model"]; }
+  async warm(m: string) { this.warmed.push(m); }
+  loaded() { return this.warmed; }
+  async run(req: RunRequest) { this.runs.push(req); return this.behaviour(req); }
+  async close() {}
+}
+
+let platform: FakePlatform;
+let runtime: ScriptedRuntime;
+let agent: Agent;
+let running: Promise<void>;
+
+function makeAgent(extra: string[] = []) {
+  const cfg = parseConfig(["--platform-url", platform.url, "--token", "agt_testtoken", "--lease-wait-ms", "200", "--drain-grace-ms", "1000", ...extra], {});
+  agent = new Agent(cfg, [runtime], silent);
+  running = agent.start();
+}
+
+async function until(cond: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
+
+beforeEach(async () => {
+  platform = new FakePlatform();
+  await platform.start();
+  runtime = new ScriptedRuntime();
+});
+afterEach(async () => {
+  await agent?.drain();
+  await running?.catch(() => {});
+  await platform.stop();
+});
+
+describe("config", () => {
+  it("takes flags over env and rejects invalid values with the field named", () => {
+    const cfg = parseConfig(["--slots", "3", "--platform-url", "http://x.test"], { PLATFORM_URL: "http://env.test", AGENT_TOKEN: "agt_0123456789", AGENT_SLOTS: "9" });
+    expect(cfg).toMatchObject({ platformUrl: "http://x.test", slots: 3, token: "agt_0123456789", gpuClass: "cpu" });
+    expect(() => parseConfig(["--slots", "0"], { PLATFORM_URL: "http://x.test", AGENT_TOKEN: "agt_0123456789" })).toThrow(/slots/);
+    expect(() => parseConfig([], {})).toThrow(/platformUrl/);
+  });
+});
+
+describe("lease loop", () => {
+  it("warms models before registering, downloads inputs, uploads outputs and completes with measured metrics", async () => {
+    platform.queue.push(job("j1"));
+    makeAgent();
+    await until(() => platform.of("complete").length === 1);
+    expect(runtime.warmed).toEqual(["fake-model"]);
+    const lease = platform.of("lease")[0]!.body as { loaded_models: string[] };
+    expect(lease.loaded_models).toEqual(["fake-model"]);
+    expect(runtime.runs[0]!.files.image!.bytes).toEqual(new Uint8Array([1, 2, 3]));
+    expect(runtime.runs[0]!.params).toEqual({ steps: 2 });
+    expect(platform.of("outputs/out.png")).toHaveLength(1);
+    expect(platform.of("complete")[0]!.body).toMatchObject({ lease_id: "lease-j1", epoch: 1, metrics: { gpu_ms: 5, load_ms: 0, gpu_class: "cpu" } });
+  });
+
+  it("fails a job with its error kind and keeps serving the next one", async () => {
+    runtime.behaviour = async (req) => {
+      if (req.jobId === "bad") throw new JobError("invalid_input", "could not decode image");
+      return { outputs: [], json: { ok: 1 }, gpuMs: 1, loadMs: 0 };
+    };
+    platform.queue.push(job("bad"), job("good"));
+    makeAgent();
+    await until(() => platform.of("complete").length === 1 && platform.of("fail").length === 1);
+    expect(platform.of("fail")[0]!.body).toMatchObject({ kind: "invalid_input", retryable: false });
+    expect(platform.of("complete")[0]!.path).toContain("/good/");
+  });
+
+  it("keeps the result through network loss and re-sends the completion until it lands", async () => {
+    platform.dropCompletes = 2;
+    platform.queue.push(job("j1"));
+    makeAgent();
+    await until(() => platform.calls.filter((c) => c.path.endsWith("/complete")).length === 3);
+    expect(runtime.runs).toHaveLength(1);
+    expect(agent.stats.completed).toBe(1);
+  });
+
+  it("stops a job the platform cancels on heartbeat and reports nothing for it", async () => {
+    runtime.behaviour = async () => {
+      await sleep(600);
+      return { outputs: [], gpuMs: 600, loadMs: 0 };
+    };
+    platform.queue.push(job("c1"));
+    makeAgent();
+    await until(() => runtime.runs.length === 1);
+    platform.cancel.add("c1");
+    await until(() => agent.stats.dropped === 1);
+    expect(platform.of("complete")).toHaveLength(0);
+    expect(platform.of("fail")).toHaveLength(0);
+  });
+
+  it("never runs more jobs than it has slots", async () => {
+    let concurrent = 0;
+    let peak = 0;
+    runtime.behaviour = async () => {
+      peak = Math.max(peak, ++concurrent);
+      await sleep(100);
+      concurrent--;
+      return { outputs: [], gpuMs: 100, loadMs: 0 };
+    };
+    for (let i = 0; i < 6; i++) platform.queue.push(job(`s${i}`));
+    makeAgent(["--slots", "2"]);
+    await until(() => platform.of("complete").length === 6);
+    expect(peak).toBe(2);
+    for (const c of platform.of("lease")) expect((c.body as { slots_free: number }).slots_free).toBeLessThanOrEqual(2);
+  });
+
+  it("drains: lets a running job finish within the grace period, then returns", async () => {
+    runtime.behaviour = async () => {
+      await sleep(300);
+      return { outputs: [], gpuMs: 300, loadMs: 0 };
+    };
+    platform.queue.push(job("d1"));
+    makeAgent();
+    await until(() => runtime.runs.length === 1);
+    await agent.drain();
+    expect(platform.of("complete")).toHaveLength(1);
+    expect(platform.of("release")).toHaveLength(0);
+  });
+
+  it("drains: releases a job that outlives the grace period", async () => {
+    runtime.behaviour = async () => {
+      await sleep(3000);
+      return { outputs: [], gpuMs: 3000, loadMs: 0 };
+    };
+    platform.queue.push(job("d2"));
+    makeAgent();
+    await until(() => runtime.runs.length === 1);
+    await agent.drain();
+    expect(platform.of("release")).toHaveLength(1);
+    expect(platform.of("release")[0]!.body).toMatchObject({ lease_id: "lease-d2", reason: "draining" });
+  });
+});
