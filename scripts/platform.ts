@@ -165,16 +165,18 @@ export function startAgent(url: string, token: string, extra: string[] = [], log
           if (re.test(l)) {
             clearTimeout(timer);
             listeners.delete(check);
+            proc.off("exit", onExit);
             resolve(l);
           }
         };
         listeners.add(check);
-        proc.once("exit", (code) => {
+        const onExit = (code: number | null) => {
           if (!listeners.has(check)) return;
           clearTimeout(timer);
           listeners.delete(check);
           reject(new Error(`agent exited (${code}) before logging ${re}; last lines:\n${lines.slice(-10).join("\n")}`));
-        });
+        };
+        proc.once("exit", onExit);
       });
     },
   };

@@ -93,7 +93,8 @@ export function createApi(): Api {
     op(def, ...handlers) {
       registry.add(def);
       const path = def.path.replace(/\{([^}]+)\}/g, ":$1");
-      app.on(def.method.toUpperCase(), path, ...(handlers as [MiddlewareHandler<AppEnv>]));
+      // Every route gets a body limit, checked before authentication reads anything.
+      app.on(def.method.toUpperCase(), path, limit(def.maxBody ?? LIMITS.json), ...(handlers as [MiddlewareHandler<AppEnv>]));
     },
   };
 }

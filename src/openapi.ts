@@ -12,6 +12,8 @@ export interface Operation {
   bodyContent?: Record<string, { schema: Record<string, unknown> }>;
   responses: Record<number, { description: string; schema?: z.ZodType; content?: string }>;
   errors?: number[];
+  /** largest accepted body in bytes; every route has one (default LIMITS.json) */
+  maxBody?: number;
 }
 
 const toSchema = (s: z.ZodType, io: "input" | "output") => z.toJSONSchema(s, { target: "draft-2020-12", io, unrepresentable: "any" });

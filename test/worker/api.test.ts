@@ -90,7 +90,7 @@ describe("admin and keys", () => {
   });
 
   it("rejects a missing or wrong API key with 401 unauthenticated", async () => {
-    for (const h of [{}, { "x-api-key": "sk_live_wrong" }, { authorization: "Bearer nope" }]) {
+    for (const h of [{}, { "x-api-key": "sk_live_wrong" }, { authorization: "Bearer nope" }] as Record<string, string>[]) {
       const r = await json("POST", "/v1/background-removal", { image: "x" }, h);
       expect(r.status).toBe(401);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe("unauthenticated");

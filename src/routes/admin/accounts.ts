@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { CatalogSynced, CreateAccount, CreatedId, CreatedKey, CreateKey, Revoked } from "../../../schemas/index.ts";
-import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { accounts, apiKeys } from "../../db/schema.ts";
 import { ApiError, notFound } from "../../errors.ts";
@@ -11,7 +11,7 @@ import { newId, randomToken, sha256Hex, webhookSecret } from "../../services/cry
 export function registerAdminAccounts(api: Api) {
   api.op(
     { method: "post", path: "/admin/v1/accounts", tag: "Admin", auth: "admin", summary: "Create an account", body: CreateAccount, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401, 409] },
-    limit(LIMITS.json), requireAdmin,
+    requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateAccount);
       const id = newId("acct");
@@ -27,7 +27,7 @@ export function registerAdminAccounts(api: Api) {
 
   api.op(
     { method: "post", path: "/admin/v1/accounts/{id}/keys", tag: "Admin", auth: "admin", summary: "Create an API key; the key is shown once", body: CreateKey, responses: { 201: { description: "created", schema: CreatedKey } }, errors: [401, 404] },
-    limit(LIMITS.json), requireAdmin,
+    requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateKey);
       const accountId = c.req.param("id")!;

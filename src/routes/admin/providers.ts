@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { CreatedId, CreatedToken, CreateProvider, Revoked } from "../../../schemas/index.ts";
-import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { agentTokens, providers } from "../../db/schema.ts";
 import { notFound } from "../../errors.ts";
@@ -10,7 +10,7 @@ import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
 export function registerAdminProviders(api: Api) {
   api.op(
     { method: "post", path: "/admin/v1/providers", tag: "Admin", auth: "admin", summary: "Create a GPU provider", body: CreateProvider, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401] },
-    limit(LIMITS.json), requireAdmin,
+    requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateProvider);
       const id = newId("prov");

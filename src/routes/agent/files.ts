@@ -1,5 +1,5 @@
 import { UploadResponse } from "../../../schemas/index.ts";
-import { LIMITS, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { r2Keys } from "../../services/urls.ts";
@@ -22,8 +22,8 @@ export function registerAgentFiles(api: Api) {
   );
 
   api.op(
-    { method: "put", path: "/agent/v1/jobs/{id}/outputs/{name}", tag: "Agent", auth: "agent", summary: "Upload an output of a leased job (x-agent-id, x-lease-id)", responses: { 200: { description: "stored", schema: UploadResponse } }, errors: [400, 401, 403, 404, 409, 413] },
-    limit(LIMITS.upload), requireAgentToken,
+    { method: "put", path: "/agent/v1/jobs/{id}/outputs/{name}", tag: "Agent", auth: "agent", maxBody: LIMITS.upload, summary: "Upload an output of a leased job (x-agent-id, x-lease-id)", responses: { 200: { description: "stored", schema: UploadResponse } }, errors: [400, 401, 403, 404, 409, 413] },
+    requireAgentToken,
     async (c: Ctx) => {
       const name = c.req.param("name")!;
       if (!NAME.test(name)) throw new ApiError("invalid_input", "output name must match [a-zA-Z0-9._-]{1,100}");

@@ -1,5 +1,5 @@
 import { CompleteRequest, FailRequest, JobAck, ReleaseRequest } from "../../../schemas/index.ts";
-import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { r2Keys } from "../../services/urls.ts";
@@ -14,7 +14,7 @@ function ack(c: Ctx, t: Transition) {
 export function registerAgentFinish(api: Api) {
   api.op(
     { method: "post", path: "/agent/v1/jobs/{id}/complete", tag: "Agent", auth: "agent", summary: "Complete a job with its outputs and measured metrics (409 on a stale lease)", body: CompleteRequest, responses: { 200: { description: "completed", schema: JobAck } }, errors: [400, 401, 403, 404, 409] },
-    limit(LIMITS.json), requireAgentToken,
+    requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, CompleteRequest);
       const s = await jobScope(c);
@@ -32,7 +32,7 @@ export function registerAgentFinish(api: Api) {
 
   api.op(
     { method: "post", path: "/agent/v1/jobs/{id}/fail", tag: "Agent", auth: "agent", summary: "Fail a job with an error kind; retryable failures are requeued until the maximum attempts", body: FailRequest, responses: { 200: { description: "recorded", schema: JobAck } }, errors: [400, 401, 403, 404, 409] },
-    limit(LIMITS.json), requireAgentToken,
+    requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, FailRequest);
       const s = await jobScope(c);
@@ -42,7 +42,7 @@ export function registerAgentFinish(api: Api) {
 
   api.op(
     { method: "post", path: "/agent/v1/jobs/{id}/release", tag: "Agent", auth: "agent", summary: "Give a job back without counting an attempt (draining or not started)", body: ReleaseRequest, responses: { 200: { description: "requeued", schema: JobAck } }, errors: [400, 401, 403, 404, 409] },
-    limit(LIMITS.json), requireAgentToken,
+    requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, ReleaseRequest);
       const s = await jobScope(c);

@@ -1,5 +1,5 @@
 import { HeartbeatRequest, HeartbeatResponse } from "../../../schemas/index.ts";
-import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { broker } from "../../services/broker.ts";
 import { AGENT_POOL, ownAgent } from "./context.ts";
@@ -7,7 +7,7 @@ import { AGENT_POOL, ownAgent } from "./context.ts";
 export function registerAgentHeartbeat(api: Api) {
   api.op(
     { method: "post", path: "/agent/v1/heartbeat", tag: "Agent", auth: "agent", summary: "Extend leases; returns jobs to stop (cancelled, timed out, lost)", body: HeartbeatRequest, responses: { 200: { description: "extended", schema: HeartbeatResponse } }, errors: [400, 401, 403] },
-    limit(LIMITS.json), requireAgentToken,
+    requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, HeartbeatRequest);
       await ownAgent(c, body.agent_id);

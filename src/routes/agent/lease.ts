@@ -1,5 +1,5 @@
 import { LeaseRequest, LeaseResponse } from "../../../schemas/index.ts";
-import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { broker } from "../../services/broker.ts";
 import { AGENT_POOL, ownAgent } from "./context.ts";
@@ -7,7 +7,7 @@ import { AGENT_POOL, ownAgent } from "./context.ts";
 export function registerAgentLease(api: Api) {
   api.op(
     { method: "post", path: "/agent/v1/lease", tag: "Agent", auth: "agent", summary: "Long-poll for jobs (204 when none arrived within wait_ms)", body: LeaseRequest, responses: { 200: { description: "leased jobs", schema: LeaseResponse }, 204: { description: "no job" } }, errors: [400, 401, 403] },
-    limit(LIMITS.json), requireAgentToken,
+    requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, LeaseRequest);
       const agent = await ownAgent(c, body.agent_id);

@@ -1,5 +1,5 @@
 import { RegisterRequest, RegisterResponse } from "../../../schemas/index.ts";
-import { LIMITS, jsonBody, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { agents } from "../../db/schema.ts";
 import { requireAgentToken } from "../../services/auth.ts";
@@ -11,7 +11,7 @@ export const MAX_LEASE_WAIT_MS = 25_000;
 export function registerAgentRegister(api: Api) {
   api.op(
     { method: "post", path: "/agent/v1/register", tag: "Agent", auth: "agent", summary: "Register an agent: GPU inventory, runtimes, models, slots", body: RegisterRequest, responses: { 200: { description: "registered", schema: RegisterResponse } }, errors: [400, 401] },
-    limit(LIMITS.json), requireAgentToken,
+    requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, RegisterRequest);
       const id = newId("agent");

@@ -1,5 +1,5 @@
 import { AsyncSubmitted } from "../../../schemas/index.ts";
-import { LIMITS, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
 import { requireApiKey } from "../../services/auth.ts";
 import { RequestService } from "../../services/requests.ts";
@@ -9,12 +9,12 @@ import { inferenceBody, loadModel } from "./parse.ts";
 export function registerAsyncInference(api: Api) {
   api.op(
     {
-      method: "post", path: "/v2/{model}", tag: "Inference", auth: "api_key",
+      method: "post", path: "/v2/{model}", tag: "Inference", auth: "api_key", maxBody: LIMITS.inference,
       summary: "Queue a request and return at once with its status, result and cancel URLs. Optional Idempotency-Key header and webhook field.",
       responses: { 202: { description: "queued", schema: AsyncSubmitted } },
       errors: [400, 401, 402, 403, 404, 409, 413, 429],
     },
-    limit(LIMITS.inference), requireApiKey,
+    requireApiKey,
     async (c: Ctx) => {
       const model = await loadModel(c);
       const raw = await inferenceBody(c, model);

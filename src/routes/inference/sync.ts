@@ -1,5 +1,5 @@
 import { SyncJsonOutput, RequestStatusView, BackgroundRemovalInput } from "../../../schemas/index.ts";
-import { LIMITS, limit, reply, type Api, type Ctx } from "../../app.ts";
+import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { requireApiKey } from "../../services/auth.ts";
 import { RequestService } from "../../services/requests.ts";
 import { baseUrl } from "../../services/urls.ts";
@@ -12,14 +12,14 @@ const MAX_WAIT_S = 300;
 export function registerSyncInference(api: Api) {
   api.op(
     {
-      method: "post", path: "/v1/{model}", tag: "Inference", auth: "api_key",
+      method: "post", path: "/v1/{model}", tag: "Inference", auth: "api_key", maxBody: LIMITS.inference,
       summary: "Run a model and return its output (image bytes by default; JSON with Accept: application/json or base64: true). Waits up to Prefer: wait=N seconds, then answers 202 with the request object.",
       body: BackgroundRemovalInput,
       bodyContent: { "image/*": { schema: { type: "string", format: "binary" } } },
       responses: { 200: { description: "the output", content: "image/png" }, 202: { description: "still running", schema: RequestStatusView } },
       errors: [400, 401, 402, 403, 404, 413, 422, 429, 500, 503, 504],
     },
-    limit(LIMITS.inference), requireApiKey,
+    requireApiKey,
     async (c: Ctx) => {
       const model = await loadModel(c);
       const raw = await inferenceBody(c, model);
@@ -36,18 +36,24 @@ export function registerSyncInference(api: Api) {
       }
       if (job.status !== "COMPLETED") throw RequestService.failure(job);
 
-      const wantsJson = (c.req.header("accept") ?? "").includes("application/json") || raw.base64 === true || model.view.output_type === "json";
-      if (wantsJson) {
-        const output = await svc.outputs(job, base);
-        const data = {
-          request_id: id, status: job.status, output, output_json: job.output_json ?? null,
-          metrics: svc.statusView(job, base).metrics,
-          ...(raw.base64 === true ? { output_base64: await Promise.all((job.outputs ?? []).map(async (o) => ({ name: o.name, content_type: o.content_type, data: toBase64(new Uint8Array(await (await svc.readOutput(c.get("account").id, id, o.name))!.arrayBuffer())) }))) } : {}),
-        };
-        if (model.view.output_type === "json" && raw.base64 !== true && !(c.req.header("accept") ?? "").includes("application/json")) {
-          return c.json(job.output_json as object);
-        }
-        return reply(c, SyncJsonOutput, data);
+      if (job.gpu_ms !== null) c.header("x-gpu-ms", String(job.gpu_ms));
+      const accept = c.req.header("accept") ?? "";
+      const wantsBase64 = raw.base64 === true;
+      // A JSON model's output is the JSON itself; an image model answers bytes unless JSON or base64 is asked for.
+      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json")) return c.json(job.output_json as object);
+      if (wantsBase64 || accept.includes("application/json") || model.view.output_type === "json") {
+        const account = c.get("account").id;
+        const output_base64 = wantsBase64
+          ? await Promise.all((job.outputs ?? []).map(async (o) => {
+              const obj = await svc.readOutput(account, id, o.name);
+              if (!obj) throw new ApiError("internal", `output ${o.name} is missing`);
+              return { name: o.name, content_type: o.content_type, data: toBase64(new Uint8Array(await obj.arrayBuffer())) };
+            }))
+          : undefined;
+        return reply(c, SyncJsonOutput, {
+          request_id: id, status: job.status, output: await svc.outputs(job, base), output_json: job.output_json ?? null,
+          metrics: svc.statusView(job, base).metrics, ...(output_base64 ? { output_base64 } : {}),
+        });
       }
       const first = job.outputs?.[0];
       const obj = first ? await svc.readOutput(c.get("account").id, id, first.name) : null;
