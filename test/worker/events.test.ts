@@ -1,0 +1,46 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { signWebhook } from "../../src/services/crypto.ts";
+import { PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+
+beforeAll(syncCatalog);
+beforeEach(resetBroker);
+
+describe("webhook signatures", () => {
+  it("match the Standard Webhooks reference vector", async () => {
+    // from the standard-webhooks specification's test vectors
+    const sig = await signWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}');
+    expect(sig).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  });
+});
+
+describe("usage projection", () => {
+  it("terminal states reach the D1 request row through the events queue", async () => {
+    const { key } = await newAccount();
+    const sub = (await (await json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, { "x-api-key": key })).json()) as { request_id: string };
+    const agent = await newAgent();
+    const [job] = await agent.lease();
+    await new Promise((r) => setTimeout(r, 30));
+    const done = await agent.post(`/agent/v1/jobs/${job!.job_id}/complete`, { lease_id: job!.lease_id, epoch: job!.epoch, outputs: [], output_json: { top: "Neutral" }, metrics: { gpu_ms: 10, load_ms: 0, gpu_class: "cpu" } });
+    expect(done.status).toBe(200);
+    let row: { status: string; gpu_ms: number; gpu_class: string } | null = null;
+    for (let i = 0; i < 100; i++) {
+      row = await env.DB.prepare("SELECT status, gpu_ms, gpu_class FROM requests WHERE id = ?").bind(sub.request_id).first();
+      if (row?.status === "COMPLETED") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(row).toEqual({ status: "COMPLETED", gpu_ms: 10, gpu_class: "cpu" });
+  });
+
+  it("a cancelled request is projected as CANCELLED", async () => {
+    const { key } = await newAccount();
+    const sub = (await (await json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, { "x-api-key": key })).json()) as { request_id: string };
+    await call(`/v2/requests/${sub.request_id}/cancel`, { method: "POST", headers: { "x-api-key": key } });
+    let status = "";
+    for (let i = 0; i < 100 && status !== "CANCELLED"; i++) {
+      status = (await env.DB.prepare("SELECT status FROM requests WHERE id = ?").bind(sub.request_id).first<{ status: string }>())!.status;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe("CANCELLED");
+  });
+});
