@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GpuClass, OutputType, Pricing } from "./models.ts";
 import { JobErrorKind } from "./errors.ts";
+import { MicroUsd, Plan, PlanLimits } from "./plans.ts";
 
 export const RequestStatus = z.enum(["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
 export type RequestStatus = z.infer<typeof RequestStatus>;
@@ -77,6 +78,7 @@ export const SyncJsonOutput = z.object({
   /** base64 of each output, present when the request body had `base64: true` */
   output_base64: z.array(z.object({ name: z.string(), content_type: z.string(), data: z.string() })).optional(),
   metrics: Metrics,
+  cost: z.number().int().nonnegative().nullable().describe("micro-USD charged"),
 });
 
 export const ModelView = z.object({
@@ -98,8 +100,6 @@ export const ModelList = z.object({ data: z.array(ModelView) });
 export const Health = z.object({ status: z.literal("ok"), version: z.string(), time: z.iso.datetime() });
 
 // Admin
-export const Plan = z.enum(["free", "pro", "business", "enterprise"]);
-export type Plan = z.infer<typeof Plan>;
 export const CreateAccount = z.strictObject({ email: z.email().max(320), plan: Plan.default("free") });
 export const CreatedId = z.object({ id: z.string() });
 export const CreatedKey = z.object({ id: z.string(), key: z.string(), prefix: z.string() });
@@ -108,3 +108,44 @@ export const CreateProvider = z.strictObject({ name: z.string().min(1).max(100) 
 export const CreatedToken = z.object({ id: z.string(), token: z.string(), prefix: z.string() });
 export const Revoked = z.object({ id: z.string(), revoked: z.literal(true) });
 export const CatalogSynced = z.object({ models: z.number().int() });
+
+export const AccountView = z.object({
+  id: z.string(),
+  plan: Plan,
+  limits: PlanLimits,
+  /** micro-USD: deposits - spent */
+  balance: z.number().int(),
+  held: z.number().int().nonnegative(),
+  available: z.number().int().nonnegative(),
+  spent: z.number().int().nonnegative(),
+  in_flight: z.number().int().nonnegative(),
+  requests_today: z.number().int().nonnegative(),
+  total_requests: z.number().int().nonnegative(),
+  daily_quota: z.object({ used: z.number().int().nonnegative(), limit: z.number().int().nullable(), resets_at: z.iso.datetime() }),
+});
+export type AccountView = z.infer<typeof AccountView>;
+
+/** Segmind's `GET /v1/get-user-credits` shape (credits in USD). */
+export const UserCredits = z.object({ remaining_credits: z.number(), used_credits: z.number(), held_credits: z.number(), plan: z.string() });
+
+export const UsageRow = z.object({
+  request_id: z.string(),
+  model: z.string(),
+  status: z.string(),
+  gpu_seconds: z.number().nullable(),
+  gpu_class: z.string().nullable(),
+  cost: z.number().int().nullable(),
+  created_at: z.iso.datetime(),
+  completed_at: z.iso.datetime().nullable(),
+});
+export const UsagePage = z.object({ data: z.array(UsageRow), next_cursor: z.string().nullable() });
+
+export const AdminLedgerOp = z.strictObject({
+  amount: MicroUsd,
+  reason: z.string().min(1).max(500),
+  idempotency_key: z.string().min(1).max(255),
+});
+export type AdminLedgerOp = z.infer<typeof AdminLedgerOp>;
+export const LedgerOpResult = z.object({ op_id: z.string(), kind: z.enum(["credit", "debit"]), amount: z.number().int(), available: z.number().int(), replayed: z.boolean() });
+export const ChangePlan = z.strictObject({ plan: Plan, limits: PlanLimits.partial().optional() });
+export const PlanChanged = z.object({ id: z.string(), plan: Plan, limits: PlanLimits });

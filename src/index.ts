@@ -18,6 +18,10 @@ import { registerGetRequest } from "./routes/requests/get.ts";
 import { registerGetOutput } from "./routes/requests/output.ts";
 import { registerGetStatus } from "./routes/requests/status.ts";
 import { registerSystem } from "./routes/system/index.ts";
+import { registerAccount } from "./routes/account/get.ts";
+import { registerUsage } from "./routes/account/usage.ts";
+import { registerAdminLedger } from "./routes/admin/ledger.ts";
+import { grantMonthlyCredits } from "./queues/grants.ts";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
@@ -27,6 +31,8 @@ export function buildApp() {
   registerSystem(api);
   // Specific paths before the catch-all model routes.
   registerListModels(api);
+  registerAccount(api);
+  registerUsage(api);
   registerGetModel(api);
   registerGetStatus(api);
   registerGetRequest(api);
@@ -34,6 +40,7 @@ export function buildApp() {
   registerGetOutput(api);
   registerAdminAccounts(api);
   registerAdminProviders(api);
+  registerAdminLedger(api);
   registerAgentRegister(api);
   registerAgentLease(api);
   registerAgentHeartbeat(api);
@@ -51,5 +58,8 @@ export default {
   async queue(batch, env) {
     if (batch.queue.endsWith("-webhooks")) return handleWebhooks(batch, env);
     if (batch.queue.endsWith("-events")) return handleEvents(batch, env);
+  },
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(grantMonthlyCredits(env).then(() => undefined));
   },
 } satisfies ExportedHandler<Env>;

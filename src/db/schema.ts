@@ -85,6 +85,8 @@ export const requests = sqliteTable("requests", {
   gpuMs: integer("gpu_ms"),
   gpuClass: text("gpu_class"),
   errorKind: text("error_kind"),
+  /** micro-USD charged, projected from the ledger */
+  cost: integer("cost"),
 }, (t) => [
   uniqueIndex("requests_idempotency").on(t.accountId, t.idempotencyKey),
   index("requests_account_created").on(t.accountId, t.createdAt),

@@ -1,29 +1,94 @@
-import type { Env } from "../env.ts";
-import type { ModelDefinition } from "../../schemas/index.ts";
+import type { AccountView, ModelDefinition, Plan } from "../../schemas/index.ts";
+import type { AccountLedger, AdmitResult, HoldOutcome, LedgerSummary, OpResult, RateInfo } from "../durable-objects/account-ledger.ts";
+import { ApiError } from "../errors.ts";
+import { config, type Env } from "../env.ts";
+import { quote } from "./pricing.ts";
 
 export interface Admission {
-  /** micro-USD held for the request (0 until the ledger lands) */
   held: number;
+  available: number;
+  rate: RateInfo;
+  priority: number;
+}
+
+type LedgerApi = Pick<AccountLedger, "admit" | "settle" | "void" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan">;
+
+export function ledger(env: Env, accountId: string): LedgerApi {
+  return env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)) as unknown as LedgerApi;
+}
+
+/** Grace after the last moment a job could still finish (queue TTL + execution timeout) before its hold expires. */
+const HOLD_GRACE_MS = 5 * 60_000;
+
+export function rateHeaders(rate: RateInfo | undefined, available: number): Record<string, string> {
+  return {
+    "x-remaining-credits": String(available),
+    ...(rate ? { "RateLimit-Limit": String(rate.limit), "RateLimit-Remaining": String(rate.remaining), "RateLimit-Reset": String(rate.reset_s) } : {}),
+  };
 }
 
 /**
- * The seam for credits and limits on the request path. `admit` runs after validation and before the job is queued;
- * `resolve` runs when the broker reports the request finished (settle on COMPLETED, void otherwise). The ledger of
- * issue #3 replaces this implementation with AccountLedger DO calls; routes do not change.
+ * Credits and limits on the request path, backed by one AccountLedger DO per account. `admit` runs after validation
+ * and before the job is queued (one ledger call: rate limit, quota, in-flight limit, hold); `resolve` runs when the
+ * request finishes (settle on COMPLETED, void otherwise), from the agent's callback and again from the events queue:
+ * both are idempotent by request id, so whichever comes second returns the first outcome.
  */
-export interface Billing {
-  admit(accountId: string, requestId: string, model: ModelDefinition, input: Record<string, unknown>): Promise<Admission>;
-  resolve(accountId: string, requestId: string, outcome: { status: string; gpu_ms: number | null; gpu_class: string | null }): Promise<void>;
-}
+export class Billing {
+  constructor(private env: Env) {}
 
-/** Admits every validated request and charges nothing: the behaviour before the ledger exists. */
-export class OpenBilling implements Billing {
-  async admit(): Promise<Admission> {
-    return { held: 0 };
+  async admit(accountId: string, plan: Plan, requestId: string, model: ModelDefinition, input: Record<string, unknown>): Promise<Admission> {
+    const { hold, pricing } = quote(model, input);
+    const ttl = config(this.env).JOB_TTL_S * 1000 + model.max_execution_s * 1000 + HOLD_GRACE_MS;
+    const r: AdmitResult = await ledger(this.env, accountId).admit(accountId, plan, { id: requestId, amount: hold, pricing, ttl_ms: ttl, model_free: model.free });
+    if (!r.ok) {
+      const headers = { ...rateHeaders(r.rate, r.available), ...(r.retry_after_s !== undefined ? { "Retry-After": String(r.retry_after_s) } : {}) };
+      throw new ApiError(r.code, r.message, r.code === "insufficient_credits" ? { required: hold, available: r.available } : undefined, headers);
+    }
+    return { held: r.hold, available: r.available, rate: r.rate, priority: r.priority };
   }
-  async resolve(): Promise<void> {}
+
+  async resolve(accountId: string, requestId: string, outcome: { status: string; gpu_ms: number | null; gpu_class: string | null; reason?: string | null }): Promise<HoldOutcome | null> {
+    const l = ledger(this.env, accountId);
+    const r = outcome.status === "COMPLETED"
+      ? await l.settle(requestId, Math.max(0, Math.round(outcome.gpu_ms ?? 0)), outcome.gpu_class)
+      : await l.void(requestId, outcome.reason ?? outcome.status.toLowerCase());
+    return "error" in r ? null : r;
+  }
+
+  async cost(accountId: string, requestId: string): Promise<number | null> {
+    const o = await ledger(this.env, accountId).outcome(requestId);
+    return o && o.status !== "pending" ? o.charge : null;
+  }
+
+  summary(accountId: string, plan: Plan): Promise<LedgerSummary> {
+    return ledger(this.env, accountId).summary(accountId, plan);
+  }
+
+  adjust(accountId: string, plan: Plan, kind: "credit" | "debit", opId: string, amount: number, reason: string): Promise<OpResult> {
+    return ledger(this.env, accountId).adjust(accountId, plan, kind, opId, amount, reason);
+  }
 }
 
-export function billing(_env: Env): Billing {
-  return new OpenBilling();
+export function billing(env: Env): Billing {
+  return new Billing(env);
+}
+
+export function accountView(s: LedgerSummary): AccountView {
+  return {
+    id: s.account_id,
+    plan: s.plan,
+    limits: s.limits,
+    balance: s.deposits - s.spent,
+    held: s.held,
+    available: s.available,
+    spent: s.spent,
+    in_flight: s.in_flight,
+    requests_today: s.requests_today,
+    total_requests: s.total_requests,
+    daily_quota: { used: s.requests_today, limit: s.limits.daily_quota, resets_at: new Date(s.daily_reset_at).toISOString() },
+  };
+}
+
+export function currentPeriod(now = Date.now()): string {
+  return new Date(now).toISOString().slice(0, 7);
 }

@@ -7,14 +7,12 @@ import { ApiError, notFound } from "../errors.ts";
 import { signingSecret, type Config, type Env } from "../env.ts";
 import { validate } from "../app.ts";
 import type { AuthedAccount } from "./auth.ts";
-import { billing } from "./billing.ts";
+import { billing, rateHeaders } from "./billing.ts";
 import { broker } from "./broker.ts";
 import type { CatalogModel } from "./catalog.ts";
 import { newId, sha256Hex } from "./crypto.ts";
 import { resolveImage } from "./inputs.ts";
 import { r2Keys, requestUrls, signOutputUrl } from "./urls.ts";
-
-const PRIORITY: Record<string, number> = { free: 0, pro: 10, business: 10, enterprise: 10, dedicated: 20 };
 
 export interface SubmitOptions {
   mode: "sync" | "async";
@@ -28,6 +26,8 @@ export interface Submitted {
   job: JobView;
   pool: string;
   replayed: boolean;
+  /** response headers from the ledger: x-remaining-credits and RateLimit-* */
+  headers: Record<string, string>;
 }
 
 export class RequestService {
@@ -39,7 +39,6 @@ export class RequestService {
    */
   async submit(account: AuthedAccount, model: CatalogModel, raw: Record<string, unknown>, opts: SubmitOptions): Promise<Submitted> {
     const def = model.definition;
-    if (account.plan === "free" && !def.free) throw new ApiError("forbidden", `${def.slug} is not available on the free plan`);
     const images = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(raw)) if (v instanceof Uint8Array) images.set(k, v);
     const input = validate(def.input, { ...raw, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) }) as Record<string, unknown>;
@@ -50,7 +49,7 @@ export class RequestService {
       if (prior) {
         if (prior.bodyHash !== bodyHash) throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
         const job = await broker(this.env, prior.pool).get(prior.id);
-        if (job) return { id: prior.id, job, pool: prior.pool, replayed: true };
+        if (job) return { id: prior.id, job, pool: prior.pool, replayed: true, headers: {} };
       }
     }
 
@@ -67,7 +66,13 @@ export class RequestService {
     }
     delete input.base64;
 
-    await billing(this.env).admit(account.id, id, def, input);
+    let admission;
+    try {
+      admission = await billing(this.env).admit(account.id, account.plan, id, def, input);
+    } catch (e) {
+      if (stored.length) await this.env.BLOBS.delete(stored);
+      throw e;
+    }
     try {
       await db(this.env).insert(requests).values({
         id, accountId: account.id, model: def.slug, pool: model.pool, mode: opts.mode, status: "QUEUED",
@@ -75,12 +80,12 @@ export class RequestService {
       });
       const job = await broker(this.env, model.pool).enqueue({
         id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes, input,
-        priority: PRIORITY[account.plan] ?? 0, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
+        priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
       });
-      return { id, job, pool: model.pool, replayed: false };
+      return { id, job, pool: model.pool, replayed: false, headers: rateHeaders(admission.rate, admission.available) };
     } catch (e) {
       // Nothing is left half-made: the hold is released and the stored inputs removed.
-      await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null });
+      await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "enqueue_failed" });
       if (stored.length) await this.env.BLOBS.delete(stored);
       if (e instanceof Error && /UNIQUE constraint failed/.test(e.message)) throw new ApiError("idempotency_conflict", "a request with this Idempotency-Key is being created");
       throw e;
@@ -114,7 +119,19 @@ export class RequestService {
     return r;
   }
 
-  statusView(job: JobView, base: string): RequestStatusView {
+  /** Settles or voids a finished job's hold now (idempotent; the events queue does the same) and returns its cost. */
+  async settle(job: JobView): Promise<{ cost: number; available: number } | null> {
+    if (job.status === "QUEUED" || job.status === "PROCESSING") return null;
+    const o = await billing(this.env).resolve(job.account_id, job.id, { status: job.status, gpu_ms: job.gpu_ms, gpu_class: job.gpu_class, reason: job.error_kind });
+    return o ? { cost: o.charge, available: o.available } : null;
+  }
+
+  async cost(job: JobView): Promise<number | null> {
+    if (job.status === "QUEUED" || job.status === "PROCESSING") return null;
+    return billing(this.env).cost(job.account_id, job.id);
+  }
+
+  statusView(job: JobView, base: string, cost: number | null = null): RequestStatusView {
     return {
       request_id: job.id,
       model: job.model,
@@ -131,7 +148,7 @@ export class RequestService {
         queue_ms: job.started_at ? job.started_at - job.created_at : null,
         attempts: job.attempt,
       },
-      cost: job.status === "COMPLETED" || job.status === "FAILED" || job.status === "CANCELLED" ? 0 : null,
+      cost,
       error: job.error_kind ? { kind: job.error_kind, code: JOB_ERROR_CODE[job.error_kind], message: job.error_message ?? "" } : null,
       ...requestUrls(base, job.id),
     };
@@ -145,14 +162,14 @@ export class RequestService {
   }
 
   async resultView(job: JobView, base: string): Promise<RequestResult> {
-    return { ...this.statusView(job, base), output: await this.outputs(job, base), output_json: job.output_json ?? null };
+    return { ...this.statusView(job, base, await this.cost(job)), output: await this.outputs(job, base), output_json: job.output_json ?? null };
   }
 
   /** The error a failed or cancelled job answers a sync caller with. */
-  static failure(job: JobView): ApiError {
-    if (job.status === "CANCELLED") return new ApiError("conflict", "request was cancelled", { request_id: job.id });
+  static failure(job: JobView, headers?: Record<string, string>): ApiError {
+    if (job.status === "CANCELLED") return new ApiError("conflict", "request was cancelled", { request_id: job.id }, headers);
     const kind = (job.error_kind ?? "runtime_error") as JobErrorKind;
-    return new ApiError(JOB_ERROR_CODE[kind], job.error_message ?? kind, { request_id: job.id, kind });
+    return new ApiError(JOB_ERROR_CODE[kind], job.error_message ?? kind, { request_id: job.id, kind }, headers);
   }
 
   async readOutput(accountId: string, id: string, name: string): Promise<R2ObjectBody | null> {

@@ -69,7 +69,7 @@ describe("bad input loses nothing", () => {
 
 describe("async requests", () => {
   it("queues, reports queue position, runs, and serves outputs through signed URLs", async () => {
-    const { key } = await newAccount();
+    const { key } = await newAccount("pro"); // a free account may have only one request in flight
     const h = { "x-api-key": key };
     const sub = await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h);
     expect(sub.status).toBe(202);

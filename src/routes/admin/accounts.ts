@@ -6,6 +6,7 @@ import { accounts, apiKeys } from "../../db/schema.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { requireAdmin } from "../../services/auth.ts";
 import { D1Catalog } from "../../services/catalog.ts";
+import { currentPeriod, ledger } from "../../services/billing.ts";
 import { newId, randomToken, sha256Hex, webhookSecret } from "../../services/crypto.ts";
 
 export function registerAdminAccounts(api: Api) {
@@ -21,6 +22,9 @@ export function registerAdminAccounts(api: Api) {
         if (String(e).includes("UNIQUE")) throw new ApiError("conflict", "an account with this email exists");
         throw e;
       }
+      // The ledger learns the plan now, and a paid plan gets this month's credit at once.
+      await ledger(c.env, id).setPlan(id, body.plan);
+      await ledger(c.env, id).grantMonthly(id, body.plan, currentPeriod());
       return reply(c, CreatedId, { id }, 201);
     },
   );

@@ -3,11 +3,16 @@ import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { r2Keys } from "../../services/urls.ts";
+import { billing } from "../../services/billing.ts";
 import type { Transition } from "../../durable-objects/job-broker.ts";
 import { jobScope, staleLease } from "./context.ts";
 
-function ack(c: Ctx, t: Transition) {
+/** Acknowledges a transition; a finished job's hold is settled or voided at once (the events queue repeats it, idempotently). */
+async function ack(c: Ctx, t: Transition) {
   if (!t.ok) throw t.error === "not_found" ? notFound("job") : staleLease(t.status);
+  if (t.job.status !== "QUEUED" && t.job.status !== "PROCESSING") {
+    await billing(c.env).resolve(t.job.account_id, t.job.id, { status: t.job.status, gpu_ms: t.job.gpu_ms, gpu_class: t.job.gpu_class, reason: t.job.error_kind });
+  }
   return reply(c, JobAck, { job_id: t.job.id, status: t.job.status });
 }
 

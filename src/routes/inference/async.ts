@@ -24,7 +24,8 @@ export function registerAsyncInference(api: Api) {
       const key = c.req.header("idempotency-key");
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
       const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
-      const { id, job } = await new RequestService(c.env, c.get("cfg")).submit(c.get("account"), model, raw, { mode: "async", idempotencyKey: key, webhook, base });
+      const { id, job, headers } = await new RequestService(c.env, c.get("cfg")).submit(c.get("account"), model, raw, { mode: "async", idempotencyKey: key, webhook, base });
+      for (const [k, v] of Object.entries(headers)) c.header(k, v);
       return reply(c, AsyncSubmitted, { request_id: id, status: job.status, queue_position: job.queue_position, ...requestUrls(base, id) }, 202);
     },
   );

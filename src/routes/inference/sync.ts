@@ -25,8 +25,9 @@ export function registerSyncInference(api: Api) {
       const raw = await inferenceBody(c, model);
       const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
       const svc = new RequestService(c.env, c.get("cfg"));
-      const { id, pool } = await svc.submit(c.get("account"), model, raw, { mode: "sync", base });
-      c.header("x-inference-request-id", id);
+      const { id, pool, headers } = await svc.submit(c.get("account"), model, raw, { mode: "sync", base });
+      const out: Record<string, string> = { ...headers, "x-inference-request-id": id };
+      for (const [k, v] of Object.entries(out)) c.header(k, v);
       const job = await svc.wait(pool, id, preferWait(c, DEFAULT_WAIT_S, MAX_WAIT_S) * 1000);
 
       if (job.status === "QUEUED" || job.status === "PROCESSING") {
@@ -34,9 +35,13 @@ export function registerSyncInference(api: Api) {
         c.header("location", `${base}/v2/requests/${id}`);
         return reply(c, RequestStatusView, svc.statusView(job, base), 202);
       }
-      if (job.status !== "COMPLETED") throw RequestService.failure(job);
+      const settled = await svc.settle(job);
+      const cost = settled?.cost ?? null;
+      if (settled) Object.assign(out, { "x-request-cost": String(settled.cost), "x-remaining-credits": String(settled.available) });
+      if (job.gpu_ms !== null) out["x-gpu-ms"] = String(job.gpu_ms);
+      for (const [k, v] of Object.entries(out)) c.header(k, v);
+      if (job.status !== "COMPLETED") throw RequestService.failure(job, out);
 
-      if (job.gpu_ms !== null) c.header("x-gpu-ms", String(job.gpu_ms));
       const accept = c.req.header("accept") ?? "";
       const wantsBase64 = raw.base64 === true;
       // A JSON model's output is the JSON itself; an image model answers bytes unless JSON or base64 is asked for.
@@ -52,7 +57,7 @@ export function registerSyncInference(api: Api) {
           : undefined;
         return reply(c, SyncJsonOutput, {
           request_id: id, status: job.status, output: await svc.outputs(job, base), output_json: job.output_json ?? null,
-          metrics: svc.statusView(job, base).metrics, ...(output_base64 ? { output_base64 } : {}),
+          metrics: svc.statusView(job, base, cost).metrics, cost, ...(output_base64 ? { output_base64 } : {}),
         });
       }
       const first = job.outputs?.[0];
@@ -60,11 +65,10 @@ export function registerSyncInference(api: Api) {
       if (!first || !obj) throw new ApiError("internal", "the job completed without an output");
       return new Response(obj.body, {
         headers: {
+          ...out,
           "content-type": first.content_type,
           "content-length": String(obj.size),
           "x-request-id": c.get("requestId"),
-          "x-inference-request-id": id,
-          ...(job.gpu_ms !== null ? { "x-gpu-ms": String(job.gpu_ms) } : {}),
         },
       });
     },

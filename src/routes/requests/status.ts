@@ -11,7 +11,7 @@ export function registerGetStatus(api: Api) {
     async (c: Ctx) => {
       const svc = new RequestService(c.env, c.get("cfg"));
       const job = await svc.job(c.get("account"), c.req.param("id")!);
-      return reply(c, RequestStatusView, svc.statusView(job, baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url)));
+      return reply(c, RequestStatusView, svc.statusView(job, baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url), await svc.cost(job)));
     },
   );
 }

@@ -1,0 +1,45 @@
+import { eq } from "drizzle-orm";
+import { AdminLedgerOp, ChangePlan, LedgerOpResult, PlanChanged, type Plan } from "../../../schemas/index.ts";
+import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
+import { db } from "../../db/client.ts";
+import { accounts } from "../../db/schema.ts";
+import { ApiError, notFound } from "../../errors.ts";
+import { requireAdmin } from "../../services/auth.ts";
+import { billing, currentPeriod, ledger } from "../../services/billing.ts";
+
+async function account(c: Ctx) {
+  const row = await db(c.env).select({ id: accounts.id, plan: accounts.plan }).from(accounts).where(eq(accounts.id, c.req.param("id")!)).get();
+  if (!row) throw notFound("account");
+  return { id: row.id, plan: row.plan as Plan };
+}
+
+function adjust(kind: "credit" | "debit") {
+  return async (c: Ctx) => {
+    const body = await jsonBody(c, AdminLedgerOp);
+    const a = await account(c);
+    const r = await billing(c.env).adjust(a.id, a.plan, kind, body.idempotency_key, body.amount, body.reason);
+    if (!r.ok) throw new ApiError(r.code, r.message);
+    c.header("x-remaining-credits", String(r.available));
+    return reply(c, LedgerOpResult, { op_id: r.op_id, kind: r.kind, amount: r.amount, available: r.available, replayed: r.replayed });
+  };
+}
+
+export function registerAdminLedger(api: Api) {
+  const common = { tag: "Admin" as const, auth: "admin" as const, body: AdminLedgerOp, responses: { 200: { description: "applied (or replayed)", schema: LedgerOpResult } }, errors: [400, 401, 402, 404, 409] };
+  api.op({ method: "post", path: "/admin/v1/accounts/{id}/credits", summary: "Credit an account (micro-USD), idempotent by idempotency_key", ...common }, requireAdmin, adjust("credit"));
+  api.op({ method: "post", path: "/admin/v1/accounts/{id}/debits", summary: "Debit an account (micro-USD), idempotent by idempotency_key", ...common }, requireAdmin, adjust("debit"));
+
+  api.op(
+    { method: "put", path: "/admin/v1/accounts/{id}/plan", tag: "Admin", auth: "admin", summary: "Change an account's plan, with optional per-account limit overrides; grants this month's plan credit", body: ChangePlan, responses: { 200: { description: "changed", schema: PlanChanged } }, errors: [400, 401, 404] },
+    requireAdmin,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, ChangePlan);
+      const a = await account(c);
+      // The ledger first: it enforces the limits. D1 follows; a retry converges both.
+      const limits = await ledger(c.env, a.id).setPlan(a.id, body.plan, body.limits ?? {});
+      await db(c.env).update(accounts).set({ plan: body.plan }).where(eq(accounts.id, a.id));
+      await ledger(c.env, a.id).grantMonthly(a.id, body.plan, currentPeriod());
+      return reply(c, PlanChanged, { id: a.id, plan: body.plan, limits });
+    },
+  );
+}
