@@ -19,11 +19,13 @@ export default defineConfig({
                 JOB_TTL_S: "5",
                 MAX_ATTEMPTS: "2",
                 TEST_MIGRATIONS: await readD1Migrations("./src/db/migrations"),
+                // replays one seed of the ledger simulation
+                SIM_SEED: process.env.SIM_SEED ?? "",
               },
             },
           })),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["./test/worker/setup.ts"], testTimeout: 30_000 },
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["./test/worker/setup.ts"], testTimeout: 120_000 },
       },
       {
         test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node", testTimeout: 60_000 },

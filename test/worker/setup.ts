@@ -5,6 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      SIM_SEED: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../../src/index.ts");
