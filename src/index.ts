@@ -18,6 +18,7 @@ import { registerGetRequest } from "./routes/requests/get.ts";
 import { registerGetOutput } from "./routes/requests/output.ts";
 import { registerGetStatus } from "./routes/requests/status.ts";
 import { registerSystem } from "./routes/system/index.ts";
+import { registerBench } from "./routes/bench/index.ts";
 import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
 import { registerAdminLedger } from "./routes/admin/ledger.ts";
@@ -46,6 +47,7 @@ export function buildApp() {
   registerAgentHeartbeat(api);
   registerAgentFiles(api);
   registerAgentFinish(api);
+  registerBench(api);
   registerSyncInference(api);
   registerAsyncInference(api);
   return api.app;

@@ -215,6 +215,11 @@ export class AccountLedger extends DurableObject<Env> {
     return this.sql.exec<HoldRow>(`SELECT * FROM holds WHERE id = ?`, id).toArray()[0] as HoldRow | undefined;
   }
 
+  /** The cost floor of a call to this object (the ledger benchmark's baseline); it reads and writes nothing. */
+  async noop(): Promise<number> {
+    return 1;
+  }
+
   async outcome(id: string): Promise<{ status: HoldRow["status"]; amount: number; charge: number } | null> {
     const h = this.hold(id);
     return h ? { status: h.status, amount: h.amount, charge: h.charge } : null;

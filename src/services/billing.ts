@@ -11,7 +11,7 @@ export interface Admission {
   priority: number;
 }
 
-type LedgerApi = Pick<AccountLedger, "admit" | "settle" | "void" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan">;
+type LedgerApi = Pick<AccountLedger, "noop" | "admit" | "settle" | "void" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan">;
 
 export function ledger(env: Env, accountId: string): LedgerApi {
   return env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)) as unknown as LedgerApi;
