@@ -1,4 +1,5 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
+import worker from "../../src/index.ts";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PNG_1x1, adminHeaders, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
@@ -222,7 +223,7 @@ describe("admin ledger operations", () => {
       const ctx = { waitUntil: (p: Promise<unknown>) => p, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
       const pending: Promise<unknown>[] = [];
       ctx.waitUntil = (p) => void pending.push(p);
-      await exports.default.scheduled!(controller, env, ctx);
+      await worker.scheduled(controller, env, ctx);
       await Promise.all(pending);
     }
     expect((await account(a.key)).available).toBe(39_000_000);
