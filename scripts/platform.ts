@@ -77,7 +77,8 @@ async function ensureDemo(url: string, token: string, file: string): Promise<Dem
     if (probe.status !== 401 && agentProbe.status !== 401) return saved;
   }
   const email = `demo+${randomBytes(4).toString("hex")}@example.com`;
-  const acct = await admin<{ id: string }>(url, token, "POST", "/admin/v1/accounts", { email, plan: "free" });
+  // A pro demo account: its $39 monthly credit shows holds, charges and x-remaining-credits at work.
+  const acct = await admin<{ id: string }>(url, token, "POST", "/admin/v1/accounts", { email, plan: "pro" });
   const key = await admin<{ key: string }>(url, token, "POST", `/admin/v1/accounts/${acct.body.id}/keys`, { name: "demo" });
   const prov = await admin<{ id: string }>(url, token, "POST", "/admin/v1/providers", { name: "local" });
   const tok = await admin<{ token: string }>(url, token, "POST", `/admin/v1/providers/${prov.body.id}/agent-tokens`);

@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { ROOT, startAgent, startPlatform } from "../../scripts/platform.ts";
+import { ROOT, admin, startAgent, startPlatform } from "../../scripts/platform.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +26,9 @@ const dir = mkdtempSync(path.join(tmpdir(), "edge-bench-"));
 const platform = await startPlatform({ port: 19_500 + Math.floor(Math.random() * 400), adminToken: "bench-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir });
 const agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "bench", "--slots", "1"], path.join(dir, "agent.log"), { LOG_LEVEL: "info" });
 await agent.waitFor(/"msg":"registered"/, 180_000);
+// the benchmark measures the job path, not the plan's rate limit
+await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, { plan: "enterprise", limits: { rpm: 100_000 } });
+await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, { amount: 100_000_000, reason: "bench", idempotency_key: "bench" });
 const api = (p: string, init: RequestInit = {}) => fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, ...(init.headers ?? {}) } });
 const nsfwBody = JSON.stringify({ image: photo.toString("base64") });
 

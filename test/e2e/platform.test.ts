@@ -49,6 +49,9 @@ describe("end to end", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("image/png");
     expect(Number(r.headers.get("x-gpu-ms"))).toBeGreaterThan(0);
+    // the demo account is on the pro plan: the hold was settled on the measured CPU time
+    expect(Number(r.headers.get("x-request-cost"))).toBeGreaterThan(0);
+    expect(Number(r.headers.get("x-remaining-credits"))).toBe(39_000_000 - Number(r.headers.get("x-request-cost")));
     const { data, info } = await sharp(Buffer.from(await r.arrayBuffer())).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     const alpha = (x: number, y: number) => data[(y * info.width + x) * 4 + 3]!;
     expect([info.width, info.height]).toEqual([512, 384]);
