@@ -20,6 +20,8 @@ export const RegisterRequest = z.strictObject({
   /** model slugs this agent can serve */
   models: z.array(z.string().max(100)).max(200),
   slots: z.number().int().min(1).max(64),
+  driver: z.string().max(50).nullable().optional(),
+  cuda: z.string().max(20).nullable().optional(),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequest>;
 
@@ -87,6 +89,17 @@ export type AgentOutput = z.infer<typeof AgentOutput>;
 export const UploadResponse = AgentOutput;
 export type UploadResponse = z.infer<typeof UploadResponse>;
 
+export const GpuEvidence = z.strictObject({
+  window_ms: z.number().int().nonnegative(),
+  samples: z.number().int().nonnegative(),
+  busy_gpu_ms: z.number().int().nonnegative(),
+  peak_memory_mib: z.number().nonnegative(),
+  avg_power_w: z.number().nonnegative().nullable(),
+  peak_power_w: z.number().nonnegative().nullable(),
+  energy_j: z.number().nonnegative().nullable(),
+});
+export type GpuEvidence = z.infer<typeof GpuEvidence>;
+
 export const CompleteRequest = z.strictObject({
   lease_id: z.string(),
   epoch: z.number().int().positive(),
@@ -99,6 +112,8 @@ export const CompleteRequest = z.strictObject({
     load_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
     gpu_class: GpuClass,
     gpu_count: z.number().int().min(1).max(16).default(1),
+    /** what the GPU meter saw in the execution window: audit evidence, never the billed quantity */
+    evidence: GpuEvidence.optional(),
   }),
 });
 export type CompleteRequest = z.input<typeof CompleteRequest>;

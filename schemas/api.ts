@@ -11,6 +11,8 @@ export const Metrics = z.object({
   load_ms: z.number().int().nonnegative().nullable(),
   gpu_class: GpuClass.nullable(),
   queue_ms: z.number().int().nonnegative().nullable(),
+  /** utilization-weighted busy GPU time the agent's meter saw (evidence; billing uses gpu_ms) */
+  busy_gpu_ms: z.number().int().nonnegative().nullable(),
   attempts: z.number().int().nonnegative(),
 });
 export type Metrics = z.infer<typeof Metrics>;

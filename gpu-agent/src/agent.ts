@@ -4,6 +4,9 @@ import type { AgentConfig } from "./config.ts";
 import { JobAborted, JobError } from "./errors.ts";
 import type { Log } from "./log.ts";
 import type { InputFile, RuntimeAdapter } from "./runtimes/types.ts";
+import { detect, type Inventory } from "./gpu/inventory.ts";
+import { NullMeter, NvidiaSmiMeter, type GpuMeter } from "./gpu/meter.ts";
+import type { GpuClass } from "../../schemas/index.ts";
 
 export const VERSION = "0.1.0";
 
@@ -33,14 +36,25 @@ export class Agent {
   private runtimes: RuntimeAdapter[];
   private log: Log;
 
-  constructor(cfg: AgentConfig, runtimes: RuntimeAdapter[], log: Log) {
+  private inventory: Inventory | null;
+  private meter: GpuMeter | null;
+  private gpuClass: GpuClass = "cpu";
+
+  /** `inventory` and `meter` are detected from nvidia-smi unless given (tests pass recorded ones). */
+  constructor(cfg: AgentConfig, runtimes: RuntimeAdapter[], log: Log, opts: { inventory?: Inventory; meter?: GpuMeter } = {}) {
     this.cfg = cfg;
     this.runtimes = runtimes;
     this.log = log;
     this.client = new AgentClient(cfg.platformUrl, cfg.token);
+    this.inventory = opts.inventory ?? null;
+    this.meter = opts.meter ?? null;
   }
 
   async start(): Promise<void> {
+    this.inventory ??= await detect();
+    this.meter ??= this.inventory.gpus.length > 0 ? new NvidiaSmiMeter() : new NullMeter();
+    this.gpuClass = this.cfg.gpuClass === "auto" ? this.inventory.gpu_class : this.cfg.gpuClass;
+    this.log.info({ gpu_class: this.gpuClass, gpus: this.inventory.gpus.map((g) => g.name), driver: this.inventory.driver, cuda: this.inventory.cuda }, "inventory");
     for (const rt of this.runtimes) {
       for (const m of await rt.models()) {
         if (!this.cfg.models || this.cfg.models.includes(m)) this.modelRuntime.set(m, rt);
@@ -58,7 +72,8 @@ export class Agent {
     let reg;
     for (let attempt = 0; ; attempt++) {
       reg = await this.client.register({
-        name: this.cfg.name, version: VERSION, gpu_class: this.cfg.gpuClass, gpus: [],
+        name: this.cfg.name, version: VERSION, gpu_class: this.gpuClass, gpus: this.inventory.gpus,
+        driver: this.inventory.driver, cuda: this.inventory.cuda,
         runtimes: [...new Set(this.runtimes.map((r) => r.name))], models: [...this.modelRuntime.keys()], slots: this.cfg.slots,
       });
       if (reg.ok) break;
@@ -86,6 +101,7 @@ export class Agent {
       await this.client.release(r.job.job_id, { lease_id: r.job.lease_id, epoch: r.job.epoch, reason: "draining" });
     }
     clearInterval(this.heartbeatTimer);
+    this.meter?.close();
     await Promise.all(this.runtimes.map((r) => r.close()));
   }
 
@@ -165,7 +181,9 @@ export class Agent {
       }
       if (r.aborted) throw new JobAborted(r.aborted);
       log.info("running");
+      const windowStart = this.meter!.now();
       const out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
+      const evidence = this.meter!.evidence(windowStart + out.loadMs, this.meter!.now());
       if (r.aborted) throw new JobAborted(r.aborted);
       for (const o of out.outputs) {
         const up = await this.retryUntilLeaseEnds(r, () => this.client.upload(job.job_id, job.lease_id, o.name, o.contentType, o.bytes));
@@ -176,7 +194,7 @@ export class Agent {
           lease_id: job.lease_id, epoch: job.epoch,
           outputs: out.outputs.map((o) => ({ name: o.name, content_type: o.contentType, size: o.bytes.byteLength })),
           ...(out.json !== undefined ? { output_json: out.json } : {}),
-          metrics: { gpu_ms: out.gpuMs, load_ms: out.loadMs, gpu_class: this.cfg.gpuClass, gpu_count: 1 },
+          metrics: { gpu_ms: out.gpuMs, load_ms: out.loadMs, gpu_class: this.gpuClass, gpu_count: 1, ...(evidence ? { evidence } : {}) },
         }),
       );
       if (done.ok) {

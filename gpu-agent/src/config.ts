@@ -8,7 +8,8 @@ export const AgentConfig = z.object({
   name: z.string().min(1).max(100),
   slots: z.coerce.number().int().min(1).max(64),
   models: z.array(z.string()).optional(),
-  gpuClass: GpuClass,
+  /** `auto`: from the nvidia-smi inventory (cpu without GPUs) */
+  gpuClass: z.union([GpuClass, z.literal("auto")]),
   leaseWaitMs: z.coerce.number().int().min(0).max(25_000),
   drainGraceMs: z.coerce.number().int().min(0).max(3_600_000),
   preload: z.boolean(),
@@ -33,7 +34,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     name: pick("name", "AGENT_NAME") ?? `agent-${process.pid}`,
     slots: pick("slots", "AGENT_SLOTS") ?? 1,
     models: models ? models.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
-    gpuClass: pick("gpu-class", "AGENT_GPU_CLASS") ?? "cpu",
+    gpuClass: pick("gpu-class", "AGENT_GPU_CLASS") ?? "auto",
     leaseWaitMs: pick("lease-wait-ms", "AGENT_LEASE_WAIT_MS") ?? 20_000,
     drainGraceMs: pick("drain-grace-ms", "AGENT_DRAIN_GRACE_MS") ?? 30_000,
     preload: (pick("preload", "AGENT_PRELOAD") ?? "true") !== "false",

@@ -48,6 +48,9 @@ export const BROKER_MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`,
 ];
 
+/** Columns added after the first schema: applied when missing. */
+export const BROKER_COLUMNS: [table: string, column: string, type: string][] = [["jobs", "busy_gpu_ms", "INTEGER"]];
+
 export type JobRow = {
   id: string;
   seq: number;
@@ -78,6 +81,7 @@ export type JobRow = {
   gpu_ms: number | null;
   load_ms: number | null;
   gpu_class: string | null;
+  busy_gpu_ms: number | null;
 };
 
 export const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { config } from "../env.ts";
 import type { AgentOutput, EventMessage, JobErrorKind, LeasedJob, HeartbeatResponse } from "../../schemas/index.ts";
-import { BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
+import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
 
 export interface EnqueueJob {
   id: string;
@@ -44,6 +44,7 @@ export interface JobView {
   gpu_ms: number | null;
   load_ms: number | null;
   gpu_class: string | null;
+  busy_gpu_ms: number | null;
 }
 
 export type LeaseCheck = { ok: true; account_id: string; job: JobView } | { ok: false; error: "not_found" | "stale_lease" };
@@ -76,6 +77,10 @@ export class JobBroker extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
       for (const stmt of BROKER_MIGRATIONS) this.sql.exec(stmt);
+      for (const [table, column, type] of BROKER_COLUMNS) {
+        const has = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table).toArray().some((c) => c.name === column);
+        if (!has) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      }
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -211,7 +216,7 @@ export class JobBroker extends DurableObject<Env> {
   async complete(
     jobId: string,
     agentId: string,
-    req: { lease_id: string; epoch: number; outputs: AgentOutput[]; output_json?: unknown; gpu_ms: number; load_ms: number; gpu_class: string; gpu_count: number },
+    req: { lease_id: string; epoch: number; outputs: AgentOutput[]; output_json?: unknown; gpu_ms: number; load_ms: number; gpu_class: string; gpu_count: number; busy_gpu_ms?: number },
   ): Promise<Transition> {
     const r = this.row(jobId);
     const bad = this.fence(r, agentId, req.lease_id, req.epoch);
@@ -226,6 +231,7 @@ export class JobBroker extends DurableObject<Env> {
       gpu_ms: gpuMs,
       load_ms: Math.min(req.load_ms, window),
       gpu_class: req.gpu_class,
+      busy_gpu_ms: req.busy_gpu_ms === undefined ? null : Math.min(req.busy_gpu_ms, window * req.gpu_count),
     });
     await this.schedule();
     return { ok: true, job: this.view(this.row(jobId)!) };
@@ -316,7 +322,7 @@ export class JobBroker extends DurableObject<Env> {
     );
   }
 
-  private finish(r: JobRow, status: "COMPLETED" | "FAILED" | "CANCELLED", f: Partial<Pick<JobRow, "outputs" | "output_json" | "gpu_ms" | "load_ms" | "gpu_class" | "error_kind" | "error_message">>): void {
+  private finish(r: JobRow, status: "COMPLETED" | "FAILED" | "CANCELLED", f: Partial<Pick<JobRow, "outputs" | "output_json" | "gpu_ms" | "load_ms" | "gpu_class" | "busy_gpu_ms" | "error_kind" | "error_message">>): void {
     const now = this.now();
     const event: EventMessage = {
       type: "request.finished",
@@ -334,8 +340,8 @@ export class JobBroker extends DurableObject<Env> {
     };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        `UPDATE jobs SET status = ?, finished_at = ?, lease_expires_at = NULL, exec_deadline = NULL, outputs = ?, output_json = ?, gpu_ms = ?, load_ms = ?, gpu_class = ?, error_kind = ?, error_message = ? WHERE id = ?`,
-        status, now, f.outputs ?? null, f.output_json ?? null, f.gpu_ms ?? null, f.load_ms ?? null, f.gpu_class ?? null, f.error_kind ?? null, f.error_message ?? null, r.id,
+        `UPDATE jobs SET status = ?, finished_at = ?, lease_expires_at = NULL, exec_deadline = NULL, outputs = ?, output_json = ?, gpu_ms = ?, load_ms = ?, gpu_class = ?, busy_gpu_ms = ?, error_kind = ?, error_message = ? WHERE id = ?`,
+        status, now, f.outputs ?? null, f.output_json ?? null, f.gpu_ms ?? null, f.load_ms ?? null, f.gpu_class ?? null, f.busy_gpu_ms ?? null, f.error_kind ?? null, f.error_message ?? null, r.id,
       );
       this.sql.exec(`INSERT INTO outbox (body, created_at) VALUES (?, ?)`, JSON.stringify(event), now);
     });
@@ -447,6 +453,7 @@ export class JobBroker extends DurableObject<Env> {
       gpu_ms: r.gpu_ms,
       load_ms: r.load_ms,
       gpu_class: r.gpu_class,
+      busy_gpu_ms: r.busy_gpu_ms ?? null,
     };
   }
 }

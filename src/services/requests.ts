@@ -146,6 +146,7 @@ export class RequestService {
         load_ms: job.load_ms,
         gpu_class: job.gpu_class as GpuClass | null,
         queue_ms: job.started_at ? job.started_at - job.created_at : null,
+        busy_gpu_ms: job.busy_gpu_ms,
         attempts: job.attempt,
       },
       cost,

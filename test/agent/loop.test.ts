@@ -5,6 +5,9 @@ import { parseConfig } from "../../gpu-agent/src/config.ts";
 import { JobError } from "../../gpu-agent/src/errors.ts";
 import type { RunOutput, RunRequest, RuntimeAdapter } from "../../gpu-agent/src/runtimes/types.ts";
 import { FakePlatform, job } from "./fake-platform.ts";
+import { readFileSync } from "node:fs";
+import { parseInventory } from "../../gpu-agent/src/gpu/inventory.ts";
+import { ReplayMeter } from "../../gpu-agent/src/gpu/meter.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const silent = pino({ level: "silent" });
@@ -27,9 +30,9 @@ let runtime: ScriptedRuntime;
 let agent: Agent;
 let running: Promise<void>;
 
-function makeAgent(extra: string[] = []) {
+function makeAgent(extra: string[] = [], opts: ConstructorParameters<typeof Agent>[3] = {}) {
   const cfg = parseConfig(["--platform-url", platform.url, "--token", "agt_testtoken", "--lease-wait-ms", "200", "--drain-grace-ms", "1000", ...extra], {});
-  agent = new Agent(cfg, [runtime], silent);
+  agent = new Agent(cfg, [runtime], silent, opts);
   running = agent.start();
 }
 
@@ -55,7 +58,7 @@ afterEach(async () => {
 describe("config", () => {
   it("takes flags over env and rejects invalid values with the field named", () => {
     const cfg = parseConfig(["--slots", "3", "--platform-url", "http://x.test"], { PLATFORM_URL: "http://env.test", AGENT_TOKEN: "agt_0123456789", AGENT_SLOTS: "9" });
-    expect(cfg).toMatchObject({ platformUrl: "http://x.test", slots: 3, token: "agt_0123456789", gpuClass: "cpu" });
+    expect(cfg).toMatchObject({ platformUrl: "http://x.test", slots: 3, token: "agt_0123456789", gpuClass: "auto" });
     expect(() => parseConfig(["--slots", "0"], { PLATFORM_URL: "http://x.test", AGENT_TOKEN: "agt_0123456789" })).toThrow(/slots/);
     expect(() => parseConfig([], {})).toThrow(/platformUrl/);
   });
@@ -73,6 +76,25 @@ describe("lease loop", () => {
     expect(runtime.runs[0]!.params).toEqual({ steps: 2 });
     expect(platform.of("outputs/out.png")).toHaveLength(1);
     expect(platform.of("complete")[0]!.body).toMatchObject({ lease_id: "lease-j1", epoch: 1, metrics: { gpu_ms: 5, load_ms: 0, gpu_class: "cpu" } });
+  });
+
+  it("on a GPU host: registers its inventory and class, and completes with the meter's evidence for the job window", async () => {
+    const fx = (n: string) => readFileSync(new URL(`../fixtures/nvidia-smi/${n}`, import.meta.url), "utf8");
+    const { gpus, driver } = parseInventory(fx("h100x2.csv"));
+    // play the recording from 1.9 s: the scripted job then runs inside the recorded busy stretch (2.0 s to 4.8 s)
+    const meter = new ReplayMeter(fx("sampler-h100x2.csv"), Date.UTC(2026, 10, 22, 10, 0, 1, 900));
+    runtime.behaviour = async () => {
+      await sleep(500);
+      return { outputs: [], json: {}, gpuMs: 500, loadMs: 0 };
+    };
+    platform.queue.push(job("g1"));
+    makeAgent([], { inventory: { gpus, driver, cuda: "12.4", gpu_class: "H100" }, meter });
+    await until(() => platform.of("complete").length === 1);
+    expect(platform.of("register")[0]!.body).toMatchObject({ gpu_class: "H100", driver: "550.54.15", cuda: "12.4", gpus: [{ name: "NVIDIA H100 80GB HBM3" }, { index: 1 }] });
+    const metrics = (platform.of("complete")[0]!.body as { metrics: { gpu_class: string; evidence: { busy_gpu_ms: number; peak_memory_mib: number; window_ms: number } } }).metrics;
+    expect(metrics.gpu_class).toBe("H100");
+    expect(metrics.evidence.peak_memory_mib).toBe(31450);
+    expect(metrics.evidence.busy_gpu_ms).toBeGreaterThan(0.9 * 0.98 * metrics.evidence.window_ms - 200);
   });
 
   it("fails a job with its error kind and keeps serving the next one", async () => {

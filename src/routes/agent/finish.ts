@@ -31,6 +31,7 @@ export function registerAgentFinish(api: Api) {
       return ack(c, await s.broker.complete(s.jobId, s.agentId, {
         lease_id: body.lease_id, epoch: body.epoch, outputs: body.outputs, output_json: body.output_json,
         gpu_ms: body.metrics.gpu_ms, load_ms: body.metrics.load_ms, gpu_class: body.metrics.gpu_class, gpu_count: body.metrics.gpu_count,
+        ...(body.metrics.evidence ? { busy_gpu_ms: body.metrics.evidence.busy_gpu_ms } : {}),
       }));
     },
   );

@@ -17,7 +17,7 @@ export function registerAgentRegister(api: Api) {
       const id = newId("agent");
       const { tokenId, providerId } = c.get("agent");
       await db(c.env).insert(agents).values({
-        id, providerId, tokenId, name: body.name, version: body.version, gpuClass: body.gpu_class, gpus: body.gpus,
+        id, providerId, tokenId, name: body.name, version: body.version, gpuClass: body.gpu_class, gpus: { devices: body.gpus, driver: body.driver ?? null, cuda: body.cuda ?? null },
         runtimes: body.runtimes, models: body.models, slots: body.slots, registeredAt: Date.now(),
       });
       const ttl = c.get("cfg").LEASE_TTL_MS;
