@@ -160,6 +160,8 @@ export class Agent {
       if (r && !r.aborted) {
         r.aborted = c.reason;
         this.log.info({ job_id: c.job_id, reason: c.reason }, "platform stopped the job");
+        // backends that can stop a prediction are told to; the result of the others is dropped
+        void this.modelRuntime.get(r.job.model)?.cancel?.(c.job_id);
       }
     }
   }
@@ -182,7 +184,20 @@ export class Agent {
       if (r.aborted) throw new JobAborted(r.aborted);
       log.info("running");
       const windowStart = this.meter!.now();
-      const out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
+      let out;
+      try {
+        out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
+      } catch (e) {
+        // Out of memory: the backend has freed what it could; one more try here, then it is the input's size.
+        if (!(e instanceof JobError && e.kind === "oom") || r.aborted) throw e;
+        log.warn({ err: e.message }, "out of memory; retrying once");
+        try {
+          out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
+        } catch (e2) {
+          if (e2 instanceof JobError && e2.kind === "oom") throw new JobError("oom", e2.message, false);
+          throw e2;
+        }
+      }
       const evidence = this.meter!.evidence(windowStart + out.loadMs, this.meter!.now());
       if (r.aborted) throw new JobAborted(r.aborted);
       for (const o of out.outputs) {

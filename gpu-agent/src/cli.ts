@@ -1,15 +1,16 @@
 import { Agent, VERSION } from "./agent.ts";
 import { parseConfig } from "./config.ts";
 import { log } from "./log.ts";
-import { RUNTIMES } from "./runtimes/index.ts";
+import { buildRuntimes } from "./runtimes/index.ts";
 
 const USAGE = `gpu-agent ${VERSION}
 
 usage: gpu-agent run [--platform-url URL] [--token TOKEN] [--name NAME] [--slots N] [--models a,b]
-                     [--gpu-class cpu|A40|L40S|A100-40|A100-80|H100] [--lease-wait-ms N] [--drain-grace-ms N] [--preload false]
+                     [--gpu-class auto|cpu|A40|L40S|A100-40|A100-80|H100] [--lease-wait-ms N] [--drain-grace-ms N]
+                     [--preload false] [--builtin false] [--cog-url URL --cog-model SLUG]
 
 env: PLATFORM_URL, AGENT_TOKEN, AGENT_NAME, AGENT_SLOTS, AGENT_MODELS, AGENT_GPU_CLASS, AGENT_LEASE_WAIT_MS,
-     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, LOG_LEVEL`;
+     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, AGENT_BUILTIN, COG_URL, COG_MODEL, LOG_LEVEL`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -28,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const agent = new Agent(cfg, Object.values(RUNTIMES).map((make) => make()), log);
+  const agent = new Agent(cfg, buildRuntimes(cfg), log);
   let stopping: Promise<void> | null = null;
   const stop = (sig: string) => {
     log.info({ signal: sig }, "signal received");

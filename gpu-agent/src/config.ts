@@ -13,7 +13,11 @@ export const AgentConfig = z.object({
   leaseWaitMs: z.coerce.number().int().min(0).max(25_000),
   drainGraceMs: z.coerce.number().int().min(0).max(3_600_000),
   preload: z.boolean(),
-});
+  /** runtimes to start: the built-in CPU models, and/or a Cog backend */
+  builtin: z.boolean(),
+  cogUrl: z.url().optional(),
+  cogModel: z.string().min(1).optional(),
+}).refine((c) => !c.cogUrl || c.cogModel, { message: "--cog-model is required with --cog-url", path: ["cogModel"] });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
@@ -38,6 +42,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     leaseWaitMs: pick("lease-wait-ms", "AGENT_LEASE_WAIT_MS") ?? 20_000,
     drainGraceMs: pick("drain-grace-ms", "AGENT_DRAIN_GRACE_MS") ?? 30_000,
     preload: (pick("preload", "AGENT_PRELOAD") ?? "true") !== "false",
+    builtin: (pick("builtin", "AGENT_BUILTIN") ?? "true") !== "false",
+    cogUrl: pick("cog-url", "COG_URL"),
+    cogModel: pick("cog-model", "COG_MODEL"),
   });
   if (!result.success) {
     throw new Error(`invalid configuration:\n${result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);

@@ -22,6 +22,7 @@ class ScriptedRuntime implements RuntimeAdapter {
   async warm(m: string) { this.warmed.push(m); }
   loaded() { return this.warmed; }
   async run(req: RunRequest) { this.runs.push(req); return this.behaviour(req); }
+  cancel?: (jobId: string) => Promise<void>;
   async close() {}
 }
 
@@ -107,6 +108,34 @@ describe("lease loop", () => {
     await until(() => platform.of("complete").length === 1 && platform.of("fail").length === 1);
     expect(platform.of("fail")[0]!.body).toMatchObject({ kind: "invalid_input", retryable: false });
     expect(platform.of("complete")[0]!.path).toContain("/good/");
+  });
+
+  it("out of memory is retried once on the agent, then failed as the caller's, not retried elsewhere", async () => {
+    let calls = 0;
+    runtime.behaviour = async () => {
+      calls++;
+      throw new JobError("oom", "CUDA out of memory", true);
+    };
+    platform.queue.push(job("o1"));
+    makeAgent();
+    await until(() => platform.of("fail").length === 1);
+    expect(calls).toBe(2);
+    expect(platform.of("fail")[0]!.body).toMatchObject({ kind: "oom", retryable: false });
+  });
+
+  it("a cancel from the platform reaches a backend that can stop the job", async () => {
+    const cancelled: string[] = [];
+    runtime.cancel = async (id: string) => void cancelled.push(id);
+    runtime.behaviour = async () => {
+      await sleep(600);
+      return { outputs: [], gpuMs: 600, loadMs: 0 };
+    };
+    platform.queue.push(job("k1"));
+    makeAgent();
+    await until(() => runtime.runs.length === 1);
+    platform.cancel.add("k1");
+    await until(() => cancelled.length === 1);
+    expect(cancelled).toEqual(["k1"]);
   });
 
   it("keeps the result through network loss and re-sends the completion until it lands", async () => {

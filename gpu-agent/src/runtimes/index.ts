@@ -1,7 +1,12 @@
+import type { AgentConfig } from "../config.ts";
 import type { RuntimeAdapter } from "./types.ts";
 import { BuiltinRuntime } from "./builtin/index.ts";
+import { CogRuntime } from "./cog.ts";
 
-/** Runtime adapters by name; GPU backends (ComfyUI, Cog) register here beside the built-in one. */
-export const RUNTIMES: Record<string, () => RuntimeAdapter> = {
-  builtin: () => new BuiltinRuntime(),
-};
+/** The runtime adapters this agent runs, from its configuration. */
+export function buildRuntimes(cfg: AgentConfig): RuntimeAdapter[] {
+  const out: RuntimeAdapter[] = [];
+  if (cfg.builtin) out.push(new BuiltinRuntime());
+  if (cfg.cogUrl && cfg.cogModel) out.push(new CogRuntime({ url: cfg.cogUrl, model: cfg.cogModel }));
+  return out;
+}

@@ -29,5 +29,7 @@ export interface RuntimeAdapter {
   warm(model: string): Promise<void>;
   loaded(): string[];
   run(req: RunRequest): Promise<RunOutput>;
+  /** stop a running job (the platform cancelled it); its run() then rejects with JobAborted */
+  cancel?(jobId: string): Promise<void>;
   close(): Promise<void>;
 }
