@@ -40,6 +40,8 @@ export const LeaseRequest = z.strictObject({
   loaded_models: z.array(z.string().max(100)).max(200).default([]),
   cached_models: z.array(z.string().max(100)).max(200).default([]),
   wait_ms: z.number().int().min(0).max(25_000).default(20_000),
+  /** true when every device slot is busy and this lease only fills the prefetch queue */
+  prefetch: z.boolean().default(false),
 });
 export type LeaseRequest = z.input<typeof LeaseRequest>;
 

@@ -31,6 +31,7 @@ export class Agent {
   private slotFreed: (() => void) | null = null;
   private modelRuntime = new Map<string, RuntimeAdapter>();
   readonly stats = { completed: 0, failed: 0, dropped: 0 };
+  private device!: DeviceSlots;
 
   private cfg: AgentConfig;
   private runtimes: RuntimeAdapter[];
@@ -48,6 +49,7 @@ export class Agent {
     this.client = new AgentClient(cfg.platformUrl, cfg.token);
     this.inventory = opts.inventory ?? null;
     this.meter = opts.meter ?? null;
+    this.device = new DeviceSlots(cfg.slots);
   }
 
   async start(): Promise<void> {
@@ -112,12 +114,15 @@ export class Agent {
   private async loop(): Promise<void> {
     let backoff = 250;
     while (!this.draining) {
-      const free = this.cfg.slots - this.running.size;
+      // Lease up to the device slots plus the prefetch queue; a prefetched job downloads its inputs and waits for a
+      // slot, so the next run starts the moment the previous one ends.
+      const free = this.cfg.slots + this.cfg.prefetch - this.running.size;
       if (free <= 0) {
         await new Promise<void>((r) => (this.slotFreed = r));
         continue;
       }
-      const res = await this.client.lease({ slots_free: free, loaded_models: this.loaded(), cached_models: [], wait_ms: this.cfg.leaseWaitMs }, this.leaseAbort.signal);
+      const prefetch = this.running.size >= this.cfg.slots;
+      const res = await this.client.lease({ slots_free: free, loaded_models: this.loaded(), cached_models: [], wait_ms: this.cfg.leaseWaitMs, prefetch }, this.leaseAbort.signal);
       if (this.draining) {
         // A lease that raced the drain signal is handed straight back.
         if (res.ok && res.value) for (const j of res.value.jobs) await this.client.release(j.job_id, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });
@@ -170,6 +175,7 @@ export class Agent {
     const { job } = r;
     const log = this.log.child({ job_id: job.job_id, model: job.model, attempt: job.attempt });
     const rt = this.modelRuntime.get(job.model);
+    let deviceHeld = false;
     try {
       if (!rt) throw new JobError("model_unavailable", `this agent does not serve ${job.model}`, true);
       const files: Record<string, InputFile> = {};
@@ -182,7 +188,11 @@ export class Agent {
         } else params[k] = v;
       }
       if (r.aborted) throw new JobAborted(r.aborted);
-      log.info("running");
+      await this.device.acquire();
+      deviceHeld = true;
+      if (r.aborted) throw new JobAborted(r.aborted);
+      const gap = this.device.gapMs();
+      log.info(gap === null ? {} : { device_gap_ms: gap }, "running");
       const windowStart = this.meter!.now();
       let out;
       try {
@@ -199,6 +209,8 @@ export class Agent {
         }
       }
       const evidence = this.meter!.evidence(windowStart + out.loadMs, this.meter!.now());
+      this.device.release();
+      deviceHeld = false;
       if (r.aborted) throw new JobAborted(r.aborted);
       for (const o of out.outputs) {
         const up = await this.retryUntilLeaseEnds(r, () => this.client.upload(job.job_id, job.lease_id, o.name, o.contentType, o.bytes));
@@ -221,9 +233,14 @@ export class Agent {
       }
     } catch (e) {
       if (e instanceof JobAborted) {
+        if (deviceHeld) this.device.release();
         this.stats.dropped++;
         log.info({ reason: e.message }, "job stopped");
         return;
+      }
+      if (deviceHeld) {
+        this.device.release();
+        deviceHeld = false;
       }
       const je = e instanceof JobError ? e : new JobError("runtime_error", String(e), true);
       this.stats.failed++;
@@ -241,5 +258,32 @@ export class Agent {
       await sleep(delay);
       delay = Math.min(delay * 2, 5_000);
     }
+  }
+}
+
+/** The device's execution slots, and the idle gap between one run ending and the next starting. */
+class DeviceSlots {
+  private free: number;
+  private waiting: (() => void)[] = [];
+  private lastEnd: number | null = null;
+  constructor(slots: number) {
+    this.free = slots;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    this.lastEnd = performance.now();
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+  /** ms the device sat idle before the run starting now (null for the first run) */
+  gapMs(): number | null {
+    return this.lastEnd === null ? null : Math.round((performance.now() - this.lastEnd) * 10) / 10;
   }
 }

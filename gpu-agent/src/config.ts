@@ -7,6 +7,8 @@ export const AgentConfig = z.object({
   token: z.string().min(10),
   name: z.string().min(1).max(100),
   slots: z.coerce.number().int().min(1).max(64),
+  /** jobs leased ahead while every slot is busy, so the device never idles between jobs */
+  prefetch: z.coerce.number().int().min(0).max(16),
   models: z.array(z.string()).optional(),
   /** `auto`: from the nvidia-smi inventory (cpu without GPUs) */
   gpuClass: z.union([GpuClass, z.literal("auto")]),
@@ -37,6 +39,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     token: pick("token", "AGENT_TOKEN"),
     name: pick("name", "AGENT_NAME") ?? `agent-${process.pid}`,
     slots: pick("slots", "AGENT_SLOTS") ?? 1,
+    prefetch: pick("prefetch", "AGENT_PREFETCH") ?? 1,
     models: models ? models.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
     gpuClass: pick("gpu-class", "AGENT_GPU_CLASS") ?? "auto",
     leaseWaitMs: pick("lease-wait-ms", "AGENT_LEASE_WAIT_MS") ?? 20_000,

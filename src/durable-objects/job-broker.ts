@@ -24,6 +24,8 @@ export interface AgentCaps {
   slots_free: number;
   loaded_models: string[];
   cached_models: string[];
+  /** a prefetch lease from an agent whose device slots are all busy: an idle agent is preferred */
+  prefetch?: boolean;
 }
 
 export interface JobView {
@@ -389,7 +391,8 @@ export class JobBroker extends DurableObject<Env> {
       for (const w of this.waiters) {
         if (w.jobs.length >= w.caps.slots_free) continue;
         if (!this.fits(job, w.caps.runtimes, w.caps.models, w.caps.gpu_class)) continue;
-        const score = w.caps.loaded_models.includes(job.model) ? 0 : w.caps.cached_models.includes(job.model) ? 1 : 2;
+        const warmth = w.caps.loaded_models.includes(job.model) ? 0 : w.caps.cached_models.includes(job.model) ? 1 : 2;
+        const score = warmth * 2 + (w.caps.prefetch ? 1 : 0);
         if (score < bestScore) {
           best = w;
           bestScore = score;

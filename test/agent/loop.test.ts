@@ -161,7 +161,7 @@ describe("lease loop", () => {
     expect(platform.of("fail")).toHaveLength(0);
   });
 
-  it("never runs more jobs than it has slots", async () => {
+  it("never runs more jobs than it has slots, and leases at most slots + prefetch", async () => {
     let concurrent = 0;
     let peak = 0;
     runtime.behaviour = async () => {
@@ -174,7 +174,31 @@ describe("lease loop", () => {
     makeAgent(["--slots", "2"]);
     await until(() => platform.of("complete").length === 6);
     expect(peak).toBe(2);
-    for (const c of platform.of("lease")) expect((c.body as { slots_free: number }).slots_free).toBeLessThanOrEqual(2);
+    for (const c of platform.of("lease")) expect((c.body as { slots_free: number }).slots_free).toBeLessThanOrEqual(3);
+    expect(platform.of("lease").some((c) => (c.body as { prefetch: boolean }).prefetch)).toBe(true);
+  });
+
+  it("prefetch: the next job is leased and its inputs fetched while the current one runs", async () => {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    runtime.behaviour = async () => {
+      starts.push(performance.now());
+      await sleep(300);
+      ends.push(performance.now());
+      return { outputs: [], gpuMs: 300, loadMs: 0 };
+    };
+    platform.queue.push(job("p1"));
+    makeAgent(["--prefetch", "1"]);
+    await until(() => runtime.runs.length === 1);
+    platform.queue.push(job("p2"));
+    // p2 is leased (as a prefetch) and its input downloaded while p1 still runs
+    await until(() => platform.calls.some((c) => c.path === "/agent/v1/jobs/p2/inputs/image"));
+    expect(runtime.runs).toHaveLength(1);
+    await until(() => platform.of("complete").length === 2);
+    const at = (path: string) => platform.calls.findIndex((c) => c.path === path);
+    expect(at("/agent/v1/jobs/p2/inputs/image")).toBeLessThan(at("/agent/v1/jobs/p1/complete"));
+    // one device slot: p2 ran only after p1's run ended
+    expect(starts[1]!).toBeGreaterThanOrEqual(ends[0]!);
   });
 
   it("drains: lets a running job finish within the grace period, then returns", async () => {

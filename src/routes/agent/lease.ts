@@ -14,7 +14,7 @@ export function registerAgentLease(api: Api) {
       const jobs = await broker(c.env, AGENT_POOL).lease(
         {
           agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass,
-          slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models,
+          slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models, prefetch: body.prefetch,
         },
         body.wait_ms,
       );
