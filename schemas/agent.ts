@@ -66,6 +66,10 @@ export type LeaseResponse = z.infer<typeof LeaseResponse>;
 export const LeaseRef = z.object({ job_id: z.string(), lease_id: z.string() });
 export type LeaseRef = z.infer<typeof LeaseRef>;
 
+export const DeregisterRequest = z.strictObject({ agent_id: z.string() });
+export const DeregisterResponse = z.object({ released: z.number().int().nonnegative() });
+export type DeregisterResponse = z.infer<typeof DeregisterResponse>;
+
 export const HeartbeatRequest = z.strictObject({
   agent_id: z.string(),
   leases: z.array(LeaseRef).max(64),

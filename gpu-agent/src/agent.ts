@@ -96,6 +96,8 @@ export class Agent {
     this.draining = true;
     this.log.info({ running: this.running.size }, "draining");
     this.leaseAbort.abort();
+    // The aborted long-poll is still parked in the broker: drop it so no job is handed to a request nobody reads.
+    if (this.client.agentId) await this.client.deregister();
     const deadline = Date.now() + this.cfg.drainGraceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(100);
     for (const r of this.running.values()) {

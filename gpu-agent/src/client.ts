@@ -1,6 +1,6 @@
 import { z } from "zod";
 import {
-  ErrorEnvelope, HeartbeatResponse, JobAck, LeaseResponse, RegisterResponse, UploadResponse,
+  DeregisterResponse, ErrorEnvelope, HeartbeatResponse, JobAck, LeaseResponse, RegisterResponse, UploadResponse,
   type CompleteRequest, type FailRequest, type HeartbeatRequest, type LeaseRequest, type RegisterRequest, type ReleaseRequest,
 } from "../../schemas/index.ts";
 
@@ -61,6 +61,10 @@ export class AgentClient {
   lease(body: Omit<LeaseRequest, "agent_id">, signal?: AbortSignal) {
     const wait = body.wait_ms ?? 20_000;
     return this.call("POST", "/agent/v1/lease", LeaseResponse, { ...body, agent_id: this.agentId }, signal, wait + 15_000) as Promise<Result<LeaseResponse | null>>;
+  }
+
+  deregister() {
+    return this.call("POST", "/agent/v1/deregister", DeregisterResponse, { agent_id: this.agentId }, undefined, 10_000) as Promise<Result<DeregisterResponse>>;
   }
 
   heartbeat(leases: HeartbeatRequest["leases"]) {

@@ -185,6 +185,33 @@ export class JobBroker extends DurableObject<Env> {
     return waiter.jobs;
   }
 
+  /**
+   * An agent is leaving (drain): its parked long-polls are dropped, and any job already handed to one of them (on
+   * its way to a client that is gone) is put back without counting an attempt.
+   */
+  async forget(agentId: string): Promise<{ released: number }> {
+    let released = 0;
+    for (const w of this.waiters) {
+      if (w.caps.agent_id !== agentId) continue;
+      for (const j of w.jobs) {
+        const r = this.row(j.job_id);
+        if (r && r.status === "PROCESSING" && r.lease_id === j.lease_id) {
+          this.requeue(r, Math.max(0, r.attempt - 1));
+          released++;
+        }
+      }
+      w.jobs = [];
+      this.waiters.delete(w);
+      w.wake();
+    }
+    this.sql.exec(`DELETE FROM agents WHERE id = ?`, agentId);
+    if (released) {
+      this.dispatch();
+      await this.schedule();
+    }
+    return { released };
+  }
+
   async heartbeat(agentId: string, leases: { job_id: string; lease_id: string }[]): Promise<HeartbeatResponse> {
     const now = this.now();
     const ttl = this.cfg.LEASE_TTL_MS;

@@ -39,6 +39,7 @@ export class FakePlatform {
         }
         return send(200, { jobs });
       }
+      if (path === "/agent/v1/deregister") return send(200, { released: 0 });
       if (path === "/agent/v1/heartbeat") {
         const leases = (body as { leases: { job_id: string }[] }).leases;
         return send(200, {

@@ -38,6 +38,17 @@ describe("JobBroker leases", () => {
     expect(r.status).toBe(204);
   });
 
+  it("deregister drops a draining agent's parked long-poll, so no job is handed to a client that is gone", async () => {
+    const { key } = await newAccount();
+    const a = await newAgent();
+    const parked = a.lease({ wait_ms: 10_000 });
+    await sleep(300);
+    expect((await (await a.post("/agent/v1/deregister", { agent_id: a.id })).json())).toEqual({ released: 0 });
+    expect(await parked).toEqual([]);
+    const id = await submit(key);
+    expect((await status(key, id)).status).toBe("QUEUED");
+  });
+
   it("an agent id cannot be used with another provider's token", async () => {
     const a = await newAgent();
     const b = await newAgent();

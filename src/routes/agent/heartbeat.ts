@@ -1,4 +1,4 @@
-import { HeartbeatRequest, HeartbeatResponse } from "../../../schemas/index.ts";
+import { DeregisterRequest, DeregisterResponse, HeartbeatRequest, HeartbeatResponse } from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { broker } from "../../services/broker.ts";
@@ -12,6 +12,15 @@ export function registerAgentHeartbeat(api: Api) {
       const body = await jsonBody(c, HeartbeatRequest);
       await ownAgent(c, body.agent_id);
       return reply(c, HeartbeatResponse, await broker(c.env, AGENT_POOL).heartbeat(body.agent_id, body.leases));
+    },
+  );
+  api.op(
+    { method: "post", path: "/agent/v1/deregister", tag: "Agent", auth: "agent", summary: "An agent leaving (drain): drops its parked long-polls and puts back any job handed to them", body: DeregisterRequest, responses: { 200: { description: "deregistered", schema: DeregisterResponse } }, errors: [400, 401, 403] },
+    requireAgentToken,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, DeregisterRequest);
+      await ownAgent(c, body.agent_id);
+      return reply(c, DeregisterResponse, await broker(c.env, AGENT_POOL).forget(body.agent_id));
     },
   );
 }
