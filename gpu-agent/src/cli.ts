@@ -29,8 +29,14 @@ async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const agent = new Agent(cfg, buildRuntimes(cfg), log);
   let stopping: Promise<void> | null = null;
+  let fatal = false;
+  const agent: Agent = new Agent(cfg, buildRuntimes(cfg, (reason) => {
+    // A backend that keeps crashing: give the jobs back and exit non-zero so the host gets replaced.
+    log.error({ reason }, "backend keeps crashing; giving up");
+    fatal = true;
+    stopping ??= agent.drain();
+  }), log);
   const stop = (sig: string) => {
     log.info({ signal: sig }, "signal received");
     stopping ??= agent.drain();
@@ -44,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (stopping) await stopping;
+  if (fatal) return 1;
   log.info(agent.stats, "exited cleanly");
   return 0;
 }

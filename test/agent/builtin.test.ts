@@ -47,3 +47,38 @@ describe("built-in runtime (real models on the CPU)", () => {
     expect(maxGap).toBeLessThan(r.gpuMs / 2);
   });
 });
+
+describe("built-in runtime supervision", () => {
+  it("a crash of the model thread mid-job fails the job as a retryable backend crash, restarts the thread and reloads its models", async () => {
+    const sup = new BuiltinRuntime({ backoffMs: 10 });
+    try {
+      await sup.warm("nsfw-detector");
+      const running = sup.run({ jobId: "k", model: "nsfw-detector", params: {}, files: { image: { bytes: photo, contentType: "image/jpeg" } } }).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      await sup.crashForTest();
+      expect(await running).toMatchObject({ kind: "backend_crash", retryable: true });
+      const after = await sup.run({ jobId: "k2", model: "nsfw-detector", params: {}, files: { image: { bytes: photo, contentType: "image/jpeg" } } });
+      expect(sup.restarts).toBe(1);
+      expect((after.json as { predictions: unknown[] }).predictions).toHaveLength(5);
+      expect(sup.loaded()).toContain("nsfw-detector");
+    } finally {
+      await sup.close();
+    }
+  });
+
+  it("gives up after repeated crashes and reports it", async () => {
+    const reasons: string[] = [];
+    const sup = new BuiltinRuntime({ backoffMs: 1, maxCrashes: 3, onFatal: (r) => reasons.push(r) });
+    try {
+      for (let i = 0; i < 3; i++) {
+        await sup.models();
+        await sup.crashForTest();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(reasons).toHaveLength(1);
+      await expect(sup.models()).rejects.toMatchObject({ kind: "backend_crash" });
+    } finally {
+      await sup.close();
+    }
+  });
+});

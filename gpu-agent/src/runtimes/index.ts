@@ -4,9 +4,9 @@ import { BuiltinRuntime } from "./builtin/index.ts";
 import { CogRuntime } from "./cog.ts";
 
 /** The runtime adapters this agent runs, from its configuration. */
-export function buildRuntimes(cfg: AgentConfig): RuntimeAdapter[] {
+export function buildRuntimes(cfg: AgentConfig, onFatal?: (reason: string) => void): RuntimeAdapter[] {
   const out: RuntimeAdapter[] = [];
-  if (cfg.builtin) out.push(new BuiltinRuntime());
+  if (cfg.builtin) out.push(new BuiltinRuntime({ onFatal }));
   if (cfg.cogUrl && cfg.cogModel) out.push(new CogRuntime({ url: cfg.cogUrl, model: cfg.cogModel }));
   return out;
 }

@@ -5,23 +5,79 @@ import type { FromModel, ToModel } from "./protocol.ts";
 
 type Pending = { resolve: (m: FromModel) => void; reject: (e: Error) => void };
 
-/** The built-in runtime: real CPU models shipped in npm packages, run on a dedicated thread. */
+export interface SupervisorOptions {
+  /** crashes within `windowMs` after which the runtime gives up (the host should be replaced) */
+  maxCrashes?: number;
+  windowMs?: number;
+  /** first restart delay; doubles per crash in the window */
+  backoffMs?: number;
+  /** called when the runtime gives up; the agent exits non-zero */
+  onFatal?: (reason: string) => void;
+}
+
+/**
+ * The built-in runtime: real CPU models shipped in npm packages, run on a dedicated thread. The thread is supervised:
+ * if it dies (a native crash, OOM-kill, or terminate), the jobs on it fail as retryable `backend_crash` so the broker
+ * requeues them, the thread restarts with backoff and reloads its models, and after repeated crashes the runtime
+ * gives up so the agent can exit non-zero.
+ */
 export class BuiltinRuntime implements RuntimeAdapter {
   readonly name = "builtin";
-  private worker: Worker;
+  private worker!: Worker;
   private pending = new Map<number, Pending>();
   private nextId = 1;
   private warmed = new Set<string>();
+  private crashes: number[] = [];
+  private closing = false;
+  private restarting: Promise<void> | null = null;
+  private sup: Required<Omit<SupervisorOptions, "onFatal">> & Pick<SupervisorOptions, "onFatal">;
+  /** times the thread was restarted after a crash */
+  restarts = 0;
+  fatal: string | null = null;
 
-  constructor() {
-    this.worker = new Worker(new URL("./thread.ts", import.meta.url));
-    this.worker.on("message", (m: FromModel) => {
+  constructor(opts: SupervisorOptions = {}) {
+    this.sup = { maxCrashes: 5, windowMs: 10 * 60_000, backoffMs: 500, ...opts };
+    this.spawn();
+  }
+
+  private spawn(): void {
+    const w = new Worker(new URL("./thread.ts", import.meta.url));
+    this.worker = w;
+    w.on("message", (m: FromModel) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       p?.resolve(m);
     });
-    this.worker.on("error", (e) => this.failAll(new JobError("backend_crash", `model thread crashed: ${e.message}`, true)));
-    this.worker.on("exit", (code) => this.failAll(new JobError("backend_crash", `model thread exited with ${code}`, true)));
+    w.on("error", () => {});
+    w.on("exit", (code) => {
+      if (w !== this.worker) return;
+      this.failAll(new JobError("backend_crash", `model thread exited with ${code}`, true));
+      if (!this.closing) this.restarting = this.restart(`exit ${code}`);
+    });
+  }
+
+  private async restart(reason: string): Promise<void> {
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < this.sup.windowMs), now];
+    if (this.crashes.length >= this.sup.maxCrashes) {
+      this.fatal = `model thread crashed ${this.crashes.length} times in ${this.sup.windowMs} ms (last: ${reason})`;
+      this.sup.onFatal?.(this.fatal);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, this.sup.backoffMs * 2 ** (this.crashes.length - 1)));
+    if (this.closing) return;
+    const models = [...this.warmed];
+    this.warmed.clear();
+    this.spawn();
+    this.restarts++;
+    this.restarting = null;
+    // the thread runs messages in order: these warm-ups finish before any job sent after them
+    for (const m of models) await this.warm(m).catch(() => undefined);
+  }
+
+  /** Kills the model thread as a crash would (tests, and `kill -9` of a backend in spirit). */
+  crashForTest(): Promise<number> {
+    return this.worker.terminate();
   }
 
   private failAll(e: Error) {
@@ -29,7 +85,9 @@ export class BuiltinRuntime implements RuntimeAdapter {
     this.pending.clear();
   }
 
-  private send(msg: ToModel extends infer T ? (T extends ToModel ? Omit<T, "id"> : never) : never): Promise<FromModel> {
+  private async send(msg: ToModel extends infer T ? (T extends ToModel ? Omit<T, "id"> : never) : never): Promise<FromModel> {
+    if (this.fatal) throw new JobError("backend_crash", this.fatal, true);
+    if (this.restarting) await this.restarting;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -61,6 +119,7 @@ export class BuiltinRuntime implements RuntimeAdapter {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
   }
 }
