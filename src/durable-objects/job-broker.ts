@@ -190,6 +190,17 @@ export class JobBroker extends DurableObject<Env> {
    * its way to a client that is gone) is put back without counting an attempt.
    */
   async forget(agentId: string): Promise<{ released: number }> {
+    const released = this.dropWaiters(agentId);
+    this.sql.exec(`DELETE FROM agents WHERE id = ?`, agentId);
+    if (released) {
+      this.dispatch();
+      await this.schedule();
+    }
+    return { released };
+  }
+
+  /** Removes an agent's parked long-polls, putting back any job already handed to them. */
+  private dropWaiters(agentId: string): number {
     let released = 0;
     for (const w of this.waiters) {
       if (w.caps.agent_id !== agentId) continue;
@@ -204,12 +215,7 @@ export class JobBroker extends DurableObject<Env> {
       this.waiters.delete(w);
       w.wake();
     }
-    this.sql.exec(`DELETE FROM agents WHERE id = ?`, agentId);
-    if (released) {
-      this.dispatch();
-      await this.schedule();
-    }
-    return { released };
+    return released;
   }
 
   async heartbeat(agentId: string, leases: { job_id: string; lease_id: string }[]): Promise<HeartbeatResponse> {
@@ -318,6 +324,9 @@ export class JobBroker extends DurableObject<Env> {
       } else {
         this.requeue(r, r.attempt);
       }
+      // An agent that let a lease expire is presumed gone: a long-poll it left parked (a crashed agent's prefetch
+      // poll, say) must not receive the job it just lost. A live agent simply polls again.
+      if (r.status === "PROCESSING" && r.agent_id) this.dropWaiters(r.agent_id);
     }
     this.sql.exec(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`, now - RETENTION_MS);
     this.sql.exec(`DELETE FROM agents WHERE last_seen < ?`, now - RETENTION_MS);

@@ -104,4 +104,21 @@ describe("end to end", () => {
     expect(await exited).toBe(0);
     expect((await waitStatus(request_id, () => true, 0)).status).toBe("COMPLETED");
   });
+
+  it("routing: with a warm and a cold agent both polling, every job goes to the agent that has the model loaded", async () => {
+    const warm = startAgent(platform.url, platform.demo.agent_token, ["--name", "warm", "--models", "nsfw-detector", "--lease-wait-ms", "5000"], path.join(dir, "warm.log"));
+    const cold = startAgent(platform.url, platform.demo.agent_token, ["--name", "cold", "--models", "nsfw-detector", "--preload", "false", "--lease-wait-ms", "5000"], path.join(dir, "cold.log"));
+    agents.push(warm, cold);
+    await Promise.all([warm.waitFor(/"msg":"registered"/, 120_000), cold.waitFor(/"msg":"registered"/, 120_000)]);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 300)); // both parked in their long-polls
+      const sub = await api("/v2/nsfw-detector", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ image: photo.toString("base64") }) });
+      const { request_id } = (await sub.json()) as { request_id: string };
+      expect((await waitStatus(request_id, (x) => x.status === "COMPLETED" || x.status === "FAILED", 60_000)).status).toBe("COMPLETED");
+      ids.push(request_id);
+    }
+    for (const id of ids) expect(warm.lines.some((l) => l.includes(id) && l.includes('"msg":"completed"'))).toBe(true);
+    expect(cold.lines.some((l) => l.includes('"msg":"running"'))).toBe(false);
+  });
 });

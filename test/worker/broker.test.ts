@@ -84,6 +84,19 @@ describe("JobBroker leases", () => {
     expect((await status(key, id)).status).toBe("COMPLETED");
   });
 
+  it("a crashed agent's parked prefetch poll does not receive the job it just lost", async () => {
+    const { key } = await newAccount();
+    const id = await submit(key);
+    const a = await newAgent();
+    await a.lease();
+    const parked = a.lease({ wait_ms: 5000, prefetch: true }); // the crashed agent's prefetch poll, still parked
+    await sleep(1100);
+    await runDurableObjectAlarm(brokerStub());
+    expect(await parked).toEqual([]);
+    const b = await newAgent();
+    expect(await b.lease()).toMatchObject([{ job_id: id, attempt: 2 }]);
+  });
+
   it("after the maximum attempts a lost job fails as worker_lost; nothing stays PROCESSING", async () => {
     const { key } = await newAccount();
     const id = await submit(key);
