@@ -19,6 +19,9 @@ export const AgentConfig = z.object({
   builtin: z.boolean(),
   cogUrl: z.url().optional(),
   cogModel: z.string().min(1).optional(),
+  comfyuiUrl: z.url().optional(),
+  /** a folder of ComfyUI API-format workflows named `<model slug>.json` */
+  comfyuiWorkflows: z.string().min(1),
 }).refine((c) => !c.cogUrl || c.cogModel, { message: "--cog-model is required with --cog-url", path: ["cogModel"] });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -48,6 +51,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     builtin: (pick("builtin", "AGENT_BUILTIN") ?? "true") !== "false",
     cogUrl: pick("cog-url", "COG_URL"),
     cogModel: pick("cog-model", "COG_MODEL"),
+    comfyuiUrl: pick("comfyui-url", "COMFYUI_URL"),
+    comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../workflows", import.meta.url).pathname,
   });
   if (!result.success) {
     throw new Error(`invalid configuration:\n${result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);

@@ -1,12 +1,22 @@
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import type { AgentConfig } from "../config.ts";
 import type { RuntimeAdapter } from "./types.ts";
 import { BuiltinRuntime } from "./builtin/index.ts";
 import { CogRuntime } from "./cog.ts";
+import { ComfyUIRuntime, loadWorkflow, type Workflow } from "./comfyui.ts";
 
 /** The runtime adapters this agent runs, from its configuration. */
 export function buildRuntimes(cfg: AgentConfig, onFatal?: (reason: string) => void): RuntimeAdapter[] {
   const out: RuntimeAdapter[] = [];
   if (cfg.builtin) out.push(new BuiltinRuntime({ onFatal }));
   if (cfg.cogUrl && cfg.cogModel) out.push(new CogRuntime({ url: cfg.cogUrl, model: cfg.cogModel }));
+  if (cfg.comfyuiUrl) {
+    const workflows: Record<string, Workflow> = {};
+    for (const f of readdirSync(cfg.comfyuiWorkflows).filter((n) => n.endsWith(".json"))) {
+      workflows[f.slice(0, -5)] = loadWorkflow(path.join(cfg.comfyuiWorkflows, f));
+    }
+    out.push(new ComfyUIRuntime({ url: cfg.comfyuiUrl, workflows }));
+  }
   return out;
 }
