@@ -6,6 +6,7 @@ import type { Log } from "./log.ts";
 import type { InputFile, RuntimeAdapter } from "./runtimes/types.ts";
 import { detect, type Inventory } from "./gpu/inventory.ts";
 import { NullMeter, NvidiaSmiMeter, type GpuMeter } from "./gpu/meter.ts";
+import { Metrics } from "./metrics.ts";
 import type { GpuClass } from "../../schemas/index.ts";
 
 export const VERSION = "0.1.0";
@@ -31,6 +32,7 @@ export class Agent {
   private slotFreed: (() => void) | null = null;
   private modelRuntime = new Map<string, RuntimeAdapter>();
   readonly stats = { completed: 0, failed: 0, dropped: 0 };
+  readonly metrics = new Metrics();
   private device!: DeviceSlots;
 
   private cfg: AgentConfig;
@@ -50,6 +52,9 @@ export class Agent {
     this.inventory = opts.inventory ?? null;
     this.meter = opts.meter ?? null;
     this.device = new DeviceSlots(cfg.slots);
+    this.metrics.gauge("gpu_agent_slots_total", "device execution slots", () => cfg.slots);
+    this.metrics.gauge("gpu_agent_slots_busy", "device slots running a job now", () => this.device.busy());
+    this.metrics.gauge("gpu_agent_jobs_held", "jobs leased (running or prefetched)", () => this.running.size);
   }
 
   async start(): Promise<void> {
@@ -194,6 +199,7 @@ export class Agent {
       deviceHeld = true;
       if (r.aborted) throw new JobAborted(r.aborted);
       const gap = this.device.gapMs();
+      if (gap !== null) this.metrics.observe("gpu_agent_device_idle_gap_seconds", "device idle time between consecutive runs", gap / 1000, [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5]);
       log.info(gap === null ? {} : { device_gap_ms: gap }, "running");
       const windowStart = this.meter!.now();
       let out;
@@ -226,6 +232,9 @@ export class Agent {
           metrics: { gpu_ms: out.gpuMs, load_ms: out.loadMs, gpu_class: this.gpuClass, gpu_count: 1, ...(evidence ? { evidence } : {}) },
         }),
       );
+      this.metrics.observe("gpu_agent_job_execution_seconds", "model execution wall time per job", out.gpuMs / 1000);
+      if (evidence) this.metrics.inc("gpu_agent_gpu_busy_ms_total", "utilization-weighted GPU busy time seen by the meter", {}, evidence.busy_gpu_ms);
+      this.metrics.inc("gpu_agent_jobs_total", "jobs finished, by outcome", { outcome: done.ok ? "completed" : "dropped" });
       if (done.ok) {
         this.stats.completed++;
         log.info({ gpu_ms: out.gpuMs, load_ms: out.loadMs }, "completed");
@@ -236,6 +245,7 @@ export class Agent {
     } catch (e) {
       if (e instanceof JobAborted) {
         if (deviceHeld) this.device.release();
+        this.metrics.inc("gpu_agent_jobs_total", "jobs finished, by outcome", { outcome: "stopped" });
         this.stats.dropped++;
         log.info({ reason: e.message }, "job stopped");
         return;
@@ -246,6 +256,8 @@ export class Agent {
       }
       const je = e instanceof JobError ? e : new JobError("runtime_error", String(e), true);
       this.stats.failed++;
+      this.metrics.inc("gpu_agent_jobs_total", "jobs finished, by outcome", { outcome: "failed" });
+      this.metrics.inc("gpu_agent_failures_total", "failed jobs, by error kind", { kind: je.kind });
       log.warn({ kind: je.kind, err: je.message }, "job failed");
       await this.retryUntilLeaseEnds(r, () => this.client.fail(job.job_id, { lease_id: job.lease_id, epoch: job.epoch, kind: je.kind, message: je.message.slice(0, 2000), retryable: je.retryable }));
     }
@@ -266,10 +278,12 @@ export class Agent {
 /** The device's execution slots, and the idle gap between one run ending and the next starting. */
 class DeviceSlots {
   private free: number;
+  private slots: number;
   private waiting: (() => void)[] = [];
   private lastEnd: number | null = null;
   constructor(slots: number) {
     this.free = slots;
+    this.slots = slots;
   }
   async acquire(): Promise<void> {
     if (this.free > 0) {
@@ -284,6 +298,10 @@ class DeviceSlots {
     if (next) next();
     else this.free++;
   }
+  busy(): number {
+    return this.slots - this.free;
+  }
+
   /** ms the device sat idle before the run starting now (null for the first run) */
   gapMs(): number | null {
     return this.lastEnd === null ? null : Math.round((performance.now() - this.lastEnd) * 10) / 10;

@@ -8,10 +8,10 @@ const USAGE = `gpu-agent ${VERSION}
 usage: gpu-agent run [--platform-url URL] [--token TOKEN] [--name NAME] [--slots N] [--models a,b]
                      [--gpu-class auto|cpu|A40|L40S|A100-40|A100-80|H100] [--lease-wait-ms N] [--drain-grace-ms N]
                      [--preload false] [--builtin false] [--cog-url URL --cog-model SLUG]
-                     [--comfyui-url URL [--comfyui-workflows DIR]] [--prefetch N]
+                     [--comfyui-url URL [--comfyui-workflows DIR]] [--prefetch N] [--metrics-port N]
 
 env: PLATFORM_URL, AGENT_TOKEN, AGENT_NAME, AGENT_SLOTS, AGENT_MODELS, AGENT_GPU_CLASS, AGENT_LEASE_WAIT_MS,
-     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, AGENT_BUILTIN, COG_URL, COG_MODEL, COMFYUI_URL, COMFYUI_WORKFLOWS, AGENT_PREFETCH,
+     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, AGENT_BUILTIN, COG_URL, COG_MODEL, COMFYUI_URL, COMFYUI_WORKFLOWS, AGENT_PREFETCH, AGENT_METRICS_PORT,
      LOG_LEVEL`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  const metricsServer = cfg.metricsPort ? await agent.metrics.serve(cfg.metricsPort) : null;
+  if (metricsServer) log.info({ port: cfg.metricsPort }, "metrics on /metrics");
   try {
     await agent.start();
   } catch (e) {
@@ -52,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (stopping) await stopping;
+  metricsServer?.close();
   if (fatal) return 1;
   log.info(agent.stats, "exited cleanly");
   return 0;

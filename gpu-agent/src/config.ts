@@ -19,6 +19,8 @@ export const AgentConfig = z.object({
   builtin: z.boolean(),
   cogUrl: z.url().optional(),
   cogModel: z.string().min(1).optional(),
+  /** Prometheus metrics on 127.0.0.1:<port>/metrics; 0 turns them off */
+  metricsPort: z.coerce.number().int().min(0).max(65535),
   comfyuiUrl: z.url().optional(),
   /** a folder of ComfyUI API-format workflows named `<model slug>.json` */
   comfyuiWorkflows: z.string().min(1),
@@ -51,6 +53,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     builtin: (pick("builtin", "AGENT_BUILTIN") ?? "true") !== "false",
     cogUrl: pick("cog-url", "COG_URL"),
     cogModel: pick("cog-model", "COG_MODEL"),
+    metricsPort: pick("metrics-port", "AGENT_METRICS_PORT") ?? 0,
     comfyuiUrl: pick("comfyui-url", "COMFYUI_URL"),
     comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../workflows", import.meta.url).pathname,
   });

@@ -98,6 +98,24 @@ describe("lease loop", () => {
     expect(metrics.evidence.busy_gpu_ms).toBeGreaterThan(0.9 * 0.98 * metrics.evidence.window_ms - 200);
   });
 
+  it("exposes Prometheus metrics: jobs by outcome, failures by kind, execution time, slots", async () => {
+    runtime.behaviour = async (req) => {
+      if (req.jobId === "m2") throw new JobError("invalid_input", "bad");
+      return { outputs: [], gpuMs: 250, loadMs: 0 };
+    };
+    platform.queue.push(job("m1"), job("m2"));
+    makeAgent();
+    await until(() => platform.of("complete").length === 1 && platform.of("fail").length === 1);
+    const server = await agent.metrics.serve(0);
+    const port = (server.address() as { port: number }).port;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    server.close();
+    expect(text).toContain('gpu_agent_jobs_total{outcome="completed"} 1');
+    expect(text).toContain('gpu_agent_failures_total{kind="invalid_input"} 1');
+    expect(text).toContain("gpu_agent_job_execution_seconds_count 1");
+    expect(text).toContain("gpu_agent_slots_total 1");
+  });
+
   it("fails a job with its error kind and keeps serving the next one", async () => {
     runtime.behaviour = async (req) => {
       if (req.jobId === "bad") throw new JobError("invalid_input", "could not decode image");
