@@ -5,7 +5,7 @@ import { buildRuntimes } from "./runtimes/index.ts";
 
 const USAGE = `gpu-agent ${VERSION}
 
-usage: gpu-agent run [--platform-url URL] [--token TOKEN] [--name NAME] [--slots N] [--models a,b]
+usage: gpu-agent run|doctor [--platform-url URL] [--token TOKEN] [--name NAME] [--slots N] [--models a,b]
                      [--gpu-class auto|cpu|A40|L40S|A100-40|A100-80|H100] [--lease-wait-ms N] [--drain-grace-ms N]
                      [--preload false] [--builtin false] [--cog-url URL --cog-model SLUG]
                      [--comfyui-url URL [--comfyui-workflows DIR]] [--prefetch N] [--metrics-port N]
@@ -19,6 +19,21 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "version" || cmd === "--version") {
     console.log(VERSION);
     return 0;
+  }
+  if (cmd === "doctor") {
+    let cfg;
+    try {
+      cfg = parseConfig(rest, process.env);
+    } catch (e) {
+      console.error((e as Error).message);
+      return 2;
+    }
+    const { doctor } = await import("./doctor.ts");
+    const runtimes = buildRuntimes(cfg);
+    const checks = await doctor(cfg, runtimes);
+    await Promise.all(runtimes.map((r) => r.close()));
+    for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(16)} ${c.detail}`);
+    return checks.every((c) => c.ok) ? 0 : 1;
   }
   if (cmd !== "run") {
     console.error(USAGE);

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { GpuClass } from "../../schemas/index.ts";
 
@@ -37,7 +38,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     else if (argv[i + 1] && !argv[i + 1]!.startsWith("--")) flags.set(k, argv[++i]!);
     else flags.set(k, "true");
   }
-  const pick = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
+  // A config file (JSON, keys named like the flags) sits under env and flags: flags > env > file.
+  const file = flags.get("config") ?? env.AGENT_CONFIG;
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`invalid configuration:\n  config: cannot read ${file}: ${(e as Error).message}`);
+    }
+  }
+  const pick = (flag: string, envName: string): string | undefined => {
+    const v = flags.get(flag) ?? env[envName] ?? fromFile[flag];
+    return v === undefined || v === null ? undefined : Array.isArray(v) ? v.join(",") : String(v);
+  };
   const models = pick("models", "AGENT_MODELS");
   const result = AgentConfig.safeParse({
     platformUrl: pick("platform-url", "PLATFORM_URL"),

@@ -5,6 +5,7 @@ import { parseConfig } from "../../gpu-agent/src/config.ts";
 import { JobError } from "../../gpu-agent/src/errors.ts";
 import type { RunOutput, RunRequest, RuntimeAdapter } from "../../gpu-agent/src/runtimes/types.ts";
 import { FakePlatform, job } from "./fake-platform.ts";
+import { doctor } from "../../gpu-agent/src/doctor.ts";
 import { readFileSync } from "node:fs";
 import { parseInventory } from "../../gpu-agent/src/gpu/inventory.ts";
 import { ReplayMeter } from "../../gpu-agent/src/gpu/meter.ts";
@@ -62,6 +63,32 @@ describe("config", () => {
     expect(cfg).toMatchObject({ platformUrl: "http://x.test", slots: 3, token: "agt_0123456789", gpuClass: "auto" });
     expect(() => parseConfig(["--slots", "0"], { PLATFORM_URL: "http://x.test", AGENT_TOKEN: "agt_0123456789" })).toThrow(/slots/);
     expect(() => parseConfig([], {})).toThrow(/platformUrl/);
+  });
+
+  it("reads a JSON config file under env and flags", async () => {
+    const { writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const file = `${mkdtempSync(`${tmpdir()}/agent-cfg-`)}/agent.json`;
+    writeFileSync(file, JSON.stringify({ "platform-url": "http://file.test", token: "agt_fromfile0", slots: 4, models: ["nsfw-detector"], "gpu-class": "L40S" }));
+    const cfg = parseConfig(["--config", file, "--slots", "2"], { AGENT_GPU_CLASS: "A40" });
+    expect(cfg).toMatchObject({ platformUrl: "http://file.test", token: "agt_fromfile0", slots: 2, models: ["nsfw-detector"], gpuClass: "A40" });
+    expect(() => parseConfig(["--config", `${file}.missing`], {})).toThrow(/cannot read/);
+  });
+});
+
+describe("doctor", () => {
+  it("checks GPU, disk, platform reachability and a test inference per runtime", async () => {
+    const cfg = parseConfig(["--platform-url", platform.url, "--token", "agt_testtoken"], {});
+    const checks = await doctor({ ...cfg, platformUrl: "http://127.0.0.1:9" }, [runtime], 0);
+    expect(checks.map((c) => c.name)).toEqual(["gpu", "disk", "platform", "runtime fake"]);
+    expect(checks.find((c) => c.name === "platform")!.ok).toBe(false);
+    expect(checks.find((c) => c.name === "runtime fake")).toMatchObject({ ok: true });
+    expect(runtime.runs).toHaveLength(1);
+    runtime.behaviour = async () => {
+      throw new Error("CUDA driver version is insufficient");
+    };
+    const bad = await doctor(cfg, [runtime], 0);
+    expect(bad.find((c) => c.name === "runtime fake")).toMatchObject({ ok: false, detail: expect.stringContaining("insufficient") });
   });
 });
 
