@@ -7,6 +7,8 @@ import type { InputFile, RuntimeAdapter } from "./runtimes/types.ts";
 import { detect, type Inventory } from "./gpu/inventory.ts";
 import { NullMeter, NvidiaSmiMeter, type GpuMeter } from "./gpu/meter.ts";
 import { Metrics } from "./metrics.ts";
+import { ModelCache, progressPrinter, type ModelSource } from "./cache.ts";
+import { readFileSync } from "node:fs";
 import type { GpuClass } from "../../schemas/index.ts";
 
 export const VERSION = "0.1.0";
@@ -33,6 +35,8 @@ export class Agent {
   private modelRuntime = new Map<string, RuntimeAdapter>();
   readonly stats = { completed: 0, failed: 0, dropped: 0 };
   readonly metrics = new Metrics();
+  private cache: ModelCache;
+  private cached: string[] = [];
   private device!: DeviceSlots;
 
   private cfg: AgentConfig;
@@ -52,6 +56,7 @@ export class Agent {
     this.inventory = opts.inventory ?? null;
     this.meter = opts.meter ?? null;
     this.device = new DeviceSlots(cfg.slots);
+    this.cache = new ModelCache(cfg.cacheDir, cfg.cacheBudgetGiB * 2 ** 30);
     this.metrics.gauge("gpu_agent_slots_total", "device execution slots", () => cfg.slots);
     this.metrics.gauge("gpu_agent_slots_busy", "device slots running a job now", () => this.device.busy());
     this.metrics.gauge("gpu_agent_jobs_held", "jobs leased (running or prefetched)", () => this.running.size);
@@ -68,6 +73,14 @@ export class Agent {
       }
     }
     if (this.modelRuntime.size === 0) throw new Error("no runtime offers any of the configured models");
+    if (this.cfg.modelSources) {
+      // weights this host keeps on disk: fetched (with progress) before the agent reports them cached
+      const sources = JSON.parse(readFileSync(this.cfg.modelSources, "utf8")) as Record<string, ModelSource>;
+      for (const [model, src] of Object.entries(sources)) {
+        await this.cache.ensure(model, src, progressPrinter((m) => this.log.info(m)));
+      }
+    }
+    this.cached = (await this.cache.models().catch(() => [])).filter((m) => this.modelRuntime.has(m));
     if (this.cfg.preload) {
       for (const [m, rt] of this.modelRuntime) {
         const t = performance.now();
@@ -129,7 +142,7 @@ export class Agent {
         continue;
       }
       const prefetch = this.running.size >= this.cfg.slots;
-      const res = await this.client.lease({ slots_free: free, loaded_models: this.loaded(), cached_models: [], wait_ms: this.cfg.leaseWaitMs, prefetch }, this.leaseAbort.signal);
+      const res = await this.client.lease({ slots_free: free, loaded_models: this.loaded(), cached_models: this.cached, wait_ms: this.cfg.leaseWaitMs, prefetch }, this.leaseAbort.signal);
       if (this.draining) {
         // A lease that raced the drain signal is handed straight back.
         if (res.ok && res.value) for (const j of res.value.jobs) await this.client.release(j.job_id, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });

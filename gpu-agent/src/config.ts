@@ -20,6 +20,11 @@ export const AgentConfig = z.object({
   builtin: z.boolean(),
   cogUrl: z.url().optional(),
   cogModel: z.string().min(1).optional(),
+  /** model files on local disk, LRU within a size budget */
+  cacheDir: z.string().min(1),
+  cacheBudgetGiB: z.coerce.number().positive().max(100_000),
+  /** JSON file: model slug → {url, sha256} of the weights to keep in the cache (downloaded at start) */
+  modelSources: z.string().optional(),
   /** Prometheus metrics on 127.0.0.1:<port>/metrics; 0 turns them off */
   metricsPort: z.coerce.number().int().min(0).max(65535),
   comfyuiUrl: z.url().optional(),
@@ -68,6 +73,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     cogUrl: pick("cog-url", "COG_URL"),
     cogModel: pick("cog-model", "COG_MODEL"),
     metricsPort: pick("metrics-port", "AGENT_METRICS_PORT") ?? 0,
+    cacheDir: pick("cache-dir", "AGENT_CACHE_DIR") ?? `${env.HOME ?? "/tmp"}/.cache/gpu-agent`,
+    cacheBudgetGiB: pick("cache-budget-gib", "AGENT_CACHE_BUDGET_GIB") ?? 100,
+    modelSources: pick("model-sources", "AGENT_MODEL_SOURCES"),
     comfyuiUrl: pick("comfyui-url", "COMFYUI_URL"),
     comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../workflows", import.meta.url).pathname,
   });
