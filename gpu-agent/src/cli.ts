@@ -20,22 +20,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(VERSION);
     return 0;
   }
-  if (cmd === "doctor") {
-    let cfg;
-    try {
-      cfg = parseConfig(rest, process.env);
-    } catch (e) {
-      console.error((e as Error).message);
-      return 2;
-    }
-    const { doctor } = await import("./doctor.ts");
-    const runtimes = buildRuntimes(cfg);
-    const checks = await doctor(cfg, runtimes);
-    await Promise.all(runtimes.map((r) => r.close()));
-    for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(16)} ${c.detail}`);
-    return checks.every((c) => c.ok) ? 0 : 1;
-  }
-  if (cmd !== "run") {
+  if (cmd !== "run" && cmd !== "doctor") {
     console.error(USAGE);
     return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
   }
@@ -45,6 +30,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     console.error((e as Error).message);
     return 2;
+  }
+  if (cmd === "doctor") {
+    const { doctor } = await import("./doctor.ts");
+    const runtimes = buildRuntimes(cfg);
+    const checks = await doctor(cfg, runtimes);
+    await Promise.all(runtimes.map((r) => r.close()));
+    for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(16)} ${c.detail}`);
+    return checks.every((c) => c.ok) ? 0 : 1;
   }
   let stopping: Promise<void> | null = null;
   let fatal = false;
