@@ -99,7 +99,7 @@ try {
       calls: N, model: "nsfw-detector",
       latency_ms_p50: round(pct(latency, 50)), gpu_ms_p50: round(pct(gpu, 50)),
       overhead_ms_p50: round(pct(overhead, 50)), overhead_ms_p95: round(pct(overhead, 95)),
-      overhead_share_of_latency_p50: round((pct(overhead, 50) / pct(latency, 50)) * 100) / 100,
+      overhead_share_of_latency_p50: Math.round((pct(overhead, 50) / pct(latency, 50)) * 1000) / 1000,
     },
     b_dispatch: {
       jobs: N,
@@ -108,8 +108,8 @@ try {
     },
     c_background_removal_throughput: {
       calls: M,
-      platform_per_s: round((M / platformS) * 1000) / 1000, direct_per_s: round((M / directS) * 1000) / 1000,
-      platform_vs_direct: round(((M / platformS) / (M / directS)) * 1000) / 1000,
+      platform_per_s: Math.round((M / platformS) * 10000) / 10000, direct_per_s: Math.round((M / directS) * 10000) / 10000,
+      platform_vs_direct: Math.round((directS / platformS) * 1000) / 1000,
     },
   };
   console.log(JSON.stringify(result, null, 2));
