@@ -8,10 +8,12 @@ const USAGE = `gpu-agent ${VERSION}
 usage: gpu-agent run|doctor [--platform-url URL] [--token TOKEN] [--name NAME] [--slots N] [--models a,b]
                      [--gpu-class auto|cpu|A40|L40S|A100-40|A100-80|H100] [--lease-wait-ms N] [--drain-grace-ms N]
                      [--preload false] [--builtin false] [--cog-url URL --cog-model SLUG]
-                     [--comfyui-url URL [--comfyui-workflows DIR]] [--prefetch N] [--metrics-port N]
+                     [--comfyui-url URL [--comfyui-workflows DIR]] [--backend-cmd "CMD ARGS"]
+                     [--prefetch N] [--metrics-port N] [--config FILE]
 
 env: PLATFORM_URL, AGENT_TOKEN, AGENT_NAME, AGENT_SLOTS, AGENT_MODELS, AGENT_GPU_CLASS, AGENT_LEASE_WAIT_MS,
-     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, AGENT_BUILTIN, COG_URL, COG_MODEL, COMFYUI_URL, COMFYUI_WORKFLOWS, AGENT_PREFETCH, AGENT_METRICS_PORT,
+     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, AGENT_BUILTIN, COG_URL, COG_MODEL, COMFYUI_URL, COMFYUI_WORKFLOWS, AGENT_PREFETCH, AGENT_METRICS_PORT, AGENT_BACKEND_CMD,
+     AGENT_CONFIG,
      LOG_LEVEL`;
 
 async function main(argv: string[]): Promise<number> {

@@ -28,6 +28,8 @@ export const AgentConfig = z.object({
   /** Prometheus metrics on 127.0.0.1:<port>/metrics; 0 turns them off */
   metricsPort: z.coerce.number().int().min(0).max(65535),
   comfyuiUrl: z.url().optional(),
+  /** the backend's command line (split on spaces); the agent runs it and restarts it when it dies */
+  backendCmd: z.string().min(1).optional(),
   /** a folder of ComfyUI API-format workflows named `<model slug>.json` */
   comfyuiWorkflows: z.string().min(1),
 }).refine((c) => !c.cogUrl || c.cogModel, { message: "--cog-model is required with --cog-url", path: ["cogModel"] });
@@ -77,6 +79,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     cacheBudgetGiB: pick("cache-budget-gib", "AGENT_CACHE_BUDGET_GIB") ?? 100,
     modelSources: pick("model-sources", "AGENT_MODEL_SOURCES"),
     comfyuiUrl: pick("comfyui-url", "COMFYUI_URL"),
+    backendCmd: pick("backend-cmd", "AGENT_BACKEND_CMD"),
     comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../workflows", import.meta.url).pathname,
   });
   if (!result.success) {

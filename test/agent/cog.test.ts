@@ -77,3 +77,32 @@ describe("Cog adapter against a protocol stand-in", () => {
     await expect(rt.run(job("req_x"))).rejects.toMatchObject({ kind: "backend_crash", retryable: true });
   });
 });
+
+describe("Cog backend supervised as a process", () => {
+  it("kill -9 of the backend mid-job: the job fails as a retryable crash, the backend restarts, the next job runs", async () => {
+    const { createServer } = await import("node:net");
+    const port = await new Promise<number>((r) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => r(p));
+      });
+    });
+    const supervised = new CogRuntime({
+      url: `http://127.0.0.1:${port}`, model: "flux-schnell", setupTimeoutMs: 20_000,
+      process: { command: process.execPath, args: [new URL("./stand-ins/cog-main.ts", import.meta.url).pathname], env: { PORT: String(port), RUN_MS: "3000" }, backoffMs: 100 },
+    });
+    try {
+      await supervised.warm("flux-schnell");
+      const running = supervised.run(job("req_k9")).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(supervised.backend!.pid!, "SIGKILL");
+      expect(await running).toMatchObject({ kind: "backend_crash", retryable: true });
+      // the broker would requeue it; here the next run waits for the restarted backend to be READY
+      const again = await supervised.run(job("req_k9b"));
+      expect(again.outputs).toHaveLength(1);
+      expect(supervised.backend!.restarts).toBe(1);
+    } finally {
+      await supervised.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { JobAborted, JobError } from "../errors.ts";
 import { Stopwatch } from "../meter.ts";
 import type { RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
+import { BackendProcess, type BackendProcessOptions } from "./process.ts";
 
 /** The prediction object a Cog server returns and POSTs to webhooks (replicate/cog docs/reference/http.md). */
 interface Prediction {
@@ -20,6 +21,8 @@ export interface CogOptions {
   model: string;
   /** how long setup may take before the backend counts as failed (COG_SETUP_TIMEOUT) */
   setupTimeoutMs?: number;
+  /** run the Cog server as a supervised child of the agent (restarted when it dies) */
+  process?: Omit<BackendProcessOptions, "onExit">;
 }
 
 type Waiter = { resolve: (p: Prediction) => void; reject: (e: Error) => void };
@@ -33,7 +36,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class CogRuntime implements RuntimeAdapter {
   readonly name = "cog";
-  private opts: Required<CogOptions>;
+  private opts: CogOptions & { setupTimeoutMs: number };
+  readonly backend: BackendProcess | null;
   private server: Server | null = null;
   private hookBase = "";
   private waiters = new Map<string, Waiter>();
@@ -41,6 +45,17 @@ export class CogRuntime implements RuntimeAdapter {
 
   constructor(opts: CogOptions) {
     this.opts = { setupTimeoutMs: 300_000, ...opts };
+    // When the backend dies, its predictions' webhooks never come: fail them now as retryable crashes.
+    this.backend = opts.process
+      ? new BackendProcess({ ...opts.process, onExit: (code, signal) => this.failAll(`cog backend exited (${code ?? signal})`) })
+      : null;
+    this.backend?.start();
+  }
+
+  private failAll(reason: string): void {
+    this.ready = false;
+    for (const w of this.waiters.values()) w.reject(new JobError("backend_crash", reason, true));
+    this.waiters.clear();
   }
 
   private async listen(): Promise<void> {
@@ -96,6 +111,7 @@ export class CogRuntime implements RuntimeAdapter {
 
   async run(req: RunRequest): Promise<RunOutput> {
     await this.listen();
+    if (!this.ready && this.backend) await this.warm(this.opts.model);
     const input: Record<string, unknown> = { ...req.params };
     for (const [k, f] of Object.entries(req.files)) input[k] = `data:${f.contentType};base64,${Buffer.from(f.bytes).toString("base64")}`;
     const done = new Promise<Prediction>((resolve, reject) => this.waiters.set(req.jobId, { resolve, reject }));
@@ -139,8 +155,8 @@ export class CogRuntime implements RuntimeAdapter {
   }
 
   async close(): Promise<void> {
-    for (const w of this.waiters.values()) w.reject(new JobError("backend_crash", "runtime closed", true));
-    this.waiters.clear();
+    this.failAll("runtime closed");
+    await this.backend?.stop();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.server = null;
   }

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { JobAborted, JobError } from "../errors.ts";
 import { Stopwatch } from "../meter.ts";
 import type { RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
+import { BackendProcess, type BackendProcessOptions } from "./process.ts";
 
 /** A workflow in ComfyUI's API format: node id → {class_type, inputs}. */
 export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
@@ -12,6 +13,8 @@ export interface ComfyOptions {
   url: string;
   /** catalog model → workflow template whose `"{{param}}"` strings are filled from the job's input */
   workflows: Record<string, Workflow>;
+  /** run ComfyUI as a supervised child of the agent (restarted when it dies) */
+  process?: Omit<BackendProcessOptions, "onExit">;
 }
 
 /** Fills `"{{name}}"` placeholders with the job's parameters (keeping their JSON types); a seed left unset is random. */
@@ -59,8 +62,13 @@ export class ComfyUIRuntime implements RuntimeAdapter {
   private ready = false;
   progress: { prompt_id: string; value: number; max: number }[] = [];
 
+  readonly backend: BackendProcess | null;
+
   constructor(opts: ComfyOptions) {
     this.opts = opts;
+    // A dead backend closes the WebSocket, which fails its running prompts as retryable crashes.
+    this.backend = opts.process ? new BackendProcess({ ...opts.process, onExit: () => (this.ready = false) }) : null;
+    this.backend?.start();
   }
 
   private connecting: Promise<void> | null = null;
@@ -115,7 +123,13 @@ export class ComfyUIRuntime implements RuntimeAdapter {
   }
 
   async warm(_model: string): Promise<void> {
-    const r = await fetch(`${this.opts.url}/system_stats`).catch(() => null);
+    // a supervised backend may still be starting: give it up to a minute
+    const deadline = Date.now() + (this.backend ? 60_000 : 0);
+    let r = await fetch(`${this.opts.url}/system_stats`).catch(() => null);
+    while (!r?.ok && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 500));
+      r = await fetch(`${this.opts.url}/system_stats`).catch(() => null);
+    }
     if (!r?.ok) throw new JobError("backend_crash", "comfyui is not answering /system_stats", true);
     await this.connect();
     this.ready = true;
@@ -129,6 +143,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     const template = this.opts.workflows[req.model];
     if (!template) throw new JobError("model_unavailable", `no workflow for ${req.model}`, true);
     const prompt = fillWorkflow(template, req.params);
+    if (!this.ready && this.backend) await this.warm(req.model);
     try {
       await this.connect();
     } catch (e) {
@@ -188,5 +203,6 @@ export class ComfyUIRuntime implements RuntimeAdapter {
   async close(): Promise<void> {
     this.ws?.close();
     this.ws = null;
+    await this.backend?.stop();
   }
 }

@@ -9,14 +9,16 @@ import { ComfyUIRuntime, loadWorkflow, type Workflow } from "./comfyui.ts";
 /** The runtime adapters this agent runs, from its configuration. */
 export function buildRuntimes(cfg: AgentConfig, onFatal?: (reason: string) => void): RuntimeAdapter[] {
   const out: RuntimeAdapter[] = [];
+  const [command, ...args] = cfg.backendCmd?.split(/\s+/).filter(Boolean) ?? [];
+  const proc = command ? { process: { command, args, onFatal } } : {};
   if (cfg.builtin) out.push(new BuiltinRuntime({ onFatal }));
-  if (cfg.cogUrl && cfg.cogModel) out.push(new CogRuntime({ url: cfg.cogUrl, model: cfg.cogModel }));
+  if (cfg.cogUrl && cfg.cogModel) out.push(new CogRuntime({ url: cfg.cogUrl, model: cfg.cogModel, ...proc }));
   if (cfg.comfyuiUrl) {
     const workflows: Record<string, Workflow> = {};
     for (const f of readdirSync(cfg.comfyuiWorkflows).filter((n) => n.endsWith(".json"))) {
       workflows[f.slice(0, -5)] = loadWorkflow(path.join(cfg.comfyuiWorkflows, f));
     }
-    out.push(new ComfyUIRuntime({ url: cfg.comfyuiUrl, workflows }));
+    out.push(new ComfyUIRuntime({ url: cfg.comfyuiUrl, workflows, ...(cfg.cogUrl ? {} : proc) }));
   }
   return out;
 }

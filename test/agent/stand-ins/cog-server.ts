@@ -78,8 +78,8 @@ export class CogStandIn {
     await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(prediction) }).catch(() => undefined);
   }
 
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(port, "127.0.0.1", r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }
