@@ -221,7 +221,8 @@ export class Agent {
       } catch (e) {
         // Out of memory: the backend has freed what it could; one more try here, then it is the input's size.
         if (!(e instanceof JobError && e.kind === "oom") || r.aborted) throw e;
-        log.warn({ err: e.message }, "out of memory; retrying once");
+        log.warn({ err: e.message }, "out of memory; freeing memory and retrying once");
+        await rt.free?.();
         try {
           out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
         } catch (e2) {

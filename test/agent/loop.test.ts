@@ -24,6 +24,7 @@ class ScriptedRuntime implements RuntimeAdapter {
   loaded() { return this.warmed; }
   async run(req: RunRequest) { this.runs.push(req); return this.behaviour(req); }
   cancel?: (jobId: string) => Promise<void>;
+  free?: () => Promise<void>;
   async close() {}
 }
 
@@ -157,6 +158,8 @@ describe("lease loop", () => {
 
   it("out of memory is retried once on the agent, then failed as the caller's, not retried elsewhere", async () => {
     let calls = 0;
+    let freed = 0;
+    runtime.free = async () => void freed++;
     runtime.behaviour = async () => {
       calls++;
       throw new JobError("oom", "CUDA out of memory", true);
@@ -165,6 +168,7 @@ describe("lease loop", () => {
     makeAgent();
     await until(() => platform.of("fail").length === 1);
     expect(calls).toBe(2);
+    expect(freed).toBe(1);
     expect(platform.of("fail")[0]!.body).toMatchObject({ kind: "oom", retryable: false });
   });
 

@@ -189,6 +189,11 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     return out;
   }
 
+  /** `POST /free`: unload models and free VRAM (ComfyUI's own OOM recovery does the same). */
+  async free(): Promise<void> {
+    await fetch(`${this.opts.url}/free`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ unload_models: true, free_memory: true }) }).catch(() => undefined);
+  }
+
   async cancel(jobId: string): Promise<void> {
     const pid = this.byJob.get(jobId);
     if (!pid) return;

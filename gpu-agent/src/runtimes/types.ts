@@ -29,6 +29,8 @@ export interface RuntimeAdapter {
   warm(model: string): Promise<void>;
   loaded(): string[];
   run(req: RunRequest): Promise<RunOutput>;
+  /** release cached models and memory before an out-of-memory retry */
+  free?(): Promise<void>;
   /** stop a running job (the platform cancelled it); its run() then rejects with JobAborted */
   cancel?(jobId: string): Promise<void>;
   close(): Promise<void>;

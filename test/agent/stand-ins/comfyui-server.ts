@@ -70,6 +70,7 @@ export class ComfyStandIn {
         }
         return json(200, {});
       }
+      if (req.method === "POST" && u.pathname === "/free") return json(200, {});
       if (req.method === "POST" && u.pathname === "/queue") {
         const del = (body?.delete ?? []) as string[];
         this.queue = this.queue.filter((q) => !del.includes(q.id));
