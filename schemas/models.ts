@@ -175,9 +175,14 @@ export const MODEL_DEFINITIONS: ModelDefinition[] = [
 export const MODEL_BY_SLUG = new Map(MODEL_DEFINITIONS.map((m) => [m.slug, m]));
 
 /** Names of the image inputs of a model, read from the `format: "image"` marks in its schema. */
+const imageFieldCache = new WeakMap<z.ZodType, string[]>();
 export function imageFields(schema: z.ZodType): string[] {
+  const hit = imageFieldCache.get(schema);
+  if (hit) return hit;
   const json = z.toJSONSchema(schema, { io: "input" }) as { properties?: Record<string, { format?: string }> };
-  return Object.entries(json.properties ?? {})
+  const fields = Object.entries(json.properties ?? {})
     .filter(([, p]) => p.format === "image")
     .map(([k]) => k);
+  imageFieldCache.set(schema, fields);
+  return fields;
 }

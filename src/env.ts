@@ -38,8 +38,13 @@ export const Config = z.object({
 });
 export type Config = z.infer<typeof Config>;
 
+const parsed = new WeakMap<Env, Config>();
+
+/** The parsed configuration; env is the same object for the isolate's life, so it is parsed once. */
 export function config(env: Env): Config {
-  return Config.parse({
+  const hit = parsed.get(env);
+  if (hit) return hit;
+  const cfg = Config.parse({
     ENVIRONMENT: env.ENVIRONMENT,
     LEASE_TTL_MS: env.LEASE_TTL_MS,
     MAX_ATTEMPTS: env.MAX_ATTEMPTS,
@@ -48,6 +53,8 @@ export function config(env: Env): Config {
     URL_SIGNING_SECRET: env.URL_SIGNING_SECRET || undefined,
     PUBLIC_BASE_URL: env.PUBLIC_BASE_URL || undefined,
   });
+  parsed.set(env, cfg);
+  return cfg;
 }
 
 /** Outside production, a missing signing secret falls back to the admin token so local starts need no extra setup. */

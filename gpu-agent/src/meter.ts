@@ -8,8 +8,3 @@ export class Stopwatch {
     return Math.max(0, Math.round(performance.now() - this.started));
   }
 }
-
-export function measure<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const sw = new Stopwatch();
-  return fn().then((value) => ({ value, ms: sw.elapsedMs() }));
-}

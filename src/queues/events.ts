@@ -29,14 +29,12 @@ export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Prom
 }
 
 async function onFinished(e: RequestFinishedEvent, env: Env): Promise<void> {
-  const d = db(env);
-  const row = await d.update(requests)
-    .set({ status: e.status, completedAt: e.completed_at, gpuMs: e.gpu_ms, gpuClass: e.gpu_class, errorKind: e.error_kind })
+  const outcome = await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class, reason: e.error_kind });
+  const row = await db(env).update(requests)
+    .set({ status: e.status, completedAt: e.completed_at, gpuMs: e.gpu_ms, gpuClass: e.gpu_class, errorKind: e.error_kind, cost: outcome?.charge ?? null })
     .where(and(eq(requests.id, e.request_id), ne(requests.status, e.status)))
     .returning({ webhookUrl: requests.webhookUrl })
     .get();
-  const outcome = await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class, reason: e.error_kind });
-  if (outcome) await d.update(requests).set({ cost: outcome.charge }).where(eq(requests.id, e.request_id));
   // Only the delivery that moved the row fans out the webhook; a redelivered event finds the row already moved.
   if (row?.webhookUrl) await env.WEBHOOKS.send({ webhook_id: `wh_${e.event_id}`, request_id: e.request_id, account_id: e.account_id, url: row.webhookUrl });
 }

@@ -2,7 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app.ts";
 import { db } from "../db/client.ts";
-import { accounts, agents, agentTokens, apiKeys } from "../db/schema.ts";
+import { accounts, agentTokens, apiKeys } from "../db/schema.ts";
 import { ApiError } from "../errors.ts";
 import { safeEqual, sha256Hex } from "./crypto.ts";
 import type { Plan } from "../../schemas/index.ts";
@@ -58,9 +58,3 @@ export const requireAgentToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("agent", { tokenId: row.id, providerId: row.providerId });
   await next();
 };
-
-/** An agent id must belong to the token presenting it. */
-export async function assertAgentOwned(c: { env: AppEnv["Bindings"]; get(k: "agent"): AuthedAgent }, agentId: string): Promise<void> {
-  const row = await db(c.env).select({ id: agents.id }).from(agents).where(and(eq(agents.id, agentId), eq(agents.tokenId, c.get("agent").tokenId))).get();
-  if (!row) throw new ApiError("forbidden", "agent_id does not belong to this token");
-}

@@ -30,6 +30,13 @@ export interface Submitted {
   headers: Record<string, string>;
 }
 
+/** A request's fingerprint for Idempotency-Key: its JSON fields, with raw image bytes as their own digests. */
+async function requestHash(slug: string, raw: Record<string, unknown>): Promise<string> {
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) fields[k] = v instanceof Uint8Array ? { sha256: await sha256Hex(v) } : v;
+  return sha256Hex(JSON.stringify([slug, fields]));
+}
+
 export class RequestService {
   constructor(private env: Env, private cfg: Config) {}
 
@@ -43,7 +50,7 @@ export class RequestService {
     for (const [k, v] of Object.entries(raw)) if (v instanceof Uint8Array) images.set(k, v);
     const input = validate(def.input, { ...raw, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) }) as Record<string, unknown>;
 
-    const bodyHash = opts.idempotencyKey ? await sha256Hex(JSON.stringify([def.slug, raw, [...images.values()].map((b) => b.byteLength)])) : null;
+    const bodyHash = opts.idempotencyKey ? await requestHash(def.slug, raw) : null;
     if (opts.idempotencyKey) {
       const prior = await db(this.env).select().from(requests).where(and(eq(requests.accountId, account.id), eq(requests.idempotencyKey, opts.idempotencyKey))).get();
       if (prior) {

@@ -135,6 +135,16 @@ describe("async requests", () => {
     expect(c.status).toBe(409);
     expect(((await c.json()) as { error: { code: string } }).error.code).toBe("idempotency_conflict");
   });
+
+  it("Idempotency-Key on a raw image body: the same bytes replay, other bytes conflict", async () => {
+    const { key } = await newAccount("pro");
+    const bytes = Uint8Array.from(atob(PNG_1x1), (ch) => ch.charCodeAt(0));
+    const send = (body: Uint8Array) => call("/v2/background-removal", { method: "POST", headers: { "x-api-key": key, "idempotency-key": "raw-1", "content-type": "image/png" }, body });
+    const a = (await (await send(bytes)).json()) as { request_id: string };
+    const b = (await (await send(bytes)).json()) as { request_id: string };
+    expect(b.request_id).toBe(a.request_id);
+    expect((await send(new Uint8Array([...bytes, 0]))).status).toBe(409);
+  });
 });
 
 describe("sync requests", () => {
