@@ -1,6 +1,15 @@
-/** SQLite schema of the AccountLedger, migrated on wake; every statement is idempotent. */
-export const LEDGER_MIGRATIONS: string[] = [
-  `CREATE TABLE IF NOT EXISTS state (
+/**
+ * SQLite schema of the AccountLedger, migrated on wake.
+ *
+ * Laid out so that a request's two commits (the hold, then its settlement) each touch as few B-tree pages as
+ * possible, because on the request path the commit is the cost: one `state` row carries the balances, the GCRA
+ * state and today's quota count; holds and journal entries are `WITHOUT ROWID` tables keyed by their ids (one
+ * B-tree each, no separate unique index); pending holds are found through a partial index that only holds them.
+ */
+export const SCHEMA_VERSION = 2;
+
+const V2_TABLES = {
+  state: `CREATE TABLE state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     account_id TEXT NOT NULL,
     plan TEXT NOT NULL,
@@ -8,24 +17,30 @@ export const LEDGER_MIGRATIONS: string[] = [
     deposits INTEGER NOT NULL DEFAULT 0,
     spent INTEGER NOT NULL DEFAULT 0,
     held INTEGER NOT NULL DEFAULT 0,
-    total_requests INTEGER NOT NULL DEFAULT 0
+    total_requests INTEGER NOT NULL DEFAULT 0,
+    -- GCRA theoretical arrival time of the per-minute limit (ms), null before the first request
+    tat INTEGER,
+    -- the UTC day (YYYY-MM-DD) quota_used counts
+    quota_day TEXT,
+    quota_used INTEGER NOT NULL DEFAULT 0,
+    CHECK (deposits >= 0 AND spent >= 0 AND held >= 0 AND deposits - spent - held >= 0)
   )`,
-  `CREATE TABLE IF NOT EXISTS holds (
+  holds: `CREATE TABLE holds (
     id TEXT PRIMARY KEY,
-    amount INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    charge INTEGER NOT NULL DEFAULT 0,
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'settled', 'voided', 'expired')),
+    charge INTEGER NOT NULL DEFAULT 0 CHECK (charge >= 0 AND charge <= amount),
     pricing TEXT NOT NULL,
     deadline INTEGER NOT NULL,
     day TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     resolved_at INTEGER,
     reason TEXT
-  )`,
-  `CREATE INDEX IF NOT EXISTS holds_pending ON holds(status, deadline)`,
-  `CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    op_id TEXT NOT NULL UNIQUE,
+  ) WITHOUT ROWID`,
+  holdsPending: `CREATE INDEX holds_pending ON holds(deadline) WHERE status = 'pending'`,
+  journal: `CREATE TABLE journal (
+    op_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
     kind TEXT NOT NULL,
     amount INTEGER NOT NULL,
     hold_id TEXT,
@@ -34,15 +49,46 @@ export const LEDGER_MIGRATIONS: string[] = [
     deposits INTEGER NOT NULL,
     spent INTEGER NOT NULL,
     held INTEGER NOT NULL
-  )`,
-  `CREATE TABLE IF NOT EXISTS gcra (key TEXT PRIMARY KEY, tat INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS daily (day TEXT PRIMARY KEY, count INTEGER NOT NULL)`,
+  ) WITHOUT ROWID`,
+};
+
+/** A fresh object: the current schema at once. */
+export const CREATE_V2: string[] = [V2_TABLES.state, V2_TABLES.holds, V2_TABLES.holdsPending, V2_TABLES.journal];
+
+/**
+ * Version 1 (separate gcra and daily tables, rowid holds and journal with unique indexes) to version 2, keeping
+ * every balance, hold and journal entry; today's quota count and the GCRA state move into `state`.
+ */
+export const MIGRATE_V1_TO_V2: string[] = [
+  `ALTER TABLE state RENAME TO state_v1`,
+  V2_TABLES.state,
+  `INSERT INTO state (id, account_id, plan, limits, deposits, spent, held, total_requests, tat, quota_day, quota_used)
+     SELECT id, account_id, plan, limits, deposits, spent, held, total_requests,
+       (SELECT tat FROM gcra WHERE key = 'rpm'),
+       (SELECT MAX(day) FROM daily),
+       COALESCE((SELECT count FROM daily ORDER BY day DESC LIMIT 1), 0)
+     FROM state_v1`,
+  `DROP TABLE state_v1`,
+  `DROP INDEX IF EXISTS holds_pending`,
+  `ALTER TABLE holds RENAME TO holds_v1`,
+  V2_TABLES.holds,
+  `INSERT INTO holds SELECT id, amount, status, charge, pricing, deadline, day, created_at, resolved_at, reason FROM holds_v1`,
+  `DROP TABLE holds_v1`,
+  V2_TABLES.holdsPending,
+  `ALTER TABLE journal RENAME TO journal_v1`,
+  V2_TABLES.journal,
+  `INSERT INTO journal SELECT op_id, seq, kind, amount, hold_id, reason, created_at, deposits, spent, held FROM journal_v1`,
+  `DROP TABLE journal_v1`,
+  `DROP TABLE gcra`,
+  `DROP TABLE daily`,
 ];
+
+export type HoldStatus = "pending" | "settled" | "voided" | "expired";
 
 export type HoldRow = {
   id: string;
   amount: number;
-  status: "pending" | "settled" | "voided" | "expired";
+  status: HoldStatus;
   charge: number;
   pricing: string;
   deadline: number;
@@ -60,4 +106,7 @@ export type StateRow = {
   spent: number;
   held: number;
   total_requests: number;
+  tat: number | null;
+  quota_day: string | null;
+  quota_used: number;
 };

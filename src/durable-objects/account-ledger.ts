@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { PLAN_DEFAULTS, type Plan, type PlanLimits } from "../../schemas/index.ts";
 import { charge as priceOf, type HoldPricing } from "../services/pricing.ts";
-import { LEDGER_MIGRATIONS, type HoldRow, type StateRow } from "./account-ledger-sql.ts";
+import { CREATE_V2, MIGRATE_V1_TO_V2, type HoldRow, type HoldStatus, type StateRow } from "./account-ledger-sql.ts";
 import { gcra } from "./gcra.ts";
 
 const MINUTE = 60_000;
@@ -30,7 +30,7 @@ export type AdmitResult =
   | { ok: false; code: "insufficient_credits" | "rate_limited" | "daily_quota_exceeded" | "forbidden" | "invalid_input"; message: string; retry_after_s?: number; available: number; rate?: RateInfo };
 
 export interface HoldOutcome {
-  status: HoldRow["status"];
+  status: HoldStatus;
   amount: number;
   charge: number;
   /** false when this call found the hold already resolved and returned its first outcome */
@@ -38,6 +38,17 @@ export interface HoldOutcome {
   /** the account's available credit after this call */
   available: number;
 }
+
+/** One operation of a batch (`apply`): what `admit`, `settle` and `void` do, one by one. */
+export type LedgerOp =
+  | { op: "admit"; account_id: string; plan: Plan; req: AdmitRequest }
+  | { op: "settle"; id: string; gpu_ms: number; gpu_class: string | null }
+  | { op: "void"; id: string; reason: string };
+
+export type SettleResult = HoldOutcome | { error: "not_found" | "invalid_input" };
+export type VoidResult = HoldOutcome | { error: "not_found" };
+/** The result of one operation of a batch, in the batch's order; `failed` when that operation threw and was rolled back. */
+export type LedgerOpResult = AdmitResult | SettleResult | VoidResult | { failed: string };
 
 export type OpResult =
   | { ok: true; op_id: string; kind: "credit" | "debit"; amount: number; available: number; replayed: boolean }
@@ -61,154 +72,271 @@ const isAmount = (n: unknown): n is number => typeof n === "number" && Number.is
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const nextMidnight = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), new Date(ms).getUTCDate() + 1);
 
+/** The account's balances and limits, as stored in the `state` row; the object keeps a copy in memory. */
+interface State {
+  account_id: string;
+  plan: Plan;
+  limits: PlanLimits;
+  deposits: number;
+  spent: number;
+  held: number;
+  total_requests: number;
+  tat: number | null;
+  quota_day: string | null;
+  quota_used: number;
+}
+
+/** What the object keeps in memory about a pending hold (the `holds_pending` rows). */
+interface PendingHold {
+  amount: number;
+  pricing: HoldPricing;
+  deadline: number;
+  day: string;
+}
+
 /**
  * One per account: money and limits, TigerBeetle-style. `available = deposits - spent - held`; a hold is reserved
  * before a job runs, then resolved exactly once (settled on the measured GPU time, voided on any failure, expired by
  * the alarm); every movement is a journal entry with an operation id. Rate limit (GCRA), daily quota, in-flight limit
- * and the hold are decided in one synchronous SQLite transaction per request.
+ * and the hold are decided and written in one synchronous SQLite transaction per request.
+ *
+ * SQLite is the truth; the object also keeps the `state` row and its pending holds in memory, loaded when it wakes,
+ * so the request path decides without reading and only writes. Memory changes only after the transaction that wrote
+ * the same values returned: a transaction that throws rolls back and leaves memory as it was, and a failed commit
+ * resets the object, which then reloads from SQLite. `reload()` re-reads everything (the simulation uses it to check
+ * that what is stored alone rebuilds the same ledger).
  */
 export class AccountLedger extends DurableObject<Env> {
   private sql: SqlStorage;
   private alarmAt: number | null = null;
+  private s: State | null = null;
+  private pending = new Map<string, PendingHold>();
+  private seq = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
-      for (const s of LEDGER_MIGRATIONS) this.sql.exec(s);
+      this.migrate();
+      this.reload();
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
+  private migrate(): void {
+    const tables = new Set(this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name));
+    if (!tables.has("state")) this.ctx.storage.transactionSync(() => CREATE_V2.forEach((q) => this.sql.exec(q)));
+    else if (tables.has("gcra")) this.ctx.storage.transactionSync(() => MIGRATE_V1_TO_V2.forEach((q) => this.sql.exec(q)));
+  }
+
+  /** Rebuilds the in-memory copy from SQLite. */
+  reload(): void {
+    const row = this.sql.exec<StateRow>(`SELECT * FROM state WHERE id = 1`).toArray()[0] as StateRow | undefined;
+    this.s = row ? { ...row, plan: row.plan as Plan, limits: JSON.parse(row.limits) as PlanLimits } : null;
+    this.pending = new Map();
+    for (const h of this.sql.exec<Pick<HoldRow, "id" | "amount" | "pricing" | "deadline" | "day">>(`SELECT id, amount, pricing, deadline, day FROM holds WHERE status = 'pending'`)) {
+      this.pending.set(h.id, { amount: h.amount, pricing: JSON.parse(h.pricing) as HoldPricing, deadline: h.deadline, day: h.day });
+    }
+    this.seq = this.sql.exec<{ n: number | null }>(`SELECT MAX(seq) AS n FROM journal`).one().n ?? 0;
+  }
+
   // ---- state ----------------------------------------------------------------------------------------------------
 
-  private state(): StateRow | undefined {
-    return this.sql.exec<StateRow>(`SELECT * FROM state WHERE id = 1`).toArray()[0] as StateRow | undefined;
+  /** Creates the account's state on first use (its own transaction); idempotent. */
+  private ensure(accountId: string, plan: Plan): State {
+    if (this.s) return this.s;
+    const limits = PLAN_DEFAULTS[plan];
+    this.ctx.storage.transactionSync(() => this.sql.exec(`INSERT INTO state (id, account_id, plan, limits) VALUES (1, ?, ?, ?)`, accountId, plan, JSON.stringify(limits)));
+    this.s = { account_id: accountId, plan, limits, deposits: 0, spent: 0, held: 0, total_requests: 0, tat: null, quota_day: null, quota_used: 0 };
+    return this.s;
   }
 
-  /** Creates the account's state on first use; idempotent. */
-  private ensure(accountId: string, plan: Plan): StateRow {
-    const s = this.state();
-    if (s) return s;
-    this.sql.exec(`INSERT INTO state (id, account_id, plan, limits) VALUES (1, ?, ?, ?)`, accountId, plan, JSON.stringify(PLAN_DEFAULTS[plan]));
-    return this.state()!;
-  }
-
-  private limits(s: StateRow): PlanLimits {
-    return JSON.parse(s.limits) as PlanLimits;
-  }
-
-  private journal(opId: string, kind: string, amount: number, holdId: string | null, reason: string | null, now: number): void {
-    const s = this.state()!;
+  /** Writes the balances of `next` to the state row (inside the caller's transaction). */
+  private writeBalances(next: State): void {
     this.sql.exec(
-      `INSERT INTO journal (op_id, kind, amount, hold_id, reason, created_at, deposits, spent, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      opId, kind, amount, holdId, reason, now, s.deposits, s.spent, s.held,
+      `UPDATE state SET deposits = ?, spent = ?, held = ?, total_requests = ?, tat = ?, quota_day = ?, quota_used = ? WHERE id = 1`,
+      next.deposits, next.spent, next.held, next.total_requests, next.tat, next.quota_day, next.quota_used,
+    );
+  }
+
+  /** A journal entry carrying the balances after the movement (inside the caller's transaction). */
+  private journal(seq: number, opId: string, kind: string, amount: number, holdId: string | null, reason: string | null, now: number, after: State): void {
+    this.sql.exec(
+      `INSERT INTO journal (op_id, seq, kind, amount, hold_id, reason, created_at, deposits, spent, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      opId, seq, kind, amount, holdId, reason, now, after.deposits, after.spent, after.held,
     );
   }
 
   private available(): number {
-    const s = this.state();
+    const s = this.s;
     return s ? s.deposits - s.spent - s.held : 0;
   }
 
-  private inFlight(): number {
-    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM holds WHERE status = 'pending'`).one().n;
-  }
-
-  private dailyCount(day: string): number {
-    return this.sql.exec<{ count: number }>(`SELECT count FROM daily WHERE day = ?`, day).toArray()[0]?.count ?? 0;
+  /** Today's count: a count kept for an earlier day is 0 today. */
+  private usedToday(day: string): number {
+    return this.s && this.s.quota_day === day ? this.s.quota_used : 0;
   }
 
   async setPlan(accountId: string, plan: Plan, overrides: Partial<PlanLimits> = {}): Promise<PlanLimits> {
-    this.ensure(accountId, plan);
     const limits = { ...PLAN_DEFAULTS[plan], ...overrides };
-    this.sql.exec(`UPDATE state SET plan = ?, limits = ? WHERE id = 1`, plan, JSON.stringify(limits));
+    const s = this.ensure(accountId, plan);
+    this.ctx.storage.transactionSync(() => this.sql.exec(`UPDATE state SET plan = ?, limits = ? WHERE id = 1`, plan, JSON.stringify(limits)));
+    this.s = { ...s, plan, limits };
     return limits;
   }
 
   // ---- the request path -----------------------------------------------------------------------------------------
 
+  private rateInfo(limits: PlanLimits, tat: number | null, now: number): RateInfo {
+    const d = gcra(tat, now, limits.rpm, MINUTE);
+    return { limit: limits.rpm, remaining: d.allowed ? d.remaining + 1 : 0, reset_s: Math.ceil(Math.max(0, (tat ?? now) - now) / 1000) };
+  }
+
   /** Rate limit + daily quota + in-flight limit + credit hold, decided and written in one transaction. */
   async admit(accountId: string, planHint: Plan, req: AdmitRequest): Promise<AdmitResult> {
     const now = Date.now();
-    const result = this.ctx.storage.transactionSync((): AdmitResult => {
-      const s = this.ensure(accountId, planHint);
-      const available = s.deposits - s.spent - s.held;
-      const existing = this.hold(req.id);
-      const limits = this.limits(s);
-      const rateNow = (): RateInfo => {
-        const tat = this.sql.exec<{ tat: number }>(`SELECT tat FROM gcra WHERE key = 'rpm'`).toArray()[0]?.tat ?? now;
-        const d = gcra(tat, now, limits.rpm, MINUTE);
-        return { limit: limits.rpm, remaining: d.allowed ? d.remaining + 1 : 0, reset_s: Math.ceil(Math.max(0, tat - now) / 1000) };
-      };
-      if (existing) return { ok: true, replayed: true, hold: existing.amount, available, rate: rateNow(), priority: limits.priority };
-      if (!isAmount(req.amount) && req.amount !== 0) return { ok: false, code: "invalid_input", message: "hold amount must be a non-negative safe integer", available };
-      if (limits.free_models_only && !req.model_free) return { ok: false, code: "forbidden", message: `the ${s.plan} plan can call free models only`, available };
-
-      const stored = this.sql.exec<{ tat: number }>(`SELECT tat FROM gcra WHERE key = 'rpm'`).toArray()[0]?.tat ?? null;
-      const rate = gcra(stored, now, limits.rpm, MINUTE);
-      const rateInfo: RateInfo = { limit: limits.rpm, remaining: rate.remaining, reset_s: Math.ceil(rate.resetMs / 1000) };
-      if (!rate.allowed) {
-        return { ok: false, code: "rate_limited", message: `rate limit of ${limits.rpm} requests per minute exceeded`, retry_after_s: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)), available, rate: rateInfo };
-      }
-      const day = dayOf(now);
-      const used = this.dailyCount(day);
-      if (limits.daily_quota !== null && used >= limits.daily_quota) {
-        return { ok: false, code: "daily_quota_exceeded", message: `daily quota of ${limits.daily_quota} calls used; it resets at 00:00 UTC`, retry_after_s: Math.ceil((nextMidnight(now) - now) / 1000), available, rate: rateInfo };
-      }
-      if (this.inFlight() >= limits.in_flight) {
-        return { ok: false, code: "rate_limited", message: `at most ${limits.in_flight} requests may run at once on the ${s.plan} plan`, retry_after_s: 1, available, rate: rateInfo };
-      }
-      // Free-plan calls are paid for by the quota, not by credit.
-      const amount = limits.free_models_only ? 0 : req.amount;
-      if (available < amount) {
-        return { ok: false, code: "insufficient_credits", message: `this request needs ${amount} micro-USD held; ${available} available`, available, rate: rateInfo };
-      }
-      this.sql.exec(`INSERT INTO gcra (key, tat) VALUES ('rpm', ?) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat`, rate.tat);
-      this.sql.exec(`INSERT INTO daily (day, count) VALUES (?, 1) ON CONFLICT(day) DO UPDATE SET count = count + 1`, day);
-      this.sql.exec(
-        `INSERT INTO holds (id, amount, status, pricing, deadline, day, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
-        req.id, amount, JSON.stringify(limits.free_models_only ? { kind: "fixed", amount: 0 } : req.pricing), now + Math.max(0, req.ttl_ms), day, now,
-      );
-      this.sql.exec(`UPDATE state SET held = held + ?, total_requests = total_requests + 1 WHERE id = 1`, amount);
-      this.journal(`${req.id}:hold`, "hold", amount, req.id, null, now);
-      return { ok: true, replayed: false, hold: amount, available: available - amount, rate: rateInfo, priority: limits.priority };
-    });
+    const result = this.admitNow(accountId, planHint, req, now);
     if (result.ok && !result.replayed) await this.schedule(now + Math.max(0, req.ttl_ms));
     return result;
   }
 
-  /** Settles a hold on the measured GPU time: charge = min(hold, price). A resolved hold returns its first outcome. */
-  async settle(id: string, gpuMs: number, gpuClass: string | null): Promise<HoldOutcome | { error: "not_found" | "invalid_input" }> {
-    if (!Number.isSafeInteger(gpuMs) || gpuMs < 0) return { error: "invalid_input" };
+  /**
+   * Group commit: applies a batch of operations in order and commits them together. Each operation runs in its own
+   * nested transaction, so one that throws is rolled back alone (its result is `failed`) and the others stand; the
+   * batch is one SQLite commit, so callers share its cost. Every result is sent only once the commit is durable (the
+   * output gate). Each operation decides exactly as its single call does: a batch changes cost, not outcomes.
+   */
+  async apply(ops: LedgerOp[]): Promise<LedgerOpResult[]> {
     const now = Date.now();
-    return this.ctx.storage.transactionSync(() => {
-      const h = this.hold(id);
-      if (!h) return { error: "not_found" as const };
-      if (h.status !== "pending") return { status: h.status, amount: h.amount, charge: h.charge, first: false, available: this.available() };
-      const c = priceOf(JSON.parse(h.pricing) as HoldPricing, h.amount, gpuMs, gpuClass);
-      this.sql.exec(`UPDATE holds SET status = 'settled', charge = ?, resolved_at = ? WHERE id = ?`, c, now, id);
-      this.sql.exec(`UPDATE state SET held = held - ?, spent = spent + ? WHERE id = 1`, h.amount, c);
-      this.journal(`${id}:settle`, "settle", c, id, null, now);
-      return { status: "settled" as const, amount: h.amount, charge: c, first: true, available: this.available() };
+    let due: number | null = null;
+    const results = this.ctx.storage.transactionSync(() =>
+      ops.map((o): LedgerOpResult => {
+        try {
+          switch (o.op) {
+            case "admit": {
+              const r = this.admitNow(o.account_id, o.plan, o.req, now);
+              if (r.ok && !r.replayed) due = Math.min(due ?? Infinity, now + Math.max(0, o.req.ttl_ms));
+              return r;
+            }
+            case "settle":
+              return this.settleNow(o.id, o.gpu_ms, o.gpu_class, now);
+            case "void":
+              return this.release(o.id, "voided", o.reason, now) ?? { error: "not_found" };
+          }
+        } catch (e) {
+          return { failed: e instanceof Error ? e.message : String(e) };
+        }
+      }),
+    );
+    if (due !== null) await this.schedule(due);
+    return results;
+  }
+
+  private admitNow(accountId: string, planHint: Plan, req: AdmitRequest, now: number): AdmitResult {
+    const s = this.ensure(accountId, planHint);
+    const { limits } = s;
+    const available = s.deposits - s.spent - s.held;
+    const replay = (): AdmitResult | null => {
+      const h = this.pending.get(req.id) ?? this.hold(req.id);
+      return h ? { ok: true, replayed: true, hold: h.amount, available, rate: this.rateInfo(limits, s.tat, now), priority: limits.priority } : null;
+    };
+    if (this.pending.has(req.id)) return replay()!;
+    if (!isAmount(req.amount) && req.amount !== 0) return { ok: false, code: "invalid_input", message: "hold amount must be a non-negative safe integer", available };
+    if (limits.free_models_only && !req.model_free) return { ok: false, code: "forbidden", message: `the ${s.plan} plan can call free models only`, available };
+
+    // A refusal first checks that this is not the replay of a request admitted earlier (and resolved since).
+    const rate = gcra(s.tat, now, limits.rpm, MINUTE);
+    const rateInfo: RateInfo = { limit: limits.rpm, remaining: rate.remaining, reset_s: Math.ceil(rate.resetMs / 1000) };
+    if (!rate.allowed) {
+      return replay() ?? { ok: false, code: "rate_limited", message: `rate limit of ${limits.rpm} requests per minute exceeded`, retry_after_s: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)), available, rate: rateInfo };
+    }
+    const day = dayOf(now);
+    const used = this.usedToday(day);
+    if (limits.daily_quota !== null && used >= limits.daily_quota) {
+      return replay() ?? { ok: false, code: "daily_quota_exceeded", message: `daily quota of ${limits.daily_quota} calls used; it resets at 00:00 UTC`, retry_after_s: Math.ceil((nextMidnight(now) - now) / 1000), available, rate: rateInfo };
+    }
+    if (this.pending.size >= limits.in_flight) {
+      return replay() ?? { ok: false, code: "rate_limited", message: `at most ${limits.in_flight} requests may run at once on the ${s.plan} plan`, retry_after_s: 1, available, rate: rateInfo };
+    }
+    // Free-plan calls are paid for by the quota, not by credit.
+    const amount = limits.free_models_only ? 0 : req.amount;
+    if (available < amount) {
+      return replay() ?? { ok: false, code: "insufficient_credits", message: `this request needs ${amount} micro-USD held; ${available} available`, available, rate: rateInfo };
+    }
+    const pricing: HoldPricing = limits.free_models_only ? { kind: "fixed", amount: 0 } : req.pricing;
+    const deadline = now + Math.max(0, req.ttl_ms);
+    const next: State = { ...s, held: s.held + amount, total_requests: s.total_requests + 1, tat: rate.tat, quota_day: day, quota_used: used + 1 };
+    const inserted = this.ctx.storage.transactionSync(() => {
+      // The hold's id is its primary key: a request id seen before (and already resolved) inserts nothing.
+      const ins = this.sql.exec(
+        `INSERT INTO holds (id, amount, status, pricing, deadline, day, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        req.id, amount, JSON.stringify(pricing), deadline, day, now,
+      );
+      if (ins.rowsWritten === 0) return false;
+      this.writeBalances(next);
+      this.journal(this.seq + 1, `${req.id}:hold`, "hold", amount, req.id, null, now, next);
+      return true;
     });
+    if (!inserted) return replay()!;
+    this.s = next;
+    this.seq++;
+    this.pending.set(req.id, { amount, pricing, deadline, day });
+    return { ok: true, replayed: false, hold: amount, available: available - amount, rate: rateInfo, priority: limits.priority };
+  }
+
+  /** Settles a hold on the measured GPU time: charge = min(hold, price). A resolved hold returns its first outcome. */
+  async settle(id: string, gpuMs: number, gpuClass: string | null): Promise<SettleResult> {
+    return this.settleNow(id, gpuMs, gpuClass, Date.now());
+  }
+
+  private settleNow(id: string, gpuMs: number, gpuClass: string | null, now: number): SettleResult {
+    if (!Number.isSafeInteger(gpuMs) || gpuMs < 0) return { error: "invalid_input" };
+    const h = this.pending.get(id);
+    if (!h) return this.resolved(id) ?? { error: "not_found" };
+    const s = this.s!;
+    const c = priceOf(h.pricing, h.amount, gpuMs, gpuClass);
+    const next: State = { ...s, held: s.held - h.amount, spent: s.spent + c };
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(`UPDATE holds SET status = 'settled', charge = ?, resolved_at = ? WHERE id = ?`, c, now, id);
+      this.writeBalances(next);
+      this.journal(this.seq + 1, `${id}:settle`, "settle", c, id, null, now, next);
+    });
+    this.s = next;
+    this.seq++;
+    this.pending.delete(id);
+    return { status: "settled", amount: h.amount, charge: c, first: true, available: this.available() };
   }
 
   /** Releases the whole hold; platform failures also give a free call back. A resolved hold returns its first outcome. */
-  async void(id: string, reason: string): Promise<HoldOutcome | { error: "not_found" }> {
-    const now = Date.now();
-    return this.ctx.storage.transactionSync(() => this.release(id, "voided", reason, now) ?? { error: "not_found" as const });
+  async void(id: string, reason: string): Promise<VoidResult> {
+    return this.release(id, "voided", reason, Date.now()) ?? { error: "not_found" };
   }
 
   private release(id: string, status: "voided" | "expired", reason: string, now: number): HoldOutcome | null {
-    const h = this.hold(id);
-    if (!h) return null;
-    if (h.status !== "pending") return { status: h.status, amount: h.amount, charge: h.charge, first: false, available: this.available() };
-    this.sql.exec(`UPDATE holds SET status = ?, resolved_at = ?, reason = ? WHERE id = ?`, status, now, reason, id);
-    this.sql.exec(`UPDATE state SET held = held - ? WHERE id = 1`, h.amount);
-    if (QUOTA_REFUND_REASONS.has(reason)) this.sql.exec(`UPDATE daily SET count = MAX(0, count - 1) WHERE day = ?`, h.day);
-    this.journal(`${id}:${status === "voided" ? "void" : "expire"}`, status === "voided" ? "void" : "expire", h.amount, id, reason, now);
+    const h = this.pending.get(id);
+    if (!h) return this.resolved(id);
+    const next = this.ctx.storage.transactionSync(() => this.writeRelease(id, h, status, reason, now, this.s!, this.seq + 1));
+    this.s = next;
+    this.seq++;
+    this.pending.delete(id);
     return { status, amount: h.amount, charge: 0, first: true, available: this.available() };
+  }
+
+  /** The writes that release a pending hold (inside the caller's transaction); returns the state after them. */
+  private writeRelease(id: string, h: PendingHold, status: "voided" | "expired", reason: string, now: number, cur: State, seq: number): State {
+    const refund = QUOTA_REFUND_REASONS.has(reason) && cur.quota_day === h.day;
+    const next: State = { ...cur, held: cur.held - h.amount, quota_used: refund ? Math.max(0, cur.quota_used - 1) : cur.quota_used };
+    const kind = status === "voided" ? "void" : "expire";
+    this.sql.exec(`UPDATE holds SET status = ?, resolved_at = ?, reason = ? WHERE id = ?`, status, now, reason, id);
+    this.writeBalances(next);
+    this.journal(seq, `${id}:${kind}`, kind, h.amount, id, reason, now, next);
+    return next;
+  }
+
+  /** The first outcome of a hold that is no longer pending; null when there never was such a hold. */
+  private resolved(id: string): HoldOutcome | null {
+    const h = this.hold(id);
+    return h ? { status: h.status, amount: h.amount, charge: h.charge, first: false, available: this.available() } : null;
   }
 
   hold(id: string): HoldRow | undefined {
@@ -220,7 +348,7 @@ export class AccountLedger extends DurableObject<Env> {
     return 1;
   }
 
-  async outcome(id: string): Promise<{ status: HoldRow["status"]; amount: number; charge: number } | null> {
+  async outcome(id: string): Promise<{ status: HoldStatus; amount: number; charge: number } | null> {
     const h = this.hold(id);
     return h ? { status: h.status, amount: h.amount, charge: h.charge } : null;
   }
@@ -231,26 +359,30 @@ export class AccountLedger extends DurableObject<Env> {
   async adjust(accountId: string, planHint: Plan, kind: "credit" | "debit", opId: string, amount: number, reason: string): Promise<OpResult> {
     if (!isAmount(amount)) return { ok: false, code: "invalid_input", message: "amount must be a positive integer of micro-USD below 2^53" };
     const now = Date.now();
-    return this.ctx.storage.transactionSync((): OpResult => {
-      const s = this.ensure(accountId, planHint);
-      const id = `${kind}:${opId}`;
-      const prior = this.sql.exec<{ kind: string; amount: number }>(`SELECT kind, amount FROM journal WHERE op_id = ?`, id).toArray()[0];
-      const available = s.deposits - s.spent - s.held;
-      if (prior) {
-        if (prior.amount !== amount) return { ok: false, code: "idempotency_conflict", message: "this idempotency key was used with another amount" };
-        return { ok: true, op_id: id, kind, amount, available, replayed: true };
-      }
-      if (kind === "debit" && available < amount) return { ok: false, code: "insufficient_credits", message: `cannot debit ${amount}; ${available} available` };
-      this.sql.exec(kind === "credit" ? `UPDATE state SET deposits = deposits + ? WHERE id = 1` : `UPDATE state SET spent = spent + ? WHERE id = 1`, amount);
-      this.journal(id, kind, amount, null, reason, now);
-      return { ok: true, op_id: id, kind, amount, available: kind === "credit" ? available + amount : available - amount, replayed: false };
+    const s = this.ensure(accountId, planHint);
+    const id = `${kind}:${opId}`;
+    const available = s.deposits - s.spent - s.held;
+    const prior = this.sql.exec<{ kind: string; amount: number }>(`SELECT kind, amount FROM journal WHERE op_id = ?`, id).toArray()[0];
+    if (prior) {
+      if (prior.amount !== amount) return { ok: false, code: "idempotency_conflict", message: "this idempotency key was used with another amount" };
+      return { ok: true, op_id: id, kind, amount, available, replayed: true };
+    }
+    if (kind === "debit" && available < amount) return { ok: false, code: "insufficient_credits", message: `cannot debit ${amount}; ${available} available` };
+    if (kind === "credit" && !Number.isSafeInteger(s.deposits + amount)) return { ok: false, code: "invalid_input", message: "the balance would exceed 2^53 micro-USD" };
+    const next: State = kind === "credit" ? { ...s, deposits: s.deposits + amount } : { ...s, spent: s.spent + amount };
+    this.ctx.storage.transactionSync(() => {
+      this.writeBalances(next);
+      this.journal(this.seq + 1, id, kind, amount, null, reason, now, next);
     });
+    this.s = next;
+    this.seq++;
+    return { ok: true, op_id: id, kind, amount, available: kind === "credit" ? available + amount : available - amount, replayed: false };
   }
 
   /** The plan's monthly credit, once per period (`YYYY-MM`); safe to call any number of times. */
   async grantMonthly(accountId: string, planHint: Plan, period: string): Promise<{ granted: number }> {
     const s = this.ensure(accountId, planHint);
-    const amount = this.limits(s).monthly_credit;
+    const amount = s.limits.monthly_credit;
     if (amount <= 0) return { granted: 0 };
     const r = await this.adjust(accountId, planHint, "credit", `grant:${s.plan}:${period}`, amount, `${s.plan} plan credit for ${period}`);
     return { granted: r.ok && !r.replayed ? amount : 0 };
@@ -261,14 +393,14 @@ export class AccountLedger extends DurableObject<Env> {
     const now = Date.now();
     return {
       account_id: s.account_id,
-      plan: s.plan as Plan,
-      limits: this.limits(s),
+      plan: s.plan,
+      limits: s.limits,
       deposits: s.deposits,
       spent: s.spent,
       held: s.held,
       available: s.deposits - s.spent - s.held,
-      in_flight: this.inFlight(),
-      requests_today: this.dailyCount(dayOf(now)),
+      in_flight: this.pending.size,
+      requests_today: this.usedToday(dayOf(now)),
       total_requests: s.total_requests,
       daily_reset_at: nextMidnight(now),
     };
@@ -276,19 +408,26 @@ export class AccountLedger extends DurableObject<Env> {
 
   // ---- expiry ---------------------------------------------------------------------------------------------------
 
-  /** Expires every pending hold whose deadline is at or before `now`. Idempotent: firing twice changes nothing. */
+  /** Expires every pending hold whose deadline is at or before `now`, in one transaction. Idempotent: firing twice changes nothing. */
   expire(now: number): number {
-    const due = this.sql.exec<{ id: string }>(`SELECT id FROM holds WHERE status = 'pending' AND deadline <= ?`, now).toArray();
-    this.ctx.storage.transactionSync(() => {
-      for (const h of due) this.release(h.id, "expired", "expired", now);
+    const due = [...this.pending].filter(([, h]) => h.deadline <= now);
+    if (due.length === 0) return 0;
+    const next = this.ctx.storage.transactionSync(() => {
+      let cur = this.s!;
+      due.forEach(([id, h], i) => (cur = this.writeRelease(id, h, "expired", "expired", now, cur, this.seq + 1 + i)));
+      return cur;
     });
+    this.s = next;
+    this.seq += due.length;
+    for (const [id] of due) this.pending.delete(id);
     return due.length;
   }
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     this.expire(Date.now());
-    const next = this.sql.exec<{ t: number | null }>(`SELECT MIN(deadline) AS t FROM holds WHERE status = 'pending'`).one().t;
+    let next: number | null = null;
+    for (const h of this.pending.values()) if (next === null || h.deadline < next) next = h.deadline;
     if (next !== null) await this.schedule(next);
   }
 
