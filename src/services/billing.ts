@@ -1,8 +1,7 @@
 import type { AccountView, ModelDefinition, Plan } from "../../schemas/index.ts";
-import type { AccountLedger, AdmitResult, HoldOutcome, LedgerOpResult, LedgerSummary, OpResult, RateInfo, SettleResult } from "../durable-objects/account-ledger.ts";
+import type { AccountLedger, AdmitResult, HoldOutcome, LedgerSummary, OpResult, RateInfo } from "../durable-objects/account-ledger.ts";
 import { ApiError } from "../errors.ts";
 import { config, type Env } from "../env.ts";
-import { submit } from "./ledger-batch.ts";
 import { quote } from "./pricing.ts";
 
 export interface Admission {
@@ -12,16 +11,10 @@ export interface Admission {
   priority: number;
 }
 
-type LedgerApi = Pick<AccountLedger, "noop" | "admit" | "settle" | "void" | "apply" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan">;
+type LedgerApi = Pick<AccountLedger, "noop" | "commitStats" | "admit" | "settle" | "void" | "apply" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan">;
 
 export function ledger(env: Env, accountId: string): LedgerApi {
   return env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)) as unknown as LedgerApi;
-}
-
-/** An operation that threw inside the ledger (and was rolled back alone) surfaces as an internal error. */
-function unwrap(r: LedgerOpResult): Exclude<LedgerOpResult, { failed: string }> {
-  if ("failed" in r) throw new Error(`ledger operation failed: ${r.failed}`);
-  return r;
 }
 
 /** Grace after the last moment a job could still finish (queue TTL + execution timeout) before its hold expires. */
@@ -46,7 +39,7 @@ export class Billing {
   async admit(accountId: string, plan: Plan, requestId: string, model: ModelDefinition, input: Record<string, unknown>): Promise<Admission> {
     const { hold, pricing } = quote(model, input);
     const ttl = config(this.env).JOB_TTL_S * 1000 + model.max_execution_s * 1000 + HOLD_GRACE_MS;
-    const r = unwrap(await submit(this.env, accountId, { op: "admit", account_id: accountId, plan, req: { id: requestId, amount: hold, pricing, ttl_ms: ttl, model_free: model.free } })) as AdmitResult;
+    const r: AdmitResult = await ledger(this.env, accountId).admit(accountId, plan, { id: requestId, amount: hold, pricing, ttl_ms: ttl, model_free: model.free });
     if (!r.ok) {
       const headers = { ...rateHeaders(r.rate, r.available), ...(r.retry_after_s !== undefined ? { "Retry-After": String(r.retry_after_s) } : {}) };
       throw new ApiError(r.code, r.message, r.code === "insufficient_credits" ? { required: hold, available: r.available } : undefined, headers);
@@ -55,10 +48,10 @@ export class Billing {
   }
 
   async resolve(accountId: string, requestId: string, outcome: { status: string; gpu_ms: number | null; gpu_class: string | null; reason?: string | null }): Promise<HoldOutcome | null> {
-    const op = outcome.status === "COMPLETED"
-      ? { op: "settle" as const, id: requestId, gpu_ms: Math.max(0, Math.round(outcome.gpu_ms ?? 0)), gpu_class: outcome.gpu_class }
-      : { op: "void" as const, id: requestId, reason: outcome.reason ?? outcome.status.toLowerCase() };
-    const r = unwrap(await submit(this.env, accountId, op)) as SettleResult;
+    const l = ledger(this.env, accountId);
+    const r = outcome.status === "COMPLETED"
+      ? await l.settle(requestId, Math.max(0, Math.round(outcome.gpu_ms ?? 0)), outcome.gpu_class)
+      : await l.void(requestId, outcome.reason ?? outcome.status.toLowerCase());
     return "error" in r ? null : r;
   }
 

@@ -1,11 +1,11 @@
 import type { MiddlewareHandler } from "hono";
 import { MODEL_BY_SLUG } from "../../../schemas/index.ts";
-import type { Api, AppEnv, Ctx } from "../../app.ts";
+import { z } from "zod";
+import { jsonBody, type Api, type AppEnv, type Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
 import { requireApiKey } from "../../services/auth.ts";
 import { billing, ledger, rateHeaders } from "../../services/billing.ts";
 import { newId } from "../../services/crypto.ts";
-import { quote } from "../../services/pricing.ts";
 
 /** Benchmark routes exist outside production only (test/bench/ledger.ts drives them). */
 const devOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -42,17 +42,33 @@ export function registerBench(api: Api) {
       return c.json({ ok: true, charge: settled?.charge ?? null });
     },
   );
+  // The request path makes one ledger call per HTTP request: the hold on the inference request, the settlement on the
+  // agent's completion call. These two routes reproduce that split, so the benchmark can drive pairs as two requests.
   api.op(
-    { method: "post", path: "/_bench/ledger-unbatched", tag: "System", auth: "api_key", summary: "Benchmark: the same hold and settlement as two direct calls to the ledger object, without batching (not in production)", responses: { 200: { description: "ok" } } },
+    { method: "post", path: "/_bench/hold", tag: "System", auth: "api_key", summary: "Benchmark: the inference request's ledger call alone, a hold (not in production)", responses: { 200: { description: "ok" } } },
     devOnly, requireApiKey,
     async (c: Ctx) => {
       const a = c.get("account");
       const id = newId("bench");
-      const { hold, pricing } = quote(MODEL_BY_SLUG.get("background-removal")!, {});
-      const adm = await ledger(c.env, a.id).admit(a.id, a.plan, { id, amount: hold, pricing, ttl_ms: 600_000, model_free: false });
-      if (!adm.ok) throw new ApiError(adm.code, adm.message);
-      const settled = await ledger(c.env, a.id).settle(id, 1500, "A40");
-      return c.json({ ok: true, charge: "error" in settled ? null : settled.charge });
+      const adm = await billing(c.env).admit(a.id, a.plan, id, MODEL_BY_SLUG.get("background-removal")!, {});
+      for (const [k, v] of Object.entries(rateHeaders(adm.rate, adm.available))) c.header(k, v);
+      return c.json({ id, held: adm.held });
     },
+  );
+  api.op(
+    { method: "post", path: "/_bench/settle", tag: "System", auth: "api_key", summary: "Benchmark: the completion call's ledger call alone, a settlement of a hold made by /_bench/hold (not in production)", responses: { 200: { description: "ok" } } },
+    devOnly, requireApiKey,
+    async (c: Ctx) => {
+      const a = c.get("account");
+      const { id } = await jsonBody(c, z.object({ id: z.string().regex(/^bench_[A-Za-z0-9_-]{10,40}$/) }));
+      const settled = await billing(c.env).resolve(a.id, id, { status: "COMPLETED", gpu_ms: 1500, gpu_class: "A40" });
+      if (!settled) throw new ApiError("not_found", "no such hold");
+      return c.json({ ok: true, charge: settled.charge });
+    },
+  );
+  api.op(
+    { method: "get", path: "/_bench/ledger-stats", tag: "System", auth: "api_key", summary: "Benchmark: the caller's ledger object's group commits since it woke (not in production)", responses: { 200: { description: "ok" } } },
+    devOnly, requireApiKey,
+    async (c: Ctx) => c.json(await ledger(c.env, c.get("account").id).commitStats()),
   );
 }
