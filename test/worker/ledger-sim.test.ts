@@ -34,6 +34,7 @@ describe("ledger simulation", () => {
         const ids: string[] = [];
         const trace: string[] = [];
         const outcomes = { accepted: 0, refused: 0 };
+        let reloads = 0;
 
         const check = (step: number) => {
           const s = state.storage.sql.exec<{ deposits: number; spent: number; held: number }>("SELECT deposits, spent, held FROM state").one();
@@ -137,7 +138,15 @@ describe("ledger simulation", () => {
             expect("error" in s2 && s2.error).toBeTruthy();
           }
           check(step);
+          if (rnd() < 0.02) {
+            // a restart: the object's memory is rebuilt from what is stored alone, and must come back the same
+            const before = await ledger.summary(acct, "enterprise");
+            ledger.reload();
+            expect(await ledger.summary(acct, "enterprise"), `seed ${seed} step ${step}: reload`).toEqual(before);
+            reloads++;
+          }
         }
+        expect(reloads).toBeGreaterThan(50);
         // the walk exercised both sides of the credit check
         expect(outcomes.accepted).toBeGreaterThan(100);
         expect(outcomes.refused).toBeGreaterThan(100);
