@@ -72,19 +72,8 @@ const isAmount = (n: unknown): n is number => typeof n === "number" && Number.is
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const nextMidnight = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), new Date(ms).getUTCDate() + 1);
 
-/** The account's balances and limits, as stored in the `state` row; the object keeps a copy in memory. */
-interface State {
-  account_id: string;
-  plan: Plan;
-  limits: PlanLimits;
-  deposits: number;
-  spent: number;
-  held: number;
-  total_requests: number;
-  tat: number | null;
-  quota_day: string | null;
-  quota_used: number;
-}
+/** The account's balances and limits: the `state` row, with its limits parsed; the object keeps a copy in memory. */
+type State = Omit<StateRow, "plan" | "limits"> & { plan: Plan; limits: PlanLimits };
 
 /** What the object keeps in memory about a pending hold (the `holds_pending` rows). */
 interface PendingHold {
