@@ -11,11 +11,11 @@ const SORTABLE = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwx
 /**
  * `prefix_` + 8 characters of millisecond time + 16 random characters (96 bits), like a ULID: ids made later sort
  * later, so the ledger's and the broker's B-trees keyed by request id take new rows at their right edge (one hot page
- * per commit) instead of on a random page each, and listings can page by id.
+ * per commit) instead of on a random page each.
  */
-export function newId(prefix: string, now = Date.now()): string {
+export function newId(prefix: string): string {
   let t = "";
-  for (let i = 7, v = now; i >= 0; i--, v = Math.floor(v / 64)) t = SORTABLE[v % 64]! + t;
+  for (let i = 0, v = Date.now(); i < 8; i++, v = Math.floor(v / 64)) t = SORTABLE[v % 64]! + t;
   let r = "";
   for (const b of crypto.getRandomValues(new Uint8Array(16))) r += SORTABLE[b & 63]!;
   return `${prefix}_${t}${r}`;
