@@ -12,6 +12,12 @@ import { fileURLToPath } from "node:url";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
 
+/**
+ * The local start makes no request off the machine: no usage metrics, no Request.cf download from
+ * workers.cloudflare.com (Miniflare uses its built-in stand-in object), and no banner with its npm update check.
+ */
+export const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" };
+
 export interface PlatformOptions {
   port: number;
   adminToken: string;
@@ -38,7 +44,7 @@ export interface Platform {
 
 function run(cmd: string, args: string[], logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, PATH: `${BIN}:${process.env.PATH}` } });
+    const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV, PATH: `${BIN}:${process.env.PATH}` } });
     const log = createWriteStream(logFile, { flags: "a" });
     p.stdout.pipe(log);
     p.stderr.pipe(log);
@@ -93,9 +99,10 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   mkdirSync(o.logDir, { recursive: true });
   const wlog = path.join(o.logDir, "wrangler.log");
   await run(path.join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", o.persistDir], wlog);
-  const vars = { ADMIN_TOKEN: o.adminToken, ...(o.vars ?? {}) };
+  // Webhook receivers and image URLs on this machine are the point of a local start; production ignores the setting.
+  const vars = { ADMIN_TOKEN: o.adminToken, ALLOW_PRIVATE_OUTBOUND: "true", ...(o.vars ?? {}) };
   const args = ["dev", "--port", String(o.port), "--ip", "127.0.0.1", "--persist-to", o.persistDir, "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
-  const wrangler = spawn(path.join(BIN, "wrangler"), args, { cwd: ROOT, env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const wrangler = spawn(path.join(BIN, "wrangler"), args, { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV, PATH: `${BIN}:${process.env.PATH}`, CI: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const log = createWriteStream(wlog, { flags: "a" });
   wrangler.stdout!.pipe(log);
   wrangler.stderr!.pipe(log);

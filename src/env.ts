@@ -17,6 +17,10 @@ export interface Env {
   ADMIN_TOKEN?: string;
   URL_SIGNING_SECRET?: string;
   PUBLIC_BASE_URL?: string;
+  ALLOW_PRIVATE_OUTBOUND?: string;
+  OUTBOUND_ALLOWED_PORTS?: string;
+  OUTPUT_RETENTION_DAYS?: string;
+  REQUEST_RETENTION_DAYS?: string;
 }
 
 type WorkerEnv = Env;
@@ -35,6 +39,12 @@ export const Config = z.object({
   ADMIN_TOKEN: z.string().min(16).optional(),
   URL_SIGNING_SECRET: z.string().min(16).optional(),
   PUBLIC_BASE_URL: z.url().optional(),
+  /** outside production only: lets outbound requests reach loopback and private addresses (the local start) */
+  ALLOW_PRIVATE_OUTBOUND: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** ports outbound URLs may name; unset = 80 and 443 in production, any elsewhere */
+  OUTBOUND_ALLOWED_PORTS: z.string().regex(/^\d{1,5}(,\d{1,5})*$/).transform((v) => v.split(",").map(Number)).optional(),
+  OUTPUT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  REQUEST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -52,9 +62,22 @@ export function config(env: Env): Config {
     ADMIN_TOKEN: env.ADMIN_TOKEN || undefined,
     URL_SIGNING_SECRET: env.URL_SIGNING_SECRET || undefined,
     PUBLIC_BASE_URL: env.PUBLIC_BASE_URL || undefined,
+    ALLOW_PRIVATE_OUTBOUND: env.ALLOW_PRIVATE_OUTBOUND || undefined,
+    OUTBOUND_ALLOWED_PORTS: env.OUTBOUND_ALLOWED_PORTS || undefined,
+    OUTPUT_RETENTION_DAYS: env.OUTPUT_RETENTION_DAYS || undefined,
+    REQUEST_RETENTION_DAYS: env.REQUEST_RETENTION_DAYS || undefined,
   });
+  checkProduction(cfg);
   parsed.set(env, cfg);
   return cfg;
+}
+
+/**
+ * Settings production cannot run without. Public URLs are built from PUBLIC_BASE_URL alone there: a request's Host
+ * header is the caller's to choose, and URLs built from it would send webhooks and output links wherever it says.
+ */
+export function checkProduction(cfg: Config): void {
+  if (cfg.ENVIRONMENT === "production" && !cfg.PUBLIC_BASE_URL) throw new Error("PUBLIC_BASE_URL is required when ENVIRONMENT=production");
 }
 
 /** Outside production, a missing signing secret falls back to the admin token so local starts need no extra setup. */

@@ -1,5 +1,6 @@
 import { ApiError } from "../errors.ts";
 import type { Config } from "../env.ts";
+import { outboundFetch, outboundPolicy, type Fetcher } from "./outbound.ts";
 
 export const MAX_IMAGE_BYTES = 15 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 15_000;
@@ -30,63 +31,29 @@ export function sniffImageType(b: Uint8Array): string {
   return "application/octet-stream";
 }
 
-function ipv4(host: string): number[] | null {
-  const m = host.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
-  return m ? m.slice(1).map(Number) : null;
-}
+/** At most this many redirects are followed for an input URL, each hop checked by the outbound policy. */
+export const MAX_INPUT_REDIRECTS = 3;
 
-/** True for loopback, private, link-local, CGNAT and other non-public destinations. */
-export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
-  const v4 = ipv4(host) ?? (host.startsWith("::ffff:") ? ipv4(host.slice(7)) : null);
-  if (v4) {
-    const [a, b] = v4 as [number, number];
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+async function fetchRemote(url: string, field: string, cfg: Config, fetcher?: Fetcher): Promise<ResolvedInput> {
+  let res: Response;
+  try {
+    res = await outboundFetch(url, { method: "GET" }, { policy: outboundPolicy(cfg), field, maxRedirects: MAX_INPUT_REDIRECTS, timeoutMs: FETCH_TIMEOUT_MS, fetcher });
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw new ApiError("invalid_input", `${field}: could not fetch the URL`, { fields: [{ path: field, message: `fetch failed: ${String(e).slice(0, 200)}` }] });
   }
-  if (host.includes(":")) {
-    return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:");
-  }
-  // A bare number or hex form (http://2130706433/) also reaches loopback.
-  return /^[0-9x.]+$/.test(host);
-}
-
-async function fetchRemote(url: string, field: string, cfg: Config): Promise<ResolvedInput> {
-  const dev = cfg.ENVIRONMENT !== "production";
-  let current = url;
-  for (let hop = 0; hop < 4; hop++) {
-    let u: URL;
-    try {
-      u = new URL(current);
-    } catch {
-      throw new ApiError("invalid_input", `${field}: invalid URL`);
-    }
-    if (u.protocol !== "https:" && !(dev && u.protocol === "http:")) throw new ApiError("invalid_input", `${field}: only https URLs are fetched`);
-    if (!dev && isPrivateHost(u.hostname)) throw new ApiError("invalid_input", `${field}: private and loopback addresses are refused`);
-    let res: Response;
-    try {
-      res = await fetch(u.toString(), { redirect: "manual", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-    } catch (e) {
-      throw new ApiError("invalid_input", `${field}: could not fetch ${u.host}: ${String(e)}`);
-    }
-    if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
-      current = new URL(res.headers.get("location")!, u).toString();
-      continue;
-    }
-    if (!res.ok) throw new ApiError("invalid_input", `${field}: fetching the URL returned HTTP ${res.status}`);
-    const len = Number(res.headers.get("content-length") ?? "0");
-    if (len > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.byteLength > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
-    return { bytes, contentType: sniffImageType(bytes) };
-  }
-  throw new ApiError("invalid_input", `${field}: too many redirects`);
+  if (!res.ok) throw new ApiError("invalid_input", `${field}: fetching the URL returned HTTP ${res.status}`, { fields: [{ path: field, message: `HTTP ${res.status}` }] });
+  const len = Number(res.headers.get("content-length") ?? "0");
+  if (len > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes.byteLength > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
+  return { bytes, contentType: sniffImageType(bytes) };
 }
 
 /** An image input as base64, a data URL, or an URL the edge fetches itself (so no customer URL reaches an agent). */
-export async function resolveImage(value: string | Uint8Array, field: string, cfg: Config): Promise<ResolvedInput> {
+export async function resolveImage(value: string | Uint8Array, field: string, cfg: Config, fetcher?: Fetcher): Promise<ResolvedInput> {
   if (value instanceof Uint8Array) return { bytes: value, contentType: sniffImageType(value) };
-  if (/^https?:\/\//i.test(value)) return fetchRemote(value, field, cfg);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return fetchRemote(value, field, cfg, fetcher);
   const data = value.match(/^data:([\w/+.-]+)?(;[\w=.-]+)*;base64,(.*)$/s);
   const bytes = decodeBase64(data ? data[3]! : value, field);
   return { bytes, contentType: sniffImageType(bytes) };

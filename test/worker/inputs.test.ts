@@ -1,17 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { isPrivateHost, resolveImage, sniffImageType } from "../../src/services/inputs.ts";
+import { resolveImage, sniffImageType } from "../../src/services/inputs.ts";
+import { hostRefusal } from "../../src/services/outbound.ts";
 import { Config } from "../../src/env.ts";
 import { ApiError } from "../../src/errors.ts";
 import { PNG_1x1 } from "./helpers.ts";
 
-const prod = Config.parse({ ENVIRONMENT: "production" });
+const prod = Config.parse({ ENVIRONMENT: "production", PUBLIC_BASE_URL: "https://api.example.com" });
 
 describe("remote image inputs (SSRF guard)", () => {
   it("classifies private, loopback and link-local hosts", () => {
     for (const h of ["localhost", "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "[::1]", "fd00::1", "100.64.0.1", "0.0.0.0", "2130706433", "metadata.internal", "[::ffff:127.0.0.1]"]) {
-      expect(isPrivateHost(h), h).toBe(true);
+      expect(hostRefusal(h), h).not.toBeNull();
     }
-    for (const h of ["example.com", "8.8.8.8", "172.32.0.1", "cdn.images.example"]) expect(isPrivateHost(h), h).toBe(false);
+    for (const h of ["example.com", "8.8.8.8", "172.32.0.1", "cdn.images.example.com"]) expect(hostRefusal(h), h).toBeNull();
   });
 
   it("refuses loopback and plain-http URLs in production before fetching", async () => {

@@ -2,6 +2,7 @@ import { AsyncSubmitted } from "../../../schemas/index.ts";
 import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
 import { requireApiKey } from "../../services/auth.ts";
+import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
 import { RequestService } from "../../services/requests.ts";
 import { baseUrl, requestUrls } from "../../services/urls.ts";
 import { inferenceBody, loadModel } from "./parse.ts";
@@ -19,7 +20,8 @@ export function registerAsyncInference(api: Api) {
       const model = await loadModel(c);
       const raw = await inferenceBody(c, model);
       const webhook = typeof raw.webhook === "string" ? raw.webhook : undefined;
-      if (raw.webhook !== undefined && (!webhook || !/^https?:\/\//.test(webhook))) throw new ApiError("invalid_input", "webhook must be an http(s) URL", { fields: [{ path: "webhook", message: "invalid URL" }] });
+      if (raw.webhook !== undefined && !webhook) throw new ApiError("invalid_input", "webhook must be an http(s) URL", { fields: [{ path: "webhook", message: "invalid URL" }] });
+      if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(c.get("cfg")));
       delete raw.webhook;
       const key = c.req.header("idempotency-key");
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
