@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ErrorEnvelope } from "../schemas/index.ts";
 import { ApiError } from "./errors.ts";
 import { config, type Config, type Env } from "./env.ts";
+import { securityHeaders } from "./middleware/security-headers.ts";
 import { OpenApiRegistry, type Operation } from "./openapi.ts";
 import type { AuthedAccount, AuthedAgent } from "./services/auth.ts";
 
@@ -79,6 +80,7 @@ export function createApi(): Api {
     await next();
     c.header("x-request-id", id);
   });
+  app.use("*", securityHeaders);
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);

@@ -152,12 +152,12 @@ describe("sync requests", () => {
     const { key } = await newAccount();
     const agent = await newAgent();
     const pending = json("POST", "/v1/background-removal", { image: PNG_1x1 }, { "x-api-key": key });
-    await serve(agent, new Uint8Array([9, 8, 7]));
+    await serve(agent, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 9, 8, 7])); // uploads must start as their type says
     const r = await pending;
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("image/png");
     expect(r.headers.get("x-gpu-ms")).toBe("20");
-    expect(new Uint8Array(await r.arrayBuffer())).toEqual(new Uint8Array([9, 8, 7]));
+    expect(new Uint8Array(await r.arrayBuffer())).toEqual(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 9, 8, 7]));
   });
 
   it("clamps a reported gpu_ms longer than the lease window the broker saw", async () => {
@@ -188,10 +188,10 @@ describe("sync requests", () => {
     const { key } = await newAccount();
     const agent = await newAgent();
     const pending = json("POST", "/v1/background-removal", { image: PNG_1x1, base64: true }, { "x-api-key": key });
-    await serve(agent, new Uint8Array([1, 2, 3]));
+    await serve(agent, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     const body = (await (await pending).json()) as { status: string; output: { url: string }[]; output_base64: { data: string }[] };
     expect(body.status).toBe("COMPLETED");
-    expect(body.output_base64[0]!.data).toBe(btoa("\x01\x02\x03"));
+    expect(body.output_base64[0]!.data).toBe(btoa("\x89PNG\x01\x02\x03"));
     expect(body.output[0]!.url).toContain("sig=");
   });
 
