@@ -23,6 +23,7 @@ import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
 import { registerAdminLedger } from "./routes/admin/ledger.ts";
 import { grantMonthlyCredits } from "./queues/grants.ts";
+import { runRetention } from "./services/retention.ts";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
@@ -63,5 +64,6 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(grantMonthlyCredits(env).then(() => undefined));
+    ctx.waitUntil(runRetention(env).then(() => undefined));
   },
 } satisfies ExportedHandler<Env>;

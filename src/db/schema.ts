@@ -87,7 +87,10 @@ export const requests = sqliteTable("requests", {
   errorKind: text("error_kind"),
   /** micro-USD charged, projected from the ledger */
   cost: integer("cost"),
+  /** when retention deleted the request's files from R2 */
+  filesDeletedAt: integer("files_deleted_at"),
 }, (t) => [
   uniqueIndex("requests_idempotency").on(t.accountId, t.idempotencyKey),
   index("requests_account_created").on(t.accountId, t.createdAt),
+  index("requests_completed").on(t.completedAt),
 ]);

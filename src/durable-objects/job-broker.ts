@@ -60,8 +60,8 @@ interface Waiter {
 
 /** How long an agent counts as connected after its last lease poll. */
 const AGENT_SEEN_MS = 60_000;
-/** Finished jobs are kept this long for status reads, then pruned. */
-const RETENTION_MS = 7 * 24 * 3600_000;
+/** Finished jobs are kept OUTPUT_RETENTION_DAYS for status reads, then pruned (here and by the cron's prune). */
+const DAY_MS = 24 * 3600_000;
 
 /**
  * One durable job queue per pool. Leases carry a lease id and a fencing epoch; every transition checks both, so an
@@ -304,6 +304,13 @@ export class JobBroker extends DurableObject<Env> {
     return null;
   }
 
+  /** Retention: drops jobs finished and agents last seen before the cutoff. Called by the alarm and by the cron. */
+  async prune(before: number): Promise<{ jobs: number; agents: number }> {
+    const jobs = this.sql.exec(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`, before).rowsWritten;
+    const agents = this.sql.exec(`DELETE FROM agents WHERE last_seen < ?`, before).rowsWritten;
+    return { jobs, agents };
+  }
+
   // ---- deadlines ----------------------------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
@@ -328,8 +335,7 @@ export class JobBroker extends DurableObject<Env> {
       // poll, say) must not receive the job it just lost. A live agent simply polls again.
       if (r.status === "PROCESSING" && r.agent_id) this.dropWaiters(r.agent_id);
     }
-    this.sql.exec(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`, now - RETENTION_MS);
-    this.sql.exec(`DELETE FROM agents WHERE last_seen < ?`, now - RETENTION_MS);
+    void this.prune(now - this.cfg.OUTPUT_RETENTION_DAYS * DAY_MS); // synchronous SQL; nothing to await
     this.dispatch();
     await this.flushOutbox();
     await this.schedule();

@@ -4,6 +4,7 @@ import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { billing } from "../services/billing.ts";
+import { deleteRequestFiles } from "../services/retention.ts";
 
 /**
  * Terminal request events from the brokers' outboxes. At-least-once delivery: each step is idempotent by request id
@@ -35,6 +36,8 @@ async function onFinished(e: RequestFinishedEvent, env: Env): Promise<void> {
     .where(and(eq(requests.id, e.request_id), ne(requests.status, e.status)))
     .returning({ webhookUrl: requests.webhookUrl })
     .get();
+  // The job has ended: nothing reads its inputs again (a retried attempt runs before the end, not after).
+  await deleteRequestFiles(env, e.account_id, e.request_id, "inputs");
   // Only the delivery that moved the row fans out the webhook; a redelivered event finds the row already moved.
   if (row?.webhookUrl) await env.WEBHOOKS.send({ webhook_id: `wh_${e.event_id}`, request_id: e.request_id, account_id: e.account_id, url: row.webhookUrl });
 }
