@@ -134,8 +134,8 @@ const NAMES = [
 const IDS = ["%2F", "..", "%2e%2e", "req_%00", "%zz", "%25", "req%2Fx", "%E2%80%AE", "a".repeat(101), "%252F"];
 
 describe("names and ids in paths are decoded once and validated", () => {
-  it(`${NAMES.length} odd output names and ${IDS.length} odd ids: 400, 403 or 404 with the envelope, never 5xx`, async () => {
-    const { job, agent } = await leased("background-removal");
+  it(`${NAMES.length} odd file names and ${IDS.length} odd ids on 6 routes: 400, 403 or 404 with the envelope, never 5xx`, async () => {
+    const { job, agent, key } = await leased("background-removal");
     const reqs: [string, RequestInit][] = [];
     for (const n of NAMES) {
       reqs.push([`/v2/requests/${job.job_id}/outputs/${n}?expires=${Math.floor(Date.now() / 1000) + 60}&sig=x`, {}]);
@@ -145,6 +145,9 @@ describe("names and ids in paths are decoded once and validated", () => {
     for (const id of IDS) {
       reqs.push([`/v2/requests/${id}/outputs/output.png?expires=1&sig=x`, {}]);
       reqs.push([`/agent/v1/jobs/${id}/inputs/image`, { headers: { ...agent.headers, "x-lease-id": job.lease_id } }]);
+      reqs.push([`/v2/requests/${id}/status`, { headers: { "x-api-key": key } }]);
+      reqs.push([`/v2/requests/${id}`, { headers: { "x-api-key": key } }]);
+      reqs.push([`/v2/requests/${id}/cancel`, { method: "POST", headers: { "x-api-key": key } }]);
     }
     for (const [path, init] of reqs) {
       const r = await call(path, init);
