@@ -42,7 +42,8 @@ export const Config = z.object({
   /** outside production only: lets outbound requests reach loopback and private addresses (the local start) */
   ALLOW_PRIVATE_OUTBOUND: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
   /** ports outbound URLs may name; unset = 80 and 443 in production, any elsewhere */
-  OUTBOUND_ALLOWED_PORTS: z.string().regex(/^\d{1,5}(,\d{1,5})*$/).transform((v) => v.split(",").map(Number)).optional(),
+  OUTBOUND_ALLOWED_PORTS: z.string().regex(/^\d{1,5}(,\d{1,5})*$/).transform((v) => v.split(",").map(Number))
+    .optional(),
   OUTPUT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   REQUEST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
@@ -77,7 +78,9 @@ export function config(env: Env): Config {
  * header is the caller's to choose, and URLs built from it would send webhooks and output links wherever it says.
  */
 export function checkProduction(cfg: Config): void {
-  if (cfg.ENVIRONMENT === "production" && !cfg.PUBLIC_BASE_URL) throw new Error("PUBLIC_BASE_URL is required when ENVIRONMENT=production");
+  if (cfg.ENVIRONMENT === "production" && !cfg.PUBLIC_BASE_URL) {
+    throw new Error("PUBLIC_BASE_URL is required when ENVIRONMENT=production");
+  }
 }
 
 /** Outside production, a missing signing secret falls back to the admin token so local starts need no extra setup. */

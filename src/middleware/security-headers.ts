@@ -14,5 +14,6 @@ export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   set("referrer-policy", "no-referrer");
   set("x-frame-options", "DENY");
   set("content-security-policy", "frame-ancestors 'none'");
-  if (c.get("cfg")?.ENVIRONMENT === "production") set("strict-transport-security", "max-age=31536000; includeSubDomains");
+  const production = c.get("cfg")?.ENVIRONMENT === "production";
+  if (production) set("strict-transport-security", "max-age=31536000; includeSubDomains");
 };

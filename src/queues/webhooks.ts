@@ -32,16 +32,21 @@ export async function handleWebhooks(batch: MessageBatch<unknown>, env: Env, fet
       const svc = new RequestService(env, config(env));
       const body = JSON.stringify(await svc.resultView(job, req.baseUrl));
       const ts = Math.floor(Date.now() / 1000);
-      const headers = { "content-type": "application/json", "webhook-id": d.webhook_id, "webhook-timestamp": String(ts), "webhook-signature": await signWebhook(acct.secret, d.webhook_id, ts, body) };
+      const headers = {
+        "content-type": "application/json", "webhook-id": d.webhook_id, "webhook-timestamp": String(ts),
+        "webhook-signature": await signWebhook(acct.secret, d.webhook_id, ts, body),
+      };
       // Checked again at delivery (the policy may have tightened since submission); a refused URL is dropped.
       const policy = outboundPolicy(config(env));
       const verdict = checkUrl(d.url, policy);
       if (!verdict.ok) {
-        console.error(JSON.stringify({ level: "warn", message: "webhook refused by outbound policy", request_id: d.request_id, reason: verdict.reason }));
+        const log = { level: "warn", message: "webhook refused by outbound policy", request_id: d.request_id, reason: verdict.reason };
+        console.error(JSON.stringify(log));
         msg.ack();
         continue;
       }
-      const res = await outboundFetch(d.url, { method: "POST", headers, body }, { policy, field: "webhook", maxRedirects: 0, timeoutMs: 15_000, fetcher });
+      const opts = { policy, field: "webhook", maxRedirects: 0, timeoutMs: 15_000, fetcher };
+      const res = await outboundFetch(d.url, { method: "POST", headers, body }, opts);
       if (res.status >= 200 && res.status < 300) msg.ack();
       else msg.retry({ delaySeconds: Math.min(3600, 5 * 2 ** msg.attempts) });
     } catch {

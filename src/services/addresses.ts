@@ -137,6 +137,7 @@ export function classifyName(name: string): string | null {
   for (const s of BLOCKED_SUFFIXES) if (name.endsWith(s)) return `reserved name (*${s})`;
   // A name without a dot is resolved through search domains or hosts files, never the public DNS.
   if (!name.includes(".")) return "single-label name";
-  if (!/^[a-z0-9.-]+$/.test(name) || name.split(".").some((l) => l.length === 0 || l.length > 63)) return "malformed host name";
+  const labels = name.split(".");
+  if (!/^[a-z0-9_.-]+$/.test(name) || labels.some((l) => l.length === 0 || l.length > 63)) return "malformed host name";
   return null;
 }

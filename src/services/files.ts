@@ -69,18 +69,23 @@ export interface UploadScope {
 }
 
 /** Checks an agent's upload against the job's model and stores it; refusals are stable 4xx codes. */
-export async function storeOutput(env: Env, scope: UploadScope, name: string, declared: string | undefined, bytes: Uint8Array) {
+export async function storeOutput(
+  env: Env, scope: UploadScope, name: string, declared: string | undefined, bytes: Uint8Array,
+) {
   const row = await db(env).select({ model: requests.model }).from(requests).where(eq(requests.id, scope.jobId)).get();
   const def = row ? MODEL_BY_SLUG.get(row.model) : undefined;
   if (!def) throw notFound("job");
   const type = mediaType(declared);
   const allowed = OUTPUT_MEDIA[def.output_type];
   if (!allowed.includes(type)) {
-    throw new ApiError("unsupported_media_type", `${def.slug} outputs ${def.output_type}: content-type must be one of ${allowed.join(", ")}`, { reason: "type_not_allowed", allowed });
+    const message = `${def.slug} outputs ${def.output_type}: content-type must be one of ${allowed.join(", ")}`;
+    throw new ApiError("unsupported_media_type", message, { reason: "type_not_allowed", allowed });
   }
   if (!matchesMagic(type, bytes)) {
-    throw new ApiError("unsupported_media_type", `the file's bytes are not ${type}`, { reason: "content_mismatch", declared: type });
+    const details = { reason: "content_mismatch", declared: type };
+    throw new ApiError("unsupported_media_type", `the file's bytes are not ${type}`, details);
   }
-  await env.BLOBS.put(r2Keys.output(scope.accountId, scope.jobId, name), bytes, { httpMetadata: { contentType: type } });
+  const key = r2Keys.output(scope.accountId, scope.jobId, name);
+  await env.BLOBS.put(key, bytes, { httpMetadata: { contentType: type } });
   return { name, content_type: type, size: bytes.byteLength };
 }

@@ -37,12 +37,17 @@ export const MAX_INPUT_REDIRECTS = 3;
 async function fetchRemote(url: string, field: string, cfg: Config, fetcher?: Fetcher): Promise<ResolvedInput> {
   let res: Response;
   try {
-    res = await outboundFetch(url, { method: "GET" }, { policy: outboundPolicy(cfg), field, maxRedirects: MAX_INPUT_REDIRECTS, timeoutMs: FETCH_TIMEOUT_MS, fetcher });
+    const opts = { policy: outboundPolicy(cfg), field, maxRedirects: MAX_INPUT_REDIRECTS, timeoutMs: FETCH_TIMEOUT_MS, fetcher };
+    res = await outboundFetch(url, { method: "GET" }, opts);
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw new ApiError("invalid_input", `${field}: could not fetch the URL`, { fields: [{ path: field, message: `fetch failed: ${String(e).slice(0, 200)}` }] });
+    const fields = [{ path: field, message: `fetch failed: ${String(e).slice(0, 200)}` }];
+    throw new ApiError("invalid_input", `${field}: could not fetch the URL`, { fields });
   }
-  if (!res.ok) throw new ApiError("invalid_input", `${field}: fetching the URL returned HTTP ${res.status}`, { fields: [{ path: field, message: `HTTP ${res.status}` }] });
+  if (!res.ok) {
+    const fields = [{ path: field, message: `HTTP ${res.status}` }];
+    throw new ApiError("invalid_input", `${field}: fetching the URL returned HTTP ${res.status}`, { fields });
+  }
   const len = Number(res.headers.get("content-length") ?? "0");
   if (len > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
   const bytes = new Uint8Array(await res.arrayBuffer());
@@ -51,7 +56,9 @@ async function fetchRemote(url: string, field: string, cfg: Config, fetcher?: Fe
 }
 
 /** An image input as base64, a data URL, or an URL the edge fetches itself (so no customer URL reaches an agent). */
-export async function resolveImage(value: string | Uint8Array, field: string, cfg: Config, fetcher?: Fetcher): Promise<ResolvedInput> {
+export async function resolveImage(
+  value: string | Uint8Array, field: string, cfg: Config, fetcher?: Fetcher,
+): Promise<ResolvedInput> {
   if (value instanceof Uint8Array) return { bytes: value, contentType: sniffImageType(value) };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return fetchRemote(value, field, cfg, fetcher);
   const data = value.match(/^data:([\w/+.-]+)?(;[\w=.-]+)*;base64,(.*)$/s);

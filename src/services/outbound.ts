@@ -71,7 +71,9 @@ export function checkUrl(raw: string, policy: OutboundPolicy): Verdict {
   const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
   if (policy.ports && !policy.ports.has(port)) return { ok: false, reason: `port ${port} is not allowed` };
   const why = hostRefusal(url.hostname);
-  if (why && !(policy.allowPrivate && isLocalReason(why))) return { ok: false, reason: `destination is not public (${why})` };
+  if (why && !(policy.allowPrivate && isLocalReason(why))) {
+    return { ok: false, reason: `destination is not public (${why})` };
+  }
   return { ok: true, url };
 }
 
@@ -83,8 +85,12 @@ function isLocalReason(why: string): boolean {
 /** Checks a caller-supplied URL; a refusal is 400 invalid_input naming the field. */
 export function checkOutbound(raw: string, field: string, policy: OutboundPolicy): URL {
   const v = checkUrl(raw, policy);
-  if (!v.ok) throw new ApiError("invalid_input", `${field}: ${v.reason}`, { fields: [{ path: field, message: v.reason, code: "outbound_refused" }] });
+  if (!v.ok) throw refusal(field, v.reason, "outbound_refused");
   return v.url;
+}
+
+function refusal(field: string, reason: string, code: string): ApiError {
+  return new ApiError("invalid_input", `${field}: ${reason}`, { fields: [{ path: field, message: reason, code }] });
 }
 
 export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
@@ -115,15 +121,15 @@ export async function outboundFetch(raw: string, init: RequestInit, o: OutboundF
     if (!REDIRECTS.has(res.status) || o.maxRedirects === 0) return res;
     const location = res.headers.get("location");
     await res.body?.cancel();
-    if (!location) throw new ApiError("invalid_input", `${o.field}: redirect without a Location`, { fields: [{ path: o.field, message: "redirect without a Location" }] });
+    if (!location) throw refusal(o.field, "redirect without a Location", "bad_redirect");
     if (hop >= o.maxRedirects) {
-      throw new ApiError("invalid_input", `${o.field}: more than ${o.maxRedirects} redirects`, { fields: [{ path: o.field, message: "too many redirects", code: "too_many_redirects" }] });
+      throw refusal(o.field, `more than ${o.maxRedirects} redirects`, "too_many_redirects");
     }
     let next: string;
     try {
       next = new URL(location, url).toString();
     } catch {
-      throw new ApiError("invalid_input", `${o.field}: invalid redirect Location`, { fields: [{ path: o.field, message: "invalid redirect Location" }] });
+      throw refusal(o.field, "invalid redirect Location", "bad_redirect");
     }
     url = checkOutbound(next, o.field, o.policy);
     if (res.status === 303 || ((res.status === 301 || res.status === 302) && req.method && req.method !== "GET")) {

@@ -10,7 +10,7 @@ export const FILES_PER_RUN = 500;
 const PAGE = 100;
 
 /** Deletes a request's files from R2: its inputs only, or everything under the request. Idempotent. */
-export async function deleteRequestFiles(env: Env, accountId: string, requestId: string, what: "inputs" | "all"): Promise<number> {
+export async function deleteRequestFiles(env: Env, accountId: string, requestId: string, what: "inputs" | "all") {
   const prefix = `accounts/${accountId}/requests/${requestId}/${what === "inputs" ? "inputs/" : ""}`;
   let deleted = 0;
   let cursor: string | undefined;
@@ -39,7 +39,9 @@ export async function runRetention(env: Env, now = Date.now()): Promise<Retentio
   const cfg = config(env);
   const filesBefore = now - cfg.OUTPUT_RETENTION_DAYS * DAY_MS;
   const rowsBefore = now - cfg.REQUEST_RETENTION_DAYS * DAY_MS;
-  const report: RetentionReport = { requests_with_files_deleted: 0, files_deleted: 0, broker_jobs_pruned: 0, request_rows_pruned: 0 };
+  const report: RetentionReport = {
+    requests_with_files_deleted: 0, files_deleted: 0, broker_jobs_pruned: 0, request_rows_pruned: 0,
+  };
 
   while (report.requests_with_files_deleted < FILES_PER_RUN) {
     const due = await db(env).select({ id: requests.id, accountId: requests.accountId }).from(requests)

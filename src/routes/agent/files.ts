@@ -27,7 +27,10 @@ export function registerAgentFiles(api: Api) {
     requireAgentToken,
     async (c: Ctx) => {
       const name = c.req.param("name")!;
-      if (!validName(name)) throw new ApiError("invalid_input", `output name must match ${FILE_NAME.source} without ".."`, { fields: [{ path: "name", message: "invalid file name" }] });
+      if (!validName(name)) {
+        const fields = [{ path: "name", message: "invalid file name" }];
+        throw new ApiError("invalid_input", `output name must match ${FILE_NAME.source} without ".."`, { fields });
+      }
       const s = await jobScope(c);
       const check = await s.broker.checkLease(s.jobId, c.req.header("x-lease-id") ?? "", s.agentId);
       if (!check.ok) throw check.error === "not_found" ? notFound("job") : staleLease();
