@@ -60,7 +60,7 @@ interface Waiter {
 
 /** How long an agent counts as connected after its last lease poll. */
 const AGENT_SEEN_MS = 60_000;
-/** Finished jobs are kept OUTPUT_RETENTION_DAYS for status reads, then pruned (here and by the cron's prune). */
+/** Finished jobs are kept OUTPUT_RETENTION_DAYS days for status reads, then pruned (by the alarm and the cron). */
 const DAY_MS = 24 * 3600_000;
 
 /**
