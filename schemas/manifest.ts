@@ -51,6 +51,8 @@ export const InputJsonSchema = z
     additionalProperties: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {
+    // Unknown fields are refused: the job's input may carry only what the schema names (and the platform's own keys).
+    if (s.additionalProperties !== false) ctx.addIssue({ code: "custom", path: ["additionalProperties"], message: "must be false" });
     for (const r of s.required ?? []) {
       if (!(r in s.properties)) ctx.addIssue({ code: "custom", path: ["required"], message: `required field '${r}' is not a property` });
     }
@@ -155,3 +157,21 @@ export interface CatalogEntry {
   manifest: ModelManifestFile;
   workflow?: Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 }
+
+/** The reserved input key under which a private model's graph travels to the agent with its job. */
+export const COMFY_SPEC_KEY = "$comfyui";
+
+/** A graph and its field mapping, as a job carries it for a private ComfyUI model. */
+export const ComfyJobSpec = z.object({
+  workflow: z.record(z.string(), z.object({ class_type: z.string(), inputs: z.record(z.string(), z.unknown()) })),
+  inputs: z.record(z.string(), z.union([ComfyTarget, z.array(ComfyTarget)])),
+  outputs: z.array(z.string()).optional(),
+});
+export type ComfyJobSpec = z.infer<typeof ComfyJobSpec>;
+
+/** What an agent must declare to be given a private ComfyUI model's job: custom node types and model files. */
+export const ComfyRequirements = z.object({
+  node_types: z.array(z.string().max(200)).max(500),
+  files: z.array(z.string().max(300)).max(500),
+});
+export type ComfyRequirements = z.infer<typeof ComfyRequirements>;
