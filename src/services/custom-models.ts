@@ -19,6 +19,8 @@ type Row = typeof customModels.$inferSelect;
 /** Per-GPU-second rates a private model is billed at unless it names its own (micro-USD). */
 export const DEFAULT_GPU_RATES: Partial<Record<GpuClass, number>> = { A40: 400, L40S: 600, "A100-40": 800, "A100-80": 1000, H100: 1400, other: 600 };
 
+/** Paths under /v1 and /v2 that are not models. */
+const RESERVED_SLUGS = new Set(["models", "custom-models", "account", "usage", "get-user-credits", "requests", "workflows", "endpoints", "payments"]);
 const VALUE_TYPES = new Set(["INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"]);
 const esc = (s: string) => s.replace(/~/g, "~0").replace(/\//g, "~1");
 interface Problem { path: string; message: string; code: string }
@@ -115,6 +117,7 @@ export class CustomModels {
   async create(accountId: string, body: Create): Promise<CustomModelView> {
     const problems = customModelProblems(body);
     if (problems.length) throw new ApiError("invalid_input", `the workflow or its mapping has ${problems.length} problem(s)`, { fields: problems });
+    if (RESERVED_SLUGS.has(body.slug)) throw new ApiError("conflict", `'${body.slug}' is a reserved path; choose another slug`);
     if (MODEL_BY_SLUG.has(body.slug)) throw new ApiError("conflict", `'${body.slug}' is a catalog model; choose another slug`);
     const pricing: Pricing = body.pricing ?? {
       kind: "per_gpu_second",
