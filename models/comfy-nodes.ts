@@ -61,6 +61,7 @@ export const CORE_NODES: Record<string, NodeDef> = {
   EmptyLTXVLatentVideo: { required: { width: "INT", height: "INT", length: "INT", batch_size: "INT" }, outputs: [L.LATENT] },
   VAEEncode: { required: { pixels: L.IMAGE, vae: L.VAE }, outputs: [L.LATENT] },
   VAEEncodeForInpaint: { required: { pixels: L.IMAGE, vae: L.VAE, mask: L.MASK, grow_mask_by: "INT" }, outputs: [L.LATENT] },
+  SetLatentNoiseMask: { required: { samples: L.LATENT, mask: L.MASK }, outputs: [L.LATENT] },
   VAEDecode: { required: { samples: L.LATENT, vae: L.VAE }, outputs: [L.IMAGE] },
   LatentUpscaleBy: { required: { samples: L.LATENT, upscale_method: "COMBO", scale_by: "FLOAT" }, outputs: [L.LATENT] },
   // sampling
@@ -78,7 +79,7 @@ export const CORE_NODES: Record<string, NodeDef> = {
   LoadImageMask: { required: { image: "COMBO", channel: "COMBO" }, outputs: [L.MASK] },
   ImageScale: { required: { image: L.IMAGE, upscale_method: "COMBO", width: "INT", height: "INT", crop: "COMBO" }, outputs: [L.IMAGE] },
   ImageScaleBy: { required: { image: L.IMAGE, upscale_method: "COMBO", scale_by: "FLOAT" }, outputs: [L.IMAGE] },
-  ImageScaleToTotalPixels: { required: { image: L.IMAGE, upscale_method: "COMBO", megapixels: "FLOAT" }, outputs: [L.IMAGE] },
+  ImageScaleToTotalPixels: { required: { image: L.IMAGE, upscale_method: "COMBO", megapixels: "FLOAT", resolution_steps: "INT" }, outputs: [L.IMAGE] },
   ImagePadForOutpaint: { required: { image: L.IMAGE, left: "INT", top: "INT", right: "INT", bottom: "INT", feathering: "INT" }, outputs: [L.IMAGE, L.MASK] },
   ImageUpscaleWithModel: { required: { upscale_model: L.UPSCALE, image: L.IMAGE }, outputs: [L.IMAGE] },
   ImageInvert: { required: { image: L.IMAGE }, outputs: [L.IMAGE] },
