@@ -132,7 +132,8 @@ export class CustomModels {
     try {
       await db(this.env).insert(customModels).values(row);
     } catch (e) {
-      if (/UNIQUE constraint failed/.test(String((e as Error).message ?? e))) throw new ApiError("conflict", `you already have a model '${body.slug}'`);
+      // drizzle wraps D1's error: the constraint is named in the cause
+      if (/UNIQUE constraint failed/.test(`${String(e)} ${String((e as { cause?: unknown }).cause)}`)) throw new ApiError("conflict", `you already have a model '${body.slug}'`);
       throw e;
     }
     return this.toView(row);
