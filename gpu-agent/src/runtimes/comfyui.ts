@@ -108,6 +108,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
    * and the model files in its folders (`GET /models/{folder}`), as `folder/file`.
    */
   async capabilities(): Promise<{ node_types: string[]; files: string[] }> {
+    if (!this.ready) await this.warm("capabilities"); // a supervised backend may still be starting
     const info = (await (await fetch(`${this.opts.url}/object_info`)).json()) as Record<string, unknown>;
     const files: string[] = [];
     for (const folder of FILE_FOLDERS) {

@@ -72,6 +72,8 @@ export class ComfyStandIn {
         res.end(JSON.stringify(data));
       };
       if (u.pathname === "/system_stats") return json(200, { system: { os: "posix", comfyui_version: "0.3.0" }, devices: [{ name: "cuda:0 NVIDIA L40S", type: "cuda", vram_total: 48305799168, vram_free: 47000000000 }] });
+      // not ComfyUI's: lets a test in another process read what was queued and uploaded
+      if (u.pathname === "/_standin/prompts") return json(200, { prompts: this.prompts, uploads: [...this.uploads.keys()] });
       if (u.pathname === "/object_info") return json(200, Object.fromEntries([...Object.keys(CORE_NODES), ...this.customNodes].map((k) => [k, { name: k }])));
       const folder = u.pathname.match(/^\/models\/([a-z_]+)$/);
       if (folder) return json(200, this.files?.[folder[1]!] ?? []);
@@ -219,8 +221,8 @@ export class ComfyStandIn {
     this.current = { id: job.id, client: job.client, timer: setTimeout(tick, this.stepMs) };
   }
 
-  async start(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(port, "127.0.0.1", r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }
