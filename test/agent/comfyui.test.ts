@@ -31,6 +31,15 @@ describe("ComfyUI adapter against a protocol stand-in", () => {
     expect(sdxl.workflow["6"]!.inputs.text).toBe(""); // the manifest's graph is copied, never changed
   });
 
+  it("offers only the catalog models whose weight files the host's ComfyUI has, and reports its custom nodes", async () => {
+    comfy.files = { checkpoints: ["sd_xl_base_1.0.safetensors"], upscale_models: ["RealESRGAN_x4plus.pth"] };
+    comfy.customNodes = ["IPAdapterAdvanced"];
+    const full = new ComfyUIRuntime({ url: comfy.url, models: catalog });
+    expect((await full.models()).sort()).toEqual(["real-esrgan-4x-gpu", "sdxl-img2img", "sdxl-inpainting", "sdxl1.0-txt2img"]);
+    expect(await full.capabilities()).toEqual({ node_types: ["IPAdapterAdvanced"], files: ["checkpoints/sd_xl_base_1.0.safetensors", "upscale_models/RealESRGAN_x4plus.pth"] });
+    await full.close();
+  });
+
   it("a seed left out is drawn at random; a label outside the map is the caller's invalid input", () => {
     const { seed: _s, ...noSeed } = params;
     const a = fillGraph(sdxl, noSeed)["3"]!.inputs.seed as number;

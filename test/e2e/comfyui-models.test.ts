@@ -61,6 +61,11 @@ const standIn = async () => (await (await fetch(`http://127.0.0.1:${comfyPort}/_
 };
 
 describe("ComfyUI models through the real agent", () => {
+  it("the agent offers the catalog models whose checkpoints its ComfyUI has, and only those", async () => {
+    const line = await agent.waitFor(/"msg":"registered"/, 1000);
+    expect((JSON.parse(line) as { models: string[] }).models.sort()).toEqual(["sdxl-img2img", "sdxl-inpainting", "sdxl1.0-txt2img"]);
+  });
+
   it("a catalog manifest model (SDXL) runs: its fields land in the graph, a PNG comes back, billed per L40S-second", async () => {
     const sub = await api("/v2/sdxl1.0-txt2img", { method: "POST", body: JSON.stringify({ prompt: "a lighthouse at dusk", width: 768, scheduler: "Euler a", seed: 99 }) });
     expect(sub.status).toBe(202);

@@ -7,7 +7,10 @@ import { JobError } from "../errors.ts";
 export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 
 /** A graph and the node inputs each request field fills: a catalog manifest's, or a private model's sent with the job. */
-export type GraphSpec = ComfyJobSpec;
+export type GraphSpec = ComfyJobSpec & {
+  /** the weight files (`folder/file`) a catalog model's manifest lists: the host must have them all to offer it */
+  files?: string[];
+};
 
 /** The comfyui models of a catalog folder (`<slug>/manifest.json` + its workflow), by slug. */
 export function loadComfyModels(dir: string): Record<string, GraphSpec> {
@@ -19,7 +22,8 @@ export function loadComfyModels(dir: string): Record<string, GraphSpec> {
     const m = ModelManifest.parse(JSON.parse(readFileSync(file, "utf8")));
     if (m.runtime !== "comfyui" || !m.comfyui) continue;
     const workflow = JSON.parse(readFileSync(path.join(dir, slug, m.comfyui.workflow), "utf8")) as Workflow;
-    out[m.slug] = { workflow, inputs: m.comfyui.inputs, ...(m.comfyui.outputs ? { outputs: m.comfyui.outputs } : {}) };
+    const files = m.comfyui.weights.map((w) => `${w.folder}/${w.file}`);
+    out[m.slug] = { workflow, inputs: m.comfyui.inputs, files, ...(m.comfyui.outputs ? { outputs: m.comfyui.outputs } : {}) };
   }
   return out;
 }

@@ -99,8 +99,19 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     this.ws = ws;
   }
 
+  private offered: string[] | null = null;
+
+  /**
+   * The catalog models whose weight files this host's ComfyUI has (`GET /models/{folder}`): a job for a model whose
+   * checkpoint is missing would fail on the host, so it is not offered. When ComfyUI cannot be asked, every model is.
+   */
   async models(): Promise<string[]> {
-    return Object.keys(this.opts.models);
+    if (this.offered) return this.offered;
+    const have = await this.capabilities().then((c) => new Set(c.files)).catch(() => null);
+    const all = Object.keys(this.opts.models);
+    if (!have) return all;
+    this.offered = all.filter((slug) => (this.opts.models[slug]!.files ?? []).every((f) => have.has(f)));
+    return this.offered;
   }
 
   /**
@@ -159,7 +170,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
   }
 
   loaded(): string[] {
-    return this.ready ? Object.keys(this.opts.models) : [];
+    return this.ready ? (this.offered ?? Object.keys(this.opts.models)) : [];
   }
 
   async run(req: RunRequest): Promise<RunOutput> {
