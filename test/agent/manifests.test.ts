@@ -4,7 +4,7 @@ import { Validator } from "@cfworker/json-schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ComfyUIRuntime, loadComfyModels } from "../../gpu-agent/src/runtimes/comfyui.ts";
 import { CORE_NODES, IMAGE_INPUT_NODES, OUTPUT_NODE_TYPES, checkGraph, graphFiles } from "../../models/comfy-nodes.ts";
-import { INDEX_FILE, SCHEMA_FILE, readCatalog, renderIndex, renderSchema } from "../../scripts/models-index.ts";
+import { INDEX_FILE, README_FILE, SCHEMA_FILE, readCatalog, renderIndex, renderReadme, renderSchema } from "../../scripts/models-index.ts";
 import { COMFY_SPEC_KEY, ModelManifest, type ComfyTarget } from "../../schemas/manifest.ts";
 import { ComfyStandIn } from "./stand-ins/comfyui-server.ts";
 
@@ -18,9 +18,10 @@ const imageFieldsOf = (schema: { properties: Record<string, Record<string, unkno
   Object.entries(schema.properties).filter(([, p]) => p.format === "image").map(([k]) => k);
 
 describe("the catalog is data", () => {
-  it("models/index.ts and schemas/manifest.schema.json match the folders (else run npm run models:index)", () => {
+  it("models/index.ts, models/README.md and schemas/manifest.schema.json match the folders (else run npm run models:index)", () => {
     expect(readFileSync(INDEX_FILE, "utf8")).toBe(renderIndex(entries));
     expect(readFileSync(SCHEMA_FILE, "utf8")).toBe(renderSchema());
+    expect(readFileSync(README_FILE, "utf8")).toBe(renderReadme(entries));
   });
 
   it("holds at least 20 models from manifest folders, covering the families the catalog promises", () => {
