@@ -23,64 +23,191 @@ const L = {
   SAMPLER: "SAMPLER", SIGMAS: "SIGMAS",
 } as const;
 
-const sampler = { seed: "INT", steps: "INT", cfg: "FLOAT", sampler_name: "COMBO", scheduler: "COMBO", denoise: "FLOAT" };
+const sampler = {
+  seed: "INT", steps: "INT", cfg: "FLOAT", sampler_name: "COMBO", scheduler: "COMBO", denoise: "FLOAT",
+};
 
 export const CORE_NODES: Record<string, NodeDef> = {
   // loaders
-  CheckpointLoaderSimple: { required: { ckpt_name: "COMBO" }, outputs: [L.MODEL, L.CLIP, L.VAE], files: { ckpt_name: "checkpoints" } },
-  ImageOnlyCheckpointLoader: { required: { ckpt_name: "COMBO" }, outputs: [L.MODEL, L.CV, L.VAE], files: { ckpt_name: "checkpoints" } },
-  unCLIPCheckpointLoader: { required: { ckpt_name: "COMBO" }, outputs: [L.MODEL, L.CLIP, L.VAE, L.CV], files: { ckpt_name: "checkpoints" } },
-  UNETLoader: { required: { unet_name: "COMBO", weight_dtype: "COMBO" }, outputs: [L.MODEL], files: { unet_name: "diffusion_models" } },
+  CheckpointLoaderSimple: {
+    required: { ckpt_name: "COMBO" },
+    outputs: [L.MODEL, L.CLIP, L.VAE],
+    files: { ckpt_name: "checkpoints" },
+  },
+  ImageOnlyCheckpointLoader: {
+    required: { ckpt_name: "COMBO" },
+    outputs: [L.MODEL, L.CV, L.VAE],
+    files: { ckpt_name: "checkpoints" },
+  },
+  unCLIPCheckpointLoader: {
+    required: { ckpt_name: "COMBO" },
+    outputs: [L.MODEL, L.CLIP, L.VAE, L.CV],
+    files: { ckpt_name: "checkpoints" },
+  },
+  UNETLoader: {
+    required: { unet_name: "COMBO", weight_dtype: "COMBO" },
+    outputs: [L.MODEL],
+    files: { unet_name: "diffusion_models" },
+  },
   VAELoader: { required: { vae_name: "COMBO" }, outputs: [L.VAE], files: { vae_name: "vae" } },
-  CLIPLoader: { required: { clip_name: "COMBO", type: "COMBO" }, optional: { device: "COMBO" }, outputs: [L.CLIP], files: { clip_name: "text_encoders" } },
-  DualCLIPLoader: { required: { clip_name1: "COMBO", clip_name2: "COMBO", type: "COMBO" }, optional: { device: "COMBO" }, outputs: [L.CLIP], files: { clip_name1: "text_encoders", clip_name2: "text_encoders" } },
-  TripleCLIPLoader: { required: { clip_name1: "COMBO", clip_name2: "COMBO", clip_name3: "COMBO" }, outputs: [L.CLIP], files: { clip_name1: "text_encoders", clip_name2: "text_encoders", clip_name3: "text_encoders" } },
+  CLIPLoader: {
+    required: { clip_name: "COMBO", type: "COMBO" },
+    optional: { device: "COMBO" },
+    outputs: [L.CLIP],
+    files: { clip_name: "text_encoders" },
+  },
+  DualCLIPLoader: {
+    required: { clip_name1: "COMBO", clip_name2: "COMBO", type: "COMBO" },
+    optional: { device: "COMBO" },
+    outputs: [L.CLIP],
+    files: { clip_name1: "text_encoders", clip_name2: "text_encoders" },
+  },
+  TripleCLIPLoader: {
+    required: { clip_name1: "COMBO", clip_name2: "COMBO", clip_name3: "COMBO" },
+    outputs: [L.CLIP],
+    files: { clip_name1: "text_encoders", clip_name2: "text_encoders", clip_name3: "text_encoders" },
+  },
   CLIPVisionLoader: { required: { clip_name: "COMBO" }, outputs: [L.CV], files: { clip_name: "clip_vision" } },
-  ControlNetLoader: { required: { control_net_name: "COMBO" }, outputs: [L.CN], files: { control_net_name: "controlnet" } },
-  LoraLoader: { required: { model: L.MODEL, clip: L.CLIP, lora_name: "COMBO", strength_model: "FLOAT", strength_clip: "FLOAT" }, outputs: [L.MODEL, L.CLIP], files: { lora_name: "loras" } },
-  LoraLoaderModelOnly: { required: { model: L.MODEL, lora_name: "COMBO", strength_model: "FLOAT" }, outputs: [L.MODEL], files: { lora_name: "loras" } },
-  StyleModelLoader: { required: { style_model_name: "COMBO" }, outputs: [L.STYLE], files: { style_model_name: "style_models" } },
-  UpscaleModelLoader: { required: { model_name: "COMBO" }, outputs: [L.UPSCALE], files: { model_name: "upscale_models" } },
+  ControlNetLoader: {
+    required: { control_net_name: "COMBO" },
+    outputs: [L.CN],
+    files: { control_net_name: "controlnet" },
+  },
+  LoraLoader: {
+    required: { model: L.MODEL, clip: L.CLIP, lora_name: "COMBO", strength_model: "FLOAT", strength_clip: "FLOAT" },
+    outputs: [L.MODEL, L.CLIP],
+    files: { lora_name: "loras" },
+  },
+  LoraLoaderModelOnly: {
+    required: { model: L.MODEL, lora_name: "COMBO", strength_model: "FLOAT" },
+    outputs: [L.MODEL],
+    files: { lora_name: "loras" },
+  },
+  StyleModelLoader: {
+    required: { style_model_name: "COMBO" },
+    outputs: [L.STYLE],
+    files: { style_model_name: "style_models" },
+  },
+  UpscaleModelLoader: {
+    required: { model_name: "COMBO" },
+    outputs: [L.UPSCALE],
+    files: { model_name: "upscale_models" },
+  },
   // conditioning
   CLIPTextEncode: { required: { text: "STRING", clip: L.CLIP }, outputs: [L.COND] },
-  CLIPTextEncodeSDXL: { required: { clip: L.CLIP, width: "INT", height: "INT", crop_w: "INT", crop_h: "INT", target_width: "INT", target_height: "INT", text_g: "STRING", text_l: "STRING" }, outputs: [L.COND] },
+  CLIPTextEncodeSDXL: {
+    required: {
+      clip: L.CLIP, width: "INT", height: "INT", crop_w: "INT", crop_h: "INT", target_width: "INT",
+      target_height: "INT", text_g: "STRING", text_l: "STRING",
+    },
+    outputs: [L.COND],
+  },
   ConditioningZeroOut: { required: { conditioning: L.COND }, outputs: [L.COND] },
   FluxGuidance: { required: { conditioning: L.COND, guidance: "FLOAT" }, outputs: [L.COND] },
   FluxKontextImageScale: { required: { image: L.IMAGE }, outputs: [L.IMAGE] },
   ReferenceLatent: { required: { conditioning: L.COND }, optional: { latent: L.LATENT }, outputs: [L.COND] },
-  ControlNetApplyAdvanced: { required: { positive: L.COND, negative: L.COND, control_net: L.CN, image: L.IMAGE, strength: "FLOAT", start_percent: "FLOAT", end_percent: "FLOAT" }, optional: { vae: L.VAE }, outputs: [L.COND, L.COND] },
+  ControlNetApplyAdvanced: {
+    required: {
+      positive: L.COND, negative: L.COND, control_net: L.CN, image: L.IMAGE, strength: "FLOAT",
+      start_percent: "FLOAT", end_percent: "FLOAT",
+    },
+    optional: { vae: L.VAE },
+    outputs: [L.COND, L.COND],
+  },
   CLIPVisionEncode: { required: { clip_vision: L.CV, image: L.IMAGE, crop: "COMBO" }, outputs: [L.CVO] },
-  StyleModelApply: { required: { conditioning: L.COND, style_model: L.STYLE, clip_vision_output: L.CVO, strength: "FLOAT", strength_type: "COMBO" }, outputs: [L.COND] },
-  unCLIPConditioning: { required: { conditioning: L.COND, clip_vision_output: L.CVO, strength: "FLOAT", noise_augmentation: "FLOAT" }, outputs: [L.COND] },
-  SVD_img2vid_Conditioning: { required: { clip_vision: L.CV, init_image: L.IMAGE, vae: L.VAE, width: "INT", height: "INT", video_frames: "INT", motion_bucket_id: "INT", fps: "INT", augmentation_level: "FLOAT" }, outputs: [L.COND, L.COND, L.LATENT] },
-  LTXVImgToVideo: { required: { positive: L.COND, negative: L.COND, vae: L.VAE, image: L.IMAGE, width: "INT", height: "INT", length: "INT", batch_size: "INT", strength: "FLOAT" }, outputs: [L.COND, L.COND, L.LATENT] },
-  LTXVConditioning: { required: { positive: L.COND, negative: L.COND, frame_rate: "FLOAT" }, outputs: [L.COND, L.COND] },
+  StyleModelApply: {
+    required: {
+      conditioning: L.COND, style_model: L.STYLE, clip_vision_output: L.CVO, strength: "FLOAT",
+      strength_type: "COMBO",
+    },
+    outputs: [L.COND],
+  },
+  unCLIPConditioning: {
+    required: { conditioning: L.COND, clip_vision_output: L.CVO, strength: "FLOAT", noise_augmentation: "FLOAT" },
+    outputs: [L.COND],
+  },
+  SVD_img2vid_Conditioning: {
+    required: {
+      clip_vision: L.CV, init_image: L.IMAGE, vae: L.VAE, width: "INT", height: "INT", video_frames: "INT",
+      motion_bucket_id: "INT", fps: "INT", augmentation_level: "FLOAT",
+    },
+    outputs: [L.COND, L.COND, L.LATENT],
+  },
+  LTXVImgToVideo: {
+    required: {
+      positive: L.COND, negative: L.COND, vae: L.VAE, image: L.IMAGE, width: "INT", height: "INT", length: "INT",
+      batch_size: "INT", strength: "FLOAT",
+    },
+    outputs: [L.COND, L.COND, L.LATENT],
+  },
+  LTXVConditioning: {
+    required: { positive: L.COND, negative: L.COND, frame_rate: "FLOAT" },
+    outputs: [L.COND, L.COND],
+  },
   // latents
   EmptyLatentImage: { required: { width: "INT", height: "INT", batch_size: "INT" }, outputs: [L.LATENT] },
   EmptySD3LatentImage: { required: { width: "INT", height: "INT", batch_size: "INT" }, outputs: [L.LATENT] },
-  EmptyLTXVLatentVideo: { required: { width: "INT", height: "INT", length: "INT", batch_size: "INT" }, outputs: [L.LATENT] },
+  EmptyLTXVLatentVideo: {
+    required: { width: "INT", height: "INT", length: "INT", batch_size: "INT" },
+    outputs: [L.LATENT],
+  },
   VAEEncode: { required: { pixels: L.IMAGE, vae: L.VAE }, outputs: [L.LATENT] },
-  VAEEncodeForInpaint: { required: { pixels: L.IMAGE, vae: L.VAE, mask: L.MASK, grow_mask_by: "INT" }, outputs: [L.LATENT] },
+  VAEEncodeForInpaint: {
+    required: { pixels: L.IMAGE, vae: L.VAE, mask: L.MASK, grow_mask_by: "INT" },
+    outputs: [L.LATENT],
+  },
   SetLatentNoiseMask: { required: { samples: L.LATENT, mask: L.MASK }, outputs: [L.LATENT] },
   VAEDecode: { required: { samples: L.LATENT, vae: L.VAE }, outputs: [L.IMAGE] },
   LatentUpscaleBy: { required: { samples: L.LATENT, upscale_method: "COMBO", scale_by: "FLOAT" }, outputs: [L.LATENT] },
   // sampling
-  KSampler: { required: { model: L.MODEL, positive: L.COND, negative: L.COND, latent_image: L.LATENT, ...sampler }, outputs: [L.LATENT] },
-  KSamplerAdvanced: { required: { model: L.MODEL, add_noise: "COMBO", noise_seed: "INT", steps: "INT", cfg: "FLOAT", sampler_name: "COMBO", scheduler: "COMBO", positive: L.COND, negative: L.COND, latent_image: L.LATENT, start_at_step: "INT", end_at_step: "INT", return_with_leftover_noise: "COMBO" }, outputs: [L.LATENT] },
-  SamplerCustom: { required: { model: L.MODEL, add_noise: "BOOLEAN", noise_seed: "INT", cfg: "FLOAT", positive: L.COND, negative: L.COND, sampler: L.SAMPLER, sigmas: L.SIGMAS, latent_image: L.LATENT }, outputs: [L.LATENT, L.LATENT] },
+  KSampler: {
+    required: { model: L.MODEL, positive: L.COND, negative: L.COND, latent_image: L.LATENT, ...sampler },
+    outputs: [L.LATENT],
+  },
+  KSamplerAdvanced: {
+    required: {
+      model: L.MODEL, add_noise: "COMBO", noise_seed: "INT", steps: "INT", cfg: "FLOAT", sampler_name: "COMBO",
+      scheduler: "COMBO", positive: L.COND, negative: L.COND, latent_image: L.LATENT, start_at_step: "INT",
+      end_at_step: "INT", return_with_leftover_noise: "COMBO",
+    },
+    outputs: [L.LATENT],
+  },
+  SamplerCustom: {
+    required: {
+      model: L.MODEL, add_noise: "BOOLEAN", noise_seed: "INT", cfg: "FLOAT", positive: L.COND, negative: L.COND,
+      sampler: L.SAMPLER, sigmas: L.SIGMAS, latent_image: L.LATENT,
+    },
+    outputs: [L.LATENT, L.LATENT],
+  },
   KSamplerSelect: { required: { sampler_name: "COMBO" }, outputs: [L.SAMPLER] },
-  LTXVScheduler: { required: { steps: "INT", max_shift: "FLOAT", base_shift: "FLOAT", stretch: "BOOLEAN", terminal: "FLOAT" }, optional: { latent: L.LATENT }, outputs: [L.SIGMAS] },
+  LTXVScheduler: {
+    required: { steps: "INT", max_shift: "FLOAT", base_shift: "FLOAT", stretch: "BOOLEAN", terminal: "FLOAT" },
+    optional: { latent: L.LATENT },
+    outputs: [L.SIGMAS],
+  },
   SDTurboScheduler: { required: { model: L.MODEL, steps: "INT", denoise: "FLOAT" }, outputs: [L.SIGMAS] },
   VideoLinearCFGGuidance: { required: { model: L.MODEL, min_cfg: "FLOAT" }, outputs: [L.MODEL] },
   ModelSamplingSD3: { required: { model: L.MODEL, shift: "FLOAT" }, outputs: [L.MODEL] },
-  ModelSamplingFlux: { required: { model: L.MODEL, max_shift: "FLOAT", base_shift: "FLOAT", width: "INT", height: "INT" }, outputs: [L.MODEL] },
+  ModelSamplingFlux: {
+    required: { model: L.MODEL, max_shift: "FLOAT", base_shift: "FLOAT", width: "INT", height: "INT" },
+    outputs: [L.MODEL],
+  },
   // images
   LoadImage: { required: { image: "COMBO" }, outputs: [L.IMAGE, L.MASK] },
   LoadImageMask: { required: { image: "COMBO", channel: "COMBO" }, outputs: [L.MASK] },
-  ImageScale: { required: { image: L.IMAGE, upscale_method: "COMBO", width: "INT", height: "INT", crop: "COMBO" }, outputs: [L.IMAGE] },
+  ImageScale: {
+    required: { image: L.IMAGE, upscale_method: "COMBO", width: "INT", height: "INT", crop: "COMBO" },
+    outputs: [L.IMAGE],
+  },
   ImageScaleBy: { required: { image: L.IMAGE, upscale_method: "COMBO", scale_by: "FLOAT" }, outputs: [L.IMAGE] },
-  ImageScaleToTotalPixels: { required: { image: L.IMAGE, upscale_method: "COMBO", megapixels: "FLOAT", resolution_steps: "INT" }, outputs: [L.IMAGE] },
-  ImagePadForOutpaint: { required: { image: L.IMAGE, left: "INT", top: "INT", right: "INT", bottom: "INT", feathering: "INT" }, outputs: [L.IMAGE, L.MASK] },
+  ImageScaleToTotalPixels: {
+    required: { image: L.IMAGE, upscale_method: "COMBO", megapixels: "FLOAT", resolution_steps: "INT" },
+    outputs: [L.IMAGE],
+  },
+  ImagePadForOutpaint: {
+    required: { image: L.IMAGE, left: "INT", top: "INT", right: "INT", bottom: "INT", feathering: "INT" },
+    outputs: [L.IMAGE, L.MASK],
+  },
   ImageUpscaleWithModel: { required: { upscale_model: L.UPSCALE, image: L.IMAGE }, outputs: [L.IMAGE] },
   ImageInvert: { required: { image: L.IMAGE }, outputs: [L.IMAGE] },
   Canny: { required: { image: L.IMAGE, low_threshold: "FLOAT", high_threshold: "FLOAT" }, outputs: [L.IMAGE] },
@@ -88,8 +215,18 @@ export const CORE_NODES: Record<string, NodeDef> = {
   // outputs
   SaveImage: { required: { images: L.IMAGE, filename_prefix: "STRING" }, outputs: [], output_node: true },
   PreviewImage: { required: { images: L.IMAGE }, outputs: [], output_node: true },
-  SaveAnimatedWEBP: { required: { images: L.IMAGE, filename_prefix: "STRING", fps: "FLOAT", lossless: "BOOLEAN", quality: "INT", method: "COMBO" }, outputs: [], output_node: true },
-  SaveAnimatedPNG: { required: { images: L.IMAGE, filename_prefix: "STRING", fps: "FLOAT", compress_level: "INT" }, outputs: [], output_node: true },
+  SaveAnimatedWEBP: {
+    required: {
+      images: L.IMAGE, filename_prefix: "STRING", fps: "FLOAT", lossless: "BOOLEAN", quality: "INT", method: "COMBO",
+    },
+    outputs: [],
+    output_node: true,
+  },
+  SaveAnimatedPNG: {
+    required: { images: L.IMAGE, filename_prefix: "STRING", fps: "FLOAT", compress_level: "INT" },
+    outputs: [],
+    output_node: true,
+  },
 };
 
 /**
@@ -124,74 +261,3 @@ export const OUTPUT_NODE_TYPES = new Set(Object.entries(CORE_NODES).filter(([, d
 
 /** Node types that take a file the agent uploads (the image inputs of a graph). */
 export const IMAGE_INPUT_NODES: Record<string, string> = { LoadImage: "image", LoadImageMask: "image" };
-
-export type ApiWorkflow = Record<string, { class_type: string; inputs: Record<string, unknown>; _meta?: unknown }>;
-
-export interface GraphProblem {
-  /** JSON pointer into the workflow (e.g. `/7/inputs/clip`) */
-  pointer: string;
-  message: string;
-}
-
-const isLink = (v: unknown): v is [string, number] =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && typeof v[1] === "number";
-const esc = (s: string) => s.replace(/~/g, "~0").replace(/\//g, "~1");
-
-/**
- * Checks a graph in ComfyUI's API format as ComfyUI's validation would before running it: known node types,
- * required inputs present, links to existing nodes and output slots of the right type, at least one output node.
- * Node types in `extraTypes` (custom nodes) are accepted without input checks.
- */
-export function checkGraph(graph: ApiWorkflow, extraTypes: Iterable<string> = []): GraphProblem[] {
-  const extra = new Set(extraTypes);
-  const problems: GraphProblem[] = [];
-  let outputs = 0;
-  for (const [id, node] of Object.entries(graph)) {
-    const at = `/${esc(id)}`;
-    if (!node || typeof node !== "object" || typeof node.class_type !== "string") {
-      problems.push({ pointer: at, message: "a node needs a class_type and inputs" });
-      continue;
-    }
-    const def = CORE_NODES[node.class_type];
-    if (!def) {
-      if (extra.has(node.class_type)) continue;
-      problems.push({ pointer: `${at}/class_type`, message: `unknown node type '${node.class_type}'` });
-      continue;
-    }
-    if (def.output_node) outputs++;
-    const inputs = node.inputs ?? {};
-    for (const [name, type] of Object.entries(def.required)) {
-      if (!(name in inputs)) problems.push({ pointer: `${at}/inputs/${esc(name)}`, message: `${node.class_type} requires input '${name}'` });
-    }
-    for (const [name, v] of Object.entries(inputs)) {
-      const type = def.required[name] ?? def.optional?.[name];
-      const wantsLink = type !== undefined && /^[A-Z_]+$/.test(type) && !["INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"].includes(type);
-      if (isLink(v)) {
-        const src = graph[v[0]];
-        const srcDef = src ? CORE_NODES[src.class_type] : undefined;
-        if (!src) problems.push({ pointer: `${at}/inputs/${esc(name)}`, message: `links to node '${v[0]}', which is not in the graph` });
-        else if (srcDef && (v[1] < 0 || v[1] >= srcDef.outputs.length)) problems.push({ pointer: `${at}/inputs/${esc(name)}`, message: `${src.class_type} has no output slot ${v[1]}` });
-        else if (srcDef && wantsLink && srcDef.outputs[v[1]] !== type) problems.push({ pointer: `${at}/inputs/${esc(name)}`, message: `expects ${type}, linked to ${src.class_type} output ${v[1]} (${srcDef.outputs[v[1]]})` });
-      } else if (wantsLink) {
-        problems.push({ pointer: `${at}/inputs/${esc(name)}`, message: `expects a link to a ${type} output` });
-      }
-    }
-  }
-  if (outputs === 0 && problems.length === 0 && ![...Object.values(graph)].some((n) => extra.has(n.class_type))) {
-    problems.push({ pointer: "", message: "the graph has no output node (SaveImage, SaveAnimatedWEBP, ...)" });
-  }
-  return problems;
-}
-
-/** The model files a graph loads: `{folder, file}` from every loader input (`ckpt_name`, `unet_name`, ...). */
-export function graphFiles(graph: ApiWorkflow): { folder: string; file: string }[] {
-  const out: { folder: string; file: string }[] = [];
-  for (const node of Object.values(graph)) {
-    const files = CORE_NODES[node.class_type]?.files ?? {};
-    for (const [input, folder] of Object.entries(files)) {
-      const v = node.inputs?.[input];
-      if (typeof v === "string") out.push({ folder, file: v });
-    }
-  }
-  return out;
-}

@@ -24,7 +24,10 @@ export function toDefinition(m: ModelManifest): ModelDefinition {
 }
 
 /** The catalog from the manifest folders (through the generated models/index.ts), parsed once. */
-export const MODEL_MANIFESTS: CatalogManifest[] = CATALOG_FILES.map((e) => ({ ...ModelManifest.parse(e.manifest), workflow: e.workflow }));
+export const MODEL_MANIFESTS: CatalogManifest[] = CATALOG_FILES.map((e) => ({
+  ...ModelManifest.parse(e.manifest),
+  workflow: e.workflow,
+}));
 export const MANIFEST_BY_SLUG = new Map(MODEL_MANIFESTS.map((m) => [m.slug, m]));
 export const MODEL_DEFINITIONS: ModelDefinition[] = MODEL_MANIFESTS.map(toDefinition);
 export const MODEL_BY_SLUG = new Map(MODEL_DEFINITIONS.map((m) => [m.slug, m]));

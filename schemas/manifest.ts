@@ -52,9 +52,12 @@ export const InputJsonSchema = z
   })
   .superRefine((s, ctx) => {
     // Unknown fields are refused: the job's input may carry only what the schema names (and the platform's own keys).
-    if (s.additionalProperties !== false) ctx.addIssue({ code: "custom", path: ["additionalProperties"], message: "must be false" });
+    if (s.additionalProperties !== false) {
+      ctx.addIssue({ code: "custom", path: ["additionalProperties"], message: "must be false" });
+    }
     for (const r of s.required ?? []) {
-      if (!(r in s.properties)) ctx.addIssue({ code: "custom", path: ["required"], message: `required field '${r}' is not a property` });
+      if (r in s.properties) continue;
+      ctx.addIssue({ code: "custom", path: ["required"], message: `required field '${r}' is not a property` });
     }
   });
 export type InputJsonSchema = z.infer<typeof InputJsonSchema>;
@@ -72,7 +75,10 @@ export type ComfyTarget = z.infer<typeof ComfyTarget>;
 
 /** A weight file a ComfyUI host needs, under `ComfyUI/models/<folder>/<file>`, with its public source. */
 export const WeightFile = z.strictObject({
-  folder: z.enum(["checkpoints", "diffusion_models", "unet", "vae", "clip", "text_encoders", "clip_vision", "controlnet", "loras", "upscale_models", "ipadapter", "style_models"]),
+  folder: z.enum([
+    "checkpoints", "diffusion_models", "unet", "vae", "clip", "text_encoders", "clip_vision", "controlnet", "loras",
+    "upscale_models", "ipadapter", "style_models",
+  ]),
   file: z.string().min(1).max(200),
   source: z.url(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
@@ -139,14 +145,16 @@ export function defaultModeration(category: ModelCategory, output: OutputType): 
 
 /** A manifest as parsed: defaults filled, the moderation policy resolved, runtime-specific parts checked. */
 export const ModelManifest = ModelManifestFile.superRefine((m, ctx) => {
-  if (m.runtime === "comfyui" && !m.comfyui) ctx.addIssue({ code: "custom", path: ["comfyui"], message: "a comfyui model needs its workflow mapping" });
-  if (m.runtime !== "comfyui" && m.comfyui) ctx.addIssue({ code: "custom", path: ["comfyui"], message: "only comfyui models have a workflow mapping" });
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+  if (m.runtime === "comfyui" && !m.comfyui) issue(["comfyui"], "a comfyui model needs its workflow mapping");
+  if (m.runtime !== "comfyui" && m.comfyui) issue(["comfyui"], "only comfyui models have a workflow mapping");
   for (const field of Object.keys(m.comfyui?.inputs ?? {})) {
-    if (!(field in m.input_schema.properties)) ctx.addIssue({ code: "custom", path: ["comfyui", "inputs", field], message: `'${field}' is not an input field` });
+    if (!(field in m.input_schema.properties)) issue(["comfyui", "inputs", field], `'${field}' is not an input field`);
   }
   if (m.pricing.kind === "per_gpu_second") {
     for (const cls of m.gpu_classes) {
-      if (m.pricing.micro_usd_per_second[cls] === undefined) ctx.addIssue({ code: "custom", path: ["pricing", "micro_usd_per_second"], message: `no price for GPU class ${cls}` });
+      if (m.pricing.micro_usd_per_second[cls] !== undefined) continue;
+      issue(["pricing", "micro_usd_per_second"], `no price for GPU class ${cls}`);
     }
   }
 }).transform((m) => ({ ...m, moderation: m.moderation ?? defaultModeration(m.category, m.output_type) }));

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ModelView } from "./api.ts";
 import { GpuClass, Pricing } from "./models.ts";
+import { ModelSlug } from "./manifest.ts";
 
 /** `GET /v1/models/{model}`: what a model's page shows, as Segmind's model pages do (price, GPU, expected speed). */
 export const ModelPage = ModelView.extend({
@@ -42,11 +43,15 @@ export const CustomModelInput = z.strictObject({
 export type CustomModelInput = z.infer<typeof CustomModelInput>;
 
 export const CreateCustomModel = z.strictObject({
-  slug: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$/, "lowercase letters, digits, '.', '_' and '-', 3-64 characters"),
+  slug: ModelSlug,
   name: z.string().min(1).max(100),
   description: z.string().max(1000).default(""),
   /** the graph in ComfyUI's API format (Export (API) in ComfyUI): node id → {class_type, inputs} */
-  workflow: z.record(z.string(), z.object({ class_type: z.string().min(1).max(200), inputs: z.record(z.string(), z.unknown()), _meta: z.unknown().optional() })),
+  workflow: z.record(z.string(), z.object({
+    class_type: z.string().min(1).max(200),
+    inputs: z.record(z.string(), z.unknown()),
+    _meta: z.unknown().optional(),
+  })),
   inputs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), CustomModelInput),
   output_type: z.enum(["image", "video"]).default("image"),
   gpu_classes: z.array(GpuClass.exclude(["cpu"])).min(1),

@@ -19,13 +19,16 @@ export const README_FILE = path.join(MODELS_DIR, "README.md");
 /** Reads and validates every model folder; throws with the folder and the failing fields. */
 export function readCatalog(dir = MODELS_DIR): CatalogEntry[] {
   const out: CatalogEntry[] = [];
-  for (const slug of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  const folders = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  for (const slug of folders) {
     const file = path.join(dir, slug, "manifest.json");
     if (!existsSync(file)) continue;
     const raw = JSON.parse(readFileSync(file, "utf8")) as unknown;
     const parsed = ModelManifest.safeParse(raw);
     if (!parsed.success) throw new Error(`models/${slug}/manifest.json: ${z.prettifyError(parsed.error)}`);
-    if (parsed.data.slug !== slug) throw new Error(`models/${slug}/manifest.json: slug '${parsed.data.slug}' differs from its folder`);
+    if (parsed.data.slug !== slug) {
+      throw new Error(`models/${slug}/manifest.json: slug '${parsed.data.slug}' differs from its folder`);
+    }
     const entry: CatalogEntry = { manifest: raw as CatalogEntry["manifest"] };
     if (parsed.data.comfyui) {
       const wf = path.join(dir, slug, parsed.data.comfyui.workflow);
@@ -66,7 +69,10 @@ function price(m: ModelManifest): string {
 /** models/README.md: the catalog as a table, and what a ComfyUI host needs for each model. */
 export function renderReadme(entries: CatalogEntry[]): string {
   const ms = entries.map((e) => ({ m: ModelManifest.parse(e.manifest), wf: e.workflow }));
-  const rows = ms.map(({ m }) => `| \`${m.slug}\` | ${m.name} | ${m.category} | ${m.runtime} | ${m.gpu_classes.join(", ")} | ${price(m)} | ${m.moderation} | ${m.free ? "yes" : "no"} | ${m.license} |`);
+  const rows = ms.map(({ m }) => {
+    const cells = [`\`${m.slug}\``, m.name, m.category, m.runtime, m.gpu_classes.join(", "), price(m), m.moderation];
+    return `| ${[...cells, m.free ? "yes" : "no", m.license].join(" | ")} |`;
+  });
   const comfy = ms.filter((x) => x.m.comfyui && x.wf).map(({ m, wf }) => {
     const nodes = [...new Set(Object.values(wf!).map((n) => n.class_type))].sort().join(", ");
     const files = m.comfyui!.weights.map((w) => `\`${w.folder}/${w.file}\` ([source](${w.source}))`).join("<br>");
@@ -77,9 +83,9 @@ export function renderReadme(entries: CatalogEntry[]): string {
     "# Model catalog",
     "",
     "One folder per model: `manifest.json` (validated by `schemas/manifest.ts`; its JSON Schema is",
-    "`schemas/manifest.schema.json`) and, for ComfyUI models, `workflow.json` in ComfyUI's API format. Adding a model is",
-    "adding a folder and running `npm run models:index`, which regenerates `models/index.ts` (the Worker cannot read",
-    "the filesystem) and this page; `npm start` runs it too, and the tests fail while either is stale.",
+    "`schemas/manifest.schema.json`) and, for ComfyUI models, `workflow.json` in ComfyUI's API format. Adding a",
+    "model is adding a folder and running `npm run models:index`, which regenerates `models/index.ts` (the Worker",
+    "cannot read the filesystem) and this page; `npm start` runs it too, and the tests fail while either is stale.",
     "",
     "| slug | name | category | runtime | GPU classes | price | moderation | free plan | licence |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -89,7 +95,8 @@ export function renderReadme(entries: CatalogEntry[]): string {
     "",
     "Every workflow uses core ComfyUI node types only (checked against `models/comfy-nodes.ts`, which records the",
     "inputs ComfyUI's own node definitions require). A host serves a model when its ComfyUI has the files below under",
-    "`ComfyUI/models/<folder>/`; the agent offers only the models whose files its ComfyUI lists (`GET /models/<folder>`).",
+    "`ComfyUI/models/<folder>/`; the agent offers only the models whose files its ComfyUI lists",
+    "(`GET /models/<folder>`).",
     "",
     "| slug | core node types | files (folder/file) and public source |",
     "|---|---|---|",

@@ -50,7 +50,11 @@ export function noCapacityMessage(job: JobNeeds, agents: AgentOffer[]): string {
   const fit = agents.filter((a) => a.runtimes.includes(job.runtime) && classes.includes(a.gpu_class));
   if (fit.length === 0) return `no ComfyUI agent of class ${classes.join("/")} connected before the request's TTL`;
   // the closest agent's gaps are the most useful to report
-  const best = fit.map((a) => lacking(req, a.comfy)).sort((x, y) => x.node_types.length + x.files.length - (y.node_types.length + y.files.length))[0]!;
-  const parts = [best.node_types.length ? `custom nodes ${best.node_types.join(", ")}` : "", best.files.length ? `model files ${best.files.join(", ")}` : ""].filter(Boolean);
+  const gaps = (x: ComfyRequirements) => x.node_types.length + x.files.length;
+  const best = fit.map((a) => lacking(req, a.comfy)).sort((x, y) => gaps(x) - gaps(y))[0]!;
+  const parts = [
+    best.node_types.length ? `custom nodes ${best.node_types.join(", ")}` : "",
+    best.files.length ? `model files ${best.files.join(", ")}` : "",
+  ].filter(Boolean);
   return `no connected ComfyUI agent has ${parts.join(" and ")} that this workflow needs`;
 }

@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import {
-  MANIFEST_BY_SLUG, MODEL_BY_SLUG, MODEL_MANIFESTS, toDefinition,
-  type ComfyJobSpec, type ComfyRequirements, type GpuClass, type ModelDefinition, type ModelView, type OutputType, type Pricing,
+  MODEL_BY_SLUG, MODEL_MANIFESTS, toDefinition,
+  type ComfyJobSpec, type ComfyRequirements, type GpuClass, type ModelDefinition, type ModelView, type OutputType,
+  type Pricing,
 } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { models } from "../db/schema.ts";
@@ -70,7 +71,8 @@ export class D1Catalog implements Catalog {
       view,
       pool: row.pool,
       definition: {
-        ...definition, gpu_classes: view.gpu_classes, pricing: view.pricing, free: view.free, max_execution_s: view.max_execution_s,
+        ...definition, gpu_classes: view.gpu_classes, pricing: view.pricing, free: view.free,
+        max_execution_s: view.max_execution_s,
         moderation: row.moderation as ModelDefinition["moderation"],
       },
     };
@@ -98,4 +100,3 @@ export class D1Catalog implements Catalog {
   }
 }
 
-export { MANIFEST_BY_SLUG };

@@ -23,6 +23,8 @@ export interface FieldIssue {
   code: string;
 }
 
+/** Keywords whose error only says that a nested value failed; the nested error names it. */
+const WRAPPERS = new Set(["properties", "additionalProperties", "items", "prefixItems"]);
 const decode = (s: string) => s.replace(/~1/g, "/").replace(/~0/g, "~");
 
 /** One issue per failing field: the wrappers that only say "a property failed" are left out. */
@@ -36,7 +38,7 @@ export function fieldIssues(errors: OutputUnit[]): FieldIssue[] {
       issue = { path: path ? `${path}.${field}` : field, message: "required", code: "required" };
     } else if (e.keyword === "false") {
       issue = { path, message: "unrecognized field", code: "unrecognized_keys" };
-    } else if (e.keyword === "properties" || e.keyword === "additionalProperties" || e.keyword === "items" || e.keyword === "prefixItems") {
+    } else if (WRAPPERS.has(e.keyword)) {
       continue;
     } else {
       issue = { path, message: e.error, code: e.keyword };
@@ -47,11 +49,16 @@ export function fieldIssues(errors: OutputUnit[]): FieldIssue[] {
 }
 
 /** The validated input with defaults applied, or `invalid_input` with the failing fields. */
-export function validateModelInput(schema: Record<string, unknown>, raw: Record<string, unknown>): Record<string, unknown> {
+export function validateModelInput(
+  schema: Record<string, unknown>,
+  raw: Record<string, unknown>,
+): Record<string, unknown> {
   const r = validator(schema).validate(raw);
   if (!r.valid) throw new ApiError("invalid_input", "input failed validation", { fields: fieldIssues(r.errors) });
   const input: Record<string, unknown> = { ...raw };
   const props = (schema.properties ?? {}) as Record<string, { default?: unknown }>;
-  for (const [k, p] of Object.entries(props)) if (input[k] === undefined && p && "default" in p) input[k] = structuredClone(p.default);
+  for (const [k, p] of Object.entries(props)) {
+    if (input[k] === undefined && p && "default" in p) input[k] = structuredClone(p.default);
+  }
   return input;
 }

@@ -26,24 +26,37 @@ export async function speedByClass(env: Env, slug: string): Promise<ModelPage["s
     .all();
   const by = new Map<string, number[]>();
   for (const r of rows) by.set(r.gpuClass ?? "other", [...(by.get(r.gpuClass ?? "other") ?? []), r.gpuMs!]);
-  const by_gpu_class = [...by].map(([gpu_class, ms]) => ({ gpu_class, p50_ms: median(ms), completed: ms.length })).sort((a, b) => a.p50_ms - b.p50_ms);
-  return { note: by_gpu_class.length ? `p50 of the last ${rows.length} completed requests` : "no data yet", by_gpu_class };
+  const by_gpu_class = [...by]
+    .map(([gpu_class, ms]) => ({ gpu_class, p50_ms: median(ms), completed: ms.length }))
+    .sort((a, b) => a.p50_ms - b.p50_ms);
+  const note = by_gpu_class.length ? `p50 of the last ${rows.length} completed requests` : "no data yet";
+  return { note, by_gpu_class };
 }
 
 export function prices(view: ModelView): ModelPage["prices"] {
   const p = view.pricing;
-  if (p.kind === "per_generation") return [{ gpu_class: null, micro_usd: p.micro_usd_per_unit, per: p.unit, usd_per_hour: null }];
+  if (p.kind === "per_generation") {
+    return [{ gpu_class: null, micro_usd: p.micro_usd_per_unit, per: p.unit, usd_per_hour: null }];
+  }
   return view.gpu_classes.filter((c) => p.micro_usd_per_second[c] !== undefined).map((c) => ({
-    gpu_class: c, micro_usd: p.micro_usd_per_second[c]!, per: "gpu_second" as const, usd_per_hour: (p.micro_usd_per_second[c]! * 3600) / 1e6,
+    gpu_class: c,
+    micro_usd: p.micro_usd_per_second[c]!,
+    per: "gpu_second" as const,
+    usd_per_hour: (p.micro_usd_per_second[c]! * 3600) / 1e6,
   }));
 }
+
+/** JSON as a Python literal: the same text but for the three keywords. */
+const pythonLiteral = (v: unknown) =>
+  JSON.stringify(v).replace(/\btrue\b/g, "True").replace(/\bfalse\b/g, "False").replace(/\bnull\b/g, "None");
 
 export function snippets(base: string, view: ModelView, input: Record<string, unknown>): ModelPage["snippets"] {
   const body = JSON.stringify(input);
   const ext = view.output_type === "video" ? "webp" : "png";
   const out = view.output_type === "json" ? "" : ` -o output.${ext}`;
   const url = `${base}/v1/${view.slug}`;
-  const curl = `curl -X POST ${url} -H "x-api-key: $API_KEY" -H "content-type: application/json" \\\n  -d '${body.replace(/'/g, "'\\''")}'${out}`;
+  const headers = `-H "x-api-key: $API_KEY" -H "content-type: application/json"`;
+  const curl = `curl -X POST ${url} ${headers} \\\n  -d '${body.replace(/'/g, "'\\''")}'${out}`;
   const save = view.output_type === "json"
     ? "console.log(await res.json());"
     : `await (await import("node:fs/promises")).writeFile("output.${ext}", Buffer.from(await res.arrayBuffer()));`;
@@ -58,7 +71,7 @@ export function snippets(base: string, view: ModelView, input: Record<string, un
   ].join("\n");
   const python = [
     "import os, requests",
-    `res = requests.post("${url}", headers={"x-api-key": os.environ["API_KEY"]}, json=${JSON.stringify(input, null, 0).replace(/\btrue\b/g, "True").replace(/\bfalse\b/g, "False").replace(/\bnull\b/g, "None")})`,
+    `res = requests.post("${url}", headers={"x-api-key": os.environ["API_KEY"]}, json=${pythonLiteral(input)})`,
     "res.raise_for_status()",
     view.output_type === "json" ? "print(res.json())" : `open("output.${ext}", "wb").write(res.content)`,
   ].join("\n");
@@ -82,7 +95,10 @@ export async function modelPage(env: Env, slug: string, base: string): Promise<M
     cover: manifest.cover ?? null,
     prices: prices(v),
     speed: await speedByClass(env, slug),
-    example: { input: manifest.example_input, output: example ? (example.json ?? example.path ?? example.description ?? null) : null },
+    example: {
+      input: manifest.example_input,
+      output: example ? (example.json ?? example.path ?? example.description ?? null) : null,
+    },
     snippets: snippets(base, v, manifest.example_input),
     comfyui: manifest.comfyui && manifest.workflow
       ? {

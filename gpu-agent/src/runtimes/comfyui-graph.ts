@@ -6,7 +6,7 @@ import { JobError } from "../errors.ts";
 /** A workflow in ComfyUI's API format: node id → {class_type, inputs}. */
 export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 
-/** A graph and the node inputs each request field fills: a catalog manifest's, or a private model's sent with the job. */
+/** A graph and the node inputs each request field fills: from a catalog manifest, or sent with a private job. */
 export type GraphSpec = ComfyJobSpec & {
   /** the weight files (`folder/file`) a catalog model's manifest lists: the host must have them all to offer it */
   files?: string[];
@@ -23,12 +23,14 @@ export function loadComfyModels(dir: string): Record<string, GraphSpec> {
     if (m.runtime !== "comfyui" || !m.comfyui) continue;
     const workflow = JSON.parse(readFileSync(path.join(dir, slug, m.comfyui.workflow), "utf8")) as Workflow;
     const files = m.comfyui.weights.map((w) => `${w.folder}/${w.file}`);
-    out[m.slug] = { workflow, inputs: m.comfyui.inputs, files, ...(m.comfyui.outputs ? { outputs: m.comfyui.outputs } : {}) };
+    const outputs = m.comfyui.outputs ? { outputs: m.comfyui.outputs } : {};
+    out[m.slug] = { workflow, inputs: m.comfyui.inputs, files, ...outputs };
   }
   return out;
 }
 
 const targets = (t: ComfyTarget | ComfyTarget[]): ComfyTarget[] => (Array.isArray(t) ? t : [t]);
+const isImageLoader = (type: string | undefined) => type === "LoadImage" || type === "LoadImageMask";
 
 /**
  * The graph to queue: a copy of the spec's workflow with each request field written into the node inputs it maps
@@ -36,7 +38,11 @@ const targets = (t: ComfyTarget | ComfyTarget[]): ComfyTarget[] => (Array.isArra
  * files were uploaded under. A field the request leaves out keeps the workflow's value, except a seed marked
  * `random_if_missing`, which is drawn at random.
  */
-export function fillGraph(spec: GraphSpec, params: Record<string, unknown>, uploaded: Record<string, string> = {}): Workflow {
+export function fillGraph(
+  spec: GraphSpec,
+  params: Record<string, unknown>,
+  uploaded: Record<string, string> = {},
+): Workflow {
   const graph = structuredClone(spec.workflow) as Workflow;
   for (const [field, t] of Object.entries(spec.inputs)) {
     for (const target of targets(t)) {
@@ -49,7 +55,9 @@ export function fillGraph(spec: GraphSpec, params: Record<string, unknown>, uplo
       }
       if (target.map) {
         const key = String(value);
-        if (!(key in target.map)) throw new JobError("invalid_input", `${field}: '${key}' is not one of ${Object.keys(target.map).join(", ")}`);
+        if (!(key in target.map)) {
+          throw new JobError("invalid_input", `${field}: '${key}' is not one of ${Object.keys(target.map).join(", ")}`);
+        }
         value = target.map[key];
       }
       node.inputs[target.input] = value;
@@ -61,6 +69,6 @@ export function fillGraph(spec: GraphSpec, params: Record<string, unknown>, uplo
 /** Fields of the spec that fill image loaders (LoadImage / LoadImageMask `image`), whose files are uploaded first. */
 export function imageTargets(spec: GraphSpec): string[] {
   return Object.entries(spec.inputs)
-    .filter(([, t]) => targets(t).some((x) => x.input === "image" && /^LoadImage(Mask)?$/.test(spec.workflow[x.node]?.class_type ?? "")))
+    .filter(([, t]) => targets(t).some((x) => x.input === "image" && isImageLoader(spec.workflow[x.node]?.class_type)))
     .map(([f]) => f);
 }

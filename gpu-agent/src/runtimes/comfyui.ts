@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { JobAborted, JobError } from "../errors.ts";
 import { Stopwatch } from "../meter.ts";
-import type { RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
+import type { InputFile, RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
 import { BackendProcess, type BackendProcessOptions } from "./process.ts";
 import { fillGraph, imageTargets, type GraphSpec, type Workflow } from "./comfyui-graph.ts";
 import { COMFY_SPEC_KEY, ComfyJobSpec } from "../../../schemas/manifest.ts";
@@ -19,7 +19,10 @@ export interface ComfyOptions {
 }
 
 /** Model folders whose files a private graph may ask for; listed through `GET /models/{folder}`. */
-const FILE_FOLDERS = ["checkpoints", "diffusion_models", "unet", "vae", "clip", "text_encoders", "clip_vision", "controlnet", "loras", "upscale_models", "style_models"];
+const FILE_FOLDERS = [
+  "checkpoints", "diffusion_models", "unet", "vae", "clip", "text_encoders", "clip_vision", "controlnet", "loras",
+  "upscale_models", "style_models",
+];
 
 interface Running {
   promptId: string;
@@ -126,14 +129,16 @@ export class ComfyUIRuntime implements RuntimeAdapter {
       const r = await fetch(`${this.opts.url}/models/${folder}`).catch(() => null);
       if (r?.ok) for (const f of (await r.json()) as string[]) files.push(`${folder}/${f}`);
     }
-    return { node_types: Object.keys(info).filter((t) => !CORE_NODES[t]).sort().slice(0, 500), files: files.sort().slice(0, 500) };
+    const custom = Object.keys(info).filter((t) => !CORE_NODES[t]);
+    return { node_types: custom.sort().slice(0, 500), files: files.sort().slice(0, 500) };
   }
 
   /** `POST /upload/image` (multipart, type input): ComfyUI answers the name LoadImage reads it by. */
-  private async upload(jobId: string, field: string, file: { bytes: Uint8Array; contentType: string }): Promise<string> {
+  private async upload(jobId: string, field: string, file: InputFile): Promise<string> {
     const form = new FormData();
     const ext = file.contentType.split("/")[1]?.replace("jpeg", "jpg") ?? "png";
-    form.append("image", new Blob([new Uint8Array(file.bytes)], { type: file.contentType }), `${jobId}-${field}.${ext}`);
+    const blob = new Blob([new Uint8Array(file.bytes)], { type: file.contentType });
+    form.append("image", blob, `${jobId}-${field}.${ext}`);
     form.append("type", "input");
     form.append("overwrite", "true");
     let r: Response;

@@ -9,7 +9,9 @@ export function registerCustomModels(api: Api) {
     {
       method: "post", path: "/v1/custom-models", tag: "Models", auth: "api_key",
       summary: "Turn a ComfyUI workflow (API format) into a private model: inputs map request fields to node inputs",
-      body: CreateCustomModel, responses: { 201: { description: "created", schema: CustomModelView } }, errors: [400, 401, 409],
+      body: CreateCustomModel,
+      responses: { 201: { description: "created", schema: CustomModelView } },
+      errors: [400, 401, 409],
     },
     requireApiKey,
     async (c: Ctx) => {
@@ -18,17 +20,31 @@ export function registerCustomModels(api: Api) {
     },
   );
   api.op(
-    { method: "get", path: "/v1/custom-models", tag: "Models", auth: "api_key", summary: "Your private models", responses: { 200: { description: "models", schema: CustomModelList } }, errors: [401] },
+    {
+      method: "get", path: "/v1/custom-models", tag: "Models", auth: "api_key", summary: "Your private models",
+      responses: { 200: { description: "models", schema: CustomModelList } }, errors: [401],
+    },
     requireApiKey,
     async (c: Ctx) => reply(c, CustomModelList, { data: await new CustomModels(c.env).list(c.get("account").id) }),
   );
   api.op(
-    { method: "get", path: "/v1/custom-models/{slug}", tag: "Models", auth: "api_key", summary: "One of your private models", responses: { 200: { description: "model", schema: CustomModelView } }, errors: [401, 404] },
+    {
+      method: "get", path: "/v1/custom-models/{slug}", tag: "Models", auth: "api_key",
+      summary: "One of your private models",
+      responses: { 200: { description: "model", schema: CustomModelView } }, errors: [401, 404],
+    },
     requireApiKey,
-    async (c: Ctx) => reply(c, CustomModelView, await new CustomModels(c.env).get(c.get("account").id, c.req.param("slug")!)),
+    async (c: Ctx) => {
+      const model = await new CustomModels(c.env).get(c.get("account").id, c.req.param("slug")!);
+      return reply(c, CustomModelView, model);
+    },
   );
   api.op(
-    { method: "delete", path: "/v1/custom-models/{slug}", tag: "Models", auth: "api_key", summary: "Delete one of your private models", responses: { 200: { description: "deleted", schema: Deleted } }, errors: [401, 404] },
+    {
+      method: "delete", path: "/v1/custom-models/{slug}", tag: "Models", auth: "api_key",
+      summary: "Delete one of your private models", responses: { 200: { description: "deleted", schema: Deleted } },
+      errors: [401, 404],
+    },
     requireApiKey,
     async (c: Ctx) => {
       const slug = c.req.param("slug")!;

@@ -7,9 +7,13 @@ export function registerGetModel(api: Api) {
   api.op(
     {
       method: "get", path: "/v1/models/{model}", tag: "Models", auth: "none",
-      summary: "A model's page: input JSON Schema, price per GPU class or unit, GPU classes, measured p50 speed per class, example, curl/JS/Python snippets",
+      summary: "A model's page: input JSON Schema, price per GPU class or unit, GPU classes, measured p50 speed "
+        + "per class, example, curl/JS/Python snippets",
       responses: { 200: { description: "model", schema: ModelPage } }, errors: [404],
     },
-    async (c: Ctx) => reply(c, ModelPage, await modelPage(c.env, c.req.param("model")!, baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url))),
+    async (c: Ctx) => {
+      const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
+      return reply(c, ModelPage, await modelPage(c.env, c.req.param("model")!, base));
+    },
   );
 }

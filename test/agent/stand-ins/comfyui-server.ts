@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { CORE_NODES, OUTPUT_NODE_TYPES, checkGraph, type ApiWorkflow } from "../../../models/comfy-nodes.ts";
+import { CORE_NODES, OUTPUT_NODE_TYPES } from "../../../models/comfy-nodes.ts";
+import { checkGraph, type ApiWorkflow } from "../../../models/comfy-graph.ts";
 
 /** An animated WebP's RIFF header: enough for a client that looks at the container, not a playable clip. */
 const WEBP = Buffer.concat([Buffer.from("RIFF"), Buffer.from([0x1a, 0, 0, 0]), Buffer.from("WEBPVP8X"), Buffer.alloc(14)]);
