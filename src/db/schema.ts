@@ -65,7 +65,8 @@ export const models = sqliteTable("models", {
   maxExecutionS: integer("max_execution_s").notNull(),
   enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
   updatedAt: integer("updated_at").notNull(),
-  moderation: text("moderation").notNull().default("none"),
+  /** an operator's override of the manifest's moderation policy; null: the manifest's */
+  moderation: text("moderation"),
 });
 
 /** One row per request: ownership and routing (which pool holds the job), then a projection of its outcome. */

@@ -73,7 +73,7 @@ export class D1Catalog implements Catalog {
       definition: {
         ...definition, gpu_classes: view.gpu_classes, pricing: view.pricing, free: view.free,
         max_execution_s: view.max_execution_s,
-        moderation: row.moderation as ModelDefinition["moderation"],
+        moderation: (row.moderation as ModelDefinition["moderation"] | null) ?? definition.moderation,
       },
     };
   }
@@ -90,9 +90,10 @@ export class D1Catalog implements Catalog {
       };
       const values = {
         ...owned, slug: def.slug, gpuClasses: def.gpu_classes, pricing: def.pricing, free: def.free, pool: def.pool,
-        maxExecutionS: def.max_execution_s, moderation: def.moderation, enabled: true,
+        maxExecutionS: def.max_execution_s, enabled: true,
       };
-      // On re-sync only what the manifest owns changes; prices, classes, limits and policy stay as operators set them.
+      // On re-sync only what the manifest owns changes; prices, classes, limits and a moderation override stay as
+      // operators set them.
       return d.insert(models).values(values).onConflictDoUpdate({ target: models.slug, set: owned });
     });
     await d.batch(stmts as unknown as [never]);

@@ -44,6 +44,16 @@ describe("catalog from manifests", () => {
     expect((await call("/v1/models/nope")).status).toBe(404);
   });
 
+  it("the manifest's moderation policy holds until an operator overrides it in D1, and a re-sync keeps the override", async () => {
+    const page = async () => ((await (await call("/v1/models/sd3.5-medium-txt2img")).json()) as Page).moderation;
+    expect(await page()).toBe("block");
+    await env.DB.prepare("UPDATE models SET moderation = 'flag' WHERE slug = 'sd3.5-medium-txt2img'").run();
+    await syncCatalog();
+    expect(await page()).toBe("flag");
+    await env.DB.prepare("UPDATE models SET moderation = NULL WHERE slug = 'sd3.5-medium-txt2img'").run();
+    expect(await page()).toBe("block");
+  });
+
   it("speed is the p50 of measured run time per GPU class over completed requests only", async () => {
     const { id } = await newAccount();
     const rows: [string, string, number][] = [

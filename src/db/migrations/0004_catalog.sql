@@ -1,6 +1,6 @@
--- Catalog as data: moderation policy per model, accounts' private ComfyUI models, and the index the model page's
--- speed figures (p50 run time per GPU class over completed requests) read.
-ALTER TABLE `models` ADD `moderation` text DEFAULT 'none' NOT NULL;
+-- Catalog as data: an operator's override of a model's moderation policy (NULL: the manifest's), accounts' private
+-- ComfyUI models, and the index the model page's speed figures (p50 run time per GPU class) read.
+ALTER TABLE `models` ADD `moderation` text;
 --> statement-breakpoint
 CREATE TABLE `custom_models` (
 	`id` text PRIMARY KEY NOT NULL,
