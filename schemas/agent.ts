@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GpuClass } from "./models.ts";
 import { JobErrorKind } from "./errors.ts";
+import { ComfyRequirements } from "./manifest.ts";
 
 /** Every shape of the agent API, used by the Worker (src/routes/agent) and by gpu-agent (gpu-agent/src/client.ts). */
 
@@ -42,6 +43,8 @@ export const LeaseRequest = z.strictObject({
   wait_ms: z.number().int().min(0).max(25_000).default(20_000),
   /** true when every device slot is busy and this lease only fills the prefetch queue */
   prefetch: z.boolean().default(false),
+  /** custom node types and model files (`folder/file`) of the agent's ComfyUI, for private ComfyUI models */
+  comfyui: ComfyRequirements.optional(),
 });
 export type LeaseRequest = z.input<typeof LeaseRequest>;
 

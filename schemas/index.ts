@@ -4,3 +4,6 @@ export * from "./plans.ts";
 export * from "./api.ts";
 export * from "./agent.ts";
 export * from "./queue.ts";
+export * from "./manifest.ts";
+export * from "./catalog.ts";
+export * from "./model-page.ts";

@@ -12,6 +12,7 @@ import { registerAgentRegister } from "./routes/agent/register.ts";
 import { registerAsyncInference } from "./routes/inference/async.ts";
 import { registerSyncInference } from "./routes/inference/sync.ts";
 import { registerGetModel } from "./routes/models/get.ts";
+import { registerCustomModels } from "./routes/custom-models/index.ts";
 import { registerListModels } from "./routes/models/list.ts";
 import { registerCancelRequest } from "./routes/requests/cancel.ts";
 import { registerGetRequest } from "./routes/requests/get.ts";
@@ -36,6 +37,7 @@ export function buildApp() {
   registerAccount(api);
   registerUsage(api);
   registerGetModel(api);
+  registerCustomModels(api);
   registerGetStatus(api);
   registerGetRequest(api);
   registerCancelRequest(api);

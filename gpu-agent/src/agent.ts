@@ -1,4 +1,5 @@
 import type { LeasedJob } from "../../schemas/index.ts";
+import { COMFY_SPEC_KEY, type ComfyRequirements } from "../../schemas/manifest.ts";
 import { AgentClient } from "./client.ts";
 import type { AgentConfig } from "./config.ts";
 import { JobAborted, JobError } from "./errors.ts";
@@ -33,6 +34,8 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private slotFreed: (() => void) | null = null;
   private modelRuntime = new Map<string, RuntimeAdapter>();
+  /** custom node types and model files of the ComfyUI backend, declared on every lease for private graphs */
+  private comfyCaps: ComfyRequirements | undefined;
   readonly stats = { completed: 0, failed: 0, dropped: 0 };
   readonly metrics = new Metrics();
   private cache: ModelCache;
@@ -73,6 +76,8 @@ export class Agent {
       }
     }
     if (this.modelRuntime.size === 0) throw new Error("no runtime offers any of the configured models");
+    const graphs = this.runtimes.find((rt) => rt.capabilities);
+    this.comfyCaps = graphs ? await graphs.capabilities!().catch(() => undefined) : undefined;
     if (this.cfg.modelSources) {
       // weights this host keeps on disk: fetched (with progress) before the agent reports them cached
       const sources = JSON.parse(readFileSync(this.cfg.modelSources, "utf8")) as Record<string, ModelSource>;
@@ -142,7 +147,7 @@ export class Agent {
         continue;
       }
       const prefetch = this.running.size >= this.cfg.slots;
-      const res = await this.client.lease({ slots_free: free, loaded_models: this.loaded(), cached_models: this.cached, wait_ms: this.cfg.leaseWaitMs, prefetch }, this.leaseAbort.signal);
+      const res = await this.client.lease({ slots_free: free, loaded_models: this.loaded(), cached_models: this.cached, wait_ms: this.cfg.leaseWaitMs, prefetch, ...(this.comfyCaps ? { comfyui: this.comfyCaps } : {}) }, this.leaseAbort.signal);
       if (this.draining) {
         // A lease that raced the drain signal is handed straight back.
         if (res.ok && res.value) for (const j of res.value.jobs) await this.client.release(j.job_id, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });
@@ -186,15 +191,20 @@ export class Agent {
         r.aborted = c.reason;
         this.log.info({ job_id: c.job_id, reason: c.reason }, "platform stopped the job");
         // backends that can stop a prediction are told to; the result of the others is dropped
-        void this.modelRuntime.get(r.job.model)?.cancel?.(c.job_id);
+        void this.runtimeFor(r.job)?.cancel?.(c.job_id);
       }
     }
+  }
+
+  /** A catalog model's runtime, or for a private ComfyUI graph (it travels in the job) the runtime it names. */
+  private runtimeFor(job: LeasedJob): RuntimeAdapter | undefined {
+    return this.modelRuntime.get(job.model) ?? (COMFY_SPEC_KEY in job.input ? this.runtimes.find((rt) => rt.name === job.runtime && rt.capabilities) : undefined);
   }
 
   private async execute(r: Running): Promise<void> {
     const { job } = r;
     const log = this.log.child({ job_id: job.job_id, model: job.model, attempt: job.attempt });
-    const rt = this.modelRuntime.get(job.model);
+    const rt = this.runtimeFor(job);
     let deviceHeld = false;
     try {
       if (!rt) throw new JobError("model_unavailable", `this agent does not serve ${job.model}`, true);

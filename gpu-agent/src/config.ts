@@ -30,7 +30,7 @@ export const AgentConfig = z.object({
   comfyuiUrl: z.url().optional(),
   /** the backend's command line (split on spaces); the agent runs it and restarts it when it dies */
   backendCmd: z.string().min(1).optional(),
-  /** a folder of ComfyUI API-format workflows named `<model slug>.json` */
+  /** the catalog's model folders (`<slug>/manifest.json` + `workflow.json`); its comfyui models are served */
   comfyuiWorkflows: z.string().min(1),
 }).refine((c) => !c.cogUrl || c.cogModel, { message: "--cog-model is required with --cog-url", path: ["cogModel"] });
 export type AgentConfig = z.infer<typeof AgentConfig>;
@@ -80,7 +80,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     modelSources: pick("model-sources", "AGENT_MODEL_SOURCES"),
     comfyuiUrl: pick("comfyui-url", "COMFYUI_URL"),
     backendCmd: pick("backend-cmd", "AGENT_BACKEND_CMD"),
-    comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../workflows", import.meta.url).pathname,
+    comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../../models", import.meta.url).pathname,
   });
   if (!result.success) {
     throw new Error(`invalid configuration:\n${result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);

@@ -49,7 +49,11 @@ export const BROKER_MIGRATIONS: string[] = [
 ];
 
 /** Columns added after the first schema: applied when missing. */
-export const BROKER_COLUMNS: [table: string, column: string, type: string][] = [["jobs", "busy_gpu_ms", "INTEGER"]];
+export const BROKER_COLUMNS: [table: string, column: string, type: string][] = [
+  ["jobs", "busy_gpu_ms", "INTEGER"],
+  ["jobs", "requires", "TEXT"],
+  ["agents", "comfy", "TEXT"],
+];
 
 export type JobRow = {
   id: string;
@@ -82,6 +86,7 @@ export type JobRow = {
   load_ms: number | null;
   gpu_class: string | null;
   busy_gpu_ms: number | null;
+  requires: string | null;
 };
 
 export const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);

@@ -3,6 +3,8 @@ import type { Env } from "../env.ts";
 import { config } from "../env.ts";
 import type { AgentOutput, EventMessage, JobErrorKind, LeasedJob, HeartbeatResponse } from "../../schemas/index.ts";
 import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
+import { canRun, noCapacityMessage, type AgentOffer } from "./job-broker-caps.ts";
+import type { ComfyRequirements } from "../../schemas/index.ts";
 
 export interface EnqueueJob {
   id: string;
@@ -14,6 +16,8 @@ export interface EnqueueJob {
   priority: number;
   exec_timeout_ms: number;
   ttl_ms: number;
+  /** a private ComfyUI graph's custom node types and model files: only agents declaring them may lease it */
+  requires?: ComfyRequirements;
 }
 
 export interface AgentCaps {
@@ -26,6 +30,8 @@ export interface AgentCaps {
   cached_models: string[];
   /** a prefetch lease from an agent whose device slots are all busy: an idle agent is preferred */
   prefetch?: boolean;
+  /** custom node types and model files the agent's ComfyUI has */
+  comfyui?: ComfyRequirements;
 }
 
 export interface JobView {
@@ -112,10 +118,10 @@ export class JobBroker extends DurableObject<Env> {
     if (existing) return this.view(existing);
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        `INSERT INTO jobs (id, seq, account_id, model, runtime, gpu_classes, input, priority, status, max_attempts, created_at, ttl_deadline, exec_timeout_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, seq, account_id, model, runtime, gpu_classes, input, priority, status, max_attempts, created_at, ttl_deadline, exec_timeout_ms, requires)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?)`,
         job.id, this.nextSeq(), job.account_id, job.model, job.runtime, JSON.stringify(job.gpu_classes), JSON.stringify(job.input),
-        job.priority, this.cfg.MAX_ATTEMPTS, now, now + job.ttl_ms, job.exec_timeout_ms,
+        job.priority, this.cfg.MAX_ATTEMPTS, now, now + job.ttl_ms, job.exec_timeout_ms, job.requires ? JSON.stringify(job.requires) : null,
       );
     });
     this.dispatch();
@@ -163,9 +169,10 @@ export class JobBroker extends DurableObject<Env> {
   async lease(caps: AgentCaps, waitMs: number): Promise<LeasedJob[]> {
     const now = this.now();
     this.sql.exec(
-      `INSERT INTO agents (id, runtimes, models, gpu_class, last_seen) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(id) DO UPDATE SET runtimes = excluded.runtimes, models = excluded.models, gpu_class = excluded.gpu_class, last_seen = excluded.last_seen`,
-      caps.agent_id, JSON.stringify(caps.runtimes), JSON.stringify(caps.models), caps.gpu_class, now,
+      `INSERT INTO agents (id, runtimes, models, gpu_class, last_seen, comfy) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET runtimes = excluded.runtimes, models = excluded.models, gpu_class = excluded.gpu_class, last_seen = excluded.last_seen,
+         comfy = excluded.comfy`,
+      caps.agent_id, JSON.stringify(caps.runtimes), JSON.stringify(caps.models), caps.gpu_class, now, caps.comfyui ? JSON.stringify(caps.comfyui) : null,
     );
     let wake!: () => void;
     const woken = new Promise<void>((r) => (wake = r));
@@ -323,7 +330,7 @@ export class JobBroker extends DurableObject<Env> {
     for (const r of expired) {
       if (r.status === "QUEUED") {
         const kind = this.capable(r) ? "timeout" : "no_capacity";
-        this.finish(r, "FAILED", { error_kind: kind, error_message: kind === "no_capacity" ? `no agent serving ${r.model} connected before the request's TTL` : "request TTL passed while queued" });
+        this.finish(r, "FAILED", { error_kind: kind, error_message: kind === "no_capacity" ? noCapacityMessage(r, this.agentOffers()) : "request TTL passed while queued" });
       } else if (r.exec_deadline !== null && r.exec_deadline <= now) {
         this.finish(r, "FAILED", { error_kind: "timeout", error_message: `execution exceeded ${r.exec_timeout_ms} ms` });
       } else if (r.attempt >= r.max_attempts) {
@@ -408,15 +415,14 @@ export class JobBroker extends DurableObject<Env> {
     }
   }
 
-  private fits(r: Pick<JobRow, "runtime" | "model" | "gpu_classes">, runtimes: string[], models: string[], gpuClass: string): boolean {
-    return runtimes.includes(r.runtime) && models.includes(r.model) && (JSON.parse(r.gpu_classes) as string[]).includes(gpuClass);
+  private agentOffers(): AgentOffer[] {
+    return this.sql.exec<{ runtimes: string; models: string; gpu_class: string; comfy: string | null }>(
+      `SELECT runtimes, models, gpu_class, comfy FROM agents WHERE last_seen >= ?`, this.now() - AGENT_SEEN_MS,
+    ).toArray().map((a) => ({ runtimes: JSON.parse(a.runtimes), models: JSON.parse(a.models), gpu_class: a.gpu_class, comfy: a.comfy ? JSON.parse(a.comfy) : null }));
   }
 
   private capable(r: JobRow): boolean {
-    const agents = this.sql.exec<{ runtimes: string; models: string; gpu_class: string }>(
-      `SELECT runtimes, models, gpu_class FROM agents WHERE last_seen >= ?`, this.now() - AGENT_SEEN_MS,
-    ).toArray();
-    return agents.some((a) => this.fits(r, JSON.parse(a.runtimes), JSON.parse(a.models), a.gpu_class));
+    return this.agentOffers().some((a) => canRun(r, a));
   }
 
   /**
@@ -432,7 +438,7 @@ export class JobBroker extends DurableObject<Env> {
       let bestScore = Infinity;
       for (const w of this.waiters) {
         if (w.jobs.length >= w.caps.slots_free) continue;
-        if (!this.fits(job, w.caps.runtimes, w.caps.models, w.caps.gpu_class)) continue;
+        if (!canRun(job, { ...w.caps, comfy: w.caps.comfyui ?? null })) continue;
         const warmth = w.caps.loaded_models.includes(job.model) ? 0 : w.caps.cached_models.includes(job.model) ? 1 : 2;
         const score = warmth * 2 + (w.caps.prefetch ? 1 : 0);
         if (score < bestScore) {

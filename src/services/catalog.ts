@@ -1,25 +1,27 @@
 import { eq } from "drizzle-orm";
-import { z } from "zod";
-import { MODEL_BY_SLUG, MODEL_DEFINITIONS, type ModelDefinition, type ModelView, type Pricing, type GpuClass, type OutputType } from "../../schemas/index.ts";
+import {
+  MODEL_BY_SLUG, MODEL_MANIFESTS, toDefinition,
+  type ComfyJobSpec, type ComfyRequirements, type GpuClass, type ModelDefinition, type ModelView, type OutputType,
+  type Pricing,
+} from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { models } from "../db/schema.ts";
 import type { Env } from "../env.ts";
+import { CustomModels } from "./custom-models.ts";
 
 export interface CatalogModel {
   view: ModelView;
-  /** the zod schema requests are validated with */
+  /** the model's JSON Schema, prices, limits and policy as requests are validated and billed with */
   definition: ModelDefinition;
   pool: string;
+  /** a private ComfyUI model: the graph travels with each job, and only agents with what it needs may run it */
+  comfy?: { spec: ComfyJobSpec; requires: ComfyRequirements };
 }
 
 export interface Catalog {
   list(): Promise<ModelView[]>;
-  get(slug: string): Promise<CatalogModel | null>;
+  get(slug: string, accountId?: string): Promise<CatalogModel | null>;
   sync(): Promise<number>;
-}
-
-export function inputJsonSchema(d: ModelDefinition): Record<string, unknown> {
-  return z.toJSONSchema(d.input, { target: "draft-2020-12", io: "input" }) as Record<string, unknown>;
 }
 
 type Row = typeof models.$inferSelect;
@@ -40,8 +42,10 @@ function toView(r: Row): ModelView {
 }
 
 /**
- * The catalog lives in D1 (operators edit prices and availability there); the code holds the input schemas of the
- * models it can validate. A model is served when it is enabled in D1 and its schema is known here.
+ * The catalog: the manifests under models/ (compiled into models/index.ts) own each model's schema and workflow;
+ * D1 holds what operators change without a deploy (prices, GPU classes, limits, availability, moderation). A
+ * catalog model is served when it is enabled in D1 and has a manifest; otherwise the slug may name one of the
+ * calling account's private ComfyUI models.
  */
 export class D1Catalog implements Catalog {
   constructor(private env: Env) {}
@@ -51,47 +55,49 @@ export class D1Catalog implements Catalog {
     return rows.filter((r) => MODEL_BY_SLUG.has(r.slug)).map(toView);
   }
 
-  async get(slug: string): Promise<CatalogModel | null> {
-    const definition = MODEL_BY_SLUG.get(slug);
-    if (!definition) return null;
+  async row(slug: string): Promise<Row | null> {
+    if (!MODEL_BY_SLUG.has(slug)) return null;
     const row = await db(this.env).select().from(models).where(eq(models.slug, slug)).get();
-    if (!row || !row.enabled) return null;
+    return row && row.enabled ? row : null;
+  }
+
+  async get(slug: string, accountId?: string): Promise<CatalogModel | null> {
+    const definition = MODEL_BY_SLUG.get(slug);
+    if (!definition) return accountId ? new CustomModels(this.env).resolve(accountId, slug) : null;
+    const row = await this.row(slug);
+    if (!row) return null;
     const view = toView(row);
-    // Prices, GPU classes and limits come from D1 so operators can change them without a deploy.
     return {
       view,
       pool: row.pool,
-      definition: { ...definition, gpu_classes: view.gpu_classes, pricing: view.pricing, free: view.free, max_execution_s: view.max_execution_s },
+      definition: {
+        ...definition, gpu_classes: view.gpu_classes, pricing: view.pricing, free: view.free,
+        max_execution_s: view.max_execution_s,
+        moderation: (row.moderation as ModelDefinition["moderation"] | null) ?? definition.moderation,
+      },
     };
   }
 
-  /** Upserts the built-in definitions; idempotent, run by the start script and at deploy. */
+  /** Upserts every manifest; idempotent, run by the start script and at deploy. */
   async sync(): Promise<number> {
     const now = Date.now();
     const d = db(this.env);
-    await d.batch(
-      MODEL_DEFINITIONS.map((m) => {
-        const values = {
-          slug: m.slug,
-          name: m.name,
-          category: m.category,
-          description: m.description,
-          inputSchema: inputJsonSchema(m),
-          outputType: m.output_type,
-          runtime: m.runtime,
-          gpuClasses: m.gpu_classes,
-          pricing: m.pricing,
-          free: m.free,
-          pool: m.pool,
-          maxExecutionS: m.max_execution_s,
-          enabled: true,
-          updatedAt: now,
-        };
-        // On re-sync only what the code owns changes; prices, GPU classes and availability stay as operators set them.
-        const owned = { name: m.name, category: m.category, description: m.description, inputSchema: values.inputSchema, outputType: m.output_type, runtime: m.runtime, updatedAt: now };
-        return d.insert(models).values(values).onConflictDoUpdate({ target: models.slug, set: owned });
-      }) as unknown as [never],
-    );
-    return MODEL_DEFINITIONS.length;
+    const stmts = MODEL_MANIFESTS.map((m) => {
+      const def = toDefinition(m);
+      const owned = {
+        name: def.name, category: def.category, description: def.description, inputSchema: def.input_schema,
+        outputType: def.output_type, runtime: def.runtime, updatedAt: now,
+      };
+      const values = {
+        ...owned, slug: def.slug, gpuClasses: def.gpu_classes, pricing: def.pricing, free: def.free, pool: def.pool,
+        maxExecutionS: def.max_execution_s, enabled: true,
+      };
+      // On re-sync only what the manifest owns changes; prices, classes, limits and a moderation override stay as
+      // operators set them.
+      return d.insert(models).values(values).onConflictDoUpdate({ target: models.slug, set: owned });
+    });
+    await d.batch(stmts as unknown as [never]);
+    return MODEL_MANIFESTS.length;
   }
 }
+

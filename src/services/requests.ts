@@ -1,17 +1,17 @@
 import { and, eq } from "drizzle-orm";
-import { JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
+import { COMFY_SPEC_KEY, JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { JobView } from "../durable-objects/job-broker.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { signingSecret, type Config, type Env } from "../env.ts";
-import { validate } from "../app.ts";
 import type { AuthedAccount } from "./auth.ts";
 import { billing, rateHeaders } from "./billing.ts";
 import { broker } from "./broker.ts";
 import type { CatalogModel } from "./catalog.ts";
 import { newId, sha256Hex } from "./crypto.ts";
 import { resolveImage } from "./inputs.ts";
+import { validateModelInput } from "./model-input.ts";
 import { r2Keys, requestUrls, signOutputUrl } from "./urls.ts";
 
 export interface SubmitOptions {
@@ -48,7 +48,7 @@ export class RequestService {
     const def = model.definition;
     const images = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(raw)) if (v instanceof Uint8Array) images.set(k, v);
-    const input = validate(def.input, { ...raw, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) }) as Record<string, unknown>;
+    const input = validateModelInput(def.input_schema, { ...raw, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) });
 
     const bodyHash = opts.idempotencyKey ? await requestHash(def.slug, raw) : null;
     if (opts.idempotencyKey) {
@@ -62,7 +62,7 @@ export class RequestService {
 
     const id = newId("req");
     const stored: string[] = [];
-    for (const field of imageFields(def.input)) {
+    for (const field of imageFields(def.input_schema)) {
       const value = images.get(field) ?? input[field];
       if (value === undefined) continue;
       const img = await resolveImage(value as string | Uint8Array, field, this.cfg);
@@ -72,6 +72,8 @@ export class RequestService {
       input[field] = `/agent/v1/jobs/${id}/inputs/${field}`;
     }
     delete input.base64;
+    // A private ComfyUI model's graph travels with the job: agents hold no copy of it.
+    if (model.comfy) input[COMFY_SPEC_KEY] = model.comfy.spec;
 
     let admission;
     try {
@@ -88,6 +90,7 @@ export class RequestService {
       const job = await broker(this.env, model.pool).enqueue({
         id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes, input,
         priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
+        ...(model.comfy ? { requires: model.comfy.requires } : {}),
       });
       return { id, job, pool: model.pool, replayed: false, headers: rateHeaders(admission.rate, admission.available) };
     } catch (e) {

@@ -1,10 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobAborted } from "../../gpu-agent/src/errors.ts";
-import { ComfyUIRuntime, fillWorkflow, loadWorkflow } from "../../gpu-agent/src/runtimes/comfyui.ts";
+import { ComfyUIRuntime, fillGraph, loadComfyModels } from "../../gpu-agent/src/runtimes/comfyui.ts";
 import { ComfyStandIn } from "./stand-ins/comfyui-server.ts";
 
-const sdxl = loadWorkflow(fileURLToPath(new URL("../../gpu-agent/workflows/sdxl1.0-txt2img.json", import.meta.url)));
+const catalog = loadComfyModels(fileURLToPath(new URL("../../models", import.meta.url)));
+const sdxl = catalog["sdxl1.0-txt2img"]!;
 const params = { prompt: "a lighthouse", negative_prompt: "", width: 1024, height: 1024, samples: 1, num_inference_steps: 30, guidance_scale: 7.5, seed: 7 };
 let comfy: ComfyStandIn;
 let rt: ComfyUIRuntime;
@@ -12,7 +13,7 @@ let rt: ComfyUIRuntime;
 beforeEach(async () => {
   comfy = new ComfyStandIn();
   await comfy.start();
-  rt = new ComfyUIRuntime({ url: comfy.url, workflows: { "sdxl1.0-txt2img": sdxl } });
+  rt = new ComfyUIRuntime({ url: comfy.url, models: { "sdxl1.0-txt2img": sdxl } });
 });
 afterEach(async () => {
   await rt.close();
@@ -22,11 +23,30 @@ afterEach(async () => {
 const job = (id: string, p: Record<string, unknown> = params) => ({ jobId: id, model: "sdxl1.0-txt2img", params: p, files: {} });
 
 describe("ComfyUI adapter against a protocol stand-in", () => {
-  it("fills the workflow template with typed parameters", () => {
-    const w = fillWorkflow(sdxl, params);
-    expect(w["3"]!.inputs).toMatchObject({ seed: 7, steps: 30, cfg: 7.5 });
+  it("fills the manifest's node inputs with typed parameters, mapping labels to node values", () => {
+    const w = fillGraph(sdxl, { ...params, scheduler: "Euler a" });
+    expect(w["3"]!.inputs).toMatchObject({ seed: 7, steps: 30, cfg: 7.5, sampler_name: "euler_ancestral", scheduler: "normal" });
     expect(w["5"]!.inputs).toMatchObject({ width: 1024, height: 1024, batch_size: 1 });
     expect(w["6"]!.inputs.text).toBe("a lighthouse");
+    expect(sdxl.workflow["6"]!.inputs.text).toBe(""); // the manifest's graph is copied, never changed
+  });
+
+  it("offers only the catalog models whose weight files the host's ComfyUI has, and reports its custom nodes", async () => {
+    comfy.files = { checkpoints: ["sd_xl_base_1.0.safetensors"], upscale_models: ["RealESRGAN_x4plus.pth"] };
+    comfy.customNodes = ["IPAdapterAdvanced"];
+    const full = new ComfyUIRuntime({ url: comfy.url, models: catalog });
+    expect((await full.models()).sort()).toEqual(["real-esrgan-4x-gpu", "sdxl-img2img", "sdxl-inpainting", "sdxl1.0-txt2img"]);
+    expect(await full.capabilities()).toEqual({ node_types: ["IPAdapterAdvanced"], files: ["checkpoints/sd_xl_base_1.0.safetensors", "upscale_models/RealESRGAN_x4plus.pth"] });
+    await full.close();
+  });
+
+  it("a seed left out is drawn at random; a label outside the map is the caller's invalid input", () => {
+    const { seed: _s, ...noSeed } = params;
+    const a = fillGraph(sdxl, noSeed)["3"]!.inputs.seed as number;
+    const b = fillGraph(sdxl, noSeed)["3"]!.inputs.seed as number;
+    expect(Number.isInteger(a) && a >= 0 && a < 2 ** 32).toBe(true);
+    expect(a).not.toBe(b);
+    expect(() => fillGraph(sdxl, { ...params, scheduler: "Heun" })).toThrow(expect.objectContaining({ kind: "invalid_input" }));
   });
 
   it("queues the prompt, follows the WebSocket to completion, and fetches the image via /history and /view", async () => {

@@ -41,13 +41,13 @@ export interface FakeAgent {
 }
 
 /** Drives the agent API exactly as gpu-agent does, from inside the test. */
-export async function newAgent(models = ["background-removal", "nsfw-detector"], gpuClass = "cpu"): Promise<FakeAgent> {
+export async function newAgent(models = ["background-removal", "nsfw-detector"], gpuClass = "cpu", runtimes = ["builtin"]): Promise<FakeAgent> {
   const p = await json("POST", "/admin/v1/providers", { name: "p" }, adminHeaders);
   const { id: providerId } = (await p.json()) as { id: string };
   const t = await call(`/admin/v1/providers/${providerId}/agent-tokens`, { method: "POST", headers: adminHeaders });
   const { token } = (await t.json()) as { token: string };
   const auth = { authorization: `Bearer ${token}` };
-  const r = await json("POST", "/agent/v1/register", { name: "t", version: "test", gpu_class: gpuClass, gpus: [], runtimes: ["builtin"], models, slots: 4 }, auth);
+  const r = await json("POST", "/agent/v1/register", { name: "t", version: "test", gpu_class: gpuClass, gpus: [], runtimes, models, slots: 4 }, auth);
   expect(r.status).toBe(200);
   const { agent_id } = (await r.json()) as { agent_id: string };
   const headers = { ...auth, "x-agent-id": agent_id };

@@ -1,44 +1,28 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { JobAborted, JobError } from "../errors.ts";
 import { Stopwatch } from "../meter.ts";
-import type { RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
+import type { InputFile, RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
 import { BackendProcess, type BackendProcessOptions } from "./process.ts";
+import { fillGraph, imageTargets, type GraphSpec, type Workflow } from "./comfyui-graph.ts";
+import { COMFY_SPEC_KEY, ComfyJobSpec } from "../../../schemas/manifest.ts";
+import { CORE_NODES } from "../../../models/comfy-nodes.ts";
 
-/** A workflow in ComfyUI's API format: node id → {class_type, inputs}. */
-export type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+export { fillGraph, loadComfyModels, type GraphSpec, type Workflow } from "./comfyui-graph.ts";
 
 export interface ComfyOptions {
   /** the ComfyUI server, e.g. http://127.0.0.1:8188 */
   url: string;
-  /** catalog model → workflow template whose `"{{param}}"` strings are filled from the job's input */
-  workflows: Record<string, Workflow>;
+  /** catalog model → its graph and field mapping (from models/<slug>/manifest.json and workflow.json) */
+  models: Record<string, GraphSpec>;
   /** run ComfyUI as a supervised child of the agent (restarted when it dies) */
   process?: Omit<BackendProcessOptions, "onExit">;
 }
 
-/** Fills `"{{name}}"` placeholders with the job's parameters (keeping their JSON types); a seed left unset is random. */
-export function fillWorkflow(template: Workflow, params: Record<string, unknown>): Workflow {
-  const values: Record<string, unknown> = { seed: Math.floor(Math.random() * 2 ** 32), ...params };
-  const fill = (v: unknown): unknown => {
-    if (typeof v === "string") {
-      const whole = v.match(/^\{\{(\w+)\}\}$/);
-      if (whole) {
-        if (!(whole[1]! in values)) throw new JobError("invalid_input", `workflow needs parameter '${whole[1]}'`);
-        return values[whole[1]!];
-      }
-      return v;
-    }
-    if (Array.isArray(v)) return v.map(fill);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
-    return v;
-  };
-  return fill(template) as Workflow;
-}
-
-export function loadWorkflow(file: string): Workflow {
-  return JSON.parse(readFileSync(file, "utf8")) as Workflow;
-}
+/** Model folders whose files a private graph may ask for; listed through `GET /models/{folder}`. */
+const FILE_FOLDERS = [
+  "checkpoints", "diffusion_models", "unet", "vae", "clip", "text_encoders", "clip_vision", "controlnet", "loras",
+  "upscale_models", "style_models",
+];
 
 interface Running {
   promptId: string;
@@ -118,8 +102,63 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     this.ws = ws;
   }
 
+  private offered: string[] | null = null;
+
+  /**
+   * The catalog models whose weight files this host's ComfyUI has (`GET /models/{folder}`): a job for a model whose
+   * checkpoint is missing would fail on the host, so it is not offered. When ComfyUI cannot be asked, every model is.
+   */
   async models(): Promise<string[]> {
-    return Object.keys(this.opts.workflows);
+    if (this.offered) return this.offered;
+    const have = await this.capabilities().then((c) => new Set(c.files)).catch(() => null);
+    const all = Object.keys(this.opts.models);
+    if (!have) return all;
+    this.offered = all.filter((slug) => (this.opts.models[slug]!.files ?? []).every((f) => have.has(f)));
+    return this.offered;
+  }
+
+  /**
+   * What private graphs may ask of this host: node types ComfyUI registers beyond the core ones (`GET /object_info`)
+   * and the model files in its folders (`GET /models/{folder}`), as `folder/file`.
+   */
+  async capabilities(): Promise<{ node_types: string[]; files: string[] }> {
+    if (!this.ready) await this.warm("capabilities"); // a supervised backend may still be starting
+    const info = (await (await fetch(`${this.opts.url}/object_info`)).json()) as Record<string, unknown>;
+    const files: string[] = [];
+    for (const folder of FILE_FOLDERS) {
+      const r = await fetch(`${this.opts.url}/models/${folder}`).catch(() => null);
+      if (r?.ok) for (const f of (await r.json()) as string[]) files.push(`${folder}/${f}`);
+    }
+    const custom = Object.keys(info).filter((t) => !CORE_NODES[t]);
+    return { node_types: custom.sort().slice(0, 500), files: files.sort().slice(0, 500) };
+  }
+
+  /** `POST /upload/image` (multipart, type input): ComfyUI answers the name LoadImage reads it by. */
+  private async upload(jobId: string, field: string, file: InputFile): Promise<string> {
+    const form = new FormData();
+    const ext = file.contentType.split("/")[1]?.replace("jpeg", "jpg") ?? "png";
+    const blob = new Blob([new Uint8Array(file.bytes)], { type: file.contentType });
+    form.append("image", blob, `${jobId}-${field}.${ext}`);
+    form.append("type", "input");
+    form.append("overwrite", "true");
+    let r: Response;
+    try {
+      r = await fetch(`${this.opts.url}/upload/image`, { method: "POST", body: form });
+    } catch (e) {
+      throw new JobError("backend_crash", `comfyui unreachable: ${(e as Error).message}`, true);
+    }
+    if (!r.ok) throw new JobError("runtime_error", `comfyui /upload/image answered HTTP ${r.status}`, true);
+    const b = (await r.json()) as { name: string; subfolder?: string };
+    return b.subfolder ? `${b.subfolder}/${b.name}` : b.name;
+  }
+
+  /** The catalog model's graph, or a private model's sent with the job under COMFY_SPEC_KEY. */
+  private spec(req: RunRequest): GraphSpec {
+    const own = this.opts.models[req.model];
+    if (own) return own;
+    const sent = ComfyJobSpec.safeParse(req.params[COMFY_SPEC_KEY]);
+    if (sent.success) return sent.data;
+    throw new JobError("model_unavailable", `no workflow for ${req.model}`, true);
   }
 
   async warm(_model: string): Promise<void> {
@@ -136,14 +175,18 @@ export class ComfyUIRuntime implements RuntimeAdapter {
   }
 
   loaded(): string[] {
-    return this.ready ? Object.keys(this.opts.workflows) : [];
+    return this.ready ? (this.offered ?? Object.keys(this.opts.models)) : [];
   }
 
   async run(req: RunRequest): Promise<RunOutput> {
-    const template = this.opts.workflows[req.model];
-    if (!template) throw new JobError("model_unavailable", `no workflow for ${req.model}`, true);
-    const prompt = fillWorkflow(template, req.params);
+    const spec = this.spec(req);
     if (!this.ready && this.backend) await this.warm(req.model);
+    const uploaded: Record<string, string> = {};
+    for (const field of imageTargets(spec)) {
+      const file = req.files[field];
+      if (file) uploaded[field] = await this.upload(req.jobId, field, file);
+    }
+    const prompt = fillGraph(spec, req.params, uploaded);
     try {
       await this.connect();
     } catch (e) {
@@ -171,12 +214,14 @@ export class ComfyUIRuntime implements RuntimeAdapter {
       if (outcome.type === "connection") throw new JobError("backend_crash", outcome.message, true);
       throw new JobError("runtime_error", `${outcome.type}: ${outcome.message}`, false);
     }
-    return { outputs: await this.fetchOutputs(promptId), gpuMs, loadMs: 0 };
+    return { outputs: await this.fetchOutputs(promptId, spec.outputs), gpuMs, loadMs: 0 };
   }
 
-  private async fetchOutputs(promptId: string): Promise<RunOutput["outputs"]> {
+  private async fetchOutputs(promptId: string, nodes?: string[]): Promise<RunOutput["outputs"]> {
     const h = (await (await fetch(`${this.opts.url}/history/${promptId}`)).json()) as Record<string, { outputs: Record<string, { images?: { filename: string; subfolder: string; type: string }[]; gifs?: { filename: string; subfolder: string; type: string; format?: string }[] }> }>;
-    const files = Object.values(h[promptId]?.outputs ?? {}).flatMap((o) => [...(o.images ?? []), ...(o.gifs ?? [])]);
+    const outputs = h[promptId]?.outputs ?? {};
+    // only the declared output nodes' files are the result (a graph may also preview intermediate images)
+    const files = Object.entries(outputs).filter(([id]) => !nodes || nodes.includes(id)).flatMap(([, o]) => [...(o.images ?? []), ...(o.gifs ?? [])]).filter((f) => f.type !== "temp");
     const out: RunOutput["outputs"] = [];
     for (const [i, f] of files.entries()) {
       const q = new URLSearchParams({ filename: f.filename, subfolder: f.subfolder, type: f.type });

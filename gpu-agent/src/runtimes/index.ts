@@ -1,10 +1,8 @@
-import { readdirSync } from "node:fs";
-import path from "node:path";
 import type { AgentConfig } from "../config.ts";
 import type { RuntimeAdapter } from "./types.ts";
 import { BuiltinRuntime } from "./builtin/index.ts";
 import { CogRuntime } from "./cog.ts";
-import { ComfyUIRuntime, loadWorkflow, type Workflow } from "./comfyui.ts";
+import { ComfyUIRuntime, loadComfyModels } from "./comfyui.ts";
 
 /** The runtime adapters this agent runs, from its configuration. */
 export function buildRuntimes(cfg: AgentConfig, onFatal?: (reason: string) => void): RuntimeAdapter[] {
@@ -14,11 +12,7 @@ export function buildRuntimes(cfg: AgentConfig, onFatal?: (reason: string) => vo
   if (cfg.builtin) out.push(new BuiltinRuntime({ onFatal }));
   if (cfg.cogUrl && cfg.cogModel) out.push(new CogRuntime({ url: cfg.cogUrl, model: cfg.cogModel, ...proc }));
   if (cfg.comfyuiUrl) {
-    const workflows: Record<string, Workflow> = {};
-    for (const f of readdirSync(cfg.comfyuiWorkflows).filter((n) => n.endsWith(".json"))) {
-      workflows[f.slice(0, -5)] = loadWorkflow(path.join(cfg.comfyuiWorkflows, f));
-    }
-    out.push(new ComfyUIRuntime({ url: cfg.comfyuiUrl, workflows, ...(cfg.cogUrl ? {} : proc) }));
+    out.push(new ComfyUIRuntime({ url: cfg.comfyuiUrl, models: loadComfyModels(cfg.comfyuiWorkflows), ...(cfg.cogUrl ? {} : proc) }));
   }
   return out;
 }

@@ -33,5 +33,7 @@ export interface RuntimeAdapter {
   free?(): Promise<void>;
   /** stop a running job (the platform cancelled it); its run() then rejects with JobAborted */
   cancel?(jobId: string): Promise<void>;
+  /** a runtime that runs graphs sent with the job (ComfyUI): the custom node types and model files it has */
+  capabilities?(): Promise<{ node_types: string[]; files: string[] }>;
   close(): Promise<void>;
 }

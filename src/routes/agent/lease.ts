@@ -15,6 +15,7 @@ export function registerAgentLease(api: Api) {
         {
           agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass,
           slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models, prefetch: body.prefetch,
+          ...(body.comfyui ? { comfyui: body.comfyui } : {}),
         },
         body.wait_ms,
       );

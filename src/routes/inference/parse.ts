@@ -6,7 +6,7 @@ import { imageFields } from "../../../schemas/index.ts";
 
 export async function loadModel(c: Ctx): Promise<CatalogModel> {
   const slug = c.req.param("model") ?? "";
-  const model = await new D1Catalog(c.env).get(slug);
+  const model = await new D1Catalog(c.env).get(slug, c.get("account")?.id);
   if (!model) throw new ApiError("not_found", `model '${slug}' not found`, { model: slug });
   return model;
 }
@@ -18,7 +18,7 @@ export async function loadModel(c: Ctx): Promise<CatalogModel> {
 export async function inferenceBody(c: Ctx, model: CatalogModel): Promise<Record<string, unknown>> {
   const type = (c.req.header("content-type") ?? "application/json").split(";")[0]!.trim().toLowerCase();
   if (type.startsWith("image/") || type === "application/octet-stream") {
-    const fields = imageFields(model.definition.input);
+    const fields = imageFields(model.definition.input_schema);
     if (fields.length !== 1) throw new ApiError("unsupported_media_type", `${model.view.slug} takes a JSON body`);
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.byteLength === 0) throw new ApiError("invalid_input", "empty image body", { fields: [{ path: fields[0], message: "required" }] });

@@ -1,4 +1,4 @@
-import { SyncJsonOutput, RequestStatusView, BackgroundRemovalInput } from "../../../schemas/index.ts";
+import { SyncJsonOutput, RequestStatusView, ModelInput } from "../../../schemas/index.ts";
 import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { requireApiKey } from "../../services/auth.ts";
 import { RequestService } from "../../services/requests.ts";
@@ -14,7 +14,7 @@ export function registerSyncInference(api: Api) {
     {
       method: "post", path: "/v1/{model}", tag: "Inference", auth: "api_key", maxBody: LIMITS.inference,
       summary: "Run a model and return its output (image bytes by default; JSON with Accept: application/json or base64: true). Waits up to Prefer: wait=N seconds, then answers 202 with the request object.",
-      body: BackgroundRemovalInput,
+      body: ModelInput,
       bodyContent: { "image/*": { schema: { type: "string", format: "binary" } } },
       responses: { 200: { description: "the output", content: "image/png" }, 202: { description: "still running", schema: RequestStatusView } },
       errors: [400, 401, 402, 403, 404, 413, 422, 429, 500, 503, 504],

@@ -1,15 +1,19 @@
-import { ModelView } from "../../../schemas/index.ts";
+import { ModelPage } from "../../../schemas/index.ts";
 import { reply, type Api, type Ctx } from "../../app.ts";
-import { ApiError } from "../../errors.ts";
-import { D1Catalog } from "../../services/catalog.ts";
+import { modelPage } from "../../services/model-page.ts";
+import { baseUrl } from "../../services/urls.ts";
 
 export function registerGetModel(api: Api) {
   api.op(
-    { method: "get", path: "/v1/models/{model}", tag: "Models", auth: "none", summary: "One model of the catalog", responses: { 200: { description: "model", schema: ModelView } }, errors: [404] },
+    {
+      method: "get", path: "/v1/models/{model}", tag: "Models", auth: "none",
+      summary: "A model's page: input JSON Schema, price per GPU class or unit, GPU classes, measured p50 speed "
+        + "per class, example, curl/JS/Python snippets",
+      responses: { 200: { description: "model", schema: ModelPage } }, errors: [404],
+    },
     async (c: Ctx) => {
-      const m = await new D1Catalog(c.env).get(c.req.param("model")!);
-      if (!m) throw new ApiError("not_found", `model '${c.req.param("model")}' not found`);
-      return reply(c, ModelView, m.view);
+      const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
+      return reply(c, ModelPage, await modelPage(c.env, c.req.param("model")!, base));
     },
   );
 }
