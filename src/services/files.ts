@@ -1,5 +1,6 @@
+import { D1Catalog } from "./catalog.ts";
 import { eq } from "drizzle-orm";
-import { MODEL_BY_SLUG, type OutputType } from "../../schemas/index.ts";
+import { type OutputType } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { Env } from "../env.ts";
@@ -73,7 +74,8 @@ export async function storeOutput(
   env: Env, scope: UploadScope, name: string, declared: string | undefined, bytes: Uint8Array,
 ) {
   const row = await db(env).select({ model: requests.model }).from(requests).where(eq(requests.id, scope.jobId)).get();
-  const def = row ? MODEL_BY_SLUG.get(row.model) : undefined;
+  // The account's private models are outputs' owners too, so the lookup goes through the catalog, not the built-ins.
+  const def = row ? (await new D1Catalog(env).get(row.model, scope.accountId))?.view : undefined;
   if (!def) throw notFound("job");
   const type = mediaType(declared);
   const allowed = OUTPUT_MEDIA[def.output_type];

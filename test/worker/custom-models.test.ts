@@ -115,17 +115,17 @@ describe("bring your own ComfyUI workflow", () => {
       $comfyui: { workflow: workflow(), inputs: { image: { node: "2", input: "image" }, prompt: { node: "4", input: "text" }, steps: { node: "6", input: "steps" }, strength: { node: "6", input: "denoise" } } },
     });
     const img = await call(`/agent/v1/jobs/${request_id}/inputs/image`, { headers: { ...host.headers, "x-lease-id": job!.lease_id } });
-    expect(img.status).toBe(200);
+    expect([img.status, await img.clone().text()]).toEqual([200, expect.anything()]);
 
     const out = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 9, 9]);
     const put = await call(`/agent/v1/jobs/${request_id}/outputs/output-0.png`, { method: "PUT", headers: { ...host.headers, "x-lease-id": job!.lease_id, "content-type": "image/png" }, body: out });
-    expect(put.status).toBe(200);
+    expect([put.status, await put.clone().text()]).toEqual([200, expect.anything()]);
     await new Promise((r) => setTimeout(r, 60)); // the reported run must fit the lease window the broker saw
     const done = await host.post(`/agent/v1/jobs/${request_id}/complete`, {
       lease_id: job!.lease_id, epoch: job!.epoch, outputs: [{ name: "output-0.png", content_type: "image/png", size: out.byteLength }],
       metrics: { gpu_ms: 50, load_ms: 0, gpu_class: "L40S" },
     });
-    expect(done.status).toBe(200);
+    expect([done.status, await done.clone().text()]).toEqual([200, expect.anything()]);
     const res = (await (await call(`/v2/requests/${request_id}`, { headers: h })).json()) as { status: string; cost: number; metrics: { gpu_ms: number } };
     expect(res.status).toBe("COMPLETED");
     // 600 µUSD per L40S-second × the measured 50 ms, rounded up
