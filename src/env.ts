@@ -17,6 +17,10 @@ export interface Env {
   ADMIN_TOKEN?: string;
   URL_SIGNING_SECRET?: string;
   PUBLIC_BASE_URL?: string;
+  /** console sign-in mail: "resend" sends through Resend's HTTP API; unset logs the link (outside production) */
+  MAIL_PROVIDER?: string;
+  MAIL_API_KEY?: string;
+  MAIL_FROM?: string;
 }
 
 type WorkerEnv = Env;
@@ -35,6 +39,9 @@ export const Config = z.object({
   ADMIN_TOKEN: z.string().min(16).optional(),
   URL_SIGNING_SECRET: z.string().min(16).optional(),
   PUBLIC_BASE_URL: z.url().optional(),
+  MAIL_PROVIDER: z.enum(["resend"]).optional(),
+  MAIL_API_KEY: z.string().min(1).optional(),
+  MAIL_FROM: z.string().min(3).optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -52,6 +59,9 @@ export function config(env: Env): Config {
     ADMIN_TOKEN: env.ADMIN_TOKEN || undefined,
     URL_SIGNING_SECRET: env.URL_SIGNING_SECRET || undefined,
     PUBLIC_BASE_URL: env.PUBLIC_BASE_URL || undefined,
+    MAIL_PROVIDER: env.MAIL_PROVIDER || undefined,
+    MAIL_API_KEY: env.MAIL_API_KEY || undefined,
+    MAIL_FROM: env.MAIL_FROM || undefined,
   });
   parsed.set(env, cfg);
   return cfg;

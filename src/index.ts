@@ -23,6 +23,7 @@ import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
 import { registerAdminLedger } from "./routes/admin/ledger.ts";
 import { grantMonthlyCredits } from "./queues/grants.ts";
+import { mountConsole } from "./console/index.tsx";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
@@ -50,6 +51,7 @@ export function buildApp() {
   registerBench(api);
   registerSyncInference(api);
   registerAsyncInference(api);
+  mountConsole(api.app);
   return api.app;
 }
 
