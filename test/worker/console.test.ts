@@ -285,6 +285,9 @@ describe("console playground and usage", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(usage).toContain(`data-cost="${api.cost}">${dollars}<`);
+    const daily = JSON.parse(usage.match(/id="spend-data">([^<]*)</)![1]!) as { day: string; cost: number; requests: number }[];
+    expect(daily).toHaveLength(30);
+    expect(daily.at(-1)).toEqual({ day: new Date().toISOString().slice(0, 10), cost: api.cost, requests: 1 });
     expect(usage).toMatch(new RegExp(`data-request="${id}"[\\s\\S]*?data-cost="${api.cost}"`));
     const detail = await (await call(`/console/requests/${id}`, { headers: { cookie: s.cookie } })).text();
     expect(detail).toContain(`/console/requests/${id}/inputs/image`);

@@ -27,7 +27,7 @@ export function KeysPage(p: { session: ConsoleSession; keys: KeyRow[]; created?:
         <button type="submit">Create key</button>
       </form>
       <h2>Your keys</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex={0} role="region" aria-label="API keys table">
         <table>
           <thead><tr><th>Name</th><th>Key</th><th>Created</th><th>Last used</th><th>State</th><th><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>

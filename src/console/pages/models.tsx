@@ -57,7 +57,7 @@ function PriceTable(p: { pricing: Pricing }) {
   const pr = p.pricing;
   if (pr.kind === "per_generation") return <p>{usd(pr.micro_usd_per_unit)} per {pr.unit.replace("_", " ")}.</p>;
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabindex={0} role="region" aria-label="Prices table">
       <table>
         <thead><tr><th>GPU class</th><th class="num">Per second</th><th class="num">Per hour</th></tr></thead>
         <tbody>
@@ -95,7 +95,7 @@ export function ModelPage(p: ModelPageProps) {
           <h2 id="price-h">Price</h2>
           <PriceTable pricing={m.pricing} />
           <h2>Expected speed</h2>
-          <p>{p.speed ? `${(p.speed.ms / 1000).toFixed(2)} s of GPU time (median of the last ${p.speed.n} completed requests)` : "No completed requests yet."} Longest allowed run: {m.max_execution_s} s.</p>
+          <p>{p.speed ? `${(p.speed.ms / 1000).toFixed(2)} s of GPU time (median of the last ${p.speed.n} completed request${p.speed.n === 1 ? "" : "s"}).` : "No completed requests yet."} Longest allowed run: {m.max_execution_s} s.</p>
           <h2>API</h2>
           <pre><code>{curl}</code></pre>
           <p class="help">Sync: <code>POST /v1/{m.slug}</code>. Full reference: <a href="/docs">/docs</a>.</p>

@@ -31,14 +31,15 @@ function Output(p: { r: RequestResult }) {
 }
 
 /** A request's live card: polled by htmx every second until final, then it stops (the final card has no trigger). */
-export function RequestCard(p: { r: RequestResult }) {
+export function RequestCard(p: { r: RequestResult; detail?: boolean }) {
   const r = p.r;
   const final = isFinal(r);
   const m = r.metrics;
-  const poll = final ? {} : { "hx-get": `/console/requests/${r.request_id}/card`, "hx-trigger": "every 1s", "hx-swap": "outerHTML" };
+  const url = `/console/requests/${r.request_id}/card${p.detail ? "?detail=1" : ""}`;
+  const poll = final ? {} : { "hx-get": url, "hx-trigger": "every 1s", "hx-swap": "outerHTML" };
   return (
     <section id="run-status" class="card" aria-live="polite" data-status={r.status} data-final={final ? "true" : "false"} {...poll}>
-      <h2>Request <a href={`/console/requests/${r.request_id}`}><code>{r.request_id}</code></a></h2>
+      <h2>{p.detail ? "Result of" : "Request"} <a href={`/console/requests/${r.request_id}`}><code>{r.request_id}</code></a></h2>
       <dl class="meta">
         <dt>Status</dt><dd><StatusText status={r.status} />{!final && TERMINAL.has(r.status) ? " (settling the charge)" : null}</dd>
         {r.queue_position !== null ? <><dt>Queue position</dt><dd>{r.queue_position}</dd></> : null}
@@ -84,7 +85,7 @@ export function RequestPage(p: { session: ConsoleSession; r: RequestResult; row:
           </div>
         </div>
         <div>
-          <RequestCard r={r} />
+          <RequestCard r={r} detail />
         </div>
       </div>
     </Layout>

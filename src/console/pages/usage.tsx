@@ -43,7 +43,7 @@ export function RequestTable(p: { page: RequestPage; filters: Filters; models: s
         </div>
         <button type="submit" class="secondary">Filter</button>
       </form>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex={0} role="region" aria-label="Requests table">
         <table>
           <thead>
             <tr><th>Time</th><th>Request</th><th>Model</th><th>Status</th><th class="num">Duration</th><th class="num">GPU time</th><th>GPU class</th><th class="num">Cost</th></tr>
@@ -93,7 +93,7 @@ export function UsagePage(p: { session: ConsoleSession; account: AccountView; da
       <script type="application/json" id="spend-data" dangerouslySetInnerHTML={{ __html: JSON.stringify(p.daily).replaceAll("<", "\\u003c") }}></script>
       <details>
         <summary>Spend per day as a table</summary>
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="Spend per day table">
           <table>
             <thead><tr><th>Day</th><th class="num">Requests</th><th class="num">Spend</th></tr></thead>
             <tbody>

@@ -48,7 +48,7 @@ export function registerPages(app: ConsoleApp) {
   app.get("/requests/:id/card", async (c) => {
     const svc = new RequestService(c.env, c.get("cfg"));
     const job = await svc.job(actor(c), c.req.param("id"));
-    return c.html(<RequestCard r={await svc.resultView(job, base(c))} />);
+    return c.html(<RequestCard r={await svc.resultView(job, base(c))} detail={c.req.query("detail") === "1"} />);
   });
 
   app.get("/requests/:id/inputs/:field", async (c) => {

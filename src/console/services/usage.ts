@@ -31,7 +31,8 @@ export class UsageService {
   /** Spend and request count per UTC day for the last `days` days, zero-filled, oldest first. */
   async daily(accountId: string, days: number, now = Date.now()): Promise<DaySpend[]> {
     const start = Math.floor(now / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
-    const dayExpr = sql<number>`(${requests.createdAt} / ${DAY_MS})`;
+    // The divisor is inlined: D1 binds JS numbers as REAL, which would make the day a fraction.
+    const dayExpr = sql<number>`cast(${requests.createdAt} / ${sql.raw(String(DAY_MS))} as integer)`;
     const rows = await db(this.env)
       .select({ day: dayExpr, cost: sql<number>`coalesce(sum(${requests.cost}), 0)`, n: sql<number>`count(*)` })
       .from(requests)
