@@ -26,6 +26,7 @@ test.beforeAll(async ({ api }) => {
 
 async function check(page: import("@playwright/test").Page, url: string, name: string) {
   const weight = await pageWeight(page, url);
+  console.log(`page weight ${url}: ${weight.total} B gzipped (${Object.keys(weight.parts).length} files)`);
   expect(weight.total, JSON.stringify(weight.parts)).toBeLessThan(BUDGET);
   await expectAccessible(page);
   await screenshot(page, name);
