@@ -9,7 +9,13 @@ import { ROOT } from "./platform.ts";
 
 const dir = path.join(ROOT, "docs", "screenshots");
 mkdirSync(dir, { recursive: true });
-const r = spawnSync(path.join(ROOT, "node_modules", ".bin", "playwright"), ["test", "-c", "test/console/playwright.config.ts", "pages.spec.ts"], {
-  cwd: ROOT, stdio: "inherit", env: { ...process.env, SCREENSHOTS_DIR: dir, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" },
-});
+const r = spawnSync(
+  path.join(ROOT, "node_modules", ".bin", "playwright"),
+  ["test", "-c", "test/console/playwright.config.ts", "pages.spec.ts"],
+  {
+    cwd: ROOT,
+    stdio: "inherit",
+    env: { ...process.env, SCREENSHOTS_DIR: dir, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" },
+  },
+);
 process.exit(r.status ?? 1);

@@ -9,9 +9,16 @@ export type CCtx = Context<ConsoleEnv>;
 export type ConsoleApp = Hono<ConsoleEnv>;
 
 export const CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob: https:",
-  "media-src 'self' blob: https:", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'",
-  "form-action 'self' https://checkout.stripe.com", "object-src 'none'",
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob: https:",
+  "media-src 'self' blob: https:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self' https://checkout.stripe.com",
+  "object-src 'none'",
 ].join("; ");
 
 /** Security headers on every console response; pages are per-user, so never cached by anyone else. */

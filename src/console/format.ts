@@ -3,7 +3,9 @@ export function usd(micro: number | null | undefined, decimals = 6): string {
   if (micro === null || micro === undefined) return "—";
   const sign = micro < 0 ? "-" : "";
   const abs = Math.abs(Math.trunc(micro));
-  const frac = String(abs % 1_000_000).padStart(6, "0").slice(0, decimals);
+  const frac = String(abs % 1_000_000)
+    .padStart(6, "0")
+    .slice(0, decimals);
   return `${sign}$${Math.floor(abs / 1_000_000).toLocaleString("en-US")}${decimals > 0 ? "." + frac : ""}`;
 }
 

@@ -14,7 +14,15 @@ import { registerPages } from "./routes/pages.tsx";
 import { SessionService } from "./services/session.ts";
 
 const BY_PATH = new Map(Object.values(ASSETS).map((a) => [a.path, a]));
-const PROTECTED = ["/usage", "/requests/*", "/keys", "/keys/*", "/models", "/models/*", ...COMING_IDS.map((id) => `/${id}`)];
+const PROTECTED = [
+  "/usage",
+  "/requests/*",
+  "/keys",
+  "/keys/*",
+  "/models",
+  "/models/*",
+  ...COMING_IDS.map((id) => `/${id}`),
+];
 
 /** The web console, server-rendered by the same Worker under /console ; pages, sign-in and assets. */
 export function consoleApp(): Hono<ConsoleEnv> {
@@ -27,7 +35,10 @@ export function consoleApp(): Hono<ConsoleEnv> {
     const a = BY_PATH.get(c.req.param("file"));
     if (!a) return c.text("not found", 404);
     // Names carry a hash of the content, so a file never changes under its name.
-    return c.body(a.body, 200, { "content-type": `${a.type}; charset=utf-8`, "cache-control": "public, max-age=31536000, immutable" });
+    return c.body(a.body, 200, {
+      "content-type": `${a.type}; charset=utf-8`,
+      "cache-control": "public, max-age=31536000, immutable",
+    });
   });
   app.get("/", (c) => c.redirect("/console/usage", 303));
 
@@ -38,16 +49,40 @@ export function consoleApp(): Hono<ConsoleEnv> {
 
   app.all("*", async (c) => {
     const session = await new SessionService(c.env).read(sessionCookie(c));
-    return c.html(<ErrorPage status={404} title="Page not found" message={`Nothing at ${c.req.path}.`} session={session} />, 404);
+    return c.html(
+      <ErrorPage status={404} title="Page not found" message={`Nothing at ${c.req.path}.`} session={session} />,
+      404,
+    );
   });
 
   app.onError(async (err, c) => {
     if (err instanceof HTTPException) return err.getResponse();
     if (err instanceof ApiError && err.status < 500) {
-      return c.html(<ErrorPage status={err.status} title={err.code === "not_found" ? "Not found" : "Request refused"} message={err.message} />, err.status as 404);
+      return c.html(
+        <ErrorPage
+          status={err.status}
+          title={err.code === "not_found" ? "Not found" : "Request refused"}
+          message={err.message}
+        />,
+        err.status as 404,
+      );
     }
-    console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), message: String(err), stack: (err as Error).stack }));
-    return c.html(<ErrorPage status={500} title="Something went wrong" message={`Internal error (request ${c.get("requestId")}).`} />, 500);
+    console.error(
+      JSON.stringify({
+        level: "error",
+        request_id: c.get("requestId"),
+        message: String(err),
+        stack: (err as Error).stack,
+      }),
+    );
+    return c.html(
+      <ErrorPage
+        status={500}
+        title="Something went wrong"
+        message={`Internal error (request ${c.get("requestId")}).`}
+      />,
+      500,
+    );
   });
   return app;
 }

@@ -25,7 +25,12 @@ export interface LayoutProps {
 }
 
 // htmx must not inject inline <style> (blocked by our CSP) nor evaluate attribute code.
-const HTMX_CONFIG = JSON.stringify({ includeIndicatorStyles: false, allowEval: false, allowScriptTags: false, historyCacheSize: 0 });
+const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
+  historyCacheSize: 0,
+});
 
 export function Layout(p: LayoutProps) {
   const s = p.session;
@@ -45,19 +50,27 @@ export function Layout(p: LayoutProps) {
       </head>
       <body hx-headers={s ? JSON.stringify({ "x-csrf-token": s.csrf }) : undefined}>
         <header class="top">
-          <a class="brand" href="/console/usage">Edge Inference</a>
+          <a class="brand" href="/console/usage">
+            Edge Inference
+          </a>
           {s ? (
             <form method="post" action="/console/sign-out" class="inline">
               <span class="help">{s.email}</span>
               <input type="hidden" name="_csrf" value={s.csrf} />
-              <button type="submit" class="secondary">Sign out</button>
+              <button type="submit" class="secondary">
+                Sign out
+              </button>
             </form>
           ) : null}
           {s ? (
             <nav class="main" aria-label="Console">
               <ul>
                 {NAV.map((n) => (
-                  <li><a href={n.href} aria-current={p.active === n.id ? "page" : undefined}>{n.label}</a></li>
+                  <li>
+                    <a href={n.href} aria-current={p.active === n.id ? "page" : undefined}>
+                      {n.label}
+                    </a>
+                  </li>
                 ))}
               </ul>
             </nav>

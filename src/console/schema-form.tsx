@@ -21,7 +21,10 @@ export interface Prop {
   title?: string;
   "x-order"?: number;
 }
-interface ObjectSchema { properties?: Record<string, Prop>; required?: string[] }
+interface ObjectSchema {
+  properties?: Record<string, Prop>;
+  required?: string[];
+}
 
 /** Fields the console decides itself: it always shows outputs as files, never inline base64. */
 const HIDDEN = new Set(["base64"]);
@@ -40,7 +43,11 @@ const title = (name: string, p: Prop) => p.title ?? name.replaceAll("_", " ");
 
 function Help(p: { id: string; text: string | undefined; extra?: string }) {
   const t = [p.text, p.extra].filter(Boolean).join(" ");
-  return t ? <p class="help" id={p.id}>{t}</p> : null;
+  return t ? (
+    <p class="help" id={p.id}>
+      {t}
+    </p>
+  ) : null;
 }
 
 function Field(p: { name: string; prop: Prop; required: boolean }) {
@@ -67,7 +74,11 @@ function Field(p: { name: string; prop: Prop; required: boolean }) {
         <label for={id}>{label}</label>
         <select id={id} name={name} aria-describedby={helpId}>
           {p.required || prop.default !== undefined ? null : <option value="">(default)</option>}
-          {prop.enum.map((v) => <option value={String(v)} selected={v === prop.default}>{String(v)}</option>)}
+          {prop.enum.map((v) => (
+            <option value={String(v)} selected={v === prop.default}>
+              {String(v)}
+            </option>
+          ))}
         </select>
         <Help id={helpId} text={prop.description} />
       </div>
@@ -77,7 +88,14 @@ function Field(p: { name: string; prop: Prop; required: boolean }) {
     return (
       <div class="field">
         <input type="hidden" name={name} value="false" />
-        <input id={id} name={name} type="checkbox" value="true" checked={prop.default === true} aria-describedby={helpId} />
+        <input
+          id={id}
+          name={name}
+          type="checkbox"
+          value="true"
+          checked={prop.default === true}
+          aria-describedby={helpId}
+        />
         <label for={id}>{label}</label>
         <Help id={helpId} text={prop.description} />
       </div>
@@ -87,11 +105,28 @@ function Field(p: { name: string; prop: Prop; required: boolean }) {
     const min = prop.minimum ?? prop.exclusiveMinimum;
     const max = prop.maximum ?? prop.exclusiveMaximum;
     const step = prop.multipleOf ?? (t === "integer" ? 1 : "any");
-    const bounds = min !== undefined && max !== undefined ? `From ${min} to ${max}.` : min !== undefined ? `At least ${min}.` : max !== undefined ? `At most ${max}.` : undefined;
+    const bounds =
+      min !== undefined && max !== undefined
+        ? `From ${min} to ${max}.`
+        : min !== undefined
+          ? `At least ${min}.`
+          : max !== undefined
+            ? `At most ${max}.`
+            : undefined;
     return (
       <div class="field">
         <label for={id}>{label}</label>
-        <input id={id} name={name} type="number" min={min} max={max} step={step} value={prop.default === undefined ? "" : String(prop.default)} required={p.required} aria-describedby={helpId} />
+        <input
+          id={id}
+          name={name}
+          type="number"
+          min={min}
+          max={max}
+          step={step}
+          value={prop.default === undefined ? "" : String(prop.default)}
+          required={p.required}
+          aria-describedby={helpId}
+        />
         <Help id={helpId} text={prop.description} extra={bounds} />
       </div>
     );
@@ -100,7 +135,9 @@ function Field(p: { name: string; prop: Prop; required: boolean }) {
     return (
       <div class="field">
         <label for={id}>{label} (JSON)</label>
-        <textarea id={id} name={`${name}__json`} aria-describedby={helpId}>{prop.default === undefined ? "" : JSON.stringify(prop.default)}</textarea>
+        <textarea id={id} name={`${name}__json`} aria-describedby={helpId}>
+          {prop.default === undefined ? "" : JSON.stringify(prop.default)}
+        </textarea>
         <Help id={helpId} text={prop.description} />
       </div>
     );
@@ -109,9 +146,21 @@ function Field(p: { name: string; prop: Prop; required: boolean }) {
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      {long
-        ? <textarea id={id} name={name} maxlength={prop.maxLength} required={p.required} aria-describedby={helpId}>{typeof prop.default === "string" ? prop.default : ""}</textarea>
-        : <input id={id} name={name} type="text" maxlength={prop.maxLength} required={p.required} value={typeof prop.default === "string" ? prop.default : ""} aria-describedby={helpId} />}
+      {long ? (
+        <textarea id={id} name={name} maxlength={prop.maxLength} required={p.required} aria-describedby={helpId}>
+          {typeof prop.default === "string" ? prop.default : ""}
+        </textarea>
+      ) : (
+        <input
+          id={id}
+          name={name}
+          type="text"
+          maxlength={prop.maxLength}
+          required={p.required}
+          value={typeof prop.default === "string" ? prop.default : ""}
+          aria-describedby={helpId}
+        />
+      )}
       <Help id={helpId} text={prop.description} />
     </div>
   );
@@ -119,7 +168,13 @@ function Field(p: { name: string; prop: Prop; required: boolean }) {
 
 export function SchemaFields(p: { schema: unknown }) {
   const required = new Set(((p.schema ?? {}) as ObjectSchema).required ?? []);
-  return <>{fields(p.schema).map(([name, prop]) => <Field name={name} prop={prop} required={required.has(name)} />)}</>;
+  return (
+    <>
+      {fields(p.schema).map(([name, prop]) => (
+        <Field name={name} prop={prop} required={required.has(name)} />
+      ))}
+    </>
+  );
 }
 
 type FormValue = string | File | (string | File)[];
@@ -129,7 +184,10 @@ const last = (v: FormValue | undefined) => (Array.isArray(v) ? v[v.length - 1] :
  * The posted form as the model's JSON input. Empty fields are left out so defaults apply; numbers that do not parse
  * stay strings so the schema reports them; an uploaded image becomes bytes, as a raw image body would.
  */
-export async function coerce(schema: unknown, form: Record<string, FormValue>): Promise<{ input: Record<string, unknown>; errors: { path: string; message: string }[] }> {
+export async function coerce(
+  schema: unknown,
+  form: Record<string, FormValue>,
+): Promise<{ input: Record<string, unknown>; errors: { path: string; message: string }[] }> {
   const input: Record<string, unknown> = {};
   const errors: { path: string; message: string }[] = [];
   for (const [name, prop] of fields(schema)) {
@@ -157,7 +215,8 @@ export async function coerce(schema: unknown, form: Record<string, FormValue>): 
     const v = last(form[name]);
     if (typeof v !== "string" || v === "") continue;
     if (t === "boolean") input[name] = v === "true";
-    else if ((t === "integer" || t === "number") && !prop.enum) input[name] = Number.isFinite(Number(v)) ? Number(v) : v;
+    else if ((t === "integer" || t === "number") && !prop.enum)
+      input[name] = Number.isFinite(Number(v)) ? Number(v) : v;
     else input[name] = v;
   }
   return { input, errors };

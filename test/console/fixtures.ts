@@ -8,7 +8,10 @@ export { expect };
 
 const env = (k: string) => {
   const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set: run through test/console/playwright.config.ts (its global setup starts the platform)`);
+  if (!v)
+    throw new Error(
+      `${k} is not set: run through test/console/playwright.config.ts (its global setup starts the platform)`,
+    );
   return v;
 };
 
@@ -28,12 +31,20 @@ export const newEmail = (tag: string) => `${tag}-${Date.now()}-${n++}@example.co
 export async function printedLink(email: string): Promise<string> {
   const file = path.join(env("CONSOLE_LOG_DIR"), "wrangler.log");
   let link: string | undefined;
-  await expect.poll(() => {
-    const log = existsSync(file) ? readFileSync(file, "utf8") : "";
-    const lines = log.split("\n").filter((l) => l.includes(`[magic-link] ${email} `));
-    link = lines.at(-1)?.split(" ").find((w) => w.startsWith("http"));
-    return link;
-  }, { timeout: 15_000, message: `no magic link printed for ${email}` }).toBeTruthy();
+  await expect
+    .poll(
+      () => {
+        const log = existsSync(file) ? readFileSync(file, "utf8") : "";
+        const lines = log.split("\n").filter((l) => l.includes(`[magic-link] ${email} `));
+        link = lines
+          .at(-1)
+          ?.split(" ")
+          .find((w) => w.startsWith("http"));
+        return link;
+      },
+      { timeout: 15_000, message: `no magic link printed for ${email}` },
+    )
+    .toBeTruthy();
   return link!;
 }
 
@@ -56,7 +67,10 @@ export async function admin<T>(api: APIRequestContext, method: string, p: string
 }
 
 /** A pro account (so runs are charged) with an API key, for comparing what the console shows with the API. */
-export async function paidAccount(api: APIRequestContext, tag: string): Promise<{ email: string; id: string; key: string }> {
+export async function paidAccount(
+  api: APIRequestContext,
+  tag: string,
+): Promise<{ email: string; id: string; key: string }> {
   const email = newEmail(tag);
   const { id } = await admin<{ id: string }>(api, "POST", "/admin/v1/accounts", { email, plan: "pro" });
   const { key } = await admin<{ key: string }>(api, "POST", `/admin/v1/accounts/${id}/keys`, { name: "test" });
@@ -77,7 +91,12 @@ export async function pageWeight(page: Page, url: string): Promise<{ total: numb
   const onResponse = (res: import("@playwright/test").Response) => {
     const type = res.request().resourceType();
     if (!["document", "script", "stylesheet"].includes(type)) return;
-    pending.push(res.body().then((b) => void (parts[new URL(res.url()).pathname] = gzipSync(b).byteLength)).catch(() => undefined));
+    pending.push(
+      res
+        .body()
+        .then((b) => void (parts[new URL(res.url()).pathname] = gzipSync(b).byteLength))
+        .catch(() => undefined),
+    );
   };
   page.on("response", onResponse);
   await page.goto(url, { waitUntil: "load" });

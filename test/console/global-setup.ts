@@ -20,12 +20,24 @@ function freePort(): Promise<number> {
 
 export default async function globalSetup() {
   // The console's CSS and islands are compiled into the Worker; rebuild them so the run serves what is on disk.
-  execFileSync(process.execPath, [path.resolve(import.meta.dirname, "../../src/console/assets/build.mjs")], { stdio: "inherit" });
+  execFileSync(process.execPath, [path.resolve(import.meta.dirname, "../../src/console/assets/build.mjs")], {
+    stdio: "inherit",
+  });
   const dir = mkdtempSync(path.join(tmpdir(), "console-e2e-"));
   const logDir = path.join(dir, "logs");
   const adminToken = randomBytes(24).toString("hex");
-  const platform = await startPlatform({ port: await freePort(), adminToken, persistDir: path.join(dir, "state"), logDir });
-  const agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "console-agent"], path.join(logDir, "agent.log"));
+  const platform = await startPlatform({
+    port: await freePort(),
+    adminToken,
+    persistDir: path.join(dir, "state"),
+    logDir,
+  });
+  const agent = startAgent(
+    platform.url,
+    platform.demo.agent_token,
+    ["--name", "console-agent"],
+    path.join(logDir, "agent.log"),
+  );
   try {
     await agent.waitFor(/"msg":"registered"/, 240_000);
   } catch (e) {
@@ -40,7 +52,10 @@ export default async function globalSetup() {
   return async () => {
     if (agent.proc.exitCode === null) {
       agent.proc.kill("SIGTERM");
-      await new Promise((r) => { agent.proc.once("exit", r); setTimeout(r, 10_000); });
+      await new Promise((r) => {
+        agent.proc.once("exit", r);
+        setTimeout(r, 10_000);
+      });
     }
     await platform.stop();
   };

@@ -1,6 +1,16 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { expect, expectAccessible, newEmail, pageWeight, paidAccount, printedLink, screenshot, signIn, test } from "./fixtures.ts";
+import {
+  expect,
+  expectAccessible,
+  newEmail,
+  pageWeight,
+  paidAccount,
+  printedLink,
+  screenshot,
+  signIn,
+  test,
+} from "./fixtures.ts";
 
 const PHOTO = path.resolve(import.meta.dirname, "../../examples/photo.jpg");
 const BUDGET = 150 * 1024;
@@ -18,10 +28,15 @@ test.beforeAll(async ({ api }) => {
   const sub = await api.post("/v2/nsfw-detector", { headers: { "x-api-key": acct.key }, data: body });
   expect(sub.status()).toBe(202);
   requestId = ((await sub.json()) as { request_id: string }).request_id;
-  await expect.poll(async () => {
-    const s = await api.get(`/v2/requests/${requestId}/status`, { headers: { "x-api-key": acct.key } });
-    return ((await s.json()) as { status: string }).status;
-  }, { timeout: 90_000 }).toBe("COMPLETED");
+  await expect
+    .poll(
+      async () => {
+        const s = await api.get(`/v2/requests/${requestId}/status`, { headers: { "x-api-key": acct.key } });
+        return ((await s.json()) as { status: string }).status;
+      },
+      { timeout: 90_000 },
+    )
+    .toBe("COMPLETED");
 });
 
 async function check(page: import("@playwright/test").Page, url: string, name: string) {
@@ -32,7 +47,9 @@ async function check(page: import("@playwright/test").Page, url: string, name: s
   await screenshot(page, name);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.reload();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
   expect(overflow, `${url} scrolls sideways at 390 px`).toBeLessThanOrEqual(0);
   await expectAccessible(page);
   await screenshot(page, `${name}-mobile`);
@@ -62,7 +79,9 @@ test("signed-in pages", async ({ page }) => {
 
   await expect(async () => {
     await page.goto("/console/usage");
-    await expect(page.locator(`tr[data-request="${requestId}"] td[data-cost]`)).toHaveText(/^\$0\.\d{6}$/, { timeout: 1000 });
+    await expect(page.locator(`tr[data-request="${requestId}"] td[data-cost]`)).toHaveText(/^\$0\.\d{6}$/, {
+      timeout: 1000,
+    });
   }).toPass({ timeout: 30_000 });
   await expect(page.locator(".uplot")).toBeVisible();
   const pages: [string, string][] = [
@@ -88,6 +107,10 @@ test("signed-in pages", async ({ page }) => {
   await expectAccessible(page);
   // The one-time key is blurred out of the committed picture.
   if (process.env.SCREENSHOTS_DIR) {
-    await page.screenshot({ path: path.join(process.env.SCREENSHOTS_DIR, "key-created.png"), fullPage: true, mask: [page.locator("#new-key-value")] });
+    await page.screenshot({
+      path: path.join(process.env.SCREENSHOTS_DIR, "key-created.png"),
+      fullPage: true,
+      mask: [page.locator("#new-key-value")],
+    });
   }
 });

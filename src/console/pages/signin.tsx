@@ -7,11 +7,23 @@ export function SignInPage(p: { next?: string; error?: string; email?: string })
       <section class="signin">
         <h1>Sign in</h1>
         <p>We email you a link that signs you in; no password. A new address gets a free account.</p>
-        {p.error ? <p class="error" role="alert">{p.error}</p> : null}
+        {p.error ? (
+          <p class="error" role="alert">
+            {p.error}
+          </p>
+        ) : null}
         <form method="post" action="/console/sign-in">
           <div class="field">
             <label for="email">Email</label>
-            <input id="email" name="email" type="email" autocomplete="email" required maxlength={254} value={p.email ?? ""} />
+            <input
+              id="email"
+              name="email"
+              type="email"
+              autocomplete="email"
+              required
+              maxlength={254}
+              value={p.email ?? ""}
+            />
           </div>
           <input type="hidden" name="next" value={p.next ?? ""} />
           <button type="submit">Email me a sign-in link</button>
@@ -27,9 +39,12 @@ export function CheckEmailPage(p: { email: string }) {
       <section class="signin">
         <h1>Check your email</h1>
         <p class="notice" role="status">
-          If <strong>{p.email}</strong> can receive mail, a sign-in link is on its way. It works once, within 15 minutes.
+          If <strong>{p.email}</strong> can receive mail, a sign-in link is on its way. It works once, within 15
+          minutes.
         </p>
-        <p><a href="/console/sign-in">Use another address</a></p>
+        <p>
+          <a href="/console/sign-in">Use another address</a>
+        </p>
       </section>
     </Layout>
   );
@@ -52,8 +67,12 @@ export function ConfirmPage(p: { email: string | null; token: string; next: stri
         ) : (
           <>
             <h1>This link no longer works</h1>
-            <p class="error" role="alert">Sign-in links work once and expire after 15 minutes.</p>
-            <p><a href="/console/sign-in">Get a new link</a></p>
+            <p class="error" role="alert">
+              Sign-in links work once and expire after 15 minutes.
+            </p>
+            <p>
+              <a href="/console/sign-in">Get a new link</a>
+            </p>
           </>
         )}
       </section>

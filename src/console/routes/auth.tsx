@@ -27,13 +27,21 @@ export function registerAuth(app: ConsoleApp) {
     const body = await c.req.parseBody();
     const raw = str(body.email).trim().toLowerCase();
     const parsed = Email.safeParse(raw);
-    if (!parsed.success) return c.html(<SignInPage error="Enter a valid email address." email={raw} next={str(body.next)} />, 400);
+    if (!parsed.success)
+      return c.html(<SignInPage error="Enter a valid email address." email={raw} next={str(body.next)} />, 400);
     const ip = c.req.header("cf-connecting-ip") ?? "local";
     const next = safeNext(str(body.next));
     const r = await links(c).request(parsed.data, ip, baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url), next);
     if (!r.ok) {
       c.header("retry-after", "600");
-      return c.html(<ErrorPage status={429} title="Too many sign-in requests" message="Too many links were asked for from your network; try again in 10 minutes." />, 429);
+      return c.html(
+        <ErrorPage
+          status={429}
+          title="Too many sign-in requests"
+          message="Too many links were asked for from your network; try again in 10 minutes."
+        />,
+        429,
+      );
     }
     // The same page whatever happened: a known address, an unknown one, or one over its limit.
     return c.html(<CheckEmailPage email={parsed.data} />);
@@ -53,7 +61,12 @@ export function registerAuth(app: ConsoleApp) {
     if (!email) return c.html(<ConfirmPage email={null} token="" next="" />, 410);
     const accountId = await accountForEmail(c.env, email);
     const s = await new SessionService(c.env).create(accountId);
-    setCookie(c, SESSION_COOKIE, s.cookie, { prefix: "host", httpOnly: true, sameSite: "Lax", maxAge: SESSION_TTL_MS / 1000 });
+    setCookie(c, SESSION_COOKIE, s.cookie, {
+      prefix: "host",
+      httpOnly: true,
+      sameSite: "Lax",
+      maxAge: SESSION_TTL_MS / 1000,
+    });
     return c.redirect(safeNext(str(body.next)), 303);
   });
 

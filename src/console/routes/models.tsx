@@ -17,20 +17,43 @@ export function registerModels(app: ConsoleApp) {
     const all = await new D1Catalog(c.env).list();
     const q = (c.req.query("q") ?? "").trim().toLowerCase().slice(0, 100);
     const category = c.req.query("category") ?? "";
-    const models = all.filter((m) => (!category || m.category === category) && (!q || `${m.name} ${m.slug} ${m.description}`.toLowerCase().includes(q)));
+    const models = all.filter(
+      (m) =>
+        (!category || m.category === category) &&
+        (!q || `${m.name} ${m.slug} ${m.description}`.toLowerCase().includes(q)),
+    );
     const categories = [...new Set(all.map((m) => m.category))].sort();
-    return c.html(<CatalogPage session={c.get("session")} models={models} categories={categories} q={q} category={category} />);
+    return c.html(
+      <CatalogPage session={c.get("session")} models={models} categories={categories} q={q} category={category} />,
+    );
   });
 
   app.get("/models/:slug", async (c) => {
     const model = await new D1Catalog(c.env).get(c.req.param("slug"));
-    if (!model) return c.html(<ErrorPage status={404} title="No such model" message="This model is not in the catalog." session={c.get("session")} />, 404);
+    if (!model)
+      return c.html(
+        <ErrorPage
+          status={404}
+          title="No such model"
+          message="This model is not in the catalog."
+          session={c.get("session")}
+        />,
+        404,
+      );
     const speed = await new UsageService(c.env).medianGpuMs(model.view.slug);
     const maxHold = quote(model.definition, {}).hold;
-    return c.html(<ModelPage session={c.get("session")} model={model.view} maxHold={maxHold} speed={speed} base={baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url)} />);
+    return c.html(
+      <ModelPage
+        session={c.get("session")}
+        model={model.view}
+        maxHold={maxHold}
+        speed={speed}
+        base={baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url)}
+      />,
+    );
   });
 
-  /** The playground's Run: the same submit path as POST /v2/{model}; htmx gets the live card, a plain form a redirect. */
+  /** The playground's Run: the submit path of POST /v2/{model}; htmx gets the live card, a plain form a redirect. */
   app.post("/models/:slug/run", async (c) => {
     const model = await new D1Catalog(c.env).get(c.req.param("slug"));
     if (!model) return c.text("no such model", 404);
@@ -48,7 +71,7 @@ export function registerModels(app: ConsoleApp) {
       return c.html(<RequestCard r={await svc.resultView(job, base)} />);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      const fields = ((e.details as { fields?: { path: string; message: string }[] } | undefined)?.fields) ?? [];
+      const fields = (e.details as { fields?: { path: string; message: string }[] } | undefined)?.fields ?? [];
       const status = ([400, 402, 403, 422, 429] as const).find((s) => s === e.status) ?? 422;
       return fail(`${e.code}: ${e.message}`, fields, status);
     }

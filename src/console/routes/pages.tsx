@@ -30,9 +30,21 @@ export function registerPages(app: ConsoleApp) {
     };
     const usage = new UsageService(c.env);
     const [summary, daily, page, models] = await Promise.all([
-      billing(c.env).summary(s.accountId, s.plan), usage.daily(s.accountId, 30), usage.page(s.accountId, filters), usage.models(s.accountId),
+      billing(c.env).summary(s.accountId, s.plan),
+      usage.daily(s.accountId, 30),
+      usage.page(s.accountId, filters),
+      usage.models(s.accountId),
     ]);
-    return c.html(<UsagePage session={s} account={accountView(summary)} daily={daily} page={page} filters={filters} models={models} />);
+    return c.html(
+      <UsagePage
+        session={s}
+        account={accountView(summary)}
+        daily={daily}
+        page={page}
+        filters={filters}
+        models={models}
+      />,
+    );
   });
 
   app.get("/requests/:id", async (c) => {
@@ -40,9 +52,17 @@ export function registerPages(app: ConsoleApp) {
     const id = c.req.param("id");
     const job = await svc.job(actor(c), id);
     const row = (await new UsageService(c.env).row(c.get("session").accountId, id))!;
-    const listed = await c.env.BLOBS.list({ prefix: r2Keys.input(c.get("session").accountId, id, ""), include: ["httpMetadata"] });
-    const inputs = listed.objects.map((o) => ({ field: o.key.slice(o.key.lastIndexOf("/") + 1), type: o.httpMetadata?.contentType ?? "application/octet-stream" }));
-    return c.html(<RequestPage session={c.get("session")} r={await svc.resultView(job, base(c))} row={row} inputs={inputs} />);
+    const listed = await c.env.BLOBS.list({
+      prefix: r2Keys.input(c.get("session").accountId, id, ""),
+      include: ["httpMetadata"],
+    });
+    const inputs = listed.objects.map((o) => ({
+      field: o.key.slice(o.key.lastIndexOf("/") + 1),
+      type: o.httpMetadata?.contentType ?? "application/octet-stream",
+    }));
+    return c.html(
+      <RequestPage session={c.get("session")} r={await svc.resultView(job, base(c))} row={row} inputs={inputs} />,
+    );
   });
 
   app.get("/requests/:id/card", async (c) => {
@@ -57,7 +77,12 @@ export function registerPages(app: ConsoleApp) {
     await new RequestService(c.env, c.get("cfg")).owned(actor(c), id);
     const obj = await c.env.BLOBS.get(r2Keys.input(c.get("session").accountId, id, field));
     if (!obj) return c.text("not found", 404);
-    return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream", "cache-control": "private, max-age=3600" } });
+    return new Response(obj.body, {
+      headers: {
+        "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
+        "cache-control": "private, max-age=3600",
+      },
+    });
   });
 
   app.get("/keys", async (c) => {
@@ -72,7 +97,10 @@ export function registerPages(app: ConsoleApp) {
     const keys = new KeyService(c.env);
     const created = await keys.create(s.accountId, name);
     // Rendered, not redirected: the key exists only in this response.
-    return c.html(<KeysPage session={s} keys={await keys.list(s.accountId)} created={{ key: created.key, name }} />, 201);
+    return c.html(
+      <KeysPage session={s} keys={await keys.list(s.accountId)} created={{ key: created.key, name }} />,
+      201,
+    );
   });
 
   app.post("/keys/:id/revoke", async (c) => {

@@ -14,8 +14,12 @@ export async function accountForEmail(env: Env, email: string): Promise<string> 
   const found = await d.select({ id: accounts.id }).from(accounts).where(eq(accounts.email, email)).get();
   if (found) return found.id;
   const id = newId("acct");
-  const inserted = await d.insert(accounts).values({ id, email, plan: "free", webhookSecret: webhookSecret(), createdAt: Date.now() })
-    .onConflictDoNothing().returning({ id: accounts.id }).get();
+  const inserted = await d
+    .insert(accounts)
+    .values({ id, email, plan: "free", webhookSecret: webhookSecret(), createdAt: Date.now() })
+    .onConflictDoNothing()
+    .returning({ id: accounts.id })
+    .get();
   if (!inserted) {
     // Two links for a new address used at once: the other request created it.
     const other = await d.select({ id: accounts.id }).from(accounts).where(eq(accounts.email, email)).get();

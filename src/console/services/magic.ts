@@ -18,33 +18,61 @@ export type LinkRequest = { ok: true; sent: boolean } | { ok: false; reason: "ip
  * per-address limit dropped the mail, so the form cannot be used to probe who is a customer.
  */
 export class MagicLinks {
-  constructor(private env: Env, private mail: Mailer | null) {}
+  constructor(
+    private env: Env,
+    private mail: Mailer | null,
+  ) {}
 
-  async request(email: string, ip: string, base: string, next = "/console/usage", now = Date.now()): Promise<LinkRequest> {
+  async request(
+    email: string,
+    ip: string,
+    base: string,
+    next = "/console/usage",
+    now = Date.now(),
+  ): Promise<LinkRequest> {
     const d = db(this.env);
     const ipHash = await sha256Hex(`ip:${ip}`);
     const since = now - WINDOW_MS;
     const [byEmail, byIp] = await d.batch([
-      d.select({ n: count() }).from(consoleMagicLinks).where(and(eq(consoleMagicLinks.email, email), gt(consoleMagicLinks.createdAt, since))),
-      d.select({ n: count() }).from(consoleMagicLinks).where(and(eq(consoleMagicLinks.ipHash, ipHash), gt(consoleMagicLinks.createdAt, since))),
+      d
+        .select({ n: count() })
+        .from(consoleMagicLinks)
+        .where(and(eq(consoleMagicLinks.email, email), gt(consoleMagicLinks.createdAt, since))),
+      d
+        .select({ n: count() })
+        .from(consoleMagicLinks)
+        .where(and(eq(consoleMagicLinks.ipHash, ipHash), gt(consoleMagicLinks.createdAt, since))),
     ]);
     if ((byIp[0]?.n ?? 0) >= PER_IP) return { ok: false, reason: "ip_rate_limited" };
     if ((byEmail[0]?.n ?? 0) >= PER_EMAIL || !this.mail) return { ok: true, sent: false };
     const token = randomToken("", 32);
     await d.batch([
-      d.insert(consoleMagicLinks).values({ tokenHash: await sha256Hex(token), email, ipHash, createdAt: now, expiresAt: now + LINK_TTL_MS }),
+      d
+        .insert(consoleMagicLinks)
+        .values({ tokenHash: await sha256Hex(token), email, ipHash, createdAt: now, expiresAt: now + LINK_TTL_MS }),
       // Rows outlive their window only to count toward the limits; a day later they are gone.
       d.delete(consoleMagicLinks).where(lt(consoleMagicLinks.createdAt, now - 24 * 3600_000)),
     ]);
-    const sent = await this.mail.send({ to: email, link: `${base}/console/auth/verify?t=${token}&next=${encodeURIComponent(next)}` });
+    const sent = await this.mail.send({
+      to: email,
+      link: `${base}/console/auth/verify?t=${token}&next=${encodeURIComponent(next)}`,
+    });
     return { ok: true, sent };
   }
 
   /** The address a live link is for, without using it up (mail scanners GET links; only the POST consumes). */
   async peek(token: string, now = Date.now()): Promise<string | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-    const row = await db(this.env).select({ email: consoleMagicLinks.email }).from(consoleMagicLinks)
-      .where(and(eq(consoleMagicLinks.tokenHash, await sha256Hex(token)), isNull(consoleMagicLinks.usedAt), gt(consoleMagicLinks.expiresAt, now)))
+    const row = await db(this.env)
+      .select({ email: consoleMagicLinks.email })
+      .from(consoleMagicLinks)
+      .where(
+        and(
+          eq(consoleMagicLinks.tokenHash, await sha256Hex(token)),
+          isNull(consoleMagicLinks.usedAt),
+          gt(consoleMagicLinks.expiresAt, now),
+        ),
+      )
       .get();
     return row?.email ?? null;
   }
@@ -52,8 +80,16 @@ export class MagicLinks {
   /** Uses the link up and returns its address; a second use, an expired or unknown token give null. */
   async consume(token: string, now = Date.now()): Promise<string | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-    const row = await db(this.env).update(consoleMagicLinks).set({ usedAt: now })
-      .where(and(eq(consoleMagicLinks.tokenHash, await sha256Hex(token)), isNull(consoleMagicLinks.usedAt), gt(consoleMagicLinks.expiresAt, now)))
+    const row = await db(this.env)
+      .update(consoleMagicLinks)
+      .set({ usedAt: now })
+      .where(
+        and(
+          eq(consoleMagicLinks.tokenHash, await sha256Hex(token)),
+          isNull(consoleMagicLinks.usedAt),
+          gt(consoleMagicLinks.expiresAt, now),
+        ),
+      )
       .returning({ email: consoleMagicLinks.email })
       .get();
     return row?.email ?? null;

@@ -10,11 +10,14 @@ export interface Mailer {
   send(mail: SignInMail): Promise<boolean>;
 }
 
+const NOTE = "The link works once, within 15 minutes. If you did not ask for it, ignore this mail.";
+
 function text(link: string): string {
-  return `Sign in to the Edge Inference console:\n\n${link}\n\nThe link works once, within 15 minutes. If you did not ask for it, ignore this mail.\n`;
+  return `Sign in to the Edge Inference console:\n\n${link}\n\n${NOTE}\n`;
 }
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]!);
 
 /**
  * Resend's HTTP API (POST /emails with a bearer key; JSON {from, to, subject, text, html}; 200 {id}). The fetch
@@ -37,12 +40,20 @@ export class ResendMailer implements Mailer {
         to: [mail.to],
         subject: "Your sign-in link",
         text: text(mail.link),
-        html: `<p>Sign in to the Edge Inference console:</p><p><a href="${esc(mail.link)}">Sign in</a></p><p>The link works once, within 15 minutes. If you did not ask for it, ignore this mail.</p>`,
+        html: `<p>Sign in to the Edge Inference console:</p><p><a href="${esc(mail.link)}">Sign in</a></p>` + `<p>${NOTE}</p>`,
       }),
     });
     if (!res.ok) {
       // The provider's message helps the operator; the address is not logged.
-      console.error(JSON.stringify({ level: "error", msg: "sign-in mail refused", provider: "resend", status: res.status, body: (await res.text()).slice(0, 500) }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "sign-in mail refused",
+          provider: "resend",
+          status: res.status,
+          body: (await res.text()).slice(0, 500),
+        }),
+      );
       return false;
     }
     return true;
@@ -58,7 +69,8 @@ export class LogMailer implements Mailer {
 }
 
 export function mailer(cfg: Config): Mailer | null {
-  if (cfg.MAIL_PROVIDER === "resend" && cfg.MAIL_API_KEY && cfg.MAIL_FROM) return new ResendMailer(cfg.MAIL_API_KEY, cfg.MAIL_FROM);
+  if (cfg.MAIL_PROVIDER === "resend" && cfg.MAIL_API_KEY && cfg.MAIL_FROM)
+    return new ResendMailer(cfg.MAIL_API_KEY, cfg.MAIL_FROM);
   // In production a link must never be written to a log someone else can read.
   return cfg.ENVIRONMENT === "production" ? null : new LogMailer();
 }

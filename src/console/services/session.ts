@@ -27,9 +27,15 @@ export class SessionService {
   async create(accountId: string, now = Date.now()): Promise<{ cookie: string; expiresAt: number }> {
     const cookie = randomToken("", 32);
     const expiresAt = now + SESSION_TTL_MS;
-    await db(this.env).insert(consoleSessions).values({
-      idHash: await sha256Hex(cookie), accountId, csrfToken: randomToken("", 24), createdAt: now, expiresAt,
-    });
+    await db(this.env)
+      .insert(consoleSessions)
+      .values({
+        idHash: await sha256Hex(cookie),
+        accountId,
+        csrfToken: randomToken("", 24),
+        createdAt: now,
+        expiresAt,
+      });
     return { cookie, expiresAt };
   }
 
@@ -37,7 +43,13 @@ export class SessionService {
     if (!cookie || !/^[A-Za-z0-9_-]{20,100}$/.test(cookie)) return null;
     const idHash = await sha256Hex(cookie);
     const row = await db(this.env)
-      .select({ idHash: consoleSessions.idHash, accountId: accounts.id, email: accounts.email, plan: accounts.plan, csrf: consoleSessions.csrfToken })
+      .select({
+        idHash: consoleSessions.idHash,
+        accountId: accounts.id,
+        email: accounts.email,
+        plan: accounts.plan,
+        csrf: consoleSessions.csrfToken,
+      })
       .from(consoleSessions)
       .innerJoin(accounts, eq(accounts.id, consoleSessions.accountId))
       .where(and(eq(consoleSessions.idHash, idHash), gt(consoleSessions.expiresAt, now)))

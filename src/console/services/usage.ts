@@ -4,9 +4,20 @@ import { requests } from "../../db/schema.ts";
 import type { Env } from "../../env.ts";
 
 export type RequestRow = typeof requests.$inferSelect;
-export interface DaySpend { day: string; cost: number; requests: number }
-export interface Filters { model?: string; status?: string; cursor?: string }
-export interface RequestPage { rows: RequestRow[]; next: string | null }
+export interface DaySpend {
+  day: string;
+  cost: number;
+  requests: number;
+}
+export interface Filters {
+  model?: string;
+  status?: string;
+  cursor?: string;
+}
+export interface RequestPage {
+  rows: RequestRow[];
+  next: string | null;
+}
 
 const DAY_MS = 86_400_000;
 export const PAGE_SIZE = 25;
@@ -43,7 +54,11 @@ export class UsageService {
     return Array.from({ length: days }, (_, i) => {
       const d = start / DAY_MS + i;
       const r = byDay.get(d);
-      return { day: new Date(d * DAY_MS).toISOString().slice(0, 10), cost: Number(r?.cost ?? 0), requests: Number(r?.n ?? 0) };
+      return {
+        day: new Date(d * DAY_MS).toISOString().slice(0, 10),
+        cost: Number(r?.cost ?? 0),
+        requests: Number(r?.n ?? 0),
+      };
     });
   }
 
@@ -53,29 +68,52 @@ export class UsageService {
     if (f.model) where.push(eq(requests.model, f.model));
     if (f.status) where.push(eq(requests.status, f.status));
     const after = f.cursor ? decodeCursor(f.cursor) : null;
-    if (after) where.push(or(lt(requests.createdAt, after.createdAt), and(eq(requests.createdAt, after.createdAt), lt(requests.id, after.id)))!);
-    const rows = await db(this.env).select().from(requests).where(and(...where))
-      .orderBy(desc(requests.createdAt), desc(requests.id)).limit(PAGE_SIZE + 1).all();
+    if (after)
+      where.push(
+        or(
+          lt(requests.createdAt, after.createdAt),
+          and(eq(requests.createdAt, after.createdAt), lt(requests.id, after.id)),
+        )!,
+      );
+    const rows = await db(this.env)
+      .select()
+      .from(requests)
+      .where(and(...where))
+      .orderBy(desc(requests.createdAt), desc(requests.id))
+      .limit(PAGE_SIZE + 1)
+      .all();
     const page = rows.slice(0, PAGE_SIZE);
     const last = page[page.length - 1];
     return { rows: page, next: rows.length > PAGE_SIZE && last ? encodeCursor(last) : null };
   }
 
   async models(accountId: string): Promise<string[]> {
-    const rows = await db(this.env).selectDistinct({ model: requests.model }).from(requests).where(eq(requests.accountId, accountId)).all();
+    const rows = await db(this.env)
+      .selectDistinct({ model: requests.model })
+      .from(requests)
+      .where(eq(requests.accountId, accountId))
+      .all();
     return rows.map((r) => r.model).sort();
   }
 
   async row(accountId: string, id: string): Promise<RequestRow | null> {
-    const r = await db(this.env).select().from(requests).where(and(eq(requests.id, id), eq(requests.accountId, accountId))).get();
+    const r = await db(this.env)
+      .select()
+      .from(requests)
+      .where(and(eq(requests.id, id), eq(requests.accountId, accountId)))
+      .get();
     return r ?? null;
   }
 
   /** Median GPU time of the model's recent completed requests (all accounts): the "expected speed" on its page. */
   async medianGpuMs(model: string): Promise<{ ms: number; n: number } | null> {
-    const rows = await db(this.env).select({ ms: requests.gpuMs }).from(requests)
+    const rows = await db(this.env)
+      .select({ ms: requests.gpuMs })
+      .from(requests)
       .where(and(eq(requests.model, model), eq(requests.status, "COMPLETED"), sql`${requests.gpuMs} is not null`))
-      .orderBy(desc(requests.createdAt)).limit(50).all();
+      .orderBy(desc(requests.createdAt))
+      .limit(50)
+      .all();
     const ms = rows.map((r) => r.ms!).sort((a, b) => a - b);
     if (!ms.length) return null;
     return { ms: ms[Math.floor(ms.length / 2)]!, n: ms.length };

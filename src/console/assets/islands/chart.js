@@ -5,12 +5,20 @@ for (const holder of document.querySelectorAll("[data-chart]")) {
   const usd = data.map((d) => d.cost / 1e6);
   const width = () => Math.max(280, holder.clientWidth);
   const bars = uPlot.paths.bars({ size: [0.7, 40] });
-  const plot = new uPlot({
-    width: width(), height: 220,
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-    axes: [{}, { values: (_u, ticks) => ticks.map((t) => "$" + t.toFixed(t < 0.01 ? 6 : 2)), size: 80 }],
-    series: [{}, { label: "Spend (USD)", stroke: "#1b5fd1", fill: "rgba(27,95,209,.35)", paths: bars, points: { show: false } }],
-    legend: { show: false },
-  }, [days, usd], holder);
+  const plot = new uPlot(
+    {
+      width: width(),
+      height: 220,
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [{}, { values: (_u, ticks) => ticks.map((t) => "$" + t.toFixed(t < 0.01 ? 6 : 2)), size: 80 }],
+      series: [
+        {},
+        { label: "Spend (USD)", stroke: "#1b5fd1", fill: "rgba(27,95,209,.35)", paths: bars, points: { show: false } },
+      ],
+      legend: { show: false },
+    },
+    [days, usd],
+    holder,
+  );
   window.addEventListener("resize", () => plot.setSize({ width: width(), height: 220 }));
 }
