@@ -42,7 +42,10 @@ const kind = (p: Prop) => (Array.isArray(p.type) ? p.type.find((t) => t !== "nul
 const title = (name: string, p: Prop) => p.title ?? name.replaceAll("_", " ");
 
 function Help(p: { id: string; text: string | undefined; extra?: string }) {
-  const t = [p.text, p.extra].filter(Boolean).join(" ");
+  const t = [p.text, p.extra]
+    .filter((x): x is string => !!x)
+    .map((x) => (/[.!?]$/.test(x) ? x : `${x}.`))
+    .join(" ");
   return t ? (
     <p class="help" id={p.id}>
       {t}

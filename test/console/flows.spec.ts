@@ -72,6 +72,13 @@ test("run nsfw-detector from the playground; the output, its cost, the usage row
   };
   expect(usage.data.find((r) => r.request_id === id)!.cost).toBe(fromApi.cost);
 
+  // The filters swap the table in place (htmx) and keep the URL shareable.
+  await page.getByLabel("Status").selectOption("FAILED");
+  await expect(page).toHaveURL(/status=FAILED/);
+  await expect(page.getByText("No requests match these filters.")).toBeVisible();
+  await page.getByLabel("Status").selectOption("COMPLETED");
+  await expect(page.locator(`tr[data-request="${id}"]`)).toBeVisible();
+
   await page.locator(`tr[data-request="${id}"] a`).click();
   await expect(page.getByRole("heading", { level: 1, name: `Request ${id}` })).toBeVisible();
   await expect(page.getByRole("img", { name: "Input image" })).toBeVisible();

@@ -210,6 +210,15 @@ describe("console CSRF, headers and assets", () => {
     expect((await call("/console/assets/htmx.000000000000.js")).status).toBe(404);
   });
 
+  it("/console goes to the usage page; an unknown console path is an HTML 404", async () => {
+    const root = await call("/console", { redirect: "manual" });
+    expect(root.status).toBe(303);
+    expect(root.headers.get("location")).toBe("/console/usage");
+    const missing = await call("/console/nope");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toContain("text/html");
+  });
+
   it("pages need a session: GET redirects to sign-in, POST gets 401", async () => {
     const g = await call("/console/keys", { redirect: "manual" });
     expect(g.status).toBe(303);
@@ -218,4 +227,3 @@ describe("console CSRF, headers and assets", () => {
     expect(p.status).toBe(401);
   });
 });
-

@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { PNG_1x1, call, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
-import { ResendMailer } from "../../src/console/services/mail.ts";
+import { LogMailer, ResendMailer, mailer } from "../../src/console/services/mail.ts";
+import { MagicLinks } from "../../src/console/services/magic.ts";
+import { Config } from "../../src/env.ts";
 import { ORIGIN, apiKey, createAccount, email, form, signIn } from "./console-helpers.ts";
 
 beforeAll(syncCatalog);
@@ -222,5 +224,24 @@ describe("sign-in mail through Resend", () => {
     status = 422;
     vi.spyOn(console, "error").mockImplementation(() => undefined);
     expect(await m.send({ to: "a@example.com", link: "https://x.test/l" })).toBe(false);
+  });
+
+  it("production never logs a link: without a provider no mail is sent and the operator is told", async () => {
+    const prod = Config.parse({ ENVIRONMENT: "production" });
+    expect(mailer(prod)).toBeNull();
+    expect(mailer(Config.parse({ ENVIRONMENT: "development" }))).toBeInstanceOf(LogMailer);
+    const withResend = Config.parse({
+      ENVIRONMENT: "production",
+      MAIL_PROVIDER: "resend",
+      MAIL_API_KEY: "re_x",
+      MAIL_FROM: "a@b.co",
+    });
+    expect(mailer(withResend)).toBeInstanceOf(ResendMailer);
+    const logs = vi.spyOn(console, "log");
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const r = await new MagicLinks(env, null).request(email(), "192.0.2.9", "https://x.test");
+    expect(r).toEqual({ ok: true, sent: false });
+    expect(logs).not.toHaveBeenCalled();
+    expect(String(errors.mock.calls[0]?.[0])).toContain("no mail provider");
   });
 });

@@ -44,7 +44,11 @@ export class MagicLinks {
         .where(and(eq(consoleMagicLinks.ipHash, ipHash), gt(consoleMagicLinks.createdAt, since))),
     ]);
     if ((byIp[0]?.n ?? 0) >= PER_IP) return { ok: false, reason: "ip_rate_limited" };
-    if ((byEmail[0]?.n ?? 0) >= PER_EMAIL || !this.mail) return { ok: true, sent: false };
+    if (!this.mail) {
+      console.error(JSON.stringify({ level: "error", msg: "console sign-in: no mail provider (set MAIL_PROVIDER)" }));
+      return { ok: true, sent: false };
+    }
+    if ((byEmail[0]?.n ?? 0) >= PER_EMAIL) return { ok: true, sent: false };
     const token = randomToken("", 32);
     await d.batch([
       d
