@@ -2,7 +2,8 @@
 for (const holder of document.querySelectorAll("[data-chart]")) {
   const data = JSON.parse(document.getElementById(holder.getAttribute("data-chart")).textContent);
   const days = data.map((d) => Date.parse(d.day + "T00:00:00Z") / 1000);
-  const usd = data.map((d) => d.cost / 1e6);
+  // Days without spend are gaps, not zero-height bars (which uPlot would still outline).
+  const usd = data.map((d) => (d.cost > 0 ? d.cost / 1e6 : null));
   const width = () => Math.max(280, holder.clientWidth);
   const bars = uPlot.paths.bars({ size: [0.7, 40] });
   const plot = new uPlot(
