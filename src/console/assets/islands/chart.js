@@ -10,7 +10,11 @@ for (const holder of document.querySelectorAll("[data-chart]")) {
     {
       width: width(),
       height: 220,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // Half a day of margin each side, so the first and last bars are drawn whole.
+      scales: {
+        x: { time: true, range: (_u, min, max) => [min - 43200, max + 43200] },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       axes: [{}, { values: (_u, ticks) => ticks.map((t) => "$" + t.toFixed(t < 0.01 ? 6 : 2)), size: 80 }],
       series: [
         {},
