@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
-import type { App } from "../app.ts";
+import { LIMITS, limit, type App } from "../app.ts";
 import { ApiError } from "../errors.ts";
 import { requireCsrfToken, requireSession, securityHeaders, sessionCookie, type ConsoleEnv } from "./app.ts";
 import { ASSETS } from "./assets/generated.ts";
@@ -28,6 +28,12 @@ const PROTECTED = [
 export function consoleApp(): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
   app.use("*", securityHeaders);
+  // Bodies are bounded before anything reads them: a playground run may upload an image, every other form is small.
+  const runLimit = limit(LIMITS.inference) as unknown as MiddlewareHandler<ConsoleEnv>;
+  const formLimit = limit(LIMITS.json) as unknown as MiddlewareHandler<ConsoleEnv>;
+  app.use("*", (c, next) =>
+    c.req.method === "POST" ? (/\/run$/.test(c.req.path) ? runLimit : formLimit)(c, next) : next(),
+  );
   // Origin / Sec-Fetch-Site check on every form post; the per-session token is checked on top (requireCsrfToken).
   app.use("*", csrf());
 

@@ -158,6 +158,30 @@ describe("console playground and usage", () => {
     expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM requests").first<{ n: number }>())!.n).toBe(before);
   });
 
+  it("bad input: oversized bodies get 413 before anything is read or created", async () => {
+    const s = await signIn();
+    const big = await call("/console/keys", {
+      method: "POST",
+      headers: { ...ORIGIN, cookie: s.cookie },
+      body: form({ name: "x".repeat(70 * 1024), _csrf: s.csrf }),
+    });
+    expect(big.status).toBe(413);
+    expect(await big.text()).toContain("exceeds");
+    const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM requests").first<{ n: number }>())!.n;
+    const fd = new FormData();
+    fd.set("_csrf", s.csrf);
+    fd.set("image__file", new File([new Uint8Array(21 * 1024 * 1024)], "big.png", { type: "image/png" }));
+    const run = await call("/console/models/nsfw-detector/run", {
+      method: "POST",
+      headers: { ...ORIGIN, cookie: s.cookie },
+      body: fd,
+    });
+    expect(run.status).toBe(413);
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM requests").first<{ n: number }>())!.n).toBe(before);
+    const keys = await (await call("/console/keys", { headers: { cookie: s.cookie } })).text();
+    expect(keys).toContain("No keys yet.");
+  });
+
   it("security: another account's request is not found", async () => {
     const a = await signIn();
     const b = await signIn();
