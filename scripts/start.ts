@@ -14,6 +14,14 @@ if (!process.env.ADMIN_TOKEN) writeFileSync(tokenFile, adminToken, { mode: 0o600
 
 console.log(`starting the platform on http://localhost:${port} (logs in .wrangler/logs/) ...`);
 const platform = await startPlatform({ port, adminToken, persistDir, logDir });
+// Console sign-in links are printed by the Worker in development; echo them here so they are one click away.
+let pending = "";
+platform.wrangler.stdout!.on("data", (d: Buffer) => {
+  pending += d.toString();
+  const lines = pending.split("\n");
+  pending = lines.pop() ?? "";
+  for (const l of lines) if (l.includes("[magic-link]")) console.log(`\nconsole sign-in link: ${l.slice(l.indexOf("[magic-link]") + 13)}`);
+});
 console.log("platform up; starting a local gpu-agent (loads ISNet and NSFW models, ~20 s on 2 cores) ...");
 const agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "local-agent"], path.join(logDir, "agent.log"));
 
@@ -49,6 +57,7 @@ const base = `http://localhost:${port}`;
 console.log(`
 ready.
   API         ${base}   (docs: ${base}/docs, OpenAPI: ${base}/openapi.json)
+  console     ${base}/console   (sign in with any email: the link is printed here and in .wrangler/logs/wrangler.log)
   demo key    ${key}
   admin token ${adminToken}
 

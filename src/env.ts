@@ -21,6 +21,10 @@ export interface Env {
   OUTBOUND_ALLOWED_PORTS?: string;
   OUTPUT_RETENTION_DAYS?: string;
   REQUEST_RETENTION_DAYS?: string;
+  /** console sign-in mail: "resend" sends through Resend's HTTP API; unset logs the link (outside production) */
+  MAIL_PROVIDER?: string;
+  MAIL_API_KEY?: string;
+  MAIL_FROM?: string;
 }
 
 type WorkerEnv = Env;
@@ -46,6 +50,9 @@ export const Config = z.object({
     .optional(),
   OUTPUT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   REQUEST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  MAIL_PROVIDER: z.enum(["resend"]).optional(),
+  MAIL_API_KEY: z.string().min(1).optional(),
+  MAIL_FROM: z.string().min(3).optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -67,6 +74,9 @@ export function config(env: Env): Config {
     OUTBOUND_ALLOWED_PORTS: env.OUTBOUND_ALLOWED_PORTS || undefined,
     OUTPUT_RETENTION_DAYS: env.OUTPUT_RETENTION_DAYS || undefined,
     REQUEST_RETENTION_DAYS: env.REQUEST_RETENTION_DAYS || undefined,
+    MAIL_PROVIDER: env.MAIL_PROVIDER || undefined,
+    MAIL_API_KEY: env.MAIL_API_KEY || undefined,
+    MAIL_FROM: env.MAIL_FROM || undefined,
   });
   checkProduction(cfg);
   parsed.set(env, cfg);

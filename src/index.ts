@@ -25,6 +25,7 @@ import { registerUsage } from "./routes/account/usage.ts";
 import { registerAdminLedger } from "./routes/admin/ledger.ts";
 import { grantMonthlyCredits } from "./queues/grants.ts";
 import { runRetention } from "./services/retention.ts";
+import { mountConsole } from "./console/index.tsx";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
@@ -53,6 +54,7 @@ export function buildApp() {
   registerBench(api);
   registerSyncInference(api);
   registerAsyncInference(api);
+  mountConsole(api.app);
   return api.app;
 }
 

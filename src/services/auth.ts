@@ -31,15 +31,28 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!key) throw new ApiError("unauthenticated", "missing API key: send x-api-key or Authorization: Bearer");
   const hash = await sha256Hex(key);
   const row = await db(c.env)
-    .select({ keyId: apiKeys.id, hash: apiKeys.hash, accountId: accounts.id, plan: accounts.plan })
+    .select({ keyId: apiKeys.id, hash: apiKeys.hash, accountId: accounts.id, plan: accounts.plan, lastUsedAt: apiKeys.lastUsedAt })
     .from(apiKeys)
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
     .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
     .get();
   if (!row || !safeEqual(row.hash, hash)) throw new ApiError("unauthenticated", "invalid or revoked API key");
   c.set("account", { id: row.accountId, plan: row.plan as Plan, keyId: row.keyId });
+  touchKey(c, row.keyId, row.lastUsedAt);
   await next();
 };
+
+/** "Last used" for the console's key list: at most one D1 write a minute per key, off the response path. */
+function touchKey(c: Parameters<MiddlewareHandler<AppEnv>>[0], keyId: string, lastUsedAt: number | null) {
+  const now = Date.now();
+  if (lastUsedAt !== null && now - lastUsedAt < 60_000) return;
+  const write = db(c.env).update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, keyId)).run().catch(() => undefined);
+  try {
+    c.executionCtx.waitUntil(write);
+  } catch {
+    // no execution context (some test harnesses): the write still runs, just not awaited
+  }
+}
 
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = c.get("cfg").ADMIN_TOKEN;

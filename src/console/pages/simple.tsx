@@ -1,0 +1,68 @@
+/** @jsxImportSource hono/jsx */
+import { Layout } from "../layout.tsx";
+import type { ConsoleSession } from "../services/session.ts";
+
+export function ErrorPage(p: { status: number; title: string; message: string; session?: ConsoleSession | null }) {
+  return (
+    <Layout title={p.title} session={p.session}>
+      <h1>{p.title}</h1>
+      <p class="error" role="alert">
+        {p.message}
+      </p>
+      <p>
+        <a href="/console/usage">Back to the console</a>
+      </p>
+    </Layout>
+  );
+}
+
+const COMING: Record<string, { title: string; issue: number; what: string; today: string }> = {
+  billing: {
+    title: "Billing",
+    issue: 13,
+    what: "Recharge through Stripe Checkout, auto-recharge, plans, saved card and payment history with receipts",
+    today: "Credits are added by an operator today (admin API); your balance, holds and spend are on the Usage page.",
+  },
+  workflows: {
+    title: "Workflows",
+    issue: 12,
+    what: "The visual builder: chain models into one versioned API endpoint, run it and watch each node",
+    today: "Workflows have no API in this version of the platform.",
+  },
+  webhooks: {
+    title: "Webhooks",
+    issue: 10,
+    what: "The delivery log with each attempt, redelivery and signing-secret rotation",
+    today: "Webhooks are delivered (pass a webhook URL to an async request); their log has no API yet.",
+  },
+  endpoints: {
+    title: "Dedicated endpoints",
+    issue: 15,
+    what: "Private GPU instances billed per GPU-hour: create, scale, pause, resume and delete",
+    today: "Dedicated endpoints have no API in this version of the platform.",
+  },
+  provider: {
+    title: "Provider",
+    issue: 13,
+    what: "Your agents and their state, jobs, GPU-seconds, earnings per day and statements",
+    today: "Providers run gpu-agent with a token from an operator; earnings have no API yet.",
+  },
+};
+
+export const COMING_IDS = Object.keys(COMING);
+
+/** An honest placeholder for a page whose API is not in this version: no made-up data. */
+export function ComingPage(p: { id: string; session: ConsoleSession }) {
+  const c = COMING[p.id]!;
+  return (
+    <Layout title={c.title} active={p.id} session={p.session}>
+      <h1>{c.title}</h1>
+      <div class="notice">
+        <p>
+          <strong>Coming with issue {c.issue}.</strong> {c.what}.
+        </p>
+        <p>{c.today}</p>
+      </div>
+    </Layout>
+  );
+}

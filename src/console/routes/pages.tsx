@@ -1,0 +1,115 @@
+/** @jsxImportSource hono/jsx */
+import { accountView, billing } from "../../services/billing.ts";
+import { RequestService } from "../../services/requests.ts";
+import { baseUrl, r2Keys } from "../../services/urls.ts";
+import type { AuthedAccount } from "../../services/auth.ts";
+import type { CCtx, ConsoleApp } from "../app.ts";
+import { KeysPage } from "../pages/keys.tsx";
+import { RequestCard, RequestPage } from "../pages/request.tsx";
+import { ComingPage, COMING_IDS } from "../pages/simple.tsx";
+import { UsagePage } from "../pages/usage.tsx";
+import { KeyService } from "../services/keys.ts";
+import { UsageService, type Filters } from "../services/usage.ts";
+
+/** The signed-in account as the API's services expect it (the console acts without an API key). */
+export function actor(c: CCtx): AuthedAccount {
+  const s = c.get("session");
+  return { id: s.accountId, plan: s.plan, keyId: "console" };
+}
+
+const base = (c: CCtx) => baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
+const param = (v: string | undefined, re: RegExp) => (v && re.test(v) ? v : undefined);
+
+export function registerPages(app: ConsoleApp) {
+  app.get("/usage", async (c) => {
+    const s = c.get("session");
+    const filters: Filters = {
+      model: param(c.req.query("model"), /^[A-Za-z0-9._-]{1,100}$/),
+      status: param(c.req.query("status"), /^(QUEUED|PROCESSING|COMPLETED|FAILED|CANCELLED)$/),
+      cursor: param(c.req.query("cursor"), /^[A-Za-z0-9_=-]{1,300}$/),
+    };
+    const usage = new UsageService(c.env);
+    const [summary, daily, page, models] = await Promise.all([
+      billing(c.env).summary(s.accountId, s.plan),
+      usage.daily(s.accountId, 30),
+      usage.page(s.accountId, filters),
+      usage.models(s.accountId),
+    ]);
+    return c.html(
+      <UsagePage
+        session={s}
+        account={accountView(summary)}
+        daily={daily}
+        page={page}
+        filters={filters}
+        models={models}
+      />,
+    );
+  });
+
+  app.get("/requests/:id", async (c) => {
+    const svc = new RequestService(c.env, c.get("cfg"));
+    const id = c.req.param("id");
+    const job = await svc.job(actor(c), id);
+    const row = (await new UsageService(c.env).row(c.get("session").accountId, id))!;
+    const listed = await c.env.BLOBS.list({
+      prefix: r2Keys.input(c.get("session").accountId, id, ""),
+      include: ["httpMetadata"],
+    });
+    const inputs = listed.objects.map((o) => ({
+      field: o.key.slice(o.key.lastIndexOf("/") + 1),
+      type: o.httpMetadata?.contentType ?? "application/octet-stream",
+    }));
+    return c.html(
+      <RequestPage session={c.get("session")} r={await svc.resultView(job, base(c))} row={row} inputs={inputs} />,
+    );
+  });
+
+  app.get("/requests/:id/card", async (c) => {
+    const svc = new RequestService(c.env, c.get("cfg"));
+    const job = await svc.job(actor(c), c.req.param("id"));
+    return c.html(<RequestCard r={await svc.resultView(job, base(c))} detail={c.req.query("detail") === "1"} />);
+  });
+
+  app.get("/requests/:id/inputs/:field", async (c) => {
+    const id = c.req.param("id");
+    const field = c.req.param("field");
+    await new RequestService(c.env, c.get("cfg")).owned(actor(c), id);
+    const obj = await c.env.BLOBS.get(r2Keys.input(c.get("session").accountId, id, field));
+    if (!obj) return c.text("not found", 404);
+    return new Response(obj.body, {
+      headers: {
+        "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
+        "cache-control": "private, max-age=3600",
+      },
+    });
+  });
+
+  app.get("/keys", async (c) => {
+    const s = c.get("session");
+    return c.html(<KeysPage session={s} keys={await new KeyService(c.env).list(s.accountId)} />);
+  });
+
+  app.post("/keys", async (c) => {
+    const s = c.get("session");
+    const body = await c.req.parseBody();
+    const name = typeof body.name === "string" && body.name.trim() ? body.name.trim().slice(0, 100) : null;
+    const keys = new KeyService(c.env);
+    const created = await keys.create(s.accountId, name);
+    // Rendered, not redirected: the key exists only in this response.
+    return c.html(
+      <KeysPage session={s} keys={await keys.list(s.accountId)} created={{ key: created.key, name }} />,
+      201,
+    );
+  });
+
+  app.post("/keys/:id/revoke", async (c) => {
+    const s = c.get("session");
+    const keys = new KeyService(c.env);
+    const ok = await keys.revoke(s.accountId, c.req.param("id"));
+    const message = ok ? "Key revoked: requests with it now get 401." : "No such active key.";
+    return c.html(<KeysPage session={s} keys={await keys.list(s.accountId)} message={message} />, ok ? 200 : 404);
+  });
+
+  for (const id of COMING_IDS) app.get(`/${id}`, (c) => c.html(<ComingPage id={id} session={c.get("session")} />));
+}
