@@ -127,10 +127,11 @@ describe("console playground and usage", () => {
     expect(daily.at(-1)).toEqual({ day: new Date().toISOString().slice(0, 10), cost: api.cost, requests: 1 });
     expect(usage).toMatch(new RegExp(`data-request="${id}"[\\s\\S]*?data-cost="${api.cost}"`));
     const detail = await (await call(`/console/requests/${id}`, { headers: { cookie: s.cookie } })).text();
-    expect(detail).toContain(`/console/requests/${id}/inputs/image`);
+    // Inputs are deleted when their job ends (issue 9 retention), so a finished request shows none and serves none.
+    expect(detail).not.toContain(`/console/requests/${id}/inputs/image`);
+    expect(detail).toContain("No stored file inputs");
     const img = await call(`/console/requests/${id}/inputs/image`, { headers: { cookie: s.cookie } });
-    expect(img.status).toBe(200);
-    expect(img.headers.get("content-type")).toBe("image/png");
+    expect(img.status).toBe(404);
     // Filters: another model's filter hides it; the status filter keeps it.
     const other = await (
       await call("/console/usage?model=background-removal", { headers: { cookie: s.cookie } })
