@@ -1,5 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsAssets } from "./scripts/docs-assets.ts";
+
+// wrangler.toml's [assets] directory must exist before the worker pool starts (a test fetches /docs's script).
+copyDocsAssets();
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 

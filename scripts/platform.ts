@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { copyDocsAssets } from "./docs-assets.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
@@ -92,6 +93,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   mkdirSync(o.persistDir, { recursive: true });
   mkdirSync(o.logDir, { recursive: true });
   const wlog = path.join(o.logDir, "wrangler.log");
+  copyDocsAssets();
   await run(path.join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", o.persistDir], wlog);
   const vars = { ADMIN_TOKEN: o.adminToken, ...(o.vars ?? {}) };
   const args = ["dev", "--port", String(o.port), "--ip", "127.0.0.1", "--persist-to", o.persistDir, "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];

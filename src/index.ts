@@ -18,6 +18,7 @@ import { registerGetRequest } from "./routes/requests/get.ts";
 import { registerGetOutput } from "./routes/requests/output.ts";
 import { registerGetStatus } from "./routes/requests/status.ts";
 import { registerSystem } from "./routes/system/index.ts";
+import { registerDocs } from "./routes/docs/index.ts";
 import { registerBench } from "./routes/bench/index.ts";
 import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
@@ -30,6 +31,7 @@ export { AccountLedger } from "./durable-objects/account-ledger.ts";
 export function buildApp() {
   const api = createApi();
   registerSystem(api);
+  registerDocs(api);
   // Specific paths before the catch-all model routes.
   registerListModels(api);
   registerAccount(api);
