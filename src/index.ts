@@ -19,6 +19,7 @@ import { registerGetOutput } from "./routes/requests/output.ts";
 import { registerGetStatus } from "./routes/requests/status.ts";
 import { registerSystem } from "./routes/system/index.ts";
 import { registerDocs } from "./routes/docs/index.ts";
+import { registerWebhooks } from "./routes/webhooks/index.ts";
 import { registerBench } from "./routes/bench/index.ts";
 import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
@@ -36,6 +37,7 @@ export function buildApp() {
   registerListModels(api);
   registerAccount(api);
   registerUsage(api);
+  registerWebhooks(api);
   registerGetModel(api);
   registerGetStatus(api);
   registerGetRequest(api);

@@ -59,6 +59,15 @@ const leased = {
 };
 const lease = { lease_id: leased.lease_id, epoch: 1 };
 const agentPath = { id: ID };
+const delivery = {
+  id: "whd_0QhZl0b2Tq8wMx3K", request_id: ID, webhook_id: `wh_${ID}:finished`, url: "https://example.com/hooks/inference",
+  event: "request.finished", status: "retrying", attempts: 2, last_status_code: 503,
+  next_retry_at: "2026-12-01T12:00:47.380Z", created_at: "2026-12-01T12:00:02.150Z", updated_at: "2026-12-01T12:00:27.380Z",
+  attempt_log: [
+    { attempt: 1, redelivery: false, at: "2026-12-01T12:00:02.150Z", status_code: null, latency_ms: 15000, error: "TimeoutError: The operation was aborted due to timeout", next_retry_at: "2026-12-01T12:00:27.150Z" },
+    { attempt: 2, redelivery: false, at: "2026-12-01T12:00:27.160Z", status_code: 503, latency_ms: 220, error: "receiver answered 503", next_retry_at: "2026-12-01T12:00:47.380Z" },
+  ],
+};
 
 export const EXAMPLES: Record<string, OperationExample> = {
   // ---- inference ----
@@ -115,6 +124,22 @@ export const EXAMPLES: Record<string, OperationExample> = {
         next_cursor: "MTc2NDU5MDM4MTAwMHxyZXFfMFFoWmo5WHE0Yk",
       },
     },
+  },
+  // ---- webhooks ----
+  "get /v1/webhooks/deliveries": {
+    query: { request_id: ID, status: "retrying" },
+    responses: { 200: { data: [delivery], next_cursor: null } },
+  },
+  "post /v1/webhooks/deliveries/{id}/redeliver": {
+    params: { id: delivery.id },
+    responses: { 202: { id: delivery.id, webhook_id: delivery.webhook_id, status: "pending" } },
+  },
+  "get /v1/webhooks/secret": {
+    responses: { 200: { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", previous_secret_expires_at: null } },
+  },
+  "post /v1/webhooks/secret/rotate": {
+    request: { overlap_seconds: 86400 },
+    responses: { 200: { secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", previous_secret_expires_at: "2026-12-02T12:00:00.000Z" } },
   },
   // ---- system ----
   "get /health": { responses: { 200: { status: "ok", version: "0.1.0", time: "2026-12-01T12:00:00.000Z" } } },
