@@ -35,6 +35,9 @@ export default defineConfig({
         test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
       },
       {
+        test: { name: "client", include: ["clients/typescript/test/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+      },
+      {
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 240_000, hookTimeout: 240_000, fileParallelism: false },
       },
     ],

@@ -1,0 +1,5 @@
+export { EdgeInference, type ClientOptions, type RunOptions, type SubmitOptions, type WaitOptions } from "./client.ts";
+export { EdgeInferenceError, RequestFailedError, WaitTimeoutError } from "./errors.ts";
+export { verifyWebhook, WebhookVerificationError, type VerifyOptions } from "./webhooks.ts";
+export type * from "./types.ts";
+export type { paths, components, operations } from "./schema.ts";
