@@ -17,6 +17,7 @@ import { registerCancelRequest } from "./routes/requests/cancel.ts";
 import { registerGetRequest } from "./routes/requests/get.ts";
 import { registerGetOutput } from "./routes/requests/output.ts";
 import { registerGetStatus } from "./routes/requests/status.ts";
+import { registerRequestEvents } from "./routes/requests/events.ts";
 import { registerSystem } from "./routes/system/index.ts";
 import { registerDocs } from "./routes/docs/index.ts";
 import { registerWebhooks } from "./routes/webhooks/index.ts";
@@ -40,6 +41,7 @@ export function buildApp() {
   registerWebhooks(api);
   registerGetModel(api);
   registerGetStatus(api);
+  registerRequestEvents(api);
   registerGetRequest(api);
   registerCancelRequest(api);
   registerGetOutput(api);

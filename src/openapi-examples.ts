@@ -89,6 +89,28 @@ export const EXAMPLES: Record<string, OperationExample> = {
     params: { id: ID },
     responses: { 200: { ...completed, output: [output], output_json: null } },
   },
+  "get /v2/requests/{id}/events": {
+    params: { id: ID },
+    headers: { accept: "text/event-stream", "last-event-id": "2" },
+    responses: {
+      200: [
+        "retry: 1000",
+        "",
+        "id: 3",
+        "event: progress",
+        `data: {"request_id":"${ID}","step":12,"total":30,"percent":40,"at":"2026-12-01T12:00:01.020Z"}`,
+        "",
+        "id: 4",
+        "event: progress",
+        `data: {"request_id":"${ID}","step":30,"total":30,"percent":100,"at":"2026-12-01T12:00:01.980Z"}`,
+        "",
+        "id: 5",
+        "event: completed",
+        `data: {"request_id":"${ID}","status":"COMPLETED","output":[…],"metrics":{…},"cost":1012,…}`,
+        "",
+      ].join("\n"),
+    },
+  },
   "post /v2/requests/{id}/cancel": {
     params: { id: ID },
     responses: { 200: { request_id: ID, status: "CANCELLED", outcome: "cancelled" } },

@@ -81,8 +81,8 @@ function curl(op: Operation, ex: OperationExample, serverUrl: string): string {
   for (const [k, v] of headers(op, ex)) lines.push(`-H "${k}: ${v}"`);
   if (ex.request !== undefined) lines.push(`-H "content-type: application/json"`, `-d '${JSON.stringify(ex.request).replaceAll("'", "'\\''")}'`);
   if (ex.rawBody) lines.push(`-H "content-type: ${ex.rawBody.contentType}"`, `--data-binary @${ex.rawBody.file}`);
-  const binary = Object.values(op.responses).some((r) => r.content && r.content !== "text/html" && !r.schema);
-  if (binary) lines.push(`-o ${ex.params?.name ?? "output.png"}`);
+  if (streams(op)) lines.splice(1, 0, "-N");
+  else if (binary(op)) lines.push(`-o ${ex.params?.name ?? "output.png"}`);
   return lines.join(" \\\n  ");
 }
 
@@ -98,8 +98,11 @@ function python(op: Operation, ex: OperationExample, serverUrl: string): string 
   if (hs.length) args.push(`headers={${hs.join(", ")}}`);
   if (ex.request !== undefined) args.push(`json=${py(ex.request, 4)}`);
   if (ex.rawBody) args.push(`data=open("${ex.rawBody.file}", "rb")`);
-  const binary = Object.values(op.responses).some((r) => r.content && r.content !== "text/html" && !r.schema);
-  const use = binary ? `open("${ex.params?.name ?? "output.png"}", "wb").write(r.content)` : op.responses[200]?.content === "text/html" ? "print(r.text)" : "print(r.json())";
+  if (streams(op)) args.push("stream=True");
+  const use = streams(op)
+    ? "for line in r.iter_lines(decode_unicode=True):\n    if line.startswith(\"data: \"):\n        print(line[6:])"
+    : binary(op) ? `open("${ex.params?.name ?? "output.png"}", "wb").write(r.content)`
+    : op.responses[200]?.content === "text/html" ? "print(r.text)" : "print(r.json())";
   return [
     "import os",
     "import requests",
@@ -112,6 +115,9 @@ function python(op: Operation, ex: OperationExample, serverUrl: string): string 
     use,
   ].join("\n");
 }
+
+const streams = (op: Operation) => Object.values(op.responses).some((r) => r.content === "text/event-stream");
+const binary = (op: Operation) => Object.values(op.responses).some((r) => r.content && !r.schema && !/^text\//.test(r.content));
 
 /** A JSON value as a Python literal. */
 function py(v: unknown, indent: number): string {

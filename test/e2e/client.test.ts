@@ -83,6 +83,21 @@ describe("TypeScript client against the local platform", () => {
     expect(log.data[0]!.attempt_log[0]!.latency_ms).toBeGreaterThanOrEqual(0);
   });
 
+  it("wait follows the Server-Sent Events stream: queued, started, then completed with the result", async () => {
+    const sub = await client.submit("nsfw-detector", { image: photo });
+    const seen: string[] = [];
+    const r = await client.wait(sub.request_id, { events: true, timeoutMs: 120_000, onEvent: (e) => seen.push(e.event) });
+    expect(r).toMatchObject({ request_id: sub.request_id, status: "COMPLETED" });
+    expect(seen[0]).toBe("queued");
+    expect(seen).toContain("started");
+    expect(seen.at(-1)).toBe("completed");
+    // a late subscriber replays the history and ends at once
+    const replay: string[] = [];
+    for await (const e of client.events(sub.request_id, { lastEventId: "1" })) replay.push(e.event);
+    expect(replay[0]).toBe("started");
+    expect(replay.at(-1)).toBe("completed");
+  });
+
   it("run falls back to waiting when the sync wait ends, and cancel refunds a queued request", async () => {
     // No agent here serves SDXL: the sync call answers 202 after a second and the client waits on the queued request.
     const err = await client.run("sdxl1.0-txt2img", { prompt: "a lighthouse at dusk" }, { syncWaitSeconds: 1, timeoutMs: 1500 }).catch((e) => e);

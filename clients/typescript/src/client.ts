@@ -1,4 +1,5 @@
 import { EdgeInferenceError, RequestFailedError, WaitTimeoutError, errorFrom } from "./errors.ts";
+import { requestEvents, type EventsOptions, type RequestEvent } from "./events.ts";
 import type {
   AccountView, CancelResult, DeliveryPage, ModelInput, ModelList, ModelView, Redelivered, RequestResult, RequestStatusView,
   RunResult, Submitted, UsagePage, WebhookSecret,
@@ -34,6 +35,9 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** first poll interval in ms, doubling to 2 s (default 250) */
   pollIntervalMs?: number;
+  /** follow the Server-Sent Events stream instead of polling; `onEvent` sees each event */
+  events?: boolean;
+  onEvent?: (e: RequestEvent) => void;
   signal?: AbortSignal;
 }
 
@@ -124,6 +128,7 @@ export class EdgeInference {
    */
   async wait(id: string, opts: WaitOptions = {}): Promise<RequestResult> {
     const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+    if (opts.events || opts.onEvent) return this.waitEvents(id, deadline, opts);
     let interval = opts.pollIntervalMs ?? 250;
     for (;;) {
       const s = await this.status(id, opts.signal);
@@ -131,6 +136,34 @@ export class EdgeInference {
       if (Date.now() >= deadline) throw new WaitTimeoutError(id, s);
       await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), opts.signal);
       interval = Math.min(2000, interval * 2);
+    }
+  }
+
+  /**
+   * The request's progress as it happens: queued, queue (position), started, progress (step of total), requeued, and
+   * the terminal event (completed, failed or cancelled) carrying the result. Reconnects with Last-Event-ID.
+   */
+  events(id: string, opts: EventsOptions = {}): AsyncGenerator<RequestEvent> {
+    return requestEvents(this.fetcher, this.baseUrl, this.apiKey, id, opts);
+  }
+
+  private async waitEvents(id: string, deadline: number, opts: WaitOptions): Promise<RequestResult> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new Error("wait timed out")), Math.max(0, deadline - Date.now()));
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    let last: { status: string } = { status: "QUEUED" };
+    try {
+      for await (const e of this.events(id, { signal })) {
+        opts.onEvent?.(e);
+        if (e.event === "started") last = { status: "PROCESSING" };
+        if (e.event === "completed" || e.event === "failed" || e.event === "cancelled") return e.data;
+      }
+      throw new Error(`event stream for ${id} ended without a result`);
+    } catch (e) {
+      if (stop.signal.aborted && !opts.signal?.aborted) throw new WaitTimeoutError(id, last);
+      throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
