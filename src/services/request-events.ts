@@ -82,7 +82,9 @@ export class RequestEvents {
     return { request_id: id, ...e.data, at };
   }
 
-  private result(requests: RequestService, job: JobView, base: string): Promise<RequestResult> {
+  /** Resolves the hold first (idempotent; the events queue does the same), so the result carries its cost. */
+  private async result(requests: RequestService, job: JobView, base: string): Promise<RequestResult> {
+    await requests.settle(job);
     return requests.resultView(job, base);
   }
 }

@@ -81,6 +81,8 @@ describe("request progress events (SSE)", () => {
     const last = await sse.next();
     expect(last).toMatchObject({ id: "5", event: "completed", data: { request_id: r.id, status: "COMPLETED", output_json: { top: "Neutral" } } });
     expect(last!.data.metrics).toMatchObject({ gpu_ms: 10 });
+    // nsfw-detector is a free model: settled, and charged nothing
+    expect(last!.data.cost).toBe(0);
     expect(await sse.next()).toBeNull();
   });
 

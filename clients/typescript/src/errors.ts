@@ -5,17 +5,21 @@ const RETRYABLE = new Set<string>(["rate_limited", "internal", "no_capacity", "t
 /** An error answer of the API, with its stable code (`invalid_input`, `insufficient_credits`, `rate_limited`, …). */
 export class EdgeInferenceError extends Error {
   override readonly name: string = "EdgeInferenceError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly status: number,
-    /** the platform's id of the HTTP call (x-request-id), for support */
-    readonly requestId: string | null,
-    readonly details: unknown = undefined,
-    /** seconds, from Retry-After on 429 */
-    readonly retryAfter: number | null = null,
-  ) {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** the platform's id of the HTTP call (x-request-id), for support */
+  readonly requestId: string | null;
+  readonly details: unknown;
+  /** seconds, from Retry-After on 429 */
+  readonly retryAfter: number | null;
+
+  constructor(code: ErrorCode, message: string, status: number, requestId: string | null, details?: unknown, retryAfter: number | null = null) {
     super(message);
+    this.code = code;
+    this.status = status;
+    this.requestId = requestId;
+    this.details = details;
+    this.retryAfter = retryAfter;
   }
 
   /** Worth trying again later: the platform was busy or failed, not the request. */
@@ -33,23 +37,29 @@ export class EdgeInferenceError extends Error {
 /** The request was accepted but the model run failed or was cancelled; `kind` says why (`invalid_input`, `oom`, …). */
 export class RequestFailedError extends EdgeInferenceError {
   override readonly name = "RequestFailedError";
-  constructor(
-    code: ErrorCode,
-    message: string,
-    status: number,
-    readonly inferenceRequestId: string,
-    readonly kind: string,
-    readonly result: RequestResult | null = null,
-  ) {
+  /** the inference request's id (req_…) */
+  readonly inferenceRequestId: string;
+  readonly kind: string;
+  readonly result: RequestResult | null;
+
+  constructor(code: ErrorCode, message: string, status: number, inferenceRequestId: string, kind: string, result: RequestResult | null = null) {
     super(code, message, status, null, { request_id: inferenceRequestId, kind });
+    this.inferenceRequestId = inferenceRequestId;
+    this.kind = kind;
+    this.result = result;
   }
 }
 
 /** `wait` gave up before the request finished; the request itself keeps running. */
 export class WaitTimeoutError extends Error {
   override readonly name = "WaitTimeoutError";
-  constructor(readonly inferenceRequestId: string, readonly last: { status: string }) {
+  readonly inferenceRequestId: string;
+  readonly last: { status: string };
+
+  constructor(inferenceRequestId: string, last: { status: string }) {
     super(`request ${inferenceRequestId} is still ${last.status}`);
+    this.inferenceRequestId = inferenceRequestId;
+    this.last = last;
   }
 }
 
