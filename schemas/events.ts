@@ -6,7 +6,16 @@ import { z } from "zod";
  * again on every connection. The terminal event (`completed`, `failed`, `cancelled`) carries the full result and ends
  * the stream.
  */
-export const RequestEventType = z.enum(["queued", "queue", "started", "progress", "requeued", "completed", "failed", "cancelled"]);
+export const RequestEventType = z.enum([
+  "queued",
+  "queue",
+  "started",
+  "progress",
+  "requeued",
+  "completed",
+  "failed",
+  "cancelled",
+]);
 export type RequestEventType = z.infer<typeof RequestEventType>;
 
 export const QueueEventData = z.object({

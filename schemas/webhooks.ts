@@ -52,7 +52,12 @@ export const Redelivered = z.object({ id: z.string(), webhook_id: z.string(), st
 
 /** Seconds during which deliveries carry signatures from both the new and the previous secret. */
 export const RotateSecret = z.strictObject({
-  overlap_seconds: z.number().int().min(0).max(7 * 24 * 3600).default(24 * 3600),
+  overlap_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(24 * 3600),
 });
 export type RotateSecret = z.input<typeof RotateSecret>;
 

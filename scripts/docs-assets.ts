@@ -15,12 +15,16 @@ export const DOCS_SCRIPT = "docs/redoc.standalone.js";
 export function copyDocsAssets(): string {
   const require = createRequire(import.meta.url);
   const pkgDir = path.dirname(require.resolve("redoc/package.json"));
-  const files = [["bundles/redoc.standalone.js", DOCS_SCRIPT], ["LICENSE", "docs/redoc.LICENSE.txt"]] as const;
+  const files = [
+    ["bundles/redoc.standalone.js", DOCS_SCRIPT],
+    ["LICENSE", "docs/redoc.LICENSE.txt"],
+  ] as const;
   for (const [from, to] of files) {
     const src = path.join(pkgDir, from);
     const dst = path.join(ASSETS_DIR, to);
     if (!existsSync(src)) continue;
-    if (existsSync(dst) && statSync(dst).size === statSync(src).size && statSync(dst).mtimeMs >= statSync(src).mtimeMs) continue;
+    if (existsSync(dst) && statSync(dst).size === statSync(src).size && statSync(dst).mtimeMs >= statSync(src).mtimeMs)
+      continue;
     mkdirSync(path.dirname(dst), { recursive: true });
     copyFileSync(src, dst);
   }

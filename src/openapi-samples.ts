@@ -30,7 +30,11 @@ export function attachExamples(op: Operation, doc: Json, serverUrl: string): voi
   if (ex.request !== undefined && (!op.body || ok(where, "request", op.body.safeParse(ex.request)))) {
     const body = (doc.requestBody ??= {
       required: true,
-      content: { "application/json": { schema: { type: "object", description: "The model's input: see input_schema in GET /v1/models/{model}" } } },
+      content: {
+        "application/json": {
+          schema: { type: "object", description: "The model's input: see input_schema in GET /v1/models/{model}" },
+        },
+      },
     }) as { content: Record<string, Json> };
     const json = (body.content["application/json"] ??= { schema: { type: "object" } });
     json.example = ex.request;
@@ -61,7 +65,14 @@ export function attachExamples(op: Operation, doc: Json, serverUrl: string): voi
 }
 
 function ok(where: string, what: string, r: { success: boolean; error?: { message: string } }): boolean {
-  if (!r.success) console.error(JSON.stringify({ level: "error", message: `OpenAPI example for ${where} (${what}) does not match its schema`, error: r.error?.message }));
+  if (!r.success)
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: `OpenAPI example for ${where} (${what}) does not match its schema`,
+        error: r.error?.message,
+      }),
+    );
   return r.success;
 }
 
@@ -79,7 +90,8 @@ function headers(op: Operation, ex: OperationExample): [string, string][] {
 function curl(op: Operation, ex: OperationExample, serverUrl: string): string {
   const lines = [`curl -X ${op.method.toUpperCase()} "${url(op, ex, serverUrl)}"`];
   for (const [k, v] of headers(op, ex)) lines.push(`-H "${k}: ${v}"`);
-  if (ex.request !== undefined) lines.push(`-H "content-type: application/json"`, `-d '${JSON.stringify(ex.request).replaceAll("'", "'\\''")}'`);
+  if (ex.request !== undefined)
+    lines.push(`-H "content-type: application/json"`, `-d '${JSON.stringify(ex.request).replaceAll("'", "'\\''")}'`);
   if (ex.rawBody) lines.push(`-H "content-type: ${ex.rawBody.contentType}"`, `--data-binary @${ex.rawBody.file}`);
   if (streams(op)) lines.splice(1, 0, "-N");
   else if (binary(op)) lines.push(`-o ${ex.params?.name ?? "output.png"}`);
@@ -100,9 +112,12 @@ function python(op: Operation, ex: OperationExample, serverUrl: string): string 
   if (ex.rawBody) args.push(`data=open("${ex.rawBody.file}", "rb")`);
   if (streams(op)) args.push("stream=True");
   const use = streams(op)
-    ? "for line in r.iter_lines(decode_unicode=True):\n    if line.startswith(\"data: \"):\n        print(line[6:])"
-    : binary(op) ? `open("${ex.params?.name ?? "output.png"}", "wb").write(r.content)`
-    : op.responses[200]?.content === "text/html" ? "print(r.text)" : "print(r.json())";
+    ? 'for line in r.iter_lines(decode_unicode=True):\n    if line.startswith("data: "):\n        print(line[6:])'
+    : binary(op)
+      ? `open("${ex.params?.name ?? "output.png"}", "wb").write(r.content)`
+      : op.responses[200]?.content === "text/html"
+        ? "print(r.text)"
+        : "print(r.json())";
   return [
     "import os",
     "import requests",
@@ -117,7 +132,8 @@ function python(op: Operation, ex: OperationExample, serverUrl: string): string 
 }
 
 const streams = (op: Operation) => Object.values(op.responses).some((r) => r.content === "text/event-stream");
-const binary = (op: Operation) => Object.values(op.responses).some((r) => r.content && !r.schema && !/^text\//.test(r.content));
+const binary = (op: Operation) =>
+  Object.values(op.responses).some((r) => r.content && !r.schema && !/^text\//.test(r.content));
 
 /** A JSON value as a Python literal. */
 function py(v: unknown, indent: number): string {
@@ -126,8 +142,10 @@ function py(v: unknown, indent: number): string {
   if (v === false) return "False";
   if (typeof v === "string" || typeof v === "number") return JSON.stringify(v);
   const pad = " ".repeat(indent + 4);
-  if (Array.isArray(v)) return v.length ? `[\n${v.map((x) => pad + py(x, indent + 4)).join(",\n")},\n${" ".repeat(indent)}]` : "[]";
+  if (Array.isArray(v))
+    return v.length ? `[\n${v.map((x) => pad + py(x, indent + 4)).join(",\n")},\n${" ".repeat(indent)}]` : "[]";
   const entries = Object.entries(v as Json);
   if (!entries.length) return "{}";
-  return `{\n${entries.map(([k, x]) => `${pad}${JSON.stringify(k)}: ${py(x, indent + 4)}`).join(",\n")},\n${" ".repeat(indent)}}`;
+  const body = entries.map(([k, x]) => `${pad}${JSON.stringify(k)}: ${py(x, indent + 4)}`).join(",\n");
+  return `{\n${body},\n${" ".repeat(indent)}}`;
 }

@@ -40,13 +40,19 @@ export class JobEventLog {
     this.sql.exec(
       `INSERT INTO job_events (job_id, seq, type, data, at)
        SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM job_events WHERE job_id = ?`,
-      jobId, type, JSON.stringify(data), at, jobId,
+      jobId,
+      type,
+      JSON.stringify(data),
+      at,
+      jobId,
     );
     if (type === "progress") {
       this.sql.exec(
         `DELETE FROM job_events WHERE job_id = ? AND type = 'progress' AND seq NOT IN
            (SELECT seq FROM job_events WHERE job_id = ? AND type = 'progress' ORDER BY seq DESC LIMIT ?)`,
-        jobId, jobId, MAX_PROGRESS_EVENTS,
+        jobId,
+        jobId,
+        MAX_PROGRESS_EVENTS,
       );
     }
     if (SHIFTS_POSITIONS.has(type)) for (const set of this.listeners.values()) for (const wake of set) wake();
@@ -55,18 +61,32 @@ export class JobEventLog {
 
   /** Records a heartbeat's progress when it moved since the last one reported. */
   progress(jobId: string, p: Progress, at: number): void {
-    const last = this.sql.exec<{ data: string }>(
-      `SELECT data FROM job_events WHERE job_id = ? AND type IN ('progress', 'started', 'requeued') ORDER BY seq DESC LIMIT 1`, jobId,
-    ).toArray()[0];
+    const last = this.sql
+      .exec<{ data: string }>(
+        `SELECT data FROM job_events WHERE job_id = ? AND type IN ('progress', 'started', 'requeued')
+       ORDER BY seq DESC LIMIT 1`,
+        jobId,
+      )
+      .toArray()[0];
     const prev = last ? (JSON.parse(last.data) as Partial<Progress>) : {};
     if (prev.step === p.step && prev.total === p.total && prev.message === p.message) return;
     this.append(jobId, "progress", { step: p.step, total: p.total, ...(p.message ? { message: p.message } : {}) }, at);
   }
 
   after(jobId: string, seq: number): JobEvent[] {
-    return this.sql.exec<{ seq: number; type: string; data: string; at: number }>(
-      `SELECT seq, type, data, at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT 100`, jobId, seq,
-    ).toArray().map((r) => ({ seq: r.seq, type: r.type as JobEventType, data: JSON.parse(r.data) as Record<string, unknown>, at: r.at }));
+    return this.sql
+      .exec<{ seq: number; type: string; data: string; at: number }>(
+        `SELECT seq, type, data, at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT 100`,
+        jobId,
+        seq,
+      )
+      .toArray()
+      .map((r) => ({
+        seq: r.seq,
+        type: r.type as JobEventType,
+        data: JSON.parse(r.data) as Record<string, unknown>,
+        at: r.at,
+      }));
   }
 
   wait(jobId: string, ms: number): Promise<void> {

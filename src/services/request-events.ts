@@ -15,7 +15,8 @@ const TERMINAL_EVENTS = new Set(["completed", "failed", "cancelled"]);
 type EventsApi = Pick<JobBroker, "events">;
 
 const enc = new TextEncoder();
-const frame = (type: string, data: unknown, id?: number) => enc.encode(`${id !== undefined ? `id: ${id}\n` : ""}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+const frame = (type: string, data: unknown, id?: number) =>
+  enc.encode(`${id !== undefined ? `id: ${id}\n` : ""}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
 
 /**
  * `GET /v2/requests/{id}/events`: the broker's per-job event list as Server-Sent Events. The stream long-polls the
@@ -23,10 +24,19 @@ const frame = (type: string, data: unknown, id?: number) => enc.encode(`${id !==
  * the queue position changes, and the terminal event with the full result, then ends.
  */
 export class RequestEvents {
-  constructor(private env: Env, private cfg: Config, private opts: { pollMs?: number; streamMs?: number } = {}) {}
+  constructor(
+    private env: Env,
+    private cfg: Config,
+    private opts: { pollMs?: number; streamMs?: number } = {},
+  ) {}
 
   /** Checks ownership first (404 before any byte is streamed), then returns the stream. */
-  async open(account: AuthedAccount, id: string, lastEventId: number, base: string): Promise<ReadableStream<Uint8Array>> {
+  async open(
+    account: AuthedAccount,
+    id: string,
+    lastEventId: number,
+    base: string,
+  ): Promise<ReadableStream<Uint8Array>> {
     const requests = new RequestService(this.env, this.cfg);
     const { pool } = await requests.owned(account, id);
     const stub = broker(this.env, pool) as unknown as EventsApi;
@@ -36,7 +46,14 @@ export class RequestEvents {
     return readable;
   }
 
-  private async pump(stub: EventsApi, requests: RequestService, id: string, after: number, base: string, w: WritableStreamDefaultWriter<Uint8Array>) {
+  private async pump(
+    stub: EventsApi,
+    requests: RequestService,
+    id: string,
+    after: number,
+    base: string,
+    w: WritableStreamDefaultWriter<Uint8Array>,
+  ) {
     const end = Date.now() + (this.opts.streamMs ?? STREAM_MS);
     let position: number | null | undefined;
     try {
@@ -77,7 +94,14 @@ export class RequestEvents {
     if (e.type === "progress") {
       const step = Number(e.data.step);
       const total = Number(e.data.total);
-      return { request_id: id, step, total, percent: Math.round((1000 * step) / total) / 10, ...(e.data.message ? { message: e.data.message } : {}), at };
+      return {
+        request_id: id,
+        step,
+        total,
+        percent: Math.round((1000 * step) / total) / 10,
+        ...(e.data.message ? { message: e.data.message } : {}),
+        at,
+      };
     }
     return { request_id: id, ...e.data, at };
   }

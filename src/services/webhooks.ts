@@ -18,7 +18,11 @@ export class WebhookSecrets {
   /** The secrets deliveries are signed with now, the current one first. */
   async signing(accountId: string, now = Date.now()): Promise<string[]> {
     const row = await db(this.env)
-      .select({ current: accounts.webhookSecret, previous: webhookPreviousSecrets.secret, expiresAt: webhookPreviousSecrets.expiresAt })
+      .select({
+        current: accounts.webhookSecret,
+        previous: webhookPreviousSecrets.secret,
+        expiresAt: webhookPreviousSecrets.expiresAt,
+      })
       .from(accounts)
       .leftJoin(webhookPreviousSecrets, eq(webhookPreviousSecrets.accountId, accounts.id))
       .where(eq(accounts.id, accountId))
@@ -42,12 +46,18 @@ export class WebhookSecrets {
   /** A new current secret; the old one signs too for `overlapSeconds`. Both writes commit together (a D1 batch). */
   async rotate(accountId: string, overlapSeconds: number, now = Date.now()): Promise<WebhookSecretView> {
     const d = db(this.env);
-    const current = await d.select({ secret: accounts.webhookSecret }).from(accounts).where(eq(accounts.id, accountId)).get();
+    const current = await d
+      .select({ secret: accounts.webhookSecret })
+      .from(accounts)
+      .where(eq(accounts.id, accountId))
+      .get();
     if (!current) throw notFound("account");
     const next = webhookSecret();
     const expiresAt = now + overlapSeconds * 1000;
     await d.batch([
-      d.insert(webhookPreviousSecrets).values({ accountId, secret: current.secret, expiresAt })
+      d
+        .insert(webhookPreviousSecrets)
+        .values({ accountId, secret: current.secret, expiresAt })
         .onConflictDoUpdate({ target: webhookPreviousSecrets.accountId, set: { secret: current.secret, expiresAt } }),
       d.update(accounts).set({ webhookSecret: next }).where(eq(accounts.id, accountId)),
     ]);

@@ -18,11 +18,25 @@ describe("progress reporting", () => {
   it("the ComfyUI runtime forwards ComfyUI's progress messages (value of max) to onProgress", async () => {
     const comfy = new ComfyStandIn();
     await comfy.start();
-    const sdxl = loadWorkflow(fileURLToPath(new URL("../../gpu-agent/workflows/sdxl1.0-txt2img.json", import.meta.url)));
+    const sdxl = loadWorkflow(
+      fileURLToPath(new URL("../../gpu-agent/workflows/sdxl1.0-txt2img.json", import.meta.url)),
+    );
     const rt = new ComfyUIRuntime({ url: comfy.url, workflows: { "sdxl1.0-txt2img": sdxl } });
-    cleanup.push(() => comfy.stop(), () => rt.close());
+    cleanup.push(
+      () => comfy.stop(),
+      () => rt.close(),
+    );
     const seen: { step: number; total: number }[] = [];
-    const params = { prompt: "a lighthouse", negative_prompt: "", width: 1024, height: 1024, samples: 1, num_inference_steps: 30, guidance_scale: 7.5, seed: 7 };
+    const params = {
+      prompt: "a lighthouse",
+      negative_prompt: "",
+      width: 1024,
+      height: 1024,
+      samples: 1,
+      num_inference_steps: 30,
+      guidance_scale: 7.5,
+      seed: 7,
+    };
     await rt.run({ jobId: "j1", model: "sdxl1.0-txt2img", params, files: {}, onProgress: (p) => seen.push(p) });
     expect(seen).toEqual([1, 2, 3, 4].map((step) => ({ step, total: 4 })));
     // a job run without a callback is unaffected
@@ -46,15 +60,39 @@ describe("progress reporting", () => {
         return { outputs: [], json: { ok: true }, gpuMs: 5, loadMs: 0 };
       },
     };
-    const cfg = parseConfig(["--platform-url", platform.url, "--token", "agt_testtoken", "--lease-wait-ms", "200", "--drain-grace-ms", "1000"], {});
+    const cfg = parseConfig(
+      [
+        "--platform-url",
+        platform.url,
+        "--token",
+        "agt_testtoken",
+        "--lease-wait-ms",
+        "200",
+        "--drain-grace-ms",
+        "1000",
+      ],
+      {},
+    );
     const agent = new Agent(cfg, [runtime], pino({ level: "silent" }), {});
     const running = agent.start();
-    cleanup.push(() => platform.stop(), () => running.catch(() => undefined), () => agent.drain());
+    cleanup.push(
+      () => platform.stop(),
+      () => running.catch(() => undefined),
+      () => agent.drain(),
+    );
     platform.queue.push(job("j1"));
 
-    const beats = () => platform.of("heartbeat").map((c) => (c.body as { leases: { job_id: string; progress?: unknown }[] }).leases).flat();
+    const beats = () =>
+      platform
+        .of("heartbeat")
+        .map((c) => (c.body as { leases: { job_id: string; progress?: unknown }[] }).leases)
+        .flat();
     for (let i = 0; i < 100 && !beats().some((l) => l.progress); i++) await sleep(20);
-    expect(beats().find((l) => l.progress)).toEqual({ job_id: "j1", lease_id: "lease-j1", progress: { step: 7, total: 10 } });
+    expect(beats().find((l) => l.progress)).toEqual({
+      job_id: "j1",
+      lease_id: "lease-j1",
+      progress: { step: 7, total: 10 },
+    });
     release();
     for (let i = 0; i < 100 && platform.of("complete").length === 0; i++) await sleep(20);
     expect(platform.of("complete")).toHaveLength(1);

@@ -3,7 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EdgeInference, EdgeInferenceError, WaitTimeoutError, verifyWebhook } from "../../clients/typescript/src/index.ts";
+import {
+  EdgeInference,
+  EdgeInferenceError,
+  WaitTimeoutError,
+  verifyWebhook,
+} from "../../clients/typescript/src/index.ts";
 import { ROOT, startAgent, startPlatform, type AgentProcess, type Platform } from "../../scripts/platform.ts";
 
 /** The TypeScript client against the real local platform (wrangler dev) and a real gpu-agent running nsfw-detector. */
@@ -30,9 +35,19 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-  platform = await startPlatform({ port, adminToken: "client-e2e-admin-token-0123", persistDir: path.join(dir, "state"), logDir: dir });
+  platform = await startPlatform({
+    port,
+    adminToken: "client-e2e-admin-token-0123",
+    persistDir: path.join(dir, "state"),
+    logDir: dir,
+  });
   client = new EdgeInference({ baseUrl: platform.url, apiKey: platform.demo.api_key });
-  agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "client-e2e", "--models", "nsfw-detector", "--lease-wait-ms", "5000"], path.join(dir, "agent.log"));
+  agent = startAgent(
+    platform.url,
+    platform.demo.agent_token,
+    ["--name", "client-e2e", "--models", "nsfw-detector", "--lease-wait-ms", "5000"],
+    path.join(dir, "agent.log"),
+  );
   await agent.waitFor(/"msg":"registered"/, 180_000);
 });
 
@@ -47,7 +62,11 @@ describe("TypeScript client against the local platform", () => {
   it("run: a photo through nsfw-detector, sync", async () => {
     const r = await client.run("nsfw-detector", { image: photo });
     expect(r.status).toBe("COMPLETED");
-    const out = r.output_json as { top: string; nsfw: boolean; predictions: { className: string; probability: number }[] };
+    const out = r.output_json as {
+      top: string;
+      nsfw: boolean;
+      predictions: { className: string; probability: number }[];
+    };
     expect(out.predictions).toHaveLength(5);
     expect(out.top).toBe(out.predictions[0]!.className);
     // a synthetic scene of a ball against sky and grass
@@ -57,7 +76,11 @@ describe("TypeScript client against the local platform", () => {
   });
 
   it("submit with a webhook, wait, and verify the signed delivery; the delivery log shows the attempt", async () => {
-    const sub = await client.submit("nsfw-detector", { image: photo }, { webhook: receiverUrl, idempotencyKey: `e2e-${Date.now()}` });
+    const sub = await client.submit(
+      "nsfw-detector",
+      { image: photo },
+      { webhook: receiverUrl, idempotencyKey: `e2e-${Date.now()}` },
+    );
     expect(["QUEUED", "PROCESSING"]).toContain(sub.status);
     const done = await client.wait(sub.request_id, { timeoutMs: 120_000 });
     expect(done.status).toBe("COMPLETED");
@@ -72,7 +95,9 @@ describe("TypeScript client against the local platform", () => {
     expect(delivery, "webhook delivered").toBeDefined();
     const payload = await verifyWebhook(secret, delivery!.headers, delivery!.body);
     expect(payload).toMatchObject({ request_id: sub.request_id, status: "COMPLETED" });
-    await expect(verifyWebhook(secret, delivery!.headers, delivery!.body.replace("COMPLETED", "FAILED"))).rejects.toThrow();
+    await expect(
+      verifyWebhook(secret, delivery!.headers, delivery!.body.replace("COMPLETED", "FAILED")),
+    ).rejects.toThrow();
 
     let log = await client.webhooks.deliveries({ request_id: sub.request_id });
     for (let i = 0; i < 40 && log.data[0]?.status !== "succeeded"; i++) {
@@ -86,7 +111,11 @@ describe("TypeScript client against the local platform", () => {
   it("wait follows the Server-Sent Events stream: queued, started, then completed with the result", async () => {
     const sub = await client.submit("nsfw-detector", { image: photo });
     const seen: string[] = [];
-    const r = await client.wait(sub.request_id, { events: true, timeoutMs: 120_000, onEvent: (e) => seen.push(e.event) });
+    const r = await client.wait(sub.request_id, {
+      events: true,
+      timeoutMs: 120_000,
+      onEvent: (e) => seen.push(e.event),
+    });
     expect(r).toMatchObject({ request_id: sub.request_id, status: "COMPLETED" });
     expect(seen[0]).toBe("queued");
     expect(seen).toContain("started");
@@ -100,7 +129,9 @@ describe("TypeScript client against the local platform", () => {
 
   it("run falls back to waiting when the sync wait ends, and cancel refunds a queued request", async () => {
     // No agent here serves SDXL: the sync call answers 202 after a second and the client waits on the queued request.
-    const err = await client.run("sdxl1.0-txt2img", { prompt: "a lighthouse at dusk" }, { syncWaitSeconds: 1, timeoutMs: 1500 }).catch((e) => e);
+    const err = await client
+      .run("sdxl1.0-txt2img", { prompt: "a lighthouse at dusk" }, { syncWaitSeconds: 1, timeoutMs: 1500 })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(WaitTimeoutError);
     const id = (err as WaitTimeoutError).inferenceRequestId;
     const before = await client.account();

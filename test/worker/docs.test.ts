@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { call } from "./helpers.ts";
 
-interface Media { schema?: unknown; example?: unknown }
+interface Media {
+  schema?: unknown;
+  example?: unknown;
+}
 interface Op {
   requestBody?: { content: Record<string, Media> };
   responses: Record<string, { content?: Record<string, Media> }>;
@@ -45,7 +48,8 @@ describe("API reference", () => {
         operations++;
         const where = `${method} ${path}`;
         const samples = op["x-codeSamples"] ?? [];
-        if (!samples.some((s) => s.label === "curl") || !samples.some((s) => s.lang === "Python")) missing.push(`${where}: code samples`);
+        if (!samples.some((s) => s.label === "curl") || !samples.some((s) => s.lang === "Python"))
+          missing.push(`${where}: code samples`);
         for (const p of op.parameters ?? []) if (p.example === undefined) missing.push(`${where}: parameter ${p.name}`);
         const json = op.requestBody?.content["application/json"];
         if (json && json.example === undefined) missing.push(`${where}: request body`);
@@ -57,7 +61,9 @@ describe("API reference", () => {
             else responseExamples++;
           }
         }
-        const binaryOnly = Object.values(op.responses).every((r) => !r.content || Object.keys(r.content).every((ct) => BINARY.has(ct)));
+        const binaryOnly = Object.values(op.responses).every(
+          (r) => !r.content || Object.keys(r.content).every((ct) => BINARY.has(ct)),
+        );
         if (responseExamples === 0 && !binaryOnly) missing.push(`${where}: no response example`);
       }
     }
@@ -71,14 +77,15 @@ describe("API reference", () => {
     const curl = submit["x-codeSamples"]!.find((s) => s.label === "curl")!.source;
     expect(curl).toContain('curl -X POST "http://platform.test/v2/nsfw-detector"');
     expect(curl).toContain('-H "x-api-key: $API_KEY"');
-    expect(curl).toContain("-d '{\"image\":");
+    expect(curl).toContain('-d \'{"image":');
     const py = submit["x-codeSamples"]!.find((s) => s.lang === "Python")!.source;
     expect(py).toContain('requests.post(\n    "http://platform.test/v2/nsfw-detector"');
     expect(py).toContain('"x-api-key": os.environ["API_KEY"]');
     const admin = doc.paths["/admin/v1/accounts"]!.post!["x-codeSamples"]!.find((s) => s.lang === "Python")!.source;
     expect(admin).toContain('"authorization": "Bearer " + os.environ["ADMIN_TOKEN"]');
     // error responses carry the envelope with their stable code
-    const notFound = doc.paths["/v2/requests/{id}/status"]!.get!.responses["404"]!.content!["application/json"]!.example as { error: { code: string } };
+    const notFound = doc.paths["/v2/requests/{id}/status"]!.get!.responses["404"]!.content!["application/json"]!
+      .example as { error: { code: string } };
     expect(notFound.error.code).toBe("not_found");
   });
 });

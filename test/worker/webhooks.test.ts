@@ -10,7 +10,11 @@ beforeAll(syncCatalog);
 beforeEach(resetBroker);
 afterEach(() => vi.restoreAllMocks());
 
-interface Seen { url: string; headers: Headers; body: string }
+interface Seen {
+  url: string;
+  headers: Headers;
+  body: string;
+}
 
 /** The receiver: answers each delivery with the next scripted outcome (a status, or a thrown network error). */
 function receiver(script: (number | Error)[]): Seen[] {
@@ -32,21 +36,36 @@ async function finishedRequest() {
   const { request_id } = (await sub.json()) as { request_id: string };
   const agent = await newAgent();
   const [job] = await agent.lease();
-  const done = await agent.post(`/agent/v1/jobs/${job!.job_id}/complete`, { lease_id: job!.lease_id, epoch: job!.epoch, outputs: [], output_json: { top: "Neutral" }, metrics: { gpu_ms: 10, load_ms: 0, gpu_class: "cpu" } });
+  const done = await agent.post(`/agent/v1/jobs/${job!.job_id}/complete`, {
+    lease_id: job!.lease_id,
+    epoch: job!.epoch,
+    outputs: [],
+    output_json: { top: "Neutral" },
+    metrics: { gpu_ms: 10, load_ms: 0, gpu_class: "cpu" },
+  });
   expect(done.status).toBe(200);
   return { ...acct, request_id, auth: { "x-api-key": acct.key } };
 }
 
 let seq = 0;
 async function deliver(body: WebhookDelivery, attempts = 1) {
-  const batch = createMessageBatch<WebhookDelivery>("edge-inference-webhooks", [{ id: `m${seq++}`, timestamp: Date.now(), attempts, body }]);
+  const batch = createMessageBatch<WebhookDelivery>("edge-inference-webhooks", [
+    { id: `m${seq++}`, timestamp: Date.now(), attempts, body },
+  ]);
   const ctx = createExecutionContext();
   await handleWebhooks(batch as MessageBatch<unknown>, env);
   return getQueueResult(batch, ctx);
 }
 
-const message = (r: { id: string; request_id: string }, webhookId = `wh_${r.request_id}:finished`): WebhookDelivery =>
-  ({ webhook_id: webhookId, request_id: r.request_id, account_id: r.id, url: "https://receiver.test/hook" });
+const message = (
+  r: { id: string; request_id: string },
+  webhookId = `wh_${r.request_id}:finished`,
+): WebhookDelivery => ({
+  webhook_id: webhookId,
+  request_id: r.request_id,
+  account_id: r.id,
+  url: "https://receiver.test/hook",
+});
 
 async function deliveries(auth: Record<string, string>, query = ""): Promise<DeliveryPage> {
   const r = await call(`/v1/webhooks/deliveries${query}`, { headers: auth });
@@ -64,8 +83,16 @@ describe("webhook delivery log", () => {
     let page = await deliveries(r.auth);
     expect(page.data).toHaveLength(1);
     const d = page.data[0]!;
-    expect(d).toMatchObject({ request_id: r.request_id, webhook_id: `wh_${r.request_id}:finished`, status: "retrying", attempts: 1, last_status_code: 500 });
-    expect(d.attempt_log).toEqual([expect.objectContaining({ attempt: 1, redelivery: false, status_code: 500, error: "receiver answered 500" })]);
+    expect(d).toMatchObject({
+      request_id: r.request_id,
+      webhook_id: `wh_${r.request_id}:finished`,
+      status: "retrying",
+      attempts: 1,
+      last_status_code: 500,
+    });
+    expect(d.attempt_log).toEqual([
+      expect.objectContaining({ attempt: 1, redelivery: false, status_code: 500, error: "receiver answered 500" }),
+    ]);
     const retryAt = Date.parse(d.attempt_log[0]!.next_retry_at!) - Date.parse(d.attempt_log[0]!.at);
     expect(retryAt).toBeGreaterThanOrEqual(10_000);
     expect(d.attempt_log[0]!.latency_ms).toBeGreaterThanOrEqual(0);
@@ -73,8 +100,16 @@ describe("webhook delivery log", () => {
     const second = await deliver(message(r), 2);
     expect(second.explicitAcks).toHaveLength(1);
     page = await deliveries(r.auth);
-    expect(page.data[0]).toMatchObject({ status: "succeeded", attempts: 2, last_status_code: 200, next_retry_at: null });
-    expect(page.data[0]!.attempt_log.map((a) => [a.attempt, a.status_code, a.error])).toEqual([[1, 500, "receiver answered 500"], [2, 200, null]]);
+    expect(page.data[0]).toMatchObject({
+      status: "succeeded",
+      attempts: 2,
+      last_status_code: 200,
+      next_retry_at: null,
+    });
+    expect(page.data[0]!.attempt_log.map((a) => [a.attempt, a.status_code, a.error])).toEqual([
+      [1, 500, "receiver answered 500"],
+      [2, 200, null],
+    ]);
   });
 
   it("a network error has no status code; the last attempt fails the delivery with no retry left", async () => {
@@ -86,7 +121,11 @@ describe("webhook delivery log", () => {
     expect(d).toMatchObject({ status: "failed", attempts: 2, last_status_code: 302, next_retry_at: null });
     expect(d!.attempt_log[0]).toMatchObject({ status_code: null, error: "TypeError: connection refused" });
     expect(d!.attempt_log[0]!.next_retry_at).not.toBeNull();
-    expect(d!.attempt_log[1]).toMatchObject({ status_code: 302, error: "receiver answered 302 (redirects are not followed)", next_retry_at: null });
+    expect(d!.attempt_log[1]).toMatchObject({
+      status_code: 302,
+      error: "receiver answered 302 (redirects are not followed)",
+      next_retry_at: null,
+    });
   });
 
   it("filters by request and status, pages with a cursor, and shows an account only its own", async () => {
@@ -98,14 +137,19 @@ describe("webhook delivery log", () => {
     const rest = await deliveries(r.auth, `?limit=2&cursor=${all.next_cursor}`);
     expect(rest.data.map((d) => d.webhook_id)).toEqual([`wh_${r.request_id}:1`]);
     expect(rest.next_cursor).toBeNull();
-    expect((await deliveries(r.auth, "?status=retrying")).data.map((d) => d.webhook_id)).toEqual([`wh_${r.request_id}:2`]);
+    expect((await deliveries(r.auth, "?status=retrying")).data.map((d) => d.webhook_id)).toEqual([
+      `wh_${r.request_id}:2`,
+    ]);
     expect((await deliveries(r.auth, `?request_id=${r.request_id}&status=succeeded`)).data).toHaveLength(2);
     expect((await deliveries(r.auth, "?request_id=req_other")).data).toEqual([]);
 
     const other = await newAccount();
     expect((await deliveries({ "x-api-key": other.key })).data).toEqual([]);
     const id = all.data[0]!.id;
-    expect((await call(`/v1/webhooks/deliveries/${id}/redeliver`, { method: "POST", headers: { "x-api-key": other.key } })).status).toBe(404);
+    expect(
+      (await call(`/v1/webhooks/deliveries/${id}/redeliver`, { method: "POST", headers: { "x-api-key": other.key } }))
+        .status,
+    ).toBe(404);
   });
 
   it("rejects a bad filter or cursor with invalid_input, and a missing key with 401", async () => {
@@ -118,7 +162,7 @@ describe("webhook delivery log", () => {
     expect((await call("/v1/webhooks/deliveries")).status).toBe(401);
   });
 
-  it("redelivers a finished delivery under the same webhook-id, and refuses one whose retries are scheduled", async () => {
+  it("redelivers a finished delivery under the same webhook-id; refuses one whose retries are scheduled", async () => {
     const r = await finishedRequest();
     const seen = receiver([500, 200, 200]);
     await deliver(message(r), 1);
@@ -167,17 +211,23 @@ describe("webhook signing secret rotation", () => {
     await deliver(message(r, "wh_rotation_1"));
     const h = seen[0]!.headers;
     const ts = Number(h.get("webhook-timestamp"));
-    expect(h.get("webhook-signature")).toBe([
-      await signWebhook(rotated.secret, "wh_rotation_1", ts, seen[0]!.body),
-      await signWebhook(before.secret, "wh_rotation_1", ts, seen[0]!.body),
-    ].join(" "));
+    expect(h.get("webhook-signature")).toBe(
+      [
+        await signWebhook(rotated.secret, "wh_rotation_1", ts, seen[0]!.body),
+        await signWebhook(before.secret, "wh_rotation_1", ts, seen[0]!.body),
+      ].join(" "),
+    );
 
     // Rotating again with no overlap retires both earlier secrets at once.
-    const again = (await (await json("POST", "/v1/webhooks/secret/rotate", { overlap_seconds: 0 }, r.auth)).json()) as WebhookSecretView;
+    const again = (await (
+      await json("POST", "/v1/webhooks/secret/rotate", { overlap_seconds: 0 }, r.auth)
+    ).json()) as WebhookSecretView;
     expect(again.previous_secret_expires_at).toBeNull();
     await deliver(message(r, "wh_rotation_2"));
     const h2 = seen[1]!.headers;
-    expect(h2.get("webhook-signature")).toBe(await signWebhook(again.secret, "wh_rotation_2", Number(h2.get("webhook-timestamp")), seen[1]!.body));
+    expect(h2.get("webhook-signature")).toBe(
+      await signWebhook(again.secret, "wh_rotation_2", Number(h2.get("webhook-timestamp")), seen[1]!.body),
+    );
   });
 
   it("defaults to a day of overlap; a bad body changes nothing", async () => {

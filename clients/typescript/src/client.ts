@@ -1,8 +1,19 @@
 import { EdgeInferenceError, RequestFailedError, WaitTimeoutError, errorFrom } from "./errors.ts";
 import { requestEvents, type EventsOptions, type RequestEvent } from "./events.ts";
 import type {
-  AccountView, CancelResult, DeliveryPage, ModelInput, ModelList, ModelView, Redelivered, RequestResult, RequestStatusView,
-  RunResult, Submitted, UsagePage, WebhookSecret,
+  AccountView,
+  CancelResult,
+  DeliveryPage,
+  ModelInput,
+  ModelList,
+  ModelView,
+  Redelivered,
+  RequestResult,
+  RequestStatusView,
+  RunResult,
+  Submitted,
+  UsagePage,
+  WebhookSecret,
 } from "./types.ts";
 
 export interface ClientOptions {
@@ -62,7 +73,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
   });
 
-/** The Edge Inference API. Every method throws EdgeInferenceError (with the platform's stable code) on an error answer. */
+/** The Edge Inference API. Every method throws EdgeInferenceError (with the stable code) on an error answer. */
 export class EdgeInference {
   readonly baseUrl: string;
   private readonly apiKey: string;
@@ -75,10 +86,19 @@ export class EdgeInference {
   }
 
   /** One HTTP call; JSON in and out. */
-  async request<T>(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  async request<T>(
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const res = await this.fetcher(this.baseUrl + path, {
       method,
-      headers: { "x-api-key": this.apiKey, accept: "application/json", ...(init.body !== undefined ? { "content-type": "application/json" } : {}), ...init.headers },
+      headers: {
+        "x-api-key": this.apiKey,
+        accept: "application/json",
+        ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...init.headers,
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
@@ -94,7 +114,11 @@ export class EdgeInference {
   async run(model: string, input: ModelInput, opts: RunOptions = {}): Promise<RunResult> {
     const body = { ...encodeInput(input), ...(opts.base64 ? { base64: true } : {}) };
     const wait = Math.max(1, Math.min(300, opts.syncWaitSeconds ?? 60));
-    const res = await this.request<RunResult | RequestStatusView>("POST", `/v1/${encodeURIComponent(model)}`, { body, headers: { prefer: `wait=${wait}` }, signal: opts.signal });
+    const res = await this.request<RunResult | RequestStatusView>("POST", `/v1/${encodeURIComponent(model)}`, {
+      body,
+      headers: { prefer: `wait=${wait}` },
+      signal: opts.signal,
+    });
     if (res.status === 200) return res.body as RunResult;
     const id = (res.body as RequestStatusView).request_id;
     const result = await this.wait(id, { timeoutMs: opts.timeoutMs, signal: opts.signal });
@@ -106,11 +130,14 @@ export class EdgeInference {
   async submit(model: string, input: ModelInput, opts: SubmitOptions = {}): Promise<Submitted> {
     const body = { ...encodeInput(input), ...(opts.webhook ? { webhook: opts.webhook } : {}) };
     const headers: Record<string, string> = opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {};
-    return (await this.request<Submitted>("POST", `/v2/${encodeURIComponent(model)}`, { body, headers, signal: opts.signal })).body;
+    return (
+      await this.request<Submitted>("POST", `/v2/${encodeURIComponent(model)}`, { body, headers, signal: opts.signal })
+    ).body;
   }
 
   async status(id: string, signal?: AbortSignal): Promise<RequestStatusView> {
-    return (await this.request<RequestStatusView>("GET", `/v2/requests/${encodeURIComponent(id)}/status`, { signal })).body;
+    return (await this.request<RequestStatusView>("GET", `/v2/requests/${encodeURIComponent(id)}/status`, { signal }))
+      .body;
   }
 
   async result(id: string, signal?: AbortSignal): Promise<RequestResult> {
@@ -168,20 +195,27 @@ export class EdgeInference {
   }
 
   models = async (): Promise<ModelList> => (await this.request<ModelList>("GET", "/v1/models")).body;
-  model = async (slug: string): Promise<ModelView> => (await this.request<ModelView>("GET", `/v1/models/${encodeURIComponent(slug)}`)).body;
+  model = async (slug: string): Promise<ModelView> =>
+    (await this.request<ModelView>("GET", `/v1/models/${encodeURIComponent(slug)}`)).body;
   account = async (): Promise<AccountView> => (await this.request<AccountView>("GET", "/v1/account")).body;
   usage = async (q: { limit?: number; cursor?: string } = {}): Promise<UsagePage> =>
     (await this.request<UsagePage>("GET", `/v1/usage${query(q)}`)).body;
 
   readonly webhooks = {
-    deliveries: async (q: { request_id?: string; status?: string; limit?: number; cursor?: string } = {}): Promise<DeliveryPage> =>
-      (await this.request<DeliveryPage>("GET", `/v1/webhooks/deliveries${query(q)}`)).body,
+    deliveries: async (
+      q: { request_id?: string; status?: string; limit?: number; cursor?: string } = {},
+    ): Promise<DeliveryPage> => (await this.request<DeliveryPage>("GET", `/v1/webhooks/deliveries${query(q)}`)).body,
     redeliver: async (deliveryId: string): Promise<Redelivered> =>
-      (await this.request<Redelivered>("POST", `/v1/webhooks/deliveries/${encodeURIComponent(deliveryId)}/redeliver`)).body,
+      (await this.request<Redelivered>("POST", `/v1/webhooks/deliveries/${encodeURIComponent(deliveryId)}/redeliver`))
+        .body,
     secret: async (): Promise<WebhookSecret> => (await this.request<WebhookSecret>("GET", "/v1/webhooks/secret")).body,
     /** a new signing secret; for `overlapSeconds` deliveries are signed with the old one too */
     rotateSecret: async (overlapSeconds?: number): Promise<WebhookSecret> =>
-      (await this.request<WebhookSecret>("POST", "/v1/webhooks/secret/rotate", { body: overlapSeconds === undefined ? {} : { overlap_seconds: overlapSeconds } })).body,
+      (
+        await this.request<WebhookSecret>("POST", "/v1/webhooks/secret/rotate", {
+          body: overlapSeconds === undefined ? {} : { overlap_seconds: overlapSeconds },
+        })
+      ).body,
   };
 }
 
@@ -193,7 +227,15 @@ function query(q: Record<string, string | number | undefined>): string {
 }
 
 function failure(r: RequestResult): EdgeInferenceError {
-  if (r.status === "CANCELLED") return new RequestFailedError("conflict", "request was cancelled", 409, r.request_id, "cancelled", r);
+  if (r.status === "CANCELLED")
+    return new RequestFailedError("conflict", "request was cancelled", 409, r.request_id, "cancelled", r);
   const e = r.error;
-  return new RequestFailedError((e?.code ?? "internal") as never, e?.message ?? "request failed", 0, r.request_id, e?.kind ?? "runtime_error", r);
+  return new RequestFailedError(
+    (e?.code ?? "internal") as never,
+    e?.message ?? "request failed",
+    0,
+    r.request_id,
+    e?.kind ?? "runtime_error",
+    r,
+  );
 }

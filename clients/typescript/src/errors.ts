@@ -13,7 +13,14 @@ export class EdgeInferenceError extends Error {
   /** seconds, from Retry-After on 429 */
   readonly retryAfter: number | null;
 
-  constructor(code: ErrorCode, message: string, status: number, requestId: string | null, details?: unknown, retryAfter: number | null = null) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    status: number,
+    requestId: string | null,
+    details?: unknown,
+    retryAfter: number | null = null,
+  ) {
     super(message);
     this.code = code;
     this.status = status;
@@ -34,7 +41,7 @@ export class EdgeInferenceError extends Error {
   }
 }
 
-/** The request was accepted but the model run failed or was cancelled; `kind` says why (`invalid_input`, `oom`, …). */
+/** The request was accepted but its model run failed or was cancelled; `kind` says why (`invalid_input`, `oom`…). */
 export class RequestFailedError extends EdgeInferenceError {
   override readonly name = "RequestFailedError";
   /** the inference request's id (req_…) */
@@ -42,7 +49,14 @@ export class RequestFailedError extends EdgeInferenceError {
   readonly kind: string;
   readonly result: RequestResult | null;
 
-  constructor(code: ErrorCode, message: string, status: number, inferenceRequestId: string, kind: string, result: RequestResult | null = null) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    status: number,
+    inferenceRequestId: string,
+    kind: string,
+    result: RequestResult | null = null,
+  ) {
     super(code, message, status, null, { request_id: inferenceRequestId, kind });
     this.inferenceRequestId = inferenceRequestId;
     this.kind = kind;
@@ -75,7 +89,15 @@ export async function errorFrom(res: Response): Promise<EdgeInferenceError> {
   const code = (e.code ?? (res.status >= 500 ? "internal" : "invalid_input")) as ErrorCode;
   const message = e.message ?? `HTTP ${res.status}`;
   const details = e.details as { request_id?: string; kind?: string } | undefined;
-  if (details?.request_id && details.kind) return new RequestFailedError(code, message, res.status, details.request_id, details.kind);
+  if (details?.request_id && details.kind)
+    return new RequestFailedError(code, message, res.status, details.request_id, details.kind);
   const retryAfter = res.headers.get("retry-after");
-  return new EdgeInferenceError(code, message, res.status, e.request_id ?? res.headers.get("x-request-id"), e.details, retryAfter ? Number(retryAfter) : null);
+  return new EdgeInferenceError(
+    code,
+    message,
+    res.status,
+    e.request_id ?? res.headers.get("x-request-id"),
+    e.details,
+    retryAfter ? Number(retryAfter) : null,
+  );
 }

@@ -6,18 +6,32 @@
 import { errorFrom } from "./errors.ts";
 import type { RequestResult } from "./types.ts";
 
-interface Lifecycle { request_id: string; attempt?: number; at: string }
+interface Lifecycle {
+  request_id: string;
+  attempt?: number;
+  at: string;
+}
 
 export type RequestEvent =
   | { event: "queued" | "started" | "requeued"; id: string; data: Lifecycle }
-  | { event: "queue"; id?: undefined; data: { request_id: string; queue_position: number | null; capacity: "available" | "no_capacity" | null } }
-  | { event: "progress"; id: string; data: { request_id: string; step: number; total: number; percent: number; message?: string; at: string } }
+  | {
+      event: "queue";
+      id?: undefined;
+      data: { request_id: string; queue_position: number | null; capacity: "available" | "no_capacity" | null };
+    }
+  | {
+      event: "progress";
+      id: string;
+      data: { request_id: string; step: number; total: number; percent: number; message?: string; at: string };
+    }
   | { event: "completed" | "failed" | "cancelled"; id?: string; data: RequestResult };
 
 export const TERMINAL_EVENTS = new Set(["completed", "failed", "cancelled"]);
 
 /** Splits an SSE byte stream into events (the WHATWG event-stream format: fields, blank-line separated). */
-export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: string; event: string; data: string }> {
+export async function* parseSse(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ id?: string; event: string; data: string }> {
   const reader = body.getReader();
   const dec = new TextDecoder();
   let buf = "";
@@ -59,7 +73,11 @@ export interface EventsOptions {
 }
 
 export async function* requestEvents(
-  fetcher: typeof fetch, baseUrl: string, apiKey: string, id: string, opts: EventsOptions = {},
+  fetcher: typeof fetch,
+  baseUrl: string,
+  apiKey: string,
+  id: string,
+  opts: EventsOptions = {},
 ): AsyncGenerator<RequestEvent> {
   let last = opts.lastEventId;
   let failures = 0;
@@ -87,6 +105,7 @@ export async function* requestEvents(
       if (opts.signal?.aborted) throw e;
     }
     // the server closed the stream before the end (it does every few minutes): resume after the last event
-    if (++failures > (opts.maxRetries ?? 5)) throw new Error(`event stream for ${id} closed ${failures} times without an event`);
+    if (++failures > (opts.maxRetries ?? 5))
+      throw new Error(`event stream for ${id} closed ${failures} times without an event`);
   }
 }

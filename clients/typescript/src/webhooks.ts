@@ -21,7 +21,9 @@ type HeaderSource = Headers | Record<string, string | string[] | undefined>;
 
 function header(h: HeaderSource, name: string): string | null {
   if (typeof (h as Headers).get === "function") return (h as Headers).get(name);
-  const v = (h as Record<string, string | string[] | undefined>)[name] ?? (h as Record<string, string | undefined>)[name.toLowerCase()];
+  const v =
+    (h as Record<string, string | string[] | undefined>)[name] ??
+    (h as Record<string, string | undefined>)[name.toLowerCase()];
   return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
 }
 
@@ -41,7 +43,13 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export async function sign(secret: string, id: string, timestamp: number, body: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", base64ToBytes(secret.replace(/^whsec_/, "")), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    base64ToBytes(secret.replace(/^whsec_/, "")),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
 }
 
@@ -49,15 +57,22 @@ export async function sign(secret: string, id: string, timestamp: number, body: 
  * Returns the parsed body when a signature matches one of `secrets` and the timestamp is fresh; throws
  * WebhookVerificationError otherwise. Pass the raw body exactly as received (not re-serialized JSON).
  */
-export async function verifyWebhook(secrets: string | string[], headers: HeaderSource, body: string, opts: VerifyOptions = {}): Promise<RequestResult> {
+export async function verifyWebhook(
+  secrets: string | string[],
+  headers: HeaderSource,
+  body: string,
+  opts: VerifyOptions = {},
+): Promise<RequestResult> {
   const id = header(headers, "webhook-id");
   const ts = header(headers, "webhook-timestamp");
   const sigs = header(headers, "webhook-signature");
-  if (!id || !ts || !sigs) throw new WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature");
+  if (!id || !ts || !sigs)
+    throw new WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature");
   const timestamp = Number(ts);
   if (!/^\d+$/.test(ts)) throw new WebhookVerificationError("webhook-timestamp is not a number of seconds");
   const now = opts.now ?? Math.floor(Date.now() / 1000);
-  if (Math.abs(now - timestamp) > (opts.toleranceSeconds ?? 300)) throw new WebhookVerificationError("webhook-timestamp is too far from now");
+  if (Math.abs(now - timestamp) > (opts.toleranceSeconds ?? 300))
+    throw new WebhookVerificationError("webhook-timestamp is too far from now");
   const presented = sigs.split(" ").flatMap((s) => {
     const [version, value] = s.split(",", 2);
     if (version !== "v1" || !value) return [];

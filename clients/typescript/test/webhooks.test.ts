@@ -8,12 +8,18 @@ const TS = 1614265330;
 const BODY = '{"test": 2432232314}';
 const SIG = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 const OTHER = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const headers = (sig: string, ts = TS) => ({ "webhook-id": ID, "webhook-timestamp": String(ts), "webhook-signature": sig });
+const headers = (sig: string, ts = TS) => ({
+  "webhook-id": ID,
+  "webhook-timestamp": String(ts),
+  "webhook-signature": sig,
+});
 
 describe("verifyWebhook", () => {
   it("accepts the specification's vector and returns the parsed body", async () => {
     expect(await verifyWebhook(SECRET, headers(SIG), BODY, { now: TS })).toEqual({ test: 2432232314 });
-    expect(await verifyWebhook(SECRET, new Headers(headers(SIG)), BODY, { now: TS + 299 })).toEqual({ test: 2432232314 });
+    expect(await verifyWebhook(SECRET, new Headers(headers(SIG)), BODY, { now: TS + 299 })).toEqual({
+      test: 2432232314,
+    });
   });
 
   it("during a rotation: any matching entry of several, with either of the receiver's secrets", async () => {

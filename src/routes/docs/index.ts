@@ -13,7 +13,14 @@ export const DOCS_SCRIPT_PATH = "/docs/redoc.standalone.js";
  */
 export function registerDocs(api: Api) {
   api.op(
-    { method: "get", path: "/docs", tag: "System", auth: "none", summary: "API reference page (Redoc, served by the Worker itself; works offline)", responses: { 200: { description: "HTML", content: "text/html" } } },
+    {
+      method: "get",
+      path: "/docs",
+      tag: "System",
+      auth: "none",
+      summary: "API reference page (Redoc, served by the Worker itself; works offline)",
+      responses: { 200: { description: "HTML", content: "text/html" } },
+    },
     async (c: Ctx) => {
       c.header("cache-control", "no-cache");
       return c.html(page(api));
@@ -32,16 +39,23 @@ const OPTIONS = {
   hideHostname: false,
   theme: {
     colors: { primary: { main: "#0b5fff" } },
-    typography: { fontFamily: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", headings: { fontFamily: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif" }, code: { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace" } },
+    typography: {
+      fontFamily: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+      headings: { fontFamily: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif" },
+      code: { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace" },
+    },
     sidebar: { width: "280px" },
   },
 };
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch] ?? ch);
+const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch] ?? ch);
 
 /** The page Redoc fills in; without JavaScript it still lists every operation. */
 function page(api: Api): string {
-  const rows = api.registry.operations.map((op) => `<li><code>${op.method.toUpperCase()} ${esc(op.path)}</code> ${esc(op.summary)}</li>`);
+  const rows = api.registry.operations.map(
+    (op) => `<li><code>${op.method.toUpperCase()} ${esc(op.path)}</code> ${esc(op.summary)}</li>`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Edge Inference API reference</title><style>body{margin:0}</style></head>
