@@ -1,5 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsAssets } from "./scripts/docs-assets.ts";
+
+// wrangler.toml's [assets] directory must exist before the worker pool starts (a test fetches /docs's script).
+copyDocsAssets();
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -29,6 +33,9 @@ export default defineConfig({
       },
       {
         test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+      },
+      {
+        test: { name: "client", include: ["clients/typescript/test/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
       },
       {
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 240_000, hookTimeout: 240_000, fileParallelism: false },

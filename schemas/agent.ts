@@ -73,9 +73,20 @@ export const DeregisterRequest = z.strictObject({ agent_id: z.string() });
 export const DeregisterResponse = z.object({ released: z.number().int().nonnegative() });
 export type DeregisterResponse = z.infer<typeof DeregisterResponse>;
 
+/** How far a running job is, as its runtime reports it (ComfyUI's `progress` messages: value of max). */
+export const JobProgress = z.strictObject({
+  step: z.number().int().nonnegative().max(1_000_000_000),
+  total: z.number().int().positive().max(1_000_000_000),
+  message: z.string().max(200).optional(),
+}).refine((p) => p.step <= p.total, { message: "step must not exceed total", path: ["step"] });
+export type JobProgress = z.infer<typeof JobProgress>;
+
+/** A lease the agent holds, with the job's latest progress when its runtime reports any. */
+export const HeartbeatLease = LeaseRef.extend({ progress: JobProgress.optional() });
+
 export const HeartbeatRequest = z.strictObject({
   agent_id: z.string(),
-  leases: z.array(LeaseRef).max(64),
+  leases: z.array(HeartbeatLease).max(64),
 });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
 

@@ -7,3 +7,5 @@ export * from "./queue.ts";
 export * from "./manifest.ts";
 export * from "./catalog.ts";
 export * from "./model-page.ts";
+export * from "./webhooks.ts";
+export * from "./events.ts";

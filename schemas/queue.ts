@@ -26,5 +26,7 @@ export const WebhookDelivery = z.object({
   request_id: z.string(),
   account_id: z.string(),
   url: z.url(),
+  /** set when the account asked for it again (`POST /v1/webhooks/deliveries/{id}/redeliver`) */
+  redelivery: z.boolean().optional(),
 });
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;

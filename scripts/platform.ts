@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { copyDocsAssets } from "./docs-assets.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
@@ -98,6 +99,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   mkdirSync(o.persistDir, { recursive: true });
   mkdirSync(o.logDir, { recursive: true });
   const wlog = path.join(o.logDir, "wrangler.log");
+  copyDocsAssets();
   await run(path.join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", o.persistDir], wlog);
   // Webhook receivers and image URLs on this machine are the point of a local start; production ignores the setting.
   const vars = { ADMIN_TOKEN: o.adminToken, ALLOW_PRIVATE_OUTBOUND: "true", ...(o.vars ?? {}) };

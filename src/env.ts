@@ -10,6 +10,8 @@ export interface Env {
   EVENTS: Queue<EventMessage>;
   WEBHOOKS: Queue<WebhookDelivery>;
   BLOBS: R2Bucket;
+  /** static assets (public/): the API reference's browser bundle */
+  ASSETS: Fetcher;
   ENVIRONMENT: string;
   LEASE_TTL_MS: string;
   MAX_ATTEMPTS: string;

@@ -18,7 +18,10 @@ import { registerCancelRequest } from "./routes/requests/cancel.ts";
 import { registerGetRequest } from "./routes/requests/get.ts";
 import { registerGetOutput } from "./routes/requests/output.ts";
 import { registerGetStatus } from "./routes/requests/status.ts";
+import { registerRequestEvents } from "./routes/requests/events.ts";
 import { registerSystem } from "./routes/system/index.ts";
+import { registerDocs } from "./routes/docs/index.ts";
+import { registerWebhooks } from "./routes/webhooks/index.ts";
 import { registerBench } from "./routes/bench/index.ts";
 import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
@@ -33,13 +36,16 @@ export { AccountLedger } from "./durable-objects/account-ledger.ts";
 export function buildApp() {
   const api = createApi();
   registerSystem(api);
+  registerDocs(api);
   // Specific paths before the catch-all model routes.
   registerListModels(api);
   registerAccount(api);
   registerUsage(api);
+  registerWebhooks(api);
   registerGetModel(api);
   registerCustomModels(api);
   registerGetStatus(api);
+  registerRequestEvents(api);
   registerGetRequest(api);
   registerCancelRequest(api);
   registerGetOutput(api);

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { ErrorEnvelope } from "../schemas/index.ts";
+import { attachExamples } from "./openapi-samples.ts";
 
 export interface Operation {
   method: "get" | "post" | "put" | "delete";
   /** OpenAPI-style path: /v2/requests/{id} */
   path: string;
   summary: string;
-  tag: "Inference" | "Requests" | "Models" | "Account" | "Admin" | "Agent" | "System";
+  tag: "Inference" | "Requests" | "Models" | "Account" | "Webhooks" | "Admin" | "Agent" | "System";
   auth: "api_key" | "admin" | "agent" | "none";
   body?: z.ZodType;
   bodyContent?: Record<string, { schema: Record<string, unknown> }>;
@@ -44,7 +45,7 @@ export class OpenApiRegistry {
       const requestBody = op.body
         ? { required: true, content: { "application/json": { schema: toSchema(op.body, "input") }, ...(op.bodyContent ?? {}) } }
         : op.bodyContent ? { required: true, content: op.bodyContent } : undefined;
-      (paths[op.path] ??= {})[op.method] = {
+      const operation: Record<string, unknown> = {
         summary: op.summary,
         tags: [op.tag],
         operationId: `${op.method}_${op.path.replace(/[{}]/g, "").replace(/[^a-zA-Z0-9]+/g, "_").replace(/^_|_$/g, "")}`,
@@ -53,6 +54,8 @@ export class OpenApiRegistry {
         responses,
         security,
       };
+      attachExamples(op, operation, serverUrl);
+      (paths[op.path] ??= {})[op.method] = operation;
     }
     return {
       openapi: "3.1.0",

@@ -18,6 +18,8 @@ interface Running {
   job: LeasedJob;
   aborted: string | null;
   leaseExpiresAt: number;
+  /** the latest progress the runtime reported, sent on the next heartbeat */
+  progress?: { step: number; total: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -175,7 +177,7 @@ export class Agent {
 
   private async heartbeat(): Promise<void> {
     if (this.running.size === 0) return;
-    const leases = [...this.running.values()].map((r) => ({ job_id: r.job.job_id, lease_id: r.job.lease_id }));
+    const leases = [...this.running.values()].map((r) => ({ job_id: r.job.job_id, lease_id: r.job.lease_id, ...(r.progress ? { progress: r.progress } : {}) }));
     const res = await this.client.heartbeat(leases);
     if (!res.ok) {
       this.log.warn({ err: res.message }, "heartbeat failed");
@@ -227,14 +229,14 @@ export class Agent {
       const windowStart = this.meter!.now();
       let out;
       try {
-        out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
+        out = await rt.run({ jobId: job.job_id, model: job.model, params, files, onProgress: (p) => (r.progress = p) });
       } catch (e) {
         // Out of memory: the backend has freed what it could; one more try here, then it is the input's size.
         if (!(e instanceof JobError && e.kind === "oom") || r.aborted) throw e;
         log.warn({ err: e.message }, "out of memory; freeing memory and retrying once");
         await rt.free?.();
         try {
-          out = await rt.run({ jobId: job.job_id, model: job.model, params, files });
+          out = await rt.run({ jobId: job.job_id, model: job.model, params, files, onProgress: (p) => (r.progress = p) });
         } catch (e2) {
           if (e2 instanceof JobError && e2.kind === "oom") throw new JobError("oom", e2.message, false);
           throw e2;

@@ -5,6 +5,7 @@ import type { AgentOutput, EventMessage, JobErrorKind, LeasedJob, HeartbeatRespo
 import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
 import { canRun, noCapacityMessage, type AgentOffer } from "./job-broker-caps.ts";
 import type { ComfyRequirements } from "../../schemas/index.ts";
+import { JobEventLog, type JobEvent, type Progress } from "./job-events.ts";
 
 export interface EnqueueJob {
   id: string;
@@ -79,12 +80,15 @@ export class JobBroker extends DurableObject<Env> {
   private waiters = new Set<Waiter>();
   private syncWaiters = new Map<string, Set<() => void>>();
   private alarmAt: number | null = null;
+  private eventLog: JobEventLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.eventLog = new JobEventLog(this.sql);
     ctx.blockConcurrencyWhile(async () => {
       for (const stmt of BROKER_MIGRATIONS) this.sql.exec(stmt);
+      JobEventLog.migrate(this.sql);
       for (const [table, column, type] of BROKER_COLUMNS) {
         const has = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table).toArray().some((c) => c.name === column);
         if (!has) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
@@ -123,6 +127,7 @@ export class JobBroker extends DurableObject<Env> {
         job.id, this.nextSeq(), job.account_id, job.model, job.runtime, JSON.stringify(job.gpu_classes), JSON.stringify(job.input),
         job.priority, this.cfg.MAX_ATTEMPTS, now, now + job.ttl_ms, job.exec_timeout_ms, job.requires ? JSON.stringify(job.requires) : null,
       );
+      this.eventLog.append(job.id, "queued", {}, now);
     });
     this.dispatch();
     await this.schedule();
@@ -151,6 +156,21 @@ export class JobBroker extends DurableObject<Env> {
       set.add(done);
     });
     return this.view(this.row(id)!);
+  }
+
+  /**
+   * Progress events of a job after `after` (its SSE ids), with the job; when there are none yet it waits up to
+   * `waitMs` for one (or for the queue to move), so a reader can long-poll in a loop.
+   */
+  async events(id: string, after: number, waitMs: number): Promise<{ events: JobEvent[]; job: JobView } | null> {
+    const r = this.row(id);
+    if (!r) return null;
+    let events = this.eventLog.after(id, after);
+    if (events.length === 0 && !TERMINAL.has(r.status) && waitMs > 0) {
+      await this.eventLog.wait(id, waitMs);
+      events = this.eventLog.after(id, after);
+    }
+    return { events, job: this.view(this.row(id)!) };
   }
 
   /** Cancel: a queued job ends at once; a running one ends at once too and its agent is told on its next heartbeat. */
@@ -225,7 +245,7 @@ export class JobBroker extends DurableObject<Env> {
     return released;
   }
 
-  async heartbeat(agentId: string, leases: { job_id: string; lease_id: string }[]): Promise<HeartbeatResponse> {
+  async heartbeat(agentId: string, leases: { job_id: string; lease_id: string; progress?: Progress }[]): Promise<HeartbeatResponse> {
     const now = this.now();
     const ttl = this.cfg.LEASE_TTL_MS;
     const out: HeartbeatResponse = { extended: [], cancel: [], drain: false };
@@ -238,6 +258,7 @@ export class JobBroker extends DurableObject<Env> {
         } else if (r.status === "PROCESSING") {
           const exp = now + ttl;
           this.sql.exec(`UPDATE jobs SET lease_expires_at = ? WHERE id = ?`, exp, r.id);
+          if (l.progress) this.eventLog.progress(r.id, l.progress, now);
           out.extended.push({ job_id: r.id, lease_expires_at: exp });
         } else {
           out.cancel.push({ job_id: r.id, reason: r.error_kind === "timeout" ? "timeout" : r.status === "CANCELLED" ? "cancelled" : "lease_lost" });
@@ -343,6 +364,7 @@ export class JobBroker extends DurableObject<Env> {
       if (r.status === "PROCESSING" && r.agent_id) this.dropWaiters(r.agent_id);
     }
     void this.prune(now - this.cfg.OUTPUT_RETENTION_DAYS * DAY_MS); // synchronous SQL; nothing to await
+    this.eventLog.prune();
     this.dispatch();
     await this.flushOutbox();
     await this.schedule();
@@ -371,6 +393,7 @@ export class JobBroker extends DurableObject<Env> {
       `UPDATE jobs SET status = 'QUEUED', attempt = ?, lease_id = NULL, agent_id = NULL, lease_expires_at = NULL, leased_at = NULL, exec_deadline = NULL WHERE id = ?`,
       attempt, r.id,
     );
+    this.eventLog.append(r.id, "requeued", { attempt }, this.now());
   }
 
   private finish(r: JobRow, status: "COMPLETED" | "FAILED" | "CANCELLED", f: Partial<Pick<JobRow, "outputs" | "output_json" | "gpu_ms" | "load_ms" | "gpu_class" | "busy_gpu_ms" | "error_kind" | "error_message">>): void {
@@ -395,6 +418,7 @@ export class JobBroker extends DurableObject<Env> {
         status, now, f.outputs ?? null, f.output_json ?? null, f.gpu_ms ?? null, f.load_ms ?? null, f.gpu_class ?? null, f.busy_gpu_ms ?? null, f.error_kind ?? null, f.error_message ?? null, r.id,
       );
       this.sql.exec(`INSERT INTO outbox (body, created_at) VALUES (?, ?)`, JSON.stringify(event), now);
+      this.eventLog.append(r.id, status === "COMPLETED" ? "completed" : status === "FAILED" ? "failed" : "cancelled", f.error_kind ? { error_kind: f.error_kind } : {}, now);
     });
     for (const wake of this.syncWaiters.get(r.id) ?? []) wake();
     this.syncWaiters.delete(r.id);
@@ -464,6 +488,7 @@ export class JobBroker extends DurableObject<Env> {
          started_at = COALESCE(started_at, ?), exec_deadline = ? WHERE id = ?`,
       leaseId, epoch, attempt, agentId, expires, now, now, now + r.exec_timeout_ms, r.id,
     );
+    this.eventLog.append(r.id, "started", { attempt }, now);
     return {
       job_id: r.id,
       lease_id: leaseId,

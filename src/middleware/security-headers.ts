@@ -7,6 +7,12 @@ import type { AppEnv } from "../app.ts";
  */
 export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
+  // Responses from bindings (static assets, R2 bodies passed through) can carry immutable headers: copy those first.
+  try {
+    c.res.headers.set("x-content-type-options", "nosniff");
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+  }
   const set = (k: string, v: string) => {
     if (!c.res.headers.has(k)) c.res.headers.set(k, v);
   };

@@ -27,6 +27,7 @@ const FILE_FOLDERS = [
 interface Running {
   promptId: string;
   finish: (r: { kind: "done" } | { kind: "error"; type: string; message: string } | { kind: "interrupted" }) => void;
+  onProgress?: RunRequest["onProgress"];
 }
 
 /**
@@ -87,6 +88,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
           break;
         case "progress":
           if (pid) this.progress.push({ prompt_id: pid, value: Number(msg.data.value), max: Number(msg.data.max) });
+          if (Number(msg.data.max) > 0) run?.onProgress?.({ step: Math.min(Number(msg.data.value), Number(msg.data.max)), total: Number(msg.data.max) });
           break;
         case "execution_error":
           run?.finish({ kind: "error", type: String(msg.data.exception_type ?? ""), message: String(msg.data.exception_message ?? "execution error") });
@@ -204,7 +206,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     if (!res.ok || !body.prompt_id) throw new JobError("runtime_error", `comfyui /prompt answered HTTP ${res.status}`, true);
     const promptId = body.prompt_id;
     this.byJob.set(req.jobId, promptId);
-    const outcome = await new Promise<Parameters<Running["finish"]>[0]>((finish) => this.byPrompt.set(promptId, { promptId, finish }));
+    const outcome = await new Promise<Parameters<Running["finish"]>[0]>((finish) => this.byPrompt.set(promptId, { promptId, finish, onProgress: req.onProgress }));
     this.byPrompt.delete(promptId);
     this.byJob.delete(req.jobId);
     const gpuMs = sw.elapsedMs();

@@ -9,6 +9,8 @@ export interface RunRequest {
   /** parameters with image inputs replaced by their bytes */
   params: Record<string, unknown>;
   files: Record<string, InputFile>;
+  /** called as the runtime reports progress (ComfyUI's sampler steps); the agent sends the latest on heartbeats */
+  onProgress?: (p: { step: number; total: number }) => void;
 }
 
 export interface RunOutput {

@@ -1,0 +1,41 @@
+import { z } from "zod";
+
+/**
+ * The Server-Sent Events of `GET /v2/requests/{id}/events`. Each event's `data` is JSON; events from the request's
+ * history carry an `id` (resume with Last-Event-ID); `queue` (the current position) has none, as it is state, sent
+ * again on every connection. The terminal event (`completed`, `failed`, `cancelled`) carries the full result and ends
+ * the stream.
+ */
+export const RequestEventType = z.enum([
+  "queued",
+  "queue",
+  "started",
+  "progress",
+  "requeued",
+  "completed",
+  "failed",
+  "cancelled",
+]);
+export type RequestEventType = z.infer<typeof RequestEventType>;
+
+export const QueueEventData = z.object({
+  request_id: z.string(),
+  queue_position: z.number().int().nonnegative().nullable(),
+  capacity: z.enum(["available", "no_capacity"]).nullable(),
+});
+
+export const ProgressEventData = z.object({
+  request_id: z.string(),
+  step: z.number().int().nonnegative(),
+  total: z.number().int().positive(),
+  /** step / total, 0-100 */
+  percent: z.number().min(0).max(100),
+  message: z.string().optional(),
+  at: z.iso.datetime(),
+});
+
+export const LifecycleEventData = z.object({
+  request_id: z.string(),
+  attempt: z.number().int().nonnegative().optional(),
+  at: z.iso.datetime(),
+});

@@ -1,0 +1,147 @@
+/** Examples of the operators' and agents' operations (admin, agent, benchmarks); see src/openapi-examples.ts. */
+import { PLAN_DEFAULTS } from "../schemas/index.ts";
+import { ID, type OperationExample } from "./openapi-examples.ts";
+
+const leased = {
+  job_id: ID,
+  lease_id: "8f14e45f-ceea-467a-9575-2b8a0a5d3c11",
+  epoch: 1,
+  attempt: 1,
+  model: "background-removal",
+  runtime: "builtin",
+  input: { image: `/agent/v1/jobs/${ID}/inputs/image`, model: "medium", format: "png" },
+  lease_expires_at: 1764590430000,
+  execution_timeout_ms: 120000,
+};
+const lease = { lease_id: leased.lease_id, epoch: 1 };
+const agentPath = { id: ID };
+
+export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
+  // ---- admin ----
+  "post /admin/v1/accounts": {
+    request: { email: "ada@example.com", plan: "pro" },
+    responses: { 201: { id: "acct_0QhYw2m8" } },
+  },
+  "post /admin/v1/accounts/{id}/keys": {
+    params: { id: "acct_0QhYw2m8" },
+    request: { name: "production" },
+    responses: { 201: { id: "key_0QhYw3p1", key: "sk_live_3q2-7wU0oPj5rYc9XaLzKf1bVhTnMd8e", prefix: "sk_live_3q2-" } },
+  },
+  "delete /admin/v1/keys/{id}": {
+    params: { id: "key_0QhYw3p1" },
+    responses: { 200: { id: "key_0QhYw3p1", revoked: true } },
+  },
+  "post /admin/v1/models/sync": { responses: { 200: { models: 5 } } },
+  "post /admin/v1/providers": { request: { name: "gpu-host-co" }, responses: { 201: { id: "prov_0QhYx0a4" } } },
+  "post /admin/v1/providers/{id}/agent-tokens": {
+    params: { id: "prov_0QhYx0a4" },
+    responses: { 201: { id: "tok_0QhYx1c7", token: "agt_Zp4mV1s8KcQ0yWb3nLx6Rj2tHf9dGe5u", prefix: "agt_Zp4mV1" } },
+  },
+  "delete /admin/v1/agent-tokens/{id}": {
+    params: { id: "tok_0QhYx1c7" },
+    responses: { 200: { id: "tok_0QhYx1c7", revoked: true } },
+  },
+  "post /admin/v1/accounts/{id}/credits": {
+    params: { id: "acct_0QhYw2m8" },
+    request: { amount: 25_000_000, reason: "invoice 2026-117 paid", idempotency_key: "inv-2026-117" },
+    responses: {
+      200: { op_id: "credit:inv-2026-117", kind: "credit", amount: 25_000_000, available: 62_010_000, replayed: false },
+    },
+  },
+  "post /admin/v1/accounts/{id}/debits": {
+    params: { id: "acct_0QhYw2m8" },
+    request: { amount: 2_000_000, reason: "chargeback 88", idempotency_key: "cb-88" },
+    responses: {
+      200: { op_id: "debit:cb-88", kind: "debit", amount: 2_000_000, available: 35_010_000, replayed: false },
+    },
+  },
+  "put /admin/v1/accounts/{id}/plan": {
+    params: { id: "acct_0QhYw2m8" },
+    request: { plan: "enterprise", limits: { rpm: 3000, in_flight: 250 } },
+    responses: {
+      200: {
+        id: "acct_0QhYw2m8",
+        plan: "enterprise",
+        limits: { ...PLAN_DEFAULTS.enterprise, rpm: 3000, in_flight: 250 },
+      },
+    },
+  },
+  // ---- agent ----
+  "post /agent/v1/register": {
+    request: {
+      name: "host-01",
+      version: "0.1.0",
+      gpu_class: "A40",
+      runtimes: ["builtin", "comfyui"],
+      models: ["background-removal", "sdxl1.0-txt2img"],
+      slots: 2,
+      gpus: [{ index: 0, uuid: "GPU-5f1c0e2a-8f5b-4c1e-9d43-0b7e1a2c3d4e", name: "NVIDIA A40", memory_mib: 46068 }],
+      driver: "550.54.15",
+      cuda: "12.4",
+    },
+    responses: {
+      200: {
+        agent_id: "agt_0QhYy4k2",
+        pool: "pool:public",
+        heartbeat_interval_ms: 10000,
+        lease_ttl_ms: 30000,
+        max_lease_wait_ms: 25000,
+      },
+    },
+  },
+  "post /agent/v1/lease": {
+    request: {
+      agent_id: "agt_0QhYy4k2",
+      slots_free: 1,
+      loaded_models: ["background-removal"],
+      cached_models: [],
+      wait_ms: 20000,
+    },
+    responses: { 200: { jobs: [leased] } },
+  },
+  "post /agent/v1/heartbeat": {
+    request: { agent_id: "agt_0QhYy4k2", leases: [{ job_id: ID, lease_id: leased.lease_id }] },
+    responses: { 200: { extended: [{ job_id: ID, lease_expires_at: 1764590460000 }], cancel: [], drain: false } },
+  },
+  "post /agent/v1/deregister": { request: { agent_id: "agt_0QhYy4k2" }, responses: { 200: { released: 0 } } },
+  "get /agent/v1/jobs/{id}/inputs/{name}": {
+    params: { id: ID, name: "image" },
+    headers: { "x-agent-id": "agt_0QhYy4k2", "x-lease-id": leased.lease_id },
+    responses: {},
+  },
+  "put /agent/v1/jobs/{id}/outputs/{name}": {
+    params: { id: ID, name: "output.png" },
+    headers: { "x-agent-id": "agt_0QhYy4k2", "x-lease-id": leased.lease_id },
+    rawBody: { contentType: "image/png", file: "output.png" },
+    responses: { 200: { name: "output.png", content_type: "image/png", size: 482113 } },
+  },
+  "post /agent/v1/jobs/{id}/complete": {
+    params: agentPath,
+    headers: { "x-agent-id": "agt_0QhYy4k2" },
+    request: {
+      ...lease,
+      outputs: [{ name: "output.png", content_type: "image/png", size: 482113 }],
+      metrics: { gpu_ms: 1840, load_ms: 0, gpu_class: "A40", gpu_count: 1 },
+    },
+    responses: { 200: { job_id: ID, status: "COMPLETED" } },
+  },
+  "post /agent/v1/jobs/{id}/fail": {
+    params: agentPath,
+    headers: { "x-agent-id": "agt_0QhYy4k2" },
+    request: { ...lease, kind: "oom", message: "CUDA out of memory (tried to allocate 2.00 GiB)", retryable: true },
+    responses: { 200: { job_id: ID, status: "QUEUED" } },
+  },
+  "post /agent/v1/jobs/{id}/release": {
+    params: agentPath,
+    headers: { "x-agent-id": "agt_0QhYy4k2" },
+    request: { ...lease, reason: "draining" },
+    responses: { 200: { job_id: ID, status: "QUEUED" } },
+  },
+  // ---- benchmarks (outside production only) ----
+  "post /_bench/plain": { responses: { 200: { ok: true } } },
+  "post /_bench/rpc": { responses: { 200: { ok: true } } },
+  "post /_bench/ledger": { responses: { 200: { ok: true, charge: 1012 } } },
+  "post /_bench/hold": { responses: { 200: { id: "bench_0QhZk3a1f9JmXbT4", held: 66000 } } },
+  "post /_bench/settle": { responses: { 200: { ok: true, charge: 1012 } } },
+  "get /_bench/ledger-stats": { responses: { 200: { commits: 120, operations: 300 } } },
+};
