@@ -5,3 +5,4 @@ export * from "./api.ts";
 export * from "./agent.ts";
 export * from "./queue.ts";
 export * from "./workflow.ts";
+export * from "./workflow-api.ts";

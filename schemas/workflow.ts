@@ -164,7 +164,10 @@ function fieldType(p: JsonProp | undefined): FieldType {
 function fits(from: FieldType, to: FieldType): boolean {
   if (from === "unknown" || to === "unknown") return true;
   if (from === "json") return to !== "image";
-  if (from === "image" || to === "image") return from === to;
+  // A text value may go into an image field (a URL, or a colour where a model's image field also takes one, as a
+  // composite's background does); a file never goes into a text field.
+  if (to === "image") return from === "image" || from === "string";
+  if (from === "image") return false;
   if (to === "number") return from === "number" || from === "integer";
   return from === to;
 }

@@ -23,9 +23,14 @@ import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
 import { registerAdminLedger } from "./routes/admin/ledger.ts";
 import { grantMonthlyCredits } from "./queues/grants.ts";
+import { registerWorkflowLifecycle } from "./routes/workflows/lifecycle.ts";
+import { registerWorkflowRun } from "./routes/workflows/run.ts";
+import { registerWorkflowTemplates } from "./routes/workflows/templates.ts";
+import { registerWorkflowRuns } from "./routes/workflow-runs/index.ts";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
+export { WorkflowRun } from "./durable-objects/workflow-run.ts";
 
 export function buildApp() {
   const api = createApi();
@@ -48,6 +53,10 @@ export function buildApp() {
   registerAgentFiles(api);
   registerAgentFinish(api);
   registerBench(api);
+  registerWorkflowLifecycle(api);
+  registerWorkflowRun(api);
+  registerWorkflowTemplates(api);
+  registerWorkflowRuns(api);
   registerSyncInference(api);
   registerAsyncInference(api);
   return api.app;

@@ -3,6 +3,7 @@ import type { Env } from "../env.ts";
 import { config } from "../env.ts";
 import type { AgentOutput, EventMessage, JobErrorKind, LeasedJob, HeartbeatResponse } from "../../schemas/index.ts";
 import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
+import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 
 export interface EnqueueJob {
   id: string;
@@ -386,6 +387,8 @@ export class JobBroker extends DurableObject<Env> {
     for (const wake of this.syncWaiters.get(r.id) ?? []) wake();
     this.syncWaiters.delete(r.id);
     this.ctx.waitUntil(this.flushOutbox());
+    // A workflow node's run hears at once; the outbox event repeats it durably (both idempotent).
+    if (workflowRunOf(r.id)) this.ctx.waitUntil(notifyWorkflowRun(this.env, r.id).catch(() => undefined));
   }
 
   /** Events leave through an outbox written in the same transaction as the state change: none is lost on a crash. */

@@ -145,19 +145,20 @@ describe("workflow definition: every error kind, with pointers", () => {
     expect(codes(d).sort()).toEqual(["unknown_field /nodes/check/input/mask", "unknown_field /nodes/cutout/input/strength"]);
   });
 
-  it("type_mismatch: image into text, text into image, JSON of a file model, a file of a JSON model, template into image", () => {
+  it("type_mismatch: image into text, a number into image, JSON of a file model, a file of a JSON model, template into a number", () => {
     const d = example() as ReturnType<typeof example> & { inputs: Record<string, unknown> };
     d.inputs.width = { type: "string" };
-    (d.nodes as Record<string, unknown>).fit = { model: "image-resize", input: { image: { $ref: "inputs.background" }, width: { $ref: "inputs.width" } } };
+    d.inputs.size = { type: "number" };
+    (d.nodes as Record<string, unknown>).fit = { model: "image-resize", input: { image: { $ref: "inputs.size" }, width: { $ref: "inputs.width" } } };
     (d.nodes.flat.input as Record<string, unknown>).background = { $ref: "nodes.cutout.output" };
-    (d.nodes.check.input as Record<string, unknown>).image = { $template: "{inputs.background}" };
+    (d.nodes as Record<string, unknown>).fit2 = { model: "image-resize", input: { image: { $ref: "nodes.cutout.output" }, width: { $template: "{inputs.width}" } } };
     (d.outputs as Record<string, unknown>).bad1 = { $ref: "nodes.cutout.json" };
     (d.outputs as Record<string, unknown>).bad2 = { $ref: "nodes.check.output" };
     expect(codes(d)).toEqual([
       "type_mismatch /nodes/flat/input/background",
-      "type_mismatch /nodes/check/input/image",
       "type_mismatch /nodes/fit/input/image",
       "type_mismatch /nodes/fit/input/width",
+      "type_mismatch /nodes/fit2/input/width",
       "type_mismatch /outputs/bad1/$ref",
       "type_mismatch /outputs/bad2/$ref",
     ]);
