@@ -1,8 +1,10 @@
 import { z } from "zod";
-import { RequestStatus } from "./api.ts";
 import { DefinitionError } from "./workflow.ts";
 
 /** Public API shapes of workflows, their versions and aliases, runs and templates. */
+
+/** The same words as requests' statuses (schemas/api.ts imports this module, so it is not imported back). */
+const RequestStatus = z.enum(["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
 
 export const WorkflowSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "slug: 2-63 of a-z, 0-9 and -, starting with a letter or digit");
 export const AliasName = z.enum(["production", "staging"]);
@@ -47,6 +49,20 @@ export const WorkflowView = z.object({
 });
 export type WorkflowView = z.infer<typeof WorkflowView>;
 export const WorkflowList = z.object({ data: z.array(WorkflowView) });
+
+/** A published workflow as the catalog lists it: callable like a model, with its inputs as JSON Schema. */
+export const WorkflowCatalogEntry = z.object({
+  slug: z.string(),
+  kind: z.literal("workflow"),
+  name: z.string(),
+  description: z.string().nullable(),
+  version: z.number().int(),
+  input_schema: z.record(z.string(), z.unknown()),
+  outputs: z.array(z.string()),
+  models: z.array(z.string()),
+  run_url: z.string(),
+});
+export type WorkflowCatalogEntry = z.infer<typeof WorkflowCatalogEntry>;
 
 export const PublishedVersion = z.object({ slug: z.string(), version: z.number().int(), created_at: z.iso.datetime(), estimate: Estimate });
 

@@ -143,3 +143,20 @@ describe("workflow lifecycle", () => {
     expect((await json("POST", "/v1/workflow-templates/nope/copy", {}, { "x-api-key": key })).status).toBe(404);
   });
 });
+
+describe("workflows in the catalog", () => {
+  it("with an API key, /v1/models lists the account's published workflows with an input JSON Schema from `inputs`", async () => {
+    const { key } = await newAccount("pro");
+    const slug = await publish(key, CHAIN);
+    const anon = (await (await call("/v1/models")).json()) as { workflows?: unknown };
+    expect(anon.workflows).toBeUndefined();
+    const r = (await (await call("/v1/models", { headers: { "x-api-key": key } })).json()) as { data: { slug: string }[]; workflows: { slug: string; version: number; input_schema: { properties: Record<string, { format?: string; default?: string }>; required: string[] }; outputs: string[] }[] };
+    expect(r.data.map((m) => m.slug)).toContain("background-removal");
+    expect(r.workflows.map((w) => [w.slug, w.version])).toEqual([[slug, 1]]);
+    const schema = r.workflows[0]!.input_schema;
+    expect(schema.properties.image!.format).toBe("image");
+    expect(schema.properties.background!.default).toBe("#ffffff");
+    expect(schema.required).toEqual(["image"]);
+    expect(r.workflows[0]!.outputs).toEqual(["image", "safety"]);
+  });
+});

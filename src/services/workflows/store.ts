@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, max } from "drizzle-orm";
-import { checkDefinition, inputsJsonSchema, type DefinitionError, type WorkflowDefinition, type WorkflowView } from "../../../schemas/index.ts";
+import { checkDefinition, inputsJsonSchema, type DefinitionError, type WorkflowDefinition, type WorkflowView, type WorkflowCatalogEntry } from "../../../schemas/index.ts";
 import { db } from "../../db/client.ts";
 import { workflowAliases, workflows, workflowVersions } from "../../db/schema.ts";
 import type { Env } from "../../env.ts";
@@ -166,6 +166,21 @@ export class WorkflowStore {
       created_at: iso(row.createdAt),
       run_url: `${base}/v2/workflows/${row.slug}`,
     };
+  }
+
+  /** The account's published workflows as catalog entries: the version a bare-slug run serves, its input schema. */
+  async catalog(account: AuthedAccount, base: string): Promise<WorkflowCatalogEntry[]> {
+    const out: WorkflowCatalogEntry[] = [];
+    for (const w of await this.list(account)) {
+      const r = await this.resolve(account, w.slug).catch(() => null);
+      if (!r) continue;
+      out.push({
+        slug: w.slug, kind: "workflow", name: w.name, description: w.description, version: r.version,
+        input_schema: inputsJsonSchema(r.definition), outputs: Object.keys(r.definition.outputs),
+        models: [...new Set(Object.values(r.definition.nodes).map((n) => n.model))], run_url: `${base}/v2/workflows/${w.slug}`,
+      });
+    }
+    return out;
   }
 
   etag(row: Row): string {
