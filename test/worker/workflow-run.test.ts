@@ -298,6 +298,32 @@ describe("a workflow run", () => {
     expect(((await late.json()) as { status: string }).status).toBe("QUEUED");
   });
 
+  it("a run keeps the version it resolved: publishing v2 and moving production leaves a v1 run in flight alone", async () => {
+    const a = await newAccount("pro");
+    const agent = await newAgent(ALL_MODELS);
+    const slug = await publish(a.key, CHAIN);
+    const h = { "x-api-key": a.key };
+    await json("PUT", `/v1/workflows/${slug}/aliases/production`, { version: 1 }, h);
+    const s = await start(a.key, slug);
+    expect(s.version).toBe(1);
+    const v2 = structuredClone(CHAIN);
+    v2.inputs.background.default = "#123456";
+    const g = await call(`/v1/workflows/${slug}`, { headers: h });
+    await json("PUT", `/v1/workflows/${slug}/draft`, { definition: v2 }, { ...h, "if-match": g.headers.get("etag")! });
+    await json("POST", `/v1/workflows/${slug}/versions`, undefined, h);
+    await json("PUT", `/v1/workflows/${slug}/aliases/production`, { version: 2 }, h);
+    const [j1] = await leaseN(agent, 1);
+    await complete(agent, j1!, 10);
+    const [j2] = await leaseN(agent, 1);
+    expect(j2!.input.background).toBe("#ffffff");
+    await complete(agent, j2!, 10);
+    const [j3] = await leaseN(agent, 1);
+    await complete(agent, j3!, 10);
+    const v = await waitRun(a.key, s.run_id, ended);
+    expect([v.status, v.version]).toEqual(["COMPLETED", 1]);
+    expect((await start(a.key, slug)).version).toBe(2);
+  });
+
   it("200 concurrent runs, some failing: money is conserved and every charge is the sum of its nodes", async () => {
     const a = await newAccount("pro");
     await json("PUT", `/admin/v1/accounts/${a.id}/plan`, { plan: "enterprise", limits: { rpm: 100_000, in_flight: 1_000 } }, { authorization: "Bearer test-admin-token-0123456789" });
