@@ -70,7 +70,13 @@ export class WorkflowRun extends DurableObject<Env> {
         this.emit("run.created", null, { workflow: spec.workflow, version: spec.version, held });
       });
     }
-    await this.advance();
+    // The alarm is set before any outside call, so a failure part-way (a broker or R2 error) is retried, not stuck.
+    await this.schedule();
+    try {
+      await this.advance();
+    } catch (e) {
+      console.error(JSON.stringify({ level: "warn", message: "queueing a workflow node failed; the alarm retries", run: spec.run_id, error: String(e) }));
+    }
     await this.schedule();
     return this.snapshot();
   }
@@ -79,10 +85,13 @@ export class WorkflowRun extends DurableObject<Env> {
   async onJob(jobId: string): Promise<void> {
     const n = this.sql.exec<NodeRow>(`SELECT * FROM nodes WHERE job_id = ?`, jobId).toArray()[0] as NodeRow | undefined;
     if (!n || !this.run()) return;
-    const job = await broker(this.env, n.pool).get(jobId);
-    if (job) await this.apply(n.id, job);
-    await this.advance();
-    await this.schedule();
+    try {
+      const job = await broker(this.env, n.pool).get(jobId);
+      if (job) await this.apply(n.id, job);
+      await this.advance();
+    } finally {
+      await this.schedule();
+    }
   }
 
   /** The caller's cancel: completed nodes are charged, running jobs are cancelled and not charged. */

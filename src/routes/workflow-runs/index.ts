@@ -11,6 +11,7 @@ import { verifyRunOutput } from "../../services/workflows/views.ts";
 
 const svc = (c: Ctx) => new WorkflowRunService(c.env, c.get("cfg"));
 const POLL_MS = 250;
+const STREAM_MS = 10 * 60_000;
 
 export function registerWorkflowRuns(api: Api) {
   api.op(
@@ -39,10 +40,18 @@ export function registerWorkflowRuns(api: Api) {
       let after = Number(c.req.header("last-event-id") ?? c.req.query("after") ?? 0);
       if (!Number.isSafeInteger(after) || after < 0) after = 0;
       const enc = new TextEncoder();
+      const until = Date.now() + STREAM_MS;
+      let closed = false;
       const stream = new ReadableStream<Uint8Array>({
+        cancel() {
+          closed = true;
+        },
         async pull(ctrl) {
-          // Polls the run's event log; ends after the run's final event. A dropped client resumes from its last id.
+          // Polls the run's event log; ends after the run's final event, or after STREAM_MS (the client resumes with
+          // Last-Event-ID), or when the client goes away.
           for (;;) {
+            if (closed) return;
+            if (Date.now() > until) return ctrl.close();
             const evs = await run.events(after);
             for (const e of evs) {
               ctrl.enqueue(enc.encode(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...JSON.parse(e.data), type: e.type, node: e.node, at: new Date(e.at).toISOString() })}\n\n`));
