@@ -6,3 +6,4 @@ export * from "./agent.ts";
 export * from "./queue.ts";
 export * from "./workflow.ts";
 export * from "./workflow-api.ts";
+export * from "./workflow-check.ts";

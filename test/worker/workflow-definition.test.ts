@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { checkDefinition, inputsSchema, longestPath, parseRef, topoOrder, type ModelInfo } from "../../schemas/workflow.ts";
+import { inputsSchema, longestPath, parseRef, topoOrder, type ModelInfo } from "../../schemas/workflow.ts";
+import { checkDefinition } from "../../schemas/workflow-check.ts";
 import { BackgroundRemovalInput, NsfwDetectorInput, imageField } from "../../schemas/models.ts";
 
 const Composite = z.strictObject({ image: imageField("cutout"), background: z.string().default("#ffffff"), scale: z.number().min(0.1).max(1).default(1) });
