@@ -178,6 +178,43 @@ describe("a workflow run", () => {
     expect((await waitRun(a.key, s.run_id, ended)).status).toBe("COMPLETED");
   });
 
+  it("a dead agent: its lease expires, the broker queues the node again, another agent finishes it; charged once", async () => {
+    const a = await newAccount("pro");
+    const dead = await newAgent(ALL_MODELS);
+    const slug = await publish(a.key, { inputs: { image: { type: "image" } }, nodes: { only: { model: "nsfw-detector", input: { image: { $ref: "inputs.image" } } } }, outputs: { safety: { $ref: "nodes.only.json" } } });
+    const s = await start(a.key, slug);
+    const [lost] = await leaseN(dead, 1);
+    await new Promise((r) => setTimeout(r, 1_100)); // LEASE_TTL_MS is 1 s in tests; no heartbeat comes
+    await runDurableObjectAlarm(brokerStub());
+    const alive = await newAgent(ALL_MODELS);
+    const [again] = await leaseN(alive, 1);
+    expect([again!.job_id, again!.attempt]).toEqual([lost!.job_id, 2]);
+    expect((await complete(dead, lost!, 10)).status).toBe(409);
+    await complete(alive, again!, 30);
+    const v = await waitRun(a.key, s.run_id, ended);
+    expect([v.status, v.cost, v.nodes.only!.attempts]).toEqual(["COMPLETED", 3, 2]);
+    expect((await journal(a.id, s.run_id)).filter((j) => j.kind === "capture")).toHaveLength(1);
+  });
+
+  it("a webhook that cannot be delivered is retried by the alarm with backoff, keyed by one webhook id", async () => {
+    const a = await newAccount("pro");
+    const agent = await newAgent(ALL_MODELS);
+    const slug = await publish(a.key, { inputs: { image: { type: "image" } }, nodes: { only: { model: "nsfw-detector", input: { image: { $ref: "inputs.image" } } } }, outputs: { safety: { $ref: "nodes.only.json" } } });
+    const s = await start(a.key, slug, { image: PNG_1x1, webhook: "http://127.0.0.1:9/hook" });
+    const [j] = await leaseN(agent, 1);
+    await fail(agent, j!, "runtime_error", false);
+    await waitRun(a.key, s.run_id, ended);
+    const hooks = () => runInDurableObject(runDo(s.run_id), (_i, st) => st.storage.sql.exec<{ id: string; attempts: number; done: number; next_at: number }>(`SELECT * FROM webhooks`).toArray());
+    let h = await hooks();
+    for (let i = 0; i < 40 && h[0]?.attempts !== 1; i++) h = (await new Promise((r) => setTimeout(r, 50)), await hooks());
+    expect(h).toHaveLength(1);
+    expect(h[0]).toMatchObject({ id: `wh_${s.run_id}_failed`, attempts: 1, done: 0 });
+    expect(h[0]!.next_at).toBeGreaterThan(Date.now());
+    await runInDurableObject(runDo(s.run_id), (_i, st) => st.storage.sql.exec(`UPDATE webhooks SET next_at = 0`));
+    await runDurableObjectAlarm(runDo(s.run_id));
+    expect((await hooks())[0]).toMatchObject({ attempts: 2, done: 0 });
+  });
+
   it("deadline: the alarm fails an overdue run, cancels its running job and refunds everything", async () => {
     const a = await newAccount("pro");
     const agent = await newAgent(ALL_MODELS);
