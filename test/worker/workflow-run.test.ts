@@ -260,17 +260,18 @@ describe("a workflow run", () => {
     const agent = await newAgent(ALL_MODELS);
     const slug = await publish(a.key, CHAIN);
     const s = await start(a.key, slug);
-    for (let i = 0; i < 3; i++) {
-      const [j] = await leaseN(agent, 1);
-      await complete(agent, j!, 10);
-    }
-    await waitRun(a.key, s.run_id, ended);
     const read = async (headers: Record<string, string> = {}) => {
       const r = await call(`/v2/workflow-runs/${s.run_id}/events`, { headers: { "x-api-key": a.key, ...headers } });
       expect(r.headers.get("content-type")).toBe("text/event-stream");
       return (await r.text()).trim().split("\n\n").map((b) => Object.fromEntries(b.split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)])));
     };
-    const evs = await read();
+    // the stream is opened before any node ran, and stays open until the run's final event
+    const live = read();
+    for (let i = 0; i < 3; i++) {
+      const [j] = await leaseN(agent, 1);
+      await complete(agent, j!, 10);
+    }
+    const evs = await live;
     expect(evs.map((e) => `${e.event}${JSON.parse(e.data!).node ? ` ${JSON.parse(e.data!).node}` : ""}`)).toEqual([
       "run.created",
       "node.queued cutout", "node.started cutout", "node.completed cutout",
