@@ -2,6 +2,7 @@ import { z } from "zod";
 import { GpuClass, OutputType, Pricing } from "./models.ts";
 import { JobErrorKind } from "./errors.ts";
 import { MicroUsd, Plan, PlanLimits } from "./plans.ts";
+import { WorkflowCatalogEntry } from "./workflow-api.ts";
 
 export const RequestStatus = z.enum(["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
 export type RequestStatus = z.infer<typeof RequestStatus>;
@@ -97,7 +98,11 @@ export const ModelView = z.object({
   max_execution_s: z.number().int(),
 });
 export type ModelView = z.infer<typeof ModelView>;
-export const ModelList = z.object({ data: z.array(ModelView) });
+export const ModelList = z.object({
+  data: z.array(ModelView),
+  /** with an API key: the account's published workflows (the version each serves), callable like models */
+  workflows: z.array(WorkflowCatalogEntry).optional(),
+});
 
 export const Health = z.object({ status: z.literal("ok"), version: z.string(), time: z.iso.datetime() });
 

@@ -9,3 +9,6 @@ export * from "./catalog.ts";
 export * from "./model-page.ts";
 export * from "./webhooks.ts";
 export * from "./events.ts";
+export * from "./workflow.ts";
+export * from "./workflow-api.ts";
+export * from "./workflow-check.ts";

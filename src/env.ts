@@ -1,12 +1,14 @@
 import { z } from "zod";
 import type { JobBroker } from "./durable-objects/job-broker.ts";
 import type { AccountLedger } from "./durable-objects/account-ledger.ts";
+import type { WorkflowRun } from "./durable-objects/workflow-run.ts";
 import type { EventMessage, WebhookDelivery } from "../schemas/index.ts";
 
 export interface Env {
   DB: D1Database;
   JOB_BROKER: DurableObjectNamespace<JobBroker>;
   ACCOUNT_LEDGER: DurableObjectNamespace<AccountLedger>;
+  WORKFLOW_RUN: DurableObjectNamespace<WorkflowRun>;
   EVENTS: Queue<EventMessage>;
   WEBHOOKS: Queue<WebhookDelivery>;
   BLOBS: R2Bucket;

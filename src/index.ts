@@ -29,9 +29,14 @@ import { registerAdminLedger } from "./routes/admin/ledger.ts";
 import { grantMonthlyCredits } from "./queues/grants.ts";
 import { runRetention } from "./services/retention.ts";
 import { mountConsole } from "./console/index.tsx";
+import { registerWorkflowLifecycle } from "./routes/workflows/lifecycle.ts";
+import { registerWorkflowRun } from "./routes/workflows/run.ts";
+import { registerWorkflowTemplates } from "./routes/workflows/templates.ts";
+import { registerWorkflowRuns } from "./routes/workflow-runs/index.ts";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
+export { WorkflowRun } from "./durable-objects/workflow-run.ts";
 
 export function buildApp() {
   const api = createApi();
@@ -58,6 +63,10 @@ export function buildApp() {
   registerAgentFiles(api);
   registerAgentFinish(api);
   registerBench(api);
+  registerWorkflowLifecycle(api);
+  registerWorkflowRun(api);
+  registerWorkflowTemplates(api);
+  registerWorkflowRuns(api);
   registerSyncInference(api);
   registerAsyncInference(api);
   mountConsole(api.app);

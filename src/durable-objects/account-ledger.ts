@@ -4,6 +4,7 @@ import { PLAN_DEFAULTS, type Plan, type PlanLimits } from "../../schemas/index.t
 import { charge as priceOf, type HoldPricing } from "../services/pricing.ts";
 import { CREATE_V2, MIGRATE_V1_TO_V2, type HoldRow, type HoldStatus, type StateRow } from "./account-ledger-sql.ts";
 import { gcra } from "./gcra.ts";
+import { GROUP_DDL, GroupHolds, type CaptureResult, type GroupOutcome, type GroupReserve } from "./account-ledger-groups.ts";
 
 const MINUTE = 60_000;
 /** Void reasons that give a free call back: the platform failed, not the caller. */
@@ -45,10 +46,16 @@ export type LedgerOp =
   | { op: "settle"; id: string; gpu_ms: number; gpu_class: string | null }
   | { op: "void"; id: string; reason: string };
 
+/** The grouped-hold operations of workflow runs, applied in the same group commit as the rest. */
+export type GroupLedgerOp =
+  | { op: "reserve_group"; account_id: string; plan: Plan; req: GroupReserve }
+  | { op: "capture"; group: string; node: string; gpu_ms: number; gpu_class: string | null }
+  | { op: "close_group"; group: string; mode: "commit" | "void"; reason: string };
+
 export type SettleResult = HoldOutcome | { error: "not_found" | "invalid_input" };
 export type VoidResult = HoldOutcome | { error: "not_found" };
 /** The result of one operation of a batch, in the batch's order; `failed` when that operation threw and was rolled back. */
-export type LedgerOpResult = AdmitResult | SettleResult | VoidResult | { failed: string };
+export type LedgerOpResult = AdmitResult | SettleResult | VoidResult | CaptureResult | GroupOutcome | null | { failed: string };
 
 export type OpResult =
   | { ok: true; op_id: string; kind: "credit" | "debit"; amount: number; available: number; replayed: boolean }
@@ -104,7 +111,21 @@ export class AccountLedger extends DurableObject<Env> {
   /** since this object woke: group commits made and operations they carried (the benchmark reports ops per commit) */
   private commits = { commits: 0, operations: 0 };
   private pumping = false;
-  private queue: { ops: LedgerOp[]; resolve: (r: LedgerOpResult[]) => void; reject: (e: unknown) => void }[] = [];
+  private queue: { ops: (LedgerOp | GroupLedgerOp)[]; resolve: (r: LedgerOpResult[]) => void; reject: (e: unknown) => void }[] = [];
+  /** workflow runs: one hold per run, captured per node (account-ledger-groups.ts) */
+  private groups = new GroupHolds<State, AdmitResult>({
+    sql: this.ctx.storage.sql,
+    transaction: (fn) => this.ctx.storage.transactionSync(fn),
+    state: () => this.s!,
+    pending: () => this.pending,
+    seq: () => this.seq,
+    advance: (next, rows) => ((this.s = next), (this.seq += rows)),
+    admit: (a, p, r, now) => this.admitNow(a, p, r, now),
+    writeBalances: (next) => this.writeBalances(next),
+    journal: (...args) => this.journal(...args),
+    release: (id, reason, now) => this.release(id, "voided", reason, now),
+    reload: () => this.reload(),
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -120,6 +141,7 @@ export class AccountLedger extends DurableObject<Env> {
     const tables = new Set(this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name));
     if (!tables.has("state")) this.ctx.storage.transactionSync(() => CREATE_V2.forEach((q) => this.sql.exec(q)));
     else if (tables.has("gcra")) this.ctx.storage.transactionSync(() => MIGRATE_V1_TO_V2.forEach((q) => this.sql.exec(q)));
+    this.sql.exec(GROUP_DDL);
   }
 
   /** Rebuilds the in-memory copy from SQLite. */
@@ -194,7 +216,7 @@ export class AccountLedger extends DurableObject<Env> {
    * leaves only once its commit is durable (the output gate). Each operation decides exactly as it would alone, in
    * arrival order: batching changes cost, not outcomes.
    */
-  private submit(ops: LedgerOp[]): Promise<LedgerOpResult[]> {
+  private submit(ops: (LedgerOp | GroupLedgerOp)[]): Promise<LedgerOpResult[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
       if (!this.pumping) void this.pump();
@@ -236,7 +258,7 @@ export class AccountLedger extends DurableObject<Env> {
     batch.forEach((b, i) => b.resolve(results[i]!));
   }
 
-  private applyOne(o: LedgerOp, now: number, holdDue: (at: number) => void): LedgerOpResult {
+  private applyOne(o: LedgerOp | GroupLedgerOp, now: number, holdDue: (at: number) => void): LedgerOpResult {
     try {
       switch (o.op) {
         case "admit": {
@@ -248,13 +270,22 @@ export class AccountLedger extends DurableObject<Env> {
           return this.settleNow(o.id, o.gpu_ms, o.gpu_class, now);
         case "void":
           return this.release(o.id, "voided", o.reason, now) ?? { error: "not_found" };
+        case "reserve_group": {
+          const r = this.groups.reserve(o.account_id, o.plan, o.req, now);
+          if (r.ok && !r.replayed) holdDue(now + Math.max(0, o.req.ttl_ms));
+          return r;
+        }
+        case "capture":
+          return this.groups.capture(o.group, o.node, o.gpu_ms, o.gpu_class, now);
+        case "close_group":
+          return this.groups.close(o.group, o.mode, o.reason, now);
       }
     } catch (e) {
       return { failed: e instanceof Error ? e.message : String(e) };
     }
   }
 
-  private async one<T extends LedgerOpResult>(op: LedgerOp): Promise<Exclude<T, { failed: string }>> {
+  private async one<T extends LedgerOpResult>(op: LedgerOp | GroupLedgerOp): Promise<Exclude<T, { failed: string }>> {
     const [r] = await this.submit([op]);
     if (r && "failed" in r) throw new Error(`ledger operation failed and was rolled back: ${r.failed}`);
     return r as Exclude<T, { failed: string }>;
@@ -326,6 +357,27 @@ export class AccountLedger extends DurableObject<Env> {
     this.seq++;
     this.pending.set(req.id, { amount, pricing, deadline, day });
     return { ok: true, replayed: false, hold: amount, available: available - amount, rate: rateInfo, priority: limits.priority };
+  }
+
+  // ---- workflow runs: grouped holds ----------------------------------------------------------------------------
+
+  /** One admission (rate limit, quota, in-flight, hold of Σ node maxima) for a whole workflow run. */
+  async reserveGroup(accountId: string, planHint: Plan, req: GroupReserve): Promise<AdmitResult> {
+    return this.one<AdmitResult>({ op: "reserve_group", account_id: accountId, plan: planHint, req });
+  }
+
+  /** Captures a completed node's charge and releases the rest of its share; once per (run, node). */
+  async captureNode(group: string, node: string, gpuMs: number, gpuClass: string | null): Promise<CaptureResult> {
+    return this.one<CaptureResult>({ op: "capture", group, node, gpu_ms: gpuMs, gpu_class: gpuClass });
+  }
+
+  /** commit: charge the captured nodes, release the rest; void: release everything. Idempotent. */
+  async closeGroup(group: string, mode: "commit" | "void", reason: string): Promise<GroupOutcome | null> {
+    return this.one<GroupOutcome | null>({ op: "close_group", group, mode, reason });
+  }
+
+  async groupOutcome(group: string): Promise<GroupOutcome | null> {
+    return this.groups.outcome(group, false);
   }
 
   /** Settles a hold on the measured GPU time: charge = min(hold, price). A resolved hold returns its first outcome. */

@@ -6,6 +6,7 @@ import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-
 import { canRun, noCapacityMessage, type AgentOffer } from "./job-broker-caps.ts";
 import type { ComfyRequirements } from "../../schemas/index.ts";
 import { JobEventLog, type JobEvent, type Progress } from "./job-events.ts";
+import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 
 export interface EnqueueJob {
   id: string;
@@ -423,6 +424,8 @@ export class JobBroker extends DurableObject<Env> {
     for (const wake of this.syncWaiters.get(r.id) ?? []) wake();
     this.syncWaiters.delete(r.id);
     this.ctx.waitUntil(this.flushOutbox());
+    // A workflow node's run hears at once; the outbox event repeats it durably (both idempotent).
+    if (workflowRunOf(r.id)) this.ctx.waitUntil(notifyWorkflowRun(this.env, r.id).catch(() => undefined));
   }
 
   /** Events leave through an outbox written in the same transaction as the state change: none is lost on a crash. */

@@ -5,6 +5,7 @@ import { requests } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { billing } from "../services/billing.ts";
 import { deleteRequestFiles } from "../services/retention.ts";
+import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 
 /**
  * Terminal request events from the brokers' outboxes. At-least-once delivery: each step is idempotent by request id
@@ -30,6 +31,7 @@ export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Prom
 }
 
 async function onFinished(e: RequestFinishedEvent, env: Env): Promise<void> {
+  if (workflowRunOf(e.request_id)) return notifyWorkflowRun(env, e.request_id);
   const outcome = await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class, reason: e.error_kind });
   const row = await db(env).update(requests)
     .set({ status: e.status, completedAt: e.completed_at, gpuMs: e.gpu_ms, gpuClass: e.gpu_class, errorKind: e.error_kind, cost: outcome?.charge ?? null })

@@ -4,6 +4,7 @@ import { db } from "../../db/client.ts";
 import { agents, requests } from "../../db/schema.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { broker } from "../../services/broker.ts";
+import { workflowRunOf } from "../../services/workflows/notify.ts";
 
 export const AGENT_POOL = "public";
 
@@ -20,7 +21,13 @@ export async function jobScope(c: Ctx) {
   if (!agentId) throw new ApiError("invalid_input", "x-agent-id header is required");
   await ownAgent(c, agentId);
   const jobId = c.req.param("id")!;
-  const req = await db(c.env).select({ pool: requests.pool, accountId: requests.accountId }).from(requests).where(eq(requests.id, jobId)).get();
+  let req = await db(c.env).select({ pool: requests.pool, accountId: requests.accountId }).from(requests).where(eq(requests.id, jobId)).get();
+  // A workflow node's job has no request row: its run knows the owner and the pool.
+  const run = req ? null : workflowRunOf(jobId);
+  if (run) {
+    const o = await c.env.WORKFLOW_RUN.get(c.env.WORKFLOW_RUN.idFromName(run)).jobOwner(jobId);
+    if (o) req = { pool: o.pool, accountId: o.account_id };
+  }
   if (!req) throw notFound("job");
   return { agentId, jobId, accountId: req.accountId, broker: broker(c.env, req.pool) };
 }
