@@ -1,36 +1,28 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
-import { z } from "zod";
-import { MODEL_BY_SLUG, MODEL_DEFINITIONS, imageField, type LeasedJob, type ModelDefinition, type WorkflowRunView } from "../../schemas/index.ts";
+import {
+  MANIFEST_BY_SLUG, MODEL_BY_SLUG, MODEL_DEFINITIONS, MODEL_MANIFESTS, toDefinition, type LeasedJob, type WorkflowRunView,
+} from "../../schemas/index.ts";
+import { UTILITY_MANIFESTS } from "./workflow-stand-ins.ts";
 import { call, json, syncCatalog, type FakeAgent } from "./helpers.ts";
 
-/**
- * Stand-ins for the sharp utility models another branch adds to the catalog (image-resize, image-crop,
- * image-composite, image-convert, text-overlay), registered only inside these tests and only when the catalog does
- * not already define them: same slugs, same input names, CPU, priced per CPU-second.
- */
-const util = (slug: string, input: z.ZodType): ModelDefinition => ({
-  slug, name: slug, category: "image-editing", description: `${slug} (test stand-in)`, input, output_type: "image", runtime: "builtin",
-  gpu_classes: ["cpu"], pricing: { kind: "per_gpu_second", micro_usd_per_second: { cpu: 20 } }, free: true, pool: "public", max_execution_s: 30,
-});
-const STAND_INS = [
-  util("image-resize", z.strictObject({ image: imageField("image"), width: z.number().int().min(1).max(8192).optional(), height: z.number().int().min(1).max(8192).optional(), mode: z.enum(["fit", "fill", "crop"]).default("fit") })),
-  util("image-crop", z.strictObject({ image: imageField("image"), left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int().min(1), height: z.number().int().min(1) })),
-  util("image-composite", z.strictObject({ image: imageField("cutout"), background: imageField("colour, gradient or image").default("#ffffff"), x: z.number().optional(), y: z.number().optional(), scale: z.number().min(0.01).max(10).default(1) })),
-  util("image-convert", z.strictObject({ image: imageField("image"), format: z.enum(["png", "jpeg", "webp", "avif"]), quality: z.number().int().min(1).max(100).default(80) })),
-  util("text-overlay", z.strictObject({ image: imageField("image"), text: z.string().min(1).max(500), position: z.enum(["top", "center", "bottom"]).default("bottom") })),
-];
+export const ALL_MODELS = ["background-removal", "nsfw-detector", ...UTILITY_MANIFESTS.map((m) => m.slug)];
+/** What one node of each model holds: the dearest allowed class's rate × max execution, or its fixed price. */
+export const MAX = {
+  "background-removal": 1400 * 120, "nsfw-detector": 1400 * 60,
+  "image-resize": 100, "image-crop": 100, "image-composite": 200, "image-convert": 100, "text-overlay": 200,
+} as const;
 
-export const ALL_MODELS = ["background-removal", "nsfw-detector", ...STAND_INS.map((m) => m.slug)];
-/** the dearest allowed class's rate × max execution: what one node of each model holds */
-export const MAX = { "background-removal": 1400 * 120, "nsfw-detector": 1400 * 60, util: 20 * 30 } as const;
-
+/** Registers the utility models' manifests where the catalog lacks them (see workflow-stand-ins.ts), then syncs D1. */
 export async function syncWithStandIns() {
-  for (const m of STAND_INS) {
+  for (const m of UTILITY_MANIFESTS) {
     if (MODEL_BY_SLUG.has(m.slug)) continue;
-    MODEL_DEFINITIONS.push(m);
-    MODEL_BY_SLUG.set(m.slug, m);
+    const def = toDefinition(m);
+    MODEL_MANIFESTS.push(m);
+    MANIFEST_BY_SLUG.set(m.slug, m);
+    MODEL_DEFINITIONS.push(def);
+    MODEL_BY_SLUG.set(m.slug, def);
   }
   await syncCatalog();
 }
@@ -55,7 +47,7 @@ export const DIAMOND = {
     cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
     small: { model: "image-resize", input: { image: ref("nodes.cutout.output"), width: 64 } },
     large: { model: "image-resize", input: { image: ref("nodes.cutout.output"), width: 512 } },
-    join: { model: "image-composite", input: { image: ref("nodes.small.output"), background: ref("nodes.large.output") } },
+    join: { model: "image-composite", input: { image: ref("nodes.small.output"), background_image: ref("nodes.large.output") } },
   },
   outputs: { image: ref("nodes.join.output") },
 };
