@@ -17,6 +17,9 @@ export interface Env {
   ADMIN_TOKEN?: string;
   URL_SIGNING_SECRET?: string;
   PUBLIC_BASE_URL?: string;
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  STRIPE_API_BASE?: string;
 }
 
 type WorkerEnv = Env;
@@ -35,6 +38,10 @@ export const Config = z.object({
   ADMIN_TOKEN: z.string().min(16).optional(),
   URL_SIGNING_SECRET: z.string().min(16).optional(),
   PUBLIC_BASE_URL: z.url().optional(),
+  /** real Stripe when both are set; otherwise the local stand-in at STRIPE_API_BASE (never in production) */
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_").optional(),
+  STRIPE_API_BASE: z.url().default("http://127.0.0.1:12111"),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -52,6 +59,9 @@ export function config(env: Env): Config {
     ADMIN_TOKEN: env.ADMIN_TOKEN || undefined,
     URL_SIGNING_SECRET: env.URL_SIGNING_SECRET || undefined,
     PUBLIC_BASE_URL: env.PUBLIC_BASE_URL || undefined,
+    STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY || undefined,
+    STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || undefined,
+    STRIPE_API_BASE: env.STRIPE_API_BASE || undefined,
   });
   parsed.set(env, cfg);
   return cfg;

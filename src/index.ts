@@ -23,6 +23,9 @@ import { registerAccount } from "./routes/account/get.ts";
 import { registerUsage } from "./routes/account/usage.ts";
 import { registerAdminLedger } from "./routes/admin/ledger.ts";
 import { grantMonthlyCredits } from "./queues/grants.ts";
+import { registerBillingPay } from "./routes/billing/pay.ts";
+import { registerBillingView } from "./routes/billing/view.ts";
+import { registerProvider } from "./routes/provider/index.ts";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
@@ -42,6 +45,9 @@ export function buildApp() {
   registerAdminAccounts(api);
   registerAdminProviders(api);
   registerAdminLedger(api);
+  registerBillingView(api);
+  registerBillingPay(api);
+  registerProvider(api);
   registerAgentRegister(api);
   registerAgentLease(api);
   registerAgentHeartbeat(api);

@@ -6,7 +6,7 @@ export interface Operation {
   /** OpenAPI-style path: /v2/requests/{id} */
   path: string;
   summary: string;
-  tag: "Inference" | "Requests" | "Models" | "Account" | "Admin" | "Agent" | "System";
+  tag: "Inference" | "Requests" | "Models" | "Account" | "Admin" | "Agent" | "System" | "Billing" | "Provider";
   auth: "api_key" | "admin" | "agent" | "none";
   body?: z.ZodType;
   bodyContent?: Record<string, { schema: Record<string, unknown> }>;

@@ -25,6 +25,8 @@ export const providers = sqliteTable("providers", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** the provider's share of each settled charge, in basis points */
+  revenueShareBp: integer("revenue_share_bp").notNull().default(8000),
 });
 
 export const agentTokens = sqliteTable("agent_tokens", {
@@ -91,3 +93,20 @@ export const requests = sqliteTable("requests", {
   uniqueIndex("requests_idempotency").on(t.accountId, t.idempotencyKey),
   index("requests_account_created").on(t.accountId, t.createdAt),
 ]);
+
+/** Stripe customer → account, for webhooks that carry no account metadata. */
+export const billingCustomers = sqliteTable("billing_customers", {
+  customerId: text("customer_id").primaryKey(),
+  accountId: text("account_id").notNull().references(() => accounts.id),
+  createdAt: integer("created_at").notNull(),
+}, (t) => [uniqueIndex("billing_customers_account").on(t.accountId)]);
+
+/** Provider login keys (earnings and statements), separate from agent tokens; SHA-256 at rest. */
+export const providerKeys = sqliteTable("provider_keys", {
+  id: text("id").primaryKey(),
+  providerId: text("provider_id").notNull().references(() => providers.id),
+  hash: text("hash").notNull(),
+  prefix: text("prefix").notNull(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+}, (t) => [uniqueIndex("provider_keys_hash").on(t.hash)]);
