@@ -31,7 +31,7 @@ function session(store: Store, p: Form): Obj {
   const successUrl = str(p.success_url);
   if (!successUrl) throw invalid("Missing required param: success_url.", "success_url");
   const pid = obj(p.payment_intent_data);
-  const cs = store.put({
+  const cs: Obj = store.put({
     id: store.id("cs_test"), object: "checkout.session", mode, status: "open", payment_status: "unpaid", customer: cust, currency,
     amount_total: unit * quantity, amount_subtotal: unit * quantity, metadata: metadata(p.metadata), client_reference_id: str(p.client_reference_id) ?? null,
     success_url: successUrl, cancel_url: str(p.cancel_url) ?? null, payment_intent: null, subscription: null, livemode: false,
