@@ -113,7 +113,8 @@ export class LedgerMoney {
     const claim = this.core.tx(() => {
       this.core.sql.exec(`INSERT INTO stripe_events (id, type, received_at) VALUES (?, ?, ?)`, eventId, eventType, now);
       this.effect(e, now);
-      return this.claim(accountId, now);
+      // A reversal is a debit: it may take the balance below the threshold. A failed charge must not start another.
+      return e.type === "refund" ? this.claim(accountId, now) : null;
     });
     return { applied: true, plan: this.core.plan(), available: this.core.available(), claim };
   }
