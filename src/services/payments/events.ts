@@ -13,7 +13,7 @@ const planOf = (v: string | undefined): Plan | null => {
 };
 
 /** The PaymentIntent as Stripe has it now (the event is a snapshot), with its card and charge. */
-async function creditFromIntent(s: StripeSetup, piId: string): Promise<Routed | null> {
+export async function creditFromIntent(s: StripeSetup, piId: string): Promise<Routed | null> {
   const pi = await s.client.paymentIntents.retrieve(piId, { expand: ["payment_method", "latest_charge"] });
   const kind = pi.metadata?.kind;
   // Subscription invoices are paid by intents too; those are granted per invoice, not credited here.

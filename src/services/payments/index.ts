@@ -8,7 +8,7 @@ import { config, type Env } from "../../env.ts";
 import { ApiError } from "../../errors.ts";
 import type { AuthedAccount } from "../auth.ts";
 import { moneyLedger as ledger } from "./ledger.ts";
-import { route } from "./events.ts";
+import { creditFromIntent, route } from "./events.ts";
 import { MICRO_PER_CENT, Stripe, stripe, verifyEvent, type StripeSetup } from "./stripe.ts";
 
 /** Monthly price of each paid plan in cents; each paid invoice grants the plan's monthly credit. */
@@ -90,10 +90,16 @@ export class Payments {
    */
   async autoRecharge(c: AutoRechargeClaim): Promise<"sent" | "failed" | "unknown"> {
     try {
-      await this.s.client.paymentIntents.create({
+      const pi = await this.s.client.paymentIntents.create({
         amount: Math.round(c.amount / MICRO_PER_CENT), currency: "usd", customer: c.customer_id, payment_method: c.payment_method,
         off_session: true, confirm: true, metadata: { account: c.account_id, kind: "auto_recharge", seq: String(c.seq) },
       }, { idempotencyKey: `auto-recharge:${c.account_id}:${c.seq}` });
+      // Stripe's own answer to our call settles it too, so a lost webhook cannot leave the charge in flight; the
+      // webhook that follows finds the PaymentIntent credited (one credit per object id).
+      if (pi.status === "succeeded") {
+        const r = await creditFromIntent(this.s, pi.id);
+        if (r) await ledger(this.env, c.account_id).stripeEffect(c.account_id, "free", `sync:${pi.id}`, "payment_intent.succeeded", r.effect);
+      }
       return "sent";
     } catch (e) {
       if (e instanceof Stripe.errors.StripeCardError || e instanceof Stripe.errors.StripeInvalidRequestError) {
