@@ -20,7 +20,12 @@ export interface StandInServer {
   stop(): Promise<void>;
 }
 
-export async function startStripeStandIn(o: { port: number; webhookUrl: string; stateFile?: string; retries?: number }): Promise<StandInServer> {
+export async function startStripeStandIn(o: {
+  port: number;
+  webhookUrl: string;
+  stateFile?: string;
+  retries?: number;
+}): Promise<StandInServer> {
   const url = `http://127.0.0.1:${o.port}`;
   const queue: Obj[] = [];
   const deliveries: StandInServer["deliveries"] = [];
@@ -35,7 +40,15 @@ export async function startStripeStandIn(o: { port: number; webhookUrl: string; 
       for (let attempt = 0; attempt <= (o.retries ?? 5); attempt++) {
         let status = 0;
         try {
-          const r = await fetch(o.webhookUrl, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": await stripeSignature(LOCAL_WEBHOOK_SECRET, payload) }, body: payload, signal: AbortSignal.timeout(10_000) });
+          const r = await fetch(o.webhookUrl, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              "stripe-signature": await stripeSignature(LOCAL_WEBHOOK_SECRET, payload),
+            },
+            body: payload,
+            signal: AbortSignal.timeout(10_000),
+          });
           status = r.status;
           await r.body?.cancel();
         } catch {}
@@ -49,7 +62,9 @@ export async function startStripeStandIn(o: { port: number; webhookUrl: string; 
   };
 
   const core = new StripeStandIn({
-    secretKey: LOCAL_SECRET_KEY, webhookSecret: LOCAL_WEBHOOK_SECRET, baseUrl: url,
+    secretKey: LOCAL_SECRET_KEY,
+    webhookSecret: LOCAL_WEBHOOK_SECRET,
+    baseUrl: url,
     onEvent: (e) => {
       queue.push(e);
       sending ??= send();
@@ -75,9 +90,13 @@ export async function startStripeStandIn(o: { port: number; webhookUrl: string; 
       }
     });
   });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(o.port, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve, reject) =>
+    server.once("error", reject).listen(o.port, "127.0.0.1", () => resolve()),
+  );
   return {
-    url, core, deliveries,
+    url,
+    core,
+    deliveries,
     async idle() {
       while (sending) await sending;
     },
@@ -86,7 +105,17 @@ export async function startStripeStandIn(o: { port: number; webhookUrl: string; 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { port: { type: "string", default: "12111" }, webhook: { type: "string", default: "http://127.0.0.1:8787/v1/billing/stripe-webhook" }, state: { type: "string" } } });
-  const s = await startStripeStandIn({ port: Number(values.port), webhookUrl: values.webhook!, ...(values.state ? { stateFile: values.state } : {}) });
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "12111" },
+      webhook: { type: "string", default: "http://127.0.0.1:8787/v1/billing/stripe-webhook" },
+      state: { type: "string" },
+    },
+  });
+  const s = await startStripeStandIn({
+    port: Number(values.port),
+    webhookUrl: values.webhook!,
+    ...(values.state ? { stateFile: values.state } : {}),
+  });
   console.log(`Stripe stand-in on ${s.url}; webhooks to ${values.webhook}`);
 }

@@ -11,20 +11,40 @@ const int = (v: unknown, param: string): number => {
 };
 
 function customer(store: Store, p: Form): Obj {
-  return store.put({ id: store.id("cus"), object: "customer", email: str(p.email) ?? null, name: str(p.name) ?? null, metadata: metadata(p.metadata), created: store.now(), livemode: false, invoice_settings: { default_payment_method: null } });
+  return store.put({
+    id: store.id("cus"),
+    object: "customer",
+    email: str(p.email) ?? null,
+    name: str(p.name) ?? null,
+    metadata: metadata(p.metadata),
+    created: store.now(),
+    livemode: false,
+    invoice_settings: { default_payment_method: null },
+  });
 }
 
 function session(store: Store, p: Form): Obj {
   const mode = str(p.mode);
-  if (mode !== "payment" && mode !== "subscription") throw invalid("Invalid mode: must be one of payment, setup, or subscription", "mode");
+  if (mode !== "payment" && mode !== "subscription")
+    throw invalid("Invalid mode: must be one of payment, setup, or subscription", "mode");
   const items = list(p.line_items).map((x) => obj(x));
   if (items.length !== 1) throw invalid("The stand-in supports exactly one line item.", "line_items");
   const pd = obj(items[0]!.price_data);
   const unit = int(pd.unit_amount, "line_items[0][price_data][unit_amount]");
   const currency = str(pd.currency) ?? "usd";
   const recurring = obj(pd.recurring);
-  if (mode === "subscription" && str(recurring.interval) !== "month") throw invalid("Subscription prices need recurring[interval]", "line_items[0][price_data][recurring][interval]");
-  const price = store.put({ id: store.id("price"), object: "price", currency, unit_amount: unit, product: store.id("prod"), type: mode === "subscription" ? "recurring" : "one_time", recurring: mode === "subscription" ? { interval: "month", interval_count: 1 } : null, product_data: obj(pd.product_data) });
+  if (mode === "subscription" && str(recurring.interval) !== "month")
+    throw invalid("Subscription prices need recurring[interval]", "line_items[0][price_data][recurring][interval]");
+  const price = store.put({
+    id: store.id("price"),
+    object: "price",
+    currency,
+    unit_amount: unit,
+    product: store.id("prod"),
+    type: mode === "subscription" ? "recurring" : "one_time",
+    recurring: mode === "subscription" ? { interval: "month", interval_count: 1 } : null,
+    product_data: obj(pd.product_data),
+  });
   const quantity = int(items[0]!.quantity ?? "1", "line_items[0][quantity]");
   const cust = str(p.customer) ?? null;
   if (cust) store.get(cust, "customer");
@@ -32,12 +52,36 @@ function session(store: Store, p: Form): Obj {
   if (!successUrl) throw invalid("Missing required param: success_url.", "success_url");
   const pid = obj(p.payment_intent_data);
   const cs: Obj = store.put({
-    id: store.id("cs_test"), object: "checkout.session", mode, status: "open", payment_status: "unpaid", customer: cust, currency,
-    amount_total: unit * quantity, amount_subtotal: unit * quantity, metadata: metadata(p.metadata), client_reference_id: str(p.client_reference_id) ?? null,
-    success_url: successUrl, cancel_url: str(p.cancel_url) ?? null, payment_intent: null, subscription: null, livemode: false,
-    line_items: [{ price, quantity }], created: store.now(), expires_at: store.now() + 86_400,
-    ...(mode === "payment" ? { payment_intent_data: { metadata: metadata(pid.metadata), setup_future_usage: str(pid.setup_future_usage) ?? null } } : {}),
-    ...(mode === "subscription" ? { subscription_data: { metadata: metadata(obj(p.subscription_data).metadata) } } : {}),
+    id: store.id("cs_test"),
+    object: "checkout.session",
+    mode,
+    status: "open",
+    payment_status: "unpaid",
+    customer: cust,
+    currency,
+    amount_total: unit * quantity,
+    amount_subtotal: unit * quantity,
+    metadata: metadata(p.metadata),
+    client_reference_id: str(p.client_reference_id) ?? null,
+    success_url: successUrl,
+    cancel_url: str(p.cancel_url) ?? null,
+    payment_intent: null,
+    subscription: null,
+    livemode: false,
+    line_items: [{ price, quantity }],
+    created: store.now(),
+    expires_at: store.now() + 86_400,
+    ...(mode === "payment"
+      ? {
+          payment_intent_data: {
+            metadata: metadata(pid.metadata),
+            setup_future_usage: str(pid.setup_future_usage) ?? null,
+          },
+        }
+      : {}),
+    ...(mode === "subscription"
+      ? { subscription_data: { metadata: metadata(obj(p.subscription_data).metadata) } }
+      : {}),
   });
   cs.url = `${store.opts.baseUrl}/checkout/${cs.id}`;
   return cs;
@@ -51,17 +95,37 @@ function paymentIntent(store: Store, p: Form): Obj {
   const pm = str(p.payment_method) ?? null;
   if (pm) {
     const m = store.get(pm, "payment_method");
-    if (bool(p.off_session) && m.customer !== cust) throw invalid("The provided PaymentMethod was previously used without being attached to a Customer.", "payment_method");
+    if (bool(p.off_session) && m.customer !== cust)
+      throw invalid(
+        "The provided PaymentMethod was previously used without being attached to a Customer.",
+        "payment_method",
+      );
   }
-  const pi = newIntent(store, { amount, currency: str(p.currency) ?? "usd", customer: cust, payment_method: pm, metadata: metadata(p.metadata), setup_future_usage: str(p.setup_future_usage) ?? null, description: str(p.description) ?? null });
+  const pi = newIntent(store, {
+    amount,
+    currency: str(p.currency) ?? "usd",
+    customer: cust,
+    payment_method: pm,
+    metadata: metadata(p.metadata),
+    setup_future_usage: str(p.setup_future_usage) ?? null,
+    description: str(p.description) ?? null,
+  });
   return bool(p.confirm) ? confirm(store, pi, bool(p.off_session)) : pi;
 }
 
 function refundCreate(store: Store, p: Form): Obj {
-  const chId = str(p.charge) ?? (str(p.payment_intent) ? (store.get(str(p.payment_intent)!, "payment_intent").latest_charge as string | null) : null);
+  const chId =
+    str(p.charge) ??
+    (str(p.payment_intent)
+      ? (store.get(str(p.payment_intent)!, "payment_intent").latest_charge as string | null)
+      : null);
   if (!chId) throw invalid("One of charge or payment_intent is required.", "charge");
   const ch = store.get(chId, "charge");
-  return refund(store, ch, p.amount === undefined ? (ch.amount as number) - (ch.amount_refunded as number) : int(p.amount, "amount"));
+  return refund(
+    store,
+    ch,
+    p.amount === undefined ? (ch.amount as number) - (ch.amount_refunded as number) : int(p.amount, "amount"),
+  );
 }
 
 function subscriptionUpdate(store: Store, p: Form, id: string): Obj {

@@ -31,8 +31,21 @@ export function outcome(number: string, offSession: boolean): Outcome {
 /** A PaymentMethod for a test card, saved on the stand-in with the number that decides its charges. */
 export function paymentMethod(store: Store, number: string, customer: string | null): Obj {
   const pm = store.put({
-    id: store.id("pm"), object: "payment_method", type: "card", customer, created: store.now(), livemode: false, metadata: {},
-    card: { brand: number.startsWith("5") ? "mastercard" : "visa", last4: number.slice(-4), exp_month: 12, exp_year: 2034, funding: "credit", country: "US" },
+    id: store.id("pm"),
+    object: "payment_method",
+    type: "card",
+    customer,
+    created: store.now(),
+    livemode: false,
+    metadata: {},
+    card: {
+      brand: number.startsWith("5") ? "mastercard" : "visa",
+      last4: number.slice(-4),
+      exp_month: 12,
+      exp_year: 2034,
+      funding: "credit",
+      country: "US",
+    },
     billing_details: { email: null, name: null },
   });
   store.cards.set(pm.id, number);
@@ -53,7 +66,12 @@ const MESSAGES: Record<string, string> = {
  */
 export function confirm(store: Store, pi: Obj, offSession: boolean): Obj {
   const pmId = pi.payment_method as string | null;
-  if (!pmId) throw new StripeError(400, { type: "invalid_request_error", code: "payment_intent_unexpected_state", message: "You cannot confirm this PaymentIntent because it's missing a payment method." });
+  if (!pmId)
+    throw new StripeError(400, {
+      type: "invalid_request_error",
+      code: "payment_intent_unexpected_state",
+      message: "You cannot confirm this PaymentIntent because it's missing a payment method.",
+    });
   const number = store.cards.get(pmId) ?? "";
   const result = outcome(number, offSession);
   if (result === "authenticate") {
@@ -62,10 +80,25 @@ export function confirm(store: Store, pi: Obj, offSession: boolean): Obj {
   }
   if (result !== "ok") {
     const code = result === "authentication_required" ? "authentication_required" : "card_declined";
-    const err = { type: "card_error", code, ...(code === "card_declined" ? { decline_code: result } : {}), message: MESSAGES[result]!, payment_method: store.get(pmId, "payment_method") };
-    Object.assign(pi, { status: code === "authentication_required" ? "requires_payment_method" : "requires_payment_method", last_payment_error: err });
+    const err = {
+      type: "card_error",
+      code,
+      ...(code === "card_declined" ? { decline_code: result } : {}),
+      message: MESSAGES[result]!,
+      payment_method: store.get(pmId, "payment_method"),
+    };
+    Object.assign(pi, {
+      status: code === "authentication_required" ? "requires_payment_method" : "requires_payment_method",
+      last_payment_error: err,
+    });
     store.emit("payment_intent.payment_failed", pi);
-    throw new StripeError(402, { type: "card_error", code, ...(code === "card_declined" ? { decline_code: result } : {}), message: MESSAGES[result]!, payment_intent: structuredClone(pi) });
+    throw new StripeError(402, {
+      type: "card_error",
+      code,
+      ...(code === "card_declined" ? { decline_code: result } : {}),
+      message: MESSAGES[result]!,
+      payment_intent: structuredClone(pi),
+    });
   }
   return succeed(store, pi);
 }
@@ -74,42 +107,118 @@ export function confirm(store: Store, pi: Obj, offSession: boolean): Obj {
 export function succeed(store: Store, pi: Obj): Obj {
   const pmId = pi.payment_method as string;
   const ch = store.put({
-    id: store.id("ch"), object: "charge", amount: pi.amount, amount_captured: pi.amount, amount_refunded: 0, refunded: false, captured: true,
-    currency: pi.currency, customer: pi.customer, payment_intent: pi.id, payment_method: pmId, paid: true, status: "succeeded",
-    metadata: pi.metadata, disputed: false, created: store.now(), livemode: false,
+    id: store.id("ch"),
+    object: "charge",
+    amount: pi.amount,
+    amount_captured: pi.amount,
+    amount_refunded: 0,
+    refunded: false,
+    captured: true,
+    currency: pi.currency,
+    customer: pi.customer,
+    payment_intent: pi.id,
+    payment_method: pmId,
+    paid: true,
+    status: "succeeded",
+    metadata: pi.metadata,
+    disputed: false,
+    created: store.now(),
+    livemode: false,
     receipt_url: `${store.opts.baseUrl}/receipts/${pi.id}`,
-    payment_method_details: { type: "card", card: (store.get(pmId, "payment_method").card as Obj) },
+    payment_method_details: { type: "card", card: store.get(pmId, "payment_method").card as Obj },
   });
   if (pi.setup_future_usage && pi.customer) store.get(pmId, "payment_method").customer = pi.customer;
-  Object.assign(pi, { status: "succeeded", amount_received: pi.amount, latest_charge: ch.id, last_payment_error: null, next_action: null });
+  Object.assign(pi, {
+    status: "succeeded",
+    amount_received: pi.amount,
+    latest_charge: ch.id,
+    last_payment_error: null,
+    next_action: null,
+  });
   store.emit("payment_intent.succeeded", pi);
   store.emit("charge.succeeded", ch);
   return pi;
 }
 
-export function newIntent(store: Store, p: { amount: number; currency: string; customer: string | null; payment_method: string | null; metadata: Record<string, string>; setup_future_usage: string | null; description?: string | null }): Obj {
+export function newIntent(
+  store: Store,
+  p: {
+    amount: number;
+    currency: string;
+    customer: string | null;
+    payment_method: string | null;
+    metadata: Record<string, string>;
+    setup_future_usage: string | null;
+    description?: string | null;
+  },
+): Obj {
   return store.put({
-    id: store.id("pi"), object: "payment_intent", amount: p.amount, amount_received: 0, currency: p.currency, customer: p.customer,
-    payment_method: p.payment_method, metadata: p.metadata, setup_future_usage: p.setup_future_usage, status: p.payment_method ? "requires_confirmation" : "requires_payment_method",
-    latest_charge: null, last_payment_error: null, next_action: null, description: p.description ?? null, created: store.now(), livemode: false,
-    capture_method: "automatic", confirmation_method: "automatic", payment_method_types: ["card"],
+    id: store.id("pi"),
+    object: "payment_intent",
+    amount: p.amount,
+    amount_received: 0,
+    currency: p.currency,
+    customer: p.customer,
+    payment_method: p.payment_method,
+    metadata: p.metadata,
+    setup_future_usage: p.setup_future_usage,
+    status: p.payment_method ? "requires_confirmation" : "requires_payment_method",
+    latest_charge: null,
+    last_payment_error: null,
+    next_action: null,
+    description: p.description ?? null,
+    created: store.now(),
+    livemode: false,
+    capture_method: "automatic",
+    confirmation_method: "automatic",
+    payment_method_types: ["card"],
   });
 }
 
 /** Refunds part or all of a charge: `amount_refunded` grows and `charge.refunded` carries the previous value. */
 export function refund(store: Store, ch: Obj, amount: number): Obj {
   const left = (ch.amount as number) - (ch.amount_refunded as number);
-  if (amount <= 0 || amount > left) throw new StripeError(400, { type: "invalid_request_error", code: "amount_too_large", message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`, param: "amount" });
-  const re = store.put({ id: store.id("re"), object: "refund", amount, charge: ch.id, payment_intent: ch.payment_intent, currency: ch.currency, status: "succeeded", created: store.now(), metadata: {} });
+  if (amount <= 0 || amount > left)
+    throw new StripeError(400, {
+      type: "invalid_request_error",
+      code: "amount_too_large",
+      message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`,
+      param: "amount",
+    });
+  const re = store.put({
+    id: store.id("re"),
+    object: "refund",
+    amount,
+    charge: ch.id,
+    payment_intent: ch.payment_intent,
+    currency: ch.currency,
+    status: "succeeded",
+    created: store.now(),
+    metadata: {},
+  });
   const previous = { amount_refunded: ch.amount_refunded, refunded: ch.refunded };
-  Object.assign(ch, { amount_refunded: (ch.amount_refunded as number) + amount, refunded: (ch.amount_refunded as number) + amount === ch.amount });
+  Object.assign(ch, {
+    amount_refunded: (ch.amount_refunded as number) + amount,
+    refunded: (ch.amount_refunded as number) + amount === ch.amount,
+  });
   store.emit("refund.created", re);
   store.emit("charge.refunded", ch, previous);
   return re;
 }
 
 export function dispute(store: Store, ch: Obj): Obj {
-  const dp = store.put({ id: store.id("dp"), object: "dispute", amount: ch.amount, charge: ch.id, payment_intent: ch.payment_intent, currency: ch.currency, reason: "fraudulent", status: "needs_response", created: store.now(), metadata: {} });
+  const dp = store.put({
+    id: store.id("dp"),
+    object: "dispute",
+    amount: ch.amount,
+    charge: ch.id,
+    payment_intent: ch.payment_intent,
+    currency: ch.currency,
+    reason: "fraudulent",
+    status: "needs_response",
+    created: store.now(),
+    metadata: {},
+  });
   ch.disputed = true;
   store.emit("charge.dispute.created", dp);
   return dp;

@@ -35,7 +35,8 @@ export const str = (v: FormValue | undefined): string | undefined => (typeof v =
 export const obj = (v: FormValue | undefined): Form => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
 
 /** A list field (`a[]=x&a[]=y` or `a[0]=x`), or an empty one. */
-export const list = (v: FormValue | undefined): FormValue[] => (Array.isArray(v) ? v.filter((x) => x !== undefined) : v && typeof v === "object" ? Object.values(v) : []);
+export const list = (v: FormValue | undefined): FormValue[] =>
+  Array.isArray(v) ? v.filter((x) => x !== undefined) : v && typeof v === "object" ? Object.values(v) : [];
 
 /** Stripe booleans arrive as the strings `true` / `false`. */
 export const bool = (v: FormValue | undefined): boolean => v === "true";

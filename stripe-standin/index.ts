@@ -21,7 +21,8 @@ export class StripeStandIn {
   }
 
   /** A fetch function for `Stripe.createFetchHttpClient(...)`. */
-  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => this.handle(new Request(input, init));
+  readonly fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> =>
+    this.handle(new Request(input, init));
 
   async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
@@ -30,17 +31,40 @@ export class StripeStandIn {
     const headers = { "content-type": "application/json", "request-id": requestId, "stripe-version": API_VERSION };
     const auth = req.headers.get("authorization") ?? "";
     if (auth !== `Bearer ${this.store.opts.secretKey}`) {
-      return Response.json({ error: { type: "invalid_request_error", message: "Invalid API Key provided: " + auth.replace(/^Bearer\s+/, "").slice(0, 8) + "***" } }, { status: 401, headers });
+      return Response.json(
+        {
+          error: {
+            type: "invalid_request_error",
+            message: "Invalid API Key provided: " + auth.replace(/^Bearer\s+/, "").slice(0, 8) + "***",
+          },
+        },
+        { status: 401, headers },
+      );
     }
-    const body = req.method === "GET" || req.method === "DELETE" ? url.search.slice(1) : new TextDecoder().decode(await req.arrayBuffer());
+    const body =
+      req.method === "GET" || req.method === "DELETE"
+        ? url.search.slice(1)
+        : new TextDecoder().decode(await req.arrayBuffer());
     const key = req.headers.get("idempotency-key");
     const fingerprint = `${req.method} ${url.pathname} ${body}`;
     if (key && req.method === "POST") {
       const prior = this.store.idempotency.get(key);
       if (prior && prior.fingerprint !== fingerprint) {
-        return Response.json({ error: { type: "idempotency_error", message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.` } }, { status: 400, headers });
+        return Response.json(
+          {
+            error: {
+              type: "idempotency_error",
+              message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+            },
+          },
+          { status: 400, headers },
+        );
       }
-      if (prior) return new Response(prior.body, { status: prior.status, headers: { ...headers, "idempotent-replayed": "true", "idempotency-key": key } });
+      if (prior)
+        return new Response(prior.body, {
+          status: prior.status,
+          headers: { ...headers, "idempotent-replayed": "true", "idempotency-key": key },
+        });
     }
     const { status, json } = this.api(req.method, url.pathname, body);
     if (key && req.method === "POST") this.store.idempotency.set(key, { fingerprint, status, body: json });
@@ -49,7 +73,13 @@ export class StripeStandIn {
 
   private api(method: string, path: string, body: string): { status: number; json: string } {
     const hit = route(method, path);
-    if (!hit) return { status: 404, json: JSON.stringify({ error: { type: "invalid_request_error", message: `Unrecognized request URL (${method}: ${path}).` } }) };
+    if (!hit)
+      return {
+        status: 404,
+        json: JSON.stringify({
+          error: { type: "invalid_request_error", message: `Unrecognized request URL (${method}: ${path}).` },
+        }),
+      };
     try {
       const params = parseForm(body);
       const o = hit.handler(this.store, params, hit.id);
@@ -70,21 +100,31 @@ export class StripeStandIn {
     let result: PageResult = { status: cs.status === "complete" ? "complete" : "open" };
     if (req.method === "POST") {
       const form = parseForm(new TextDecoder().decode(await req.arrayBuffer()));
-      result = step === "authenticate" ? authenticate(this.store, cs, str(form.action) === "complete") : payWithCard(this.store, cs, str(form.card_number) ?? "");
+      result =
+        step === "authenticate"
+          ? authenticate(this.store, cs, str(form.action) === "complete")
+          : payWithCard(this.store, cs, str(form.card_number) ?? "");
     }
     if (result.status === "paid" || result.status === "complete") {
-      return new Response(null, { status: 303, headers: { location: String(cs.success_url).replace("{CHECKOUT_SESSION_ID}", cs.id) } });
+      return new Response(null, {
+        status: 303,
+        headers: { location: String(cs.success_url).replace("{CHECKOUT_SESSION_ID}", cs.id) },
+      });
     }
-    return new Response(this.html(cs, result), { status: 200, headers: { "content-type": "text/html; charset=utf-8", "x-checkout-status": result.status } });
+    return new Response(this.html(cs, result), {
+      status: 200,
+      headers: { "content-type": "text/html; charset=utf-8", "x-checkout-status": result.status },
+    });
   }
 
   private html(cs: Obj, r: PageResult): string {
     const amount = `$${((cs.amount_total as number) / 100).toFixed(2)}${cs.mode === "subscription" ? " per month" : ""}`;
-    const form = r.status === "authenticate"
-      ? `<p>Your bank asks you to confirm this payment (3-D Secure test).</p>
+    const form =
+      r.status === "authenticate"
+        ? `<p>Your bank asks you to confirm this payment (3-D Secure test).</p>
          <form method="post" action="/checkout/${cs.id}/authenticate"><button name="action" value="complete">Complete authentication</button>
          <button name="action" value="fail">Fail authentication</button></form>`
-      : `<form method="post" action="/checkout/${cs.id}">
+        : `<form method="post" action="/checkout/${cs.id}">
          <label>Card number <input name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required></label>
          <label>Expiry <input name="exp" placeholder="12 / 34"></label> <label>CVC <input name="cvc" placeholder="123"></label>
          <button type="submit">Pay ${esc(amount)}</button></form>`;

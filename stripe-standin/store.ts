@@ -14,13 +14,30 @@ export interface StandInOptions {
 
 /** An error in Stripe's shape: `{ error: { type, code?, decline_code?, message, param?, payment_intent? } }`. */
 export class StripeError extends Error {
-  constructor(readonly status: number, readonly body: { type: string; message: string; code?: string; decline_code?: string; param?: string; payment_intent?: Obj }) {
+  constructor(
+    readonly status: number,
+    readonly body: {
+      type: string;
+      message: string;
+      code?: string;
+      decline_code?: string;
+      param?: string;
+      payment_intent?: Obj;
+    },
+  ) {
     super(body.message);
   }
 }
 
-export const invalid = (message: string, param?: string) => new StripeError(400, { type: "invalid_request_error", message, ...(param ? { param } : {}) });
-export const missing = (id: string, what: string) => new StripeError(404, { type: "invalid_request_error", code: "resource_missing", message: `No such ${what}: '${id}'`, param: "id" });
+export const invalid = (message: string, param?: string) =>
+  new StripeError(400, { type: "invalid_request_error", message, ...(param ? { param } : {}) });
+export const missing = (id: string, what: string) =>
+  new StripeError(404, {
+    type: "invalid_request_error",
+    code: "resource_missing",
+    message: `No such ${what}: '${id}'`,
+    param: "id",
+  });
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 export const API_VERSION = "2026-10-28.endive";
@@ -57,8 +74,14 @@ export class Store {
   /** Records an event as Stripe does (a snapshot of the object at that moment) and hands it to the sender. */
   emit(type: string, object: Obj, previous?: Record<string, unknown>): Obj {
     const e: Obj = {
-      id: this.id("evt"), object: "event", api_version: API_VERSION, created: this.now(), livemode: false, pending_webhooks: 1,
-      request: { id: null, idempotency_key: null }, type,
+      id: this.id("evt"),
+      object: "event",
+      api_version: API_VERSION,
+      created: this.now(),
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
       data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
     };
     this.events.push(e);
@@ -84,11 +107,21 @@ export class Store {
   }
 
   snapshot(): string {
-    return JSON.stringify({ objects: [...this.objects], events: this.events, idempotency: [...this.idempotency], cards: [...this.cards] });
+    return JSON.stringify({
+      objects: [...this.objects],
+      events: this.events,
+      idempotency: [...this.idempotency],
+      cards: [...this.cards],
+    });
   }
 
   restore(json: string): void {
-    const s = JSON.parse(json) as { objects: [string, Obj][]; events: Obj[]; idempotency: [string, { fingerprint: string; status: number; body: string }][]; cards: [string, string][] };
+    const s = JSON.parse(json) as {
+      objects: [string, Obj][];
+      events: Obj[];
+      idempotency: [string, { fingerprint: string; status: number; body: string }][];
+      cards: [string, string][];
+    };
     this.objects = new Map(s.objects);
     this.events = s.events;
     this.idempotency = new Map(s.idempotency);

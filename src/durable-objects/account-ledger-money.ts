@@ -1,71 +1,20 @@
-import { PLAN_DEFAULTS, type Plan, type PlanLimits } from "../../schemas/index.ts";
+import { PLAN_DEFAULTS, type Plan } from "../../schemas/index.ts";
 import { MONEY_TABLES, type PaymentKind, type PaymentRow } from "./account-ledger-money-sql.ts";
+import {
+  ENDING,
+  fresh,
+  MAX_FAILURES,
+  STALE_CLAIM_MS,
+  type AutoRecharge,
+  type AutoRechargeClaim,
+  type BillingState,
+  type EffectResult,
+  type MoneyCore,
+  type StripeEffect,
+  type Subscription,
+} from "./account-ledger-money-types.ts";
 
-/** What the payments module needs from the ledger: its SQL, transactions, balances and journal. */
-export interface MoneyCore {
-  sql: SqlStorage;
-  /** a transaction; on a throw the ledger rolls back and rebuilds its memory from SQLite */
-  tx<T>(fn: () => T): T;
-  ensure(accountId: string, plan: Plan): void;
-  available(): number;
-  plan(): Plan;
-  /** a journal entry and the balance change it carries (inside `tx`) */
-  move(opId: string, kind: string, delta: { deposits?: number; spent?: number }, amount: number, reason: string, now: number): void;
-  setPlan(plan: Plan, limits: PlanLimits): void;
-}
-
-export interface Card { payment_method: string; brand: string; last4: string }
-export interface AutoRecharge {
-  enabled: boolean;
-  threshold: number;
-  amount: number;
-  /** the sequence of the last charge attempt: its idempotency key is `auto-recharge:{account}:{seq}` */
-  seq: number;
-  in_flight: number | null;
-  claimed_at: number | null;
-  failures: number;
-  last_error: string | null;
-  disabled_reason: string | null;
-  /** off-session authentication was required: paused until the card is used on-session again */
-  paused_reason: string | null;
-}
-export interface Subscription { id: string; plan: Plan; status: string; period_end: number | null; cancel_at_period_end: boolean }
-export interface BillingState {
-  customer_id: string | null;
-  card: Card | null;
-  subscription: Subscription | null;
-  /** subscriptions Stripe ended: a late invoice of one of them grants its credit but never restores the plan */
-  ended: string[];
-  /** a Stripe subscription grants the monthly credit (per invoice), not the cron */
-  stripe_managed: boolean;
-  auto: AutoRecharge;
-  flagged: string | null;
-  /** refunded or disputed money that was already spent: recovered from the next payments */
-  receivable: number;
-}
-export interface AutoRechargeClaim { account_id: string; seq: number; amount: number; customer_id: string; payment_method: string }
-
-/** A verified Stripe event, reduced to the one effect it has on this account. */
-export type StripeEffect =
-  | { type: "credit"; object_id: string; amount: number; kind: "card" | "auto_recharge"; receipt_url: string | null; seq?: number; card?: Card; customer_id?: string }
-  | { type: "grant"; object_id: string; plan: Plan; subscription_id: string; period_end: number | null; receipt_url: string | null }
-  | { type: "refund"; charge_id: string; amount_refunded: number }
-  | { type: "dispute"; object_id: string; amount: number }
-  | { type: "subscription"; subscription: Subscription }
-  | { type: "payment_failed"; object_id: string; seq?: number; code: string; message: string }
-  | { type: "none" };
-
-export interface EffectResult { applied: boolean; plan: Plan; available: number; claim: AutoRechargeClaim | null }
-
-/** A claimed charge that did not answer within this long is issued again under the same idempotency key. */
-const STALE_CLAIM_MS = 15 * 60_000;
-const MAX_FAILURES = 3;
-const ENDING = new Set(["canceled", "unpaid", "incomplete_expired"]);
-
-const fresh = (): BillingState => ({
-  customer_id: null, card: null, subscription: null, ended: [], stripe_managed: false, flagged: null, receivable: 0,
-  auto: { enabled: false, threshold: 0, amount: 0, seq: 0, in_flight: null, claimed_at: null, failures: 0, last_error: null, disabled_reason: null, paused_reason: null },
-});
+export type * from "./account-ledger-money-types.ts";
 
 /**
  * Card payments, plan grants, refunds, disputes and auto-recharge for one account, as state transitions of its
@@ -92,7 +41,10 @@ export class LedgerMoney {
 
   /** Writes the billing state (inside a transaction); memory follows at once and is reloaded if the transaction fails. */
   private save(next: BillingState): void {
-    this.core.sql.exec(`INSERT INTO billing (id, data) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`, JSON.stringify(next));
+    this.core.sql.exec(
+      `INSERT INTO billing (id, data) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`,
+      JSON.stringify(next),
+    );
     this.b = next;
   }
 
@@ -106,7 +58,14 @@ export class LedgerMoney {
     return this.core.sql.exec<PaymentRow>(`SELECT * FROM payments ORDER BY created_at DESC LIMIT ?`, limit).toArray();
   }
 
-  apply(accountId: string, planHint: Plan, eventId: string, eventType: string, e: StripeEffect, now: number): EffectResult {
+  apply(
+    accountId: string,
+    planHint: Plan,
+    eventId: string,
+    eventType: string,
+    e: StripeEffect,
+    now: number,
+  ): EffectResult {
     this.core.ensure(accountId, planHint);
     const seen = this.core.sql.exec(`SELECT 1 FROM stripe_events WHERE id = ?`, eventId).toArray().length > 0;
     if (seen) return { applied: false, plan: this.core.plan(), available: this.core.available(), claim: null };
@@ -123,12 +82,28 @@ export class LedgerMoney {
     return this.core.sql.exec<PaymentRow>(`SELECT * FROM payments WHERE object_id = ?`, objectId).toArray()[0];
   }
 
-  private record(objectId: string, kind: PaymentKind, amount: number, status: string, receipt: string | null, opId: string | null, now: number, refunded = 0): void {
+  private record(
+    objectId: string,
+    kind: PaymentKind,
+    amount: number,
+    status: string,
+    receipt: string | null,
+    opId: string | null,
+    now: number,
+    refunded = 0,
+  ): void {
     this.core.sql.exec(
       `INSERT INTO payments (object_id, kind, amount, status, receipt_url, op_id, refunded, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (object_id) DO UPDATE SET amount = excluded.amount, status = excluded.status, refunded = excluded.refunded,
          receipt_url = COALESCE(excluded.receipt_url, receipt_url), op_id = COALESCE(excluded.op_id, op_id)`,
-      objectId, kind, amount, status, receipt, opId, refunded, now,
+      objectId,
+      kind,
+      amount,
+      status,
+      receipt,
+      opId,
+      refunded,
+      now,
     );
   }
 
@@ -157,12 +132,25 @@ export class LedgerMoney {
         if (this.payment(e.object_id)?.op_id) return;
         const amount = PLAN_DEFAULTS[e.plan].monthly_credit;
         const op = `stripe:${e.object_id}`;
-        this.core.move(op, "plan_grant", { deposits: amount }, amount, `${e.plan} plan credit (invoice ${e.object_id})`, now);
+        this.core.move(
+          op,
+          "plan_grant",
+          { deposits: amount },
+          amount,
+          `${e.plan} plan credit (invoice ${e.object_id})`,
+          now,
+        );
         this.record(e.object_id, "grant", amount, "paid", e.receipt_url, op, now);
         const receivable = this.recover(e.object_id, b.receivable, now);
         if (b.ended.includes(e.subscription_id)) return this.save({ ...b, receivable });
         this.core.setPlan(e.plan, PLAN_DEFAULTS[e.plan]);
-        const sub: Subscription = { id: e.subscription_id, plan: e.plan, status: "active", period_end: e.period_end, cancel_at_period_end: b.subscription?.cancel_at_period_end ?? false };
+        const sub: Subscription = {
+          id: e.subscription_id,
+          plan: e.plan,
+          status: "active",
+          period_end: e.period_end,
+          cancel_at_period_end: b.subscription?.cancel_at_period_end ?? false,
+        };
         return this.save({ ...b, receivable, stripe_managed: true, subscription: sub });
       }
       case "refund": {
@@ -171,7 +159,16 @@ export class LedgerMoney {
         // amount_refunded is cumulative: an older event arriving late has nothing new to debit
         if (delta <= 0) return;
         this.reverse(`stripe:re:${e.charge_id}:${e.amount_refunded}`, "refund", delta, now);
-        this.record(e.charge_id, "refund", e.amount_refunded, "refunded", null, `stripe:re:${e.charge_id}:${e.amount_refunded}`, now, e.amount_refunded);
+        this.record(
+          e.charge_id,
+          "refund",
+          e.amount_refunded,
+          "refunded",
+          null,
+          `stripe:re:${e.charge_id}:${e.amount_refunded}`,
+          now,
+          e.amount_refunded,
+        );
         return;
       }
       case "dispute": {
@@ -190,7 +187,8 @@ export class LedgerMoney {
           this.core.setPlan("free", PLAN_DEFAULTS.free);
           return this.save({ ...b, ended, stripe_managed: false, subscription: { ...s, plan: s.plan } });
         }
-        if (current && !b.ended.includes(s.id)) return this.save({ ...b, ended, subscription: { ...s, plan: b.subscription?.plan ?? s.plan } });
+        if (current && !b.ended.includes(s.id))
+          return this.save({ ...b, ended, subscription: { ...s, plan: b.subscription?.plan ?? s.plan } });
         return this.save({ ...b, ended });
       }
       case "payment_failed":
@@ -207,21 +205,39 @@ export class LedgerMoney {
     if (take > 0) this.core.move(op, kind, { spent: take }, take, `${kind} of ${amount}`, now);
     const b = this.b;
     const auto = kind === "dispute" ? { ...b.auto, paused_reason: "a payment was disputed" } : b.auto;
-    this.save({ ...b, auto, receivable: b.receivable + amount - take, flagged: b.flagged ?? `${kind}: ${amount} micro-USD reversed, ${amount - take} owed` });
+    this.save({
+      ...b,
+      auto,
+      receivable: b.receivable + amount - take,
+      flagged: b.flagged ?? `${kind}: ${amount} micro-USD reversed, ${amount - take} owed`,
+    });
   }
 
   private recover(objectId: string, receivable: number, now: number): number {
     const take = Math.min(receivable, this.core.available());
     if (take <= 0) return receivable;
-    this.core.move(`stripe:recover:${objectId}`, "recovery", { spent: take }, take, "recovered a reversed payment", now);
+    this.core.move(
+      `stripe:recover:${objectId}`,
+      "recovery",
+      { spent: take },
+      take,
+      "recovered a reversed payment",
+      now,
+    );
     return receivable - take;
   }
 
   // ---- auto-recharge --------------------------------------------------------------------------------------------
 
-  configure(accountId: string, planHint: Plan, cfg: { enabled: boolean; threshold: number; amount: number }, now: number): { ok: true; claim: AutoRechargeClaim | null } | { ok: false; message: string } {
+  configure(
+    accountId: string,
+    planHint: Plan,
+    cfg: { enabled: boolean; threshold: number; amount: number },
+    now: number,
+  ): { ok: true; claim: AutoRechargeClaim | null } | { ok: false; message: string } {
     this.core.ensure(accountId, planHint);
-    if (cfg.enabled && (!this.b.card || !this.b.customer_id)) return { ok: false, message: "auto-recharge needs a saved card: make one payment through checkout first" };
+    if (cfg.enabled && (!this.b.card || !this.b.customer_id))
+      return { ok: false, message: "auto-recharge needs a saved card: make one payment through checkout first" };
     const auto: AutoRecharge = cfg.enabled
       ? { ...this.b.auto, ...cfg, failures: 0, disabled_reason: null, last_error: null }
       : { ...this.b.auto, enabled: false };
@@ -246,7 +262,13 @@ export class LedgerMoney {
     if (seq !== null && a.claimed_at !== null && now - a.claimed_at < STALE_CLAIM_MS) return null;
     seq ??= a.seq + 1;
     this.save({ ...b, auto: { ...a, seq: Math.max(a.seq, seq), in_flight: seq, claimed_at: now } });
-    return { account_id: accountId, seq, amount: a.amount, customer_id: b.customer_id, payment_method: b.card.payment_method };
+    return {
+      account_id: accountId,
+      seq,
+      amount: a.amount,
+      customer_id: b.customer_id,
+      payment_method: b.card.payment_method,
+    };
   }
 
   /** The charge of `seq` failed: it is not retried; three in a row turn auto-recharge off, with the reason kept. */
@@ -255,18 +277,19 @@ export class LedgerMoney {
     if (a.in_flight !== seq) return;
     const failures = a.failures + 1;
     const next: AutoRecharge = {
-      ...a, in_flight: null, claimed_at: null, failures, last_error: `${code}: ${message}`,
-      paused_reason: code === "authentication_required" ? "the bank asked for authentication: pay once on-session to resume" : a.paused_reason,
-      ...(failures >= MAX_FAILURES ? { enabled: false, disabled_reason: `turned off after ${failures} failed charges in a row (last: ${code})` } : {}),
+      ...a,
+      in_flight: null,
+      claimed_at: null,
+      failures,
+      last_error: `${code}: ${message}`,
+      paused_reason:
+        code === "authentication_required"
+          ? "the bank asked for authentication: pay once on-session to resume"
+          : a.paused_reason,
+      ...(failures >= MAX_FAILURES
+        ? { enabled: false, disabled_reason: `turned off after ${failures} failed charges in a row (last: ${code})` }
+        : {}),
     };
     this.save({ ...this.b, auto: next });
-  }
-
-  failInTx(seq: number, code: string, message: string): void {
-    this.core.tx(() => this.fail(seq, code, message));
-  }
-
-  claimInTx(accountId: string, now: number): AutoRechargeClaim | null {
-    return this.core.tx(() => this.claim(accountId, now));
   }
 }

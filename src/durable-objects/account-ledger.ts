@@ -360,7 +360,7 @@ export class AccountLedger extends DurableObject<Env> {
     this.s = next;
     this.seq++;
     this.pending.delete(id);
-    const auto = this.money.claimInTx(s.account_id, now);
+    const auto = this.moneyTx(() => this.money.claim(s.account_id, now));
     return { status: "settled", amount: h.amount, charge: c, first: true, available: this.available(), ...(auto ? { auto_recharge: auto } : {}) };
   }
 
@@ -531,30 +531,48 @@ export class AccountLedger extends DurableObject<Env> {
     }
   }
 
-  async stripeEffect(accountId: string, planHint: Plan, eventId: string, eventType: string, effect: StripeEffect): Promise<EffectResult> {
+  async stripeEffect(
+    accountId: string,
+    planHint: Plan,
+    eventId: string,
+    eventType: string,
+    effect: StripeEffect,
+  ): Promise<EffectResult> {
     return this.money.apply(accountId, planHint, eventId, eventType, effect, Date.now());
   }
 
-  async billingState(accountId: string, planHint: Plan): Promise<{ billing: BillingState; payments: PaymentRow[]; plan: Plan; available: number }> {
+  async billingState(
+    accountId: string,
+    planHint: Plan,
+  ): Promise<{ billing: BillingState; payments: PaymentRow[]; plan: Plan; available: number }> {
     this.ensure(accountId, planHint);
-    return { billing: this.money.state(), payments: this.money.payments(100), plan: this.s!.plan, available: this.available() };
+    return {
+      billing: this.money.state(),
+      payments: this.money.payments(100),
+      plan: this.s!.plan,
+      available: this.available(),
+    };
   }
 
   async setCustomer(accountId: string, planHint: Plan, customerId: string): Promise<void> {
     this.money.setCustomer(accountId, planHint, customerId);
   }
 
-  async configureAutoRecharge(accountId: string, planHint: Plan, cfg: { enabled: boolean; threshold: number; amount: number }) {
+  async configureAutoRecharge(
+    accountId: string,
+    planHint: Plan,
+    cfg: { enabled: boolean; threshold: number; amount: number },
+  ) {
     return this.money.configure(accountId, planHint, cfg, Date.now());
   }
 
   /** After a debit outside a settle: claims an auto-recharge charge when one is due. */
   async autoRechargeCheck(accountId: string): Promise<AutoRechargeClaim | null> {
-    return this.s ? this.money.claimInTx(accountId, Date.now()) : null;
+    return this.s ? this.moneyTx(() => this.money.claim(accountId, Date.now())) : null;
   }
 
   async autoRechargeFailed(seq: number, code: string, message: string): Promise<void> {
-    this.money.failInTx(seq, code, message);
+    this.moneyTx(() => this.money.fail(seq, code, message));
   }
 
   async splitsOf(holdId: string): Promise<SplitRow[]> {
@@ -565,7 +583,15 @@ export class AccountLedger extends DurableObject<Env> {
   async platformPays(holdId: string, earner: Earner, gpuMs: number, gpuClass: string | null): Promise<SplitRow | null> {
     const h = this.hold(holdId);
     if (!h || h.status === "settled" || h.status === "pending") return null;
-    return this.earnings.platformPays(holdId, earner, JSON.parse(h.pricing) as HoldPricing, h.amount, gpuMs, gpuClass, Date.now());
+    return this.earnings.platformPays(
+      holdId,
+      earner,
+      JSON.parse(h.pricing) as HoldPricing,
+      h.amount,
+      gpuMs,
+      gpuClass,
+      Date.now(),
+    );
   }
 
   async recordEarning(accountId: string, split: SplitRow): Promise<boolean> {
@@ -580,7 +606,18 @@ export class AccountLedger extends DurableObject<Env> {
     return this.earnings.report(from, to);
   }
 
-  async statement(from: number, to: number): Promise<{ rows: EarningRow[]; payouts: { op_id: string; amount: number; reference: string | null; created_at: number }[]; report: EarningsReport }> {
-    return { rows: this.earnings.rows(from, to), payouts: this.earnings.payouts(from, to), report: this.earnings.report(from, to) };
+  async statement(
+    from: number,
+    to: number,
+  ): Promise<{
+    rows: EarningRow[];
+    payouts: { op_id: string; amount: number; reference: string | null; created_at: number }[];
+    report: EarningsReport;
+  }> {
+    return {
+      rows: this.earnings.rows(from, to),
+      payouts: this.earnings.payouts(from, to),
+      report: this.earnings.report(from, to),
+    };
   }
 }

@@ -8,10 +8,19 @@ import type { Obj } from "../../stripe-standin/index.ts";
 const s = standIn();
 const PRO = 39_000_000;
 const control = (path: string, body?: Record<string, string>) =>
-  s.handle(new Request(`http://stripe.test${path}`, { method: "POST", headers: { authorization: `Bearer ${s.store.opts.secretKey}` }, body: new URLSearchParams(body ?? {}) }));
+  s.handle(
+    new Request(`http://stripe.test${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.store.opts.secretKey}` },
+      body: new URLSearchParams(body ?? {}),
+    }),
+  );
 
 async function plan(key: string): Promise<{ plan: string; limits: { rpm: number } }> {
-  return (await call("/v1/account", { headers: { "x-api-key": key } })).json() as Promise<{ plan: string; limits: { rpm: number } }>;
+  return (await call("/v1/account", { headers: { "x-api-key": key } })).json() as Promise<{
+    plan: string;
+    limits: { rpm: number };
+  }>;
 }
 
 async function subscribed() {
@@ -42,7 +51,9 @@ describe("plans through Stripe subscriptions", () => {
     expect(b.plan).toBe("pro");
     expect(b.subscription).toMatchObject({ plan: "pro", status: "active", cancel_at_period_end: false });
     expect(Date.parse(b.renews_at)).toBeGreaterThan(Date.now());
-    expect(b.payments).toEqual([expect.objectContaining({ kind: "grant", amount: PRO, ledger_op_id: expect.stringMatching(/^stripe:in_/) })]);
+    expect(b.payments).toEqual([
+      expect.objectContaining({ kind: "grant", amount: PRO, ledger_op_id: expect.stringMatching(/^stripe:in_/) }),
+    ]);
   });
 
   it("each renewal's invoice grants the month; cancelling keeps Pro until the period ends, then free with the credit kept", async () => {
@@ -53,7 +64,9 @@ describe("plans through Stripe subscriptions", () => {
     await deliverAll(since(s, mark));
     expect(await available(a.id)).toBe(2 * PRO);
     mark = s.store.events.length;
-    expect((await call("/v1/billing/subscription", { method: "DELETE", headers: { "x-api-key": a.key } })).status).toBe(200);
+    expect((await call("/v1/billing/subscription", { method: "DELETE", headers: { "x-api-key": a.key } })).status).toBe(
+      200,
+    );
     await deliverAll(since(s, mark));
     expect((await billingOf(a.key)).subscription).toMatchObject({ cancel_at_period_end: true });
     expect((await plan(a.key)).plan).toBe("pro");
@@ -76,7 +89,9 @@ describe("plans through Stripe subscriptions", () => {
     let mark = s.store.events.length;
     await control(`/_standin/subscriptions/${sub.id}/renew`);
     const failed = since(s, mark);
-    expect(failed.map((e) => e.type)).toEqual(expect.arrayContaining(["invoice.payment_failed", "customer.subscription.updated"]));
+    expect(failed.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["invoice.payment_failed", "customer.subscription.updated"]),
+    );
     await deliverAll(failed);
     expect(await available(a.id)).toBe(PRO);
     expect((await plan(a.key)).plan).toBe("pro");
@@ -90,7 +105,11 @@ describe("plans through Stripe subscriptions", () => {
   it("error: an unknown plan is 400; a second subscription while one is active is 409", async () => {
     const { a, events } = await subscribed();
     await deliverAll(events);
-    expect((await json("POST", "/v1/billing/subscription", { plan: "enterprise" }, { "x-api-key": a.key })).status).toBe(400);
-    expect((await json("POST", "/v1/billing/subscription", { plan: "business" }, { "x-api-key": a.key })).status).toBe(409);
+    expect(
+      (await json("POST", "/v1/billing/subscription", { plan: "enterprise" }, { "x-api-key": a.key })).status,
+    ).toBe(400);
+    expect((await json("POST", "/v1/billing/subscription", { plan: "business" }, { "x-api-key": a.key })).status).toBe(
+      409,
+    );
   });
 });

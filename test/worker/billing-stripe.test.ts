@@ -15,7 +15,11 @@ describe("recharge through Stripe Checkout", () => {
     // paid at Stripe, but nothing is credited before the webhook arrives
     expect(await available(a.id)).toBe(0);
     const events = since(s, mark);
-    expect(events.map((e) => e.type)).toEqual(["payment_intent.succeeded", "charge.succeeded", "checkout.session.completed"]);
+    expect(events.map((e) => e.type)).toEqual([
+      "payment_intent.succeeded",
+      "charge.succeeded",
+      "checkout.session.completed",
+    ]);
     await deliverAll(events);
     expect(await available(a.id)).toBe(TEN);
     // at-least-once delivery: every event again, and in reverse
@@ -25,7 +29,12 @@ describe("recharge through Stripe Checkout", () => {
     const b = await billingOf(a.key);
     expect(b.card).toEqual({ brand: "visa", last4: "4242" });
     expect(b.payments).toHaveLength(1);
-    expect(b.payments[0]).toMatchObject({ kind: "card", amount: TEN, status: "succeeded", ledger_op_id: expect.stringMatching(/^stripe:pi_/) });
+    expect(b.payments[0]).toMatchObject({
+      kind: "card",
+      amount: TEN,
+      status: "succeeded",
+      ledger_op_id: expect.stringMatching(/^stripe:pi_/),
+    });
     expect(b.payments[0].receipt_url).toMatch(/^http:\/\/stripe\.test\/receipts\/pi_/);
   });
 
@@ -63,7 +72,12 @@ describe("recharge through Stripe Checkout", () => {
     expect(failed.map((e) => e.type)).toEqual(["payment_intent.payment_failed"]);
     await deliverAll(failed);
     expect(await available(a.id)).toBe(0);
-    const retry = await s.handle(new Request(`http://stripe.test/checkout/${session}`, { method: "POST", body: new URLSearchParams({ card_number: CARD.ok }) }));
+    const retry = await s.handle(
+      new Request(`http://stripe.test/checkout/${session}`, {
+        method: "POST",
+        body: new URLSearchParams({ card_number: CARD.ok }),
+      }),
+    );
     expect(retry.status).toBe(303);
     await deliverAll(since(s, mark));
     expect(await available(a.id)).toBe(TEN);
@@ -75,7 +89,12 @@ describe("recharge through Stripe Checkout", () => {
     const { page, session } = await checkout(s, a.key, "/v1/billing/checkout", { amount: 1500 }, CARD.auth);
     expect(page.headers.get("x-checkout-status")).toBe("authenticate");
     expect(since(s, mark)).toHaveLength(0);
-    const done = await s.handle(new Request(`http://stripe.test/checkout/${session}/authenticate`, { method: "POST", body: new URLSearchParams({ action: "complete" }) }));
+    const done = await s.handle(
+      new Request(`http://stripe.test/checkout/${session}/authenticate`, {
+        method: "POST",
+        body: new URLSearchParams({ action: "complete" }),
+      }),
+    );
     expect(done.status).toBe(303);
     await deliverAll(since(s, mark));
     expect(await available(a.id)).toBe(15_000_000);
@@ -109,14 +128,28 @@ describe("refunds and disputes", () => {
     const mark = s.store.events.length;
     await checkout(s, a.key, "/v1/billing/checkout", { amount: 2000 }, CARD.ok);
     await deliverAll(since(s, mark));
-    const pi = s.store.events.slice(mark).find((e) => e.type === "payment_intent.succeeded")!.data as { object: { id: string } };
+    const pi = s.store.events.slice(mark).find((e) => e.type === "payment_intent.succeeded")!.data as {
+      object: { id: string };
+    };
     const m2 = s.store.events.length;
-    await s.handle(new Request("http://stripe.test/v1/refunds", { method: "POST", headers: { authorization: `Bearer ${s.store.opts.secretKey}` }, body: new URLSearchParams({ payment_intent: pi.object.id, amount: "500" }) }));
+    await s.handle(
+      new Request("http://stripe.test/v1/refunds", {
+        method: "POST",
+        headers: { authorization: `Bearer ${s.store.opts.secretKey}` },
+        body: new URLSearchParams({ payment_intent: pi.object.id, amount: "500" }),
+      }),
+    );
     const partial = since(s, m2);
     await deliverAll([...partial, ...partial]);
     expect(await available(a.id)).toBe(15_000_000);
     const m3 = s.store.events.length;
-    await s.handle(new Request("http://stripe.test/v1/refunds", { method: "POST", headers: { authorization: `Bearer ${s.store.opts.secretKey}` }, body: new URLSearchParams({ payment_intent: pi.object.id }) }));
+    await s.handle(
+      new Request("http://stripe.test/v1/refunds", {
+        method: "POST",
+        headers: { authorization: `Bearer ${s.store.opts.secretKey}` },
+        body: new URLSearchParams({ payment_intent: pi.object.id }),
+      }),
+    );
     // the newer refund first, then the older one arriving late: cumulative amounts make the late one a no-op
     await deliverAll([...since(s, m3), ...partial]);
     expect(await available(a.id)).toBe(0);
@@ -132,7 +165,13 @@ describe("refunds and disputes", () => {
     const paid = since(s, mark);
     const pi = paid.find((e) => e.type === "payment_intent.succeeded")!.data as { object: { id: string } };
     const m2 = s.store.events.length;
-    await s.handle(new Request("http://stripe.test/v1/refunds", { method: "POST", headers: { authorization: `Bearer ${s.store.opts.secretKey}` }, body: new URLSearchParams({ payment_intent: pi.object.id, amount: "1000" }) }));
+    await s.handle(
+      new Request("http://stripe.test/v1/refunds", {
+        method: "POST",
+        headers: { authorization: `Bearer ${s.store.opts.secretKey}` },
+        body: new URLSearchParams({ payment_intent: pi.object.id, amount: "1000" }),
+      }),
+    );
     await deliverAll(since(s, m2));
     expect((await billingOf(a.key)).owed).toBe(TEN);
     await deliverAll(paid);
@@ -146,10 +185,26 @@ describe("refunds and disputes", () => {
     await checkout(s, a.key, "/v1/billing/checkout", { amount: 1000 }, CARD.ok);
     await deliverAll(since(s, mark));
     const admin = { authorization: "Bearer test-admin-token-0123456789" };
-    expect((await json("POST", `/admin/v1/accounts/${a.id}/debits`, { amount: 4_000_000, reason: "usage", idempotency_key: "d1" }, admin)).status).toBe(200);
-    const ch = s.store.events.slice(mark).find((e) => e.type === "charge.succeeded")!.data as { object: { id: string } };
+    expect(
+      (
+        await json(
+          "POST",
+          `/admin/v1/accounts/${a.id}/debits`,
+          { amount: 4_000_000, reason: "usage", idempotency_key: "d1" },
+          admin,
+        )
+      ).status,
+    ).toBe(200);
+    const ch = s.store.events.slice(mark).find((e) => e.type === "charge.succeeded")!.data as {
+      object: { id: string };
+    };
     const m2 = s.store.events.length;
-    await s.handle(new Request(`http://stripe.test/_standin/charges/${ch.object.id}/dispute`, { method: "POST", headers: { authorization: `Bearer ${s.store.opts.secretKey}` } }));
+    await s.handle(
+      new Request(`http://stripe.test/_standin/charges/${ch.object.id}/dispute`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${s.store.opts.secretKey}` },
+      }),
+    );
     const d = since(s, m2);
     await deliverAll([...d, ...d]);
     expect(await available(a.id)).toBe(0);

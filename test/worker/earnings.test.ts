@@ -7,20 +7,51 @@ import { adminHeaders, call, json, newAccount, newAgent } from "./helpers.ts";
 const ledgerOf = (id: string) => env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(id));
 
 async function providerOf(agentId: string): Promise<string> {
-  return (await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?").bind(agentId).first<{ p: string }>())!.p;
+  return (await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?")
+    .bind(agentId)
+    .first<{ p: string }>())!.p;
 }
 
 async function payer() {
   const a = await newAccount("enterprise");
-  expect((await json("POST", `/admin/v1/accounts/${a.id}/credits`, { amount: 50_000_000, reason: "t", idempotency_key: "fund" }, adminHeaders)).status).toBe(200);
+  expect(
+    (
+      await json(
+        "POST",
+        `/admin/v1/accounts/${a.id}/credits`,
+        { amount: 50_000_000, reason: "t", idempotency_key: "fund" },
+        adminHeaders,
+      )
+    ).status,
+  ).toBe(200);
   return a;
 }
 
 /** A job of `model` run by `agent`, billed per GPU-second at `rate` micro-USD/s, completed after `gpuMs`. */
-async function job(account: string, id: string, agent: string, gpuMs: number, status = "COMPLETED", reason: string | null = null) {
-  const r = await ledgerOf(account).admit(account, "enterprise", { id, amount: 5_000_000, pricing: { kind: "per_gpu_second", rates: { A40: 1_234 } }, ttl_ms: 3_600_000, model_free: false });
+async function job(
+  account: string,
+  id: string,
+  agent: string,
+  gpuMs: number,
+  status = "COMPLETED",
+  reason: string | null = null,
+) {
+  const r = await ledgerOf(account).admit(account, "enterprise", {
+    id,
+    amount: 5_000_000,
+    pricing: { kind: "per_gpu_second", rates: { A40: 1_234 } },
+    ttl_ms: 3_600_000,
+    model_free: false,
+  });
   expect(r.ok).toBe(true);
-  return billing(env).resolve(account, id, { status, gpu_ms: gpuMs, gpu_class: "A40", reason, agent_id: agent, model: "sdxl1.0-txt2img" });
+  return billing(env).resolve(account, id, {
+    status,
+    gpu_ms: gpuMs,
+    gpu_class: "A40",
+    reason,
+    agent_id: agent,
+    model: "sdxl1.0-txt2img",
+  });
 }
 
 describe("provider earnings", () => {
@@ -42,13 +73,24 @@ describe("provider earnings", () => {
     expect(report.totals).toMatchObject({ earned, charged: total, jobs: 5 });
     // in the payer's ledger: Σ settled charges == Σ splits' earnings + Σ platform fees, to the micro-USD
     await runInDurableObject(ledgerOf(a.id), async (_l, state) => {
-      const settled = state.storage.sql.exec<{ n: number }>("SELECT SUM(amount) AS n FROM journal WHERE kind = 'settle'").one().n;
-      const sp = state.storage.sql.exec<{ c: number; e: number; f: number }>("SELECT SUM(charge) AS c, SUM(earn) AS e, SUM(fee) AS f FROM splits").one();
+      const settled = state.storage.sql
+        .exec<{ n: number }>("SELECT SUM(amount) AS n FROM journal WHERE kind = 'settle'")
+        .one().n;
+      const sp = state.storage.sql
+        .exec<{ c: number; e: number; f: number }>("SELECT SUM(charge) AS c, SUM(earn) AS e, SUM(fee) AS f FROM splits")
+        .one();
       expect(settled).toBe(total);
       expect(sp).toEqual({ c: total, e: earned, f: total - earned });
     });
     // the events queue resolves the same requests again: nothing changes
-    for (const id of ids) await billing(env).resolve(a.id, id, { status: "COMPLETED", gpu_ms: 5, gpu_class: "A40", agent_id: agent.id, model: "sdxl1.0-txt2img" });
+    for (const id of ids)
+      await billing(env).resolve(a.id, id, {
+        status: "COMPLETED",
+        gpu_ms: 5,
+        gpu_class: "A40",
+        agent_id: agent.id,
+        model: "sdxl1.0-txt2img",
+      });
     const again = await ledgerOf(`provider:${provider}`).earningsReport(0, Number.MAX_SAFE_INTEGER);
     expect(again.totals).toMatchObject({ earned, jobs: 5 });
   });
@@ -59,9 +101,18 @@ describe("provider earnings", () => {
     const a = await payer();
     const id = `e2-${Date.now()}`;
     const first = await job(a.id, id, agent.id, 10_000);
-    await billing(env).resolve(a.id, id, { status: "COMPLETED", gpu_ms: 10_000, gpu_class: "A40", agent_id: agent.id, model: "sdxl1.0-txt2img" });
+    await billing(env).resolve(a.id, id, {
+      status: "COMPLETED",
+      gpu_ms: 10_000,
+      gpu_class: "A40",
+      agent_id: agent.id,
+      model: "sdxl1.0-txt2img",
+    });
     await job(a.id, `${id}-f`, agent.id, 10_000, "FAILED", "oom");
-    expect((await json("PUT", `/admin/v1/providers/${provider}/revenue-share`, { revenue_share_bp: 7000 }, adminHeaders)).status).toBe(200);
+    expect(
+      (await json("PUT", `/admin/v1/providers/${provider}/revenue-share`, { revenue_share_bp: 7000 }, adminHeaders))
+        .status,
+    ).toBe(200);
     const second = await job(a.id, `${id}-b`, agent.id, 10_000);
     const report = await ledgerOf(`provider:${provider}`).earningsReport(0, Number.MAX_SAFE_INTEGER);
     expect(report.totals.earned).toBe(Math.floor(first!.charge * 0.8) + Math.floor((second!.charge * 7000) / 10_000));
@@ -77,7 +128,11 @@ describe("provider earnings", () => {
     expect(r).toMatchObject({ status: "voided", charge: 0 });
     expect((await ledgerOf(a.id).summary(a.id, "enterprise")).available).toBe(before);
     const report = await ledgerOf(`provider:${provider}`).earningsReport(0, Number.MAX_SAFE_INTEGER);
-    expect(report.totals).toMatchObject({ earned: Math.floor(Math.ceil(1_234 * 4) * 0.8), platform_paid: Math.floor(Math.ceil(1_234 * 4) * 0.8), charged: 0 });
+    expect(report.totals).toMatchObject({
+      earned: Math.floor(Math.ceil(1_234 * 4) * 0.8),
+      platform_paid: Math.floor(Math.ceil(1_234 * 4) * 0.8),
+      charged: 0,
+    });
   });
 
   it("provider key: earnings by agent, model, GPU class and day; agents; statements in JSON and CSV; payouts never exceed the balance", async () => {
@@ -97,14 +152,50 @@ describe("provider earnings", () => {
     expect(e.by_model).toEqual([{ key: "sdxl1.0-txt2img", earned, jobs: 2, gpu_ms: 5_000 }]);
     expect(e.by_gpu_class[0].key).toBe("A40");
     expect(e.by_day[0].key).toBe(new Date().toISOString().slice(0, 10));
-    const agents = (await (await call("/v1/provider/agents", { headers: h })).json()) as { data: Record<string, unknown>[] };
-    expect(agents.data).toEqual([expect.objectContaining({ id: agent.id, state: "active", jobs: 2, gpu_seconds: 5, earned })]);
+    const agents = (await (await call("/v1/provider/agents", { headers: h })).json()) as {
+      data: Record<string, unknown>[];
+    };
+    expect(agents.data).toEqual([
+      expect.objectContaining({ id: agent.id, state: "active", jobs: 2, gpu_seconds: 5, earned }),
+    ]);
     // payouts: over the balance is refused; the rest is idempotent by key
-    expect((await json("POST", `/admin/v1/providers/${provider}/payouts`, { amount: earned + 1, idempotency_key: "p0" }, adminHeaders)).status).toBe(402);
-    const p1 = await json("POST", `/admin/v1/providers/${provider}/payouts`, { amount: 1_000, idempotency_key: "p1", reference: "bank transfer 1" }, adminHeaders);
+    expect(
+      (
+        await json(
+          "POST",
+          `/admin/v1/providers/${provider}/payouts`,
+          { amount: earned + 1, idempotency_key: "p0" },
+          adminHeaders,
+        )
+      ).status,
+    ).toBe(402);
+    const p1 = await json(
+      "POST",
+      `/admin/v1/providers/${provider}/payouts`,
+      { amount: 1_000, idempotency_key: "p1", reference: "bank transfer 1" },
+      adminHeaders,
+    );
     expect(await p1.json()).toMatchObject({ amount: 1_000, balance: earned - 1_000, replayed: false });
-    expect(await (await json("POST", `/admin/v1/providers/${provider}/payouts`, { amount: 1_000, idempotency_key: "p1" }, adminHeaders)).json()).toMatchObject({ replayed: true });
-    expect((await json("POST", `/admin/v1/providers/${provider}/payouts`, { amount: 2_000, idempotency_key: "p1" }, adminHeaders)).status).toBe(409);
+    expect(
+      await (
+        await json(
+          "POST",
+          `/admin/v1/providers/${provider}/payouts`,
+          { amount: 1_000, idempotency_key: "p1" },
+          adminHeaders,
+        )
+      ).json(),
+    ).toMatchObject({ replayed: true });
+    expect(
+      (
+        await json(
+          "POST",
+          `/admin/v1/providers/${provider}/payouts`,
+          { amount: 2_000, idempotency_key: "p1" },
+          adminHeaders,
+        )
+      ).status,
+    ).toBe(409);
     const month = new Date().toISOString().slice(0, 7);
     const st = (await (await call(`/v1/provider/statements/${month}`, { headers: h })).json()) as Record<string, any>;
     expect(st.rows).toHaveLength(2);
@@ -114,7 +205,9 @@ describe("provider earnings", () => {
     expect(csv.trim().split("\n").at(-1)).toBe(`,total,,,,,5000,${2468 + 3702},${earned - 1_000}`);
     // other credentials do not open provider data
     expect((await call("/v1/provider/earnings", { headers: { "x-api-key": a.key } })).status).toBe(401);
-    expect((await call("/v1/provider/earnings", { headers: { authorization: `Bearer ${agent.token}` } })).status).toBe(401);
+    expect((await call("/v1/provider/earnings", { headers: { authorization: `Bearer ${agent.token}` } })).status).toBe(
+      401,
+    );
     expect((await call(`/v1/provider/statements/2026-13`, { headers: h })).status).toBe(400);
   });
 });

@@ -6,7 +6,11 @@ import { call, json } from "./helpers.ts";
 
 /** The stand-in's core, run inside the test Worker; the platform's Stripe client is handed its fetch. */
 export function standIn(): StripeStandIn {
-  const s = new StripeStandIn({ secretKey: LOCAL_SECRET_KEY, webhookSecret: LOCAL_WEBHOOK_SECRET, baseUrl: "http://stripe.test" });
+  const s = new StripeStandIn({
+    secretKey: LOCAL_SECRET_KEY,
+    webhookSecret: LOCAL_WEBHOOK_SECRET,
+    baseUrl: "http://stripe.test",
+  });
   useStripeFetch(s.fetch);
   return s;
 }
@@ -15,7 +19,11 @@ export function standIn(): StripeStandIn {
 export async function deliver(e: Obj, opts: { secret?: string; t?: number; tamper?: boolean } = {}): Promise<Response> {
   const payload = JSON.stringify(e, null, 2);
   const sig = await stripeSignature(opts.secret ?? LOCAL_WEBHOOK_SECRET, payload, opts.t);
-  return call("/v1/billing/stripe-webhook", { method: "POST", headers: { "content-type": "application/json", "stripe-signature": sig }, body: opts.tamper ? payload.replace(/"amount_received": \d+/, '"amount_received": 99999999') : payload });
+  return call("/v1/billing/stripe-webhook", {
+    method: "POST",
+    headers: { "content-type": "application/json", "stripe-signature": sig },
+    body: opts.tamper ? payload.replace(/"amount_received": \d+/, '"amount_received": 99999999') : payload,
+  });
 }
 
 export async function deliverAll(events: Obj[]): Promise<void> {
@@ -26,14 +34,26 @@ export async function deliverAll(events: Obj[]): Promise<void> {
 export const since = (s: StripeStandIn, mark: number) => s.store.events.slice(mark);
 
 /** Opens Checkout through the API and submits the hosted page's form with a card, as a browser would. */
-export async function checkout(s: StripeStandIn, key: string, path: string, body: unknown, card: string): Promise<{ session: string; page: Response }> {
+export async function checkout(
+  s: StripeStandIn,
+  key: string,
+  path: string,
+  body: unknown,
+  card: string,
+): Promise<{ session: string; page: Response }> {
   const r = await json("POST", path, body, { "x-api-key": key });
   expect(r.status).toBe(200);
   const cs = (await r.json()) as { id: string; url: string };
   expect(cs.url).toMatch(/^http:\/\/stripe\.test\/checkout\/cs_test_/);
   const page = await s.handle(new Request(cs.url));
   expect(await page.text()).toContain(`action="/checkout/${cs.id}"`);
-  const posted = await s.handle(new Request(cs.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ card_number: card, exp: "12/34", cvc: "123" }) }));
+  const posted = await s.handle(
+    new Request(cs.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ card_number: card, exp: "12/34", cvc: "123" }),
+    }),
+  );
   return { session: cs.id, page: posted };
 }
 
@@ -48,4 +68,10 @@ export async function billingOf(key: string): Promise<Record<string, any>> {
   return r.json();
 }
 
-export const CARD = { ok: "4242424242424242", decline: "4000000000000002", auth: "4000002760003155", alwaysAuth: "4000002760003184", declineLater: "4000000000000341" };
+export const CARD = {
+  ok: "4242424242424242",
+  decline: "4000000000000002",
+  auth: "4000002760003155",
+  alwaysAuth: "4000002760003184",
+  declineLater: "4000000000000341",
+};

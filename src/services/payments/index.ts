@@ -14,7 +14,12 @@ import { MICRO_PER_CENT, Stripe, stripe, verifyEvent, type StripeSetup } from ".
 /** Monthly price of each paid plan in cents; each paid invoice grants the plan's monthly credit. */
 export const PLAN_PRICE_CENTS = { pro: 3_900, business: 9_900 } as const;
 
-export interface WebhookOutcome { event_id: string; type: string; applied: boolean; account: string | null }
+export interface WebhookOutcome {
+  event_id: string;
+  type: string;
+  applied: boolean;
+  account: string | null;
+}
 
 /**
  * Card payments through Stripe (or the local stand-in, the same code): Checkout for top-ups and plans, off-session
@@ -29,11 +34,21 @@ export class Payments {
 
   /** The account's Stripe customer, created once (idempotent at Stripe and in D1). */
   async customer(a: AuthedAccount): Promise<string> {
-    const row = await db(this.env).select({ id: billingCustomers.customerId }).from(billingCustomers).where(eq(billingCustomers.accountId, a.id)).get();
+    const row = await db(this.env)
+      .select({ id: billingCustomers.customerId })
+      .from(billingCustomers)
+      .where(eq(billingCustomers.accountId, a.id))
+      .get();
     if (row) return row.id;
     const acct = await db(this.env).select({ email: accounts.email }).from(accounts).where(eq(accounts.id, a.id)).get();
-    const c = await this.s.client.customers.create({ email: acct?.email, metadata: { account: a.id } }, { idempotencyKey: `customer:${a.id}` });
-    await db(this.env).insert(billingCustomers).values({ customerId: c.id, accountId: a.id, createdAt: Date.now() }).onConflictDoNothing();
+    const c = await this.s.client.customers.create(
+      { email: acct?.email, metadata: { account: a.id } },
+      { idempotencyKey: `customer:${a.id}` },
+    );
+    await db(this.env)
+      .insert(billingCustomers)
+      .values({ customerId: c.id, accountId: a.id, createdAt: Date.now() })
+      .onConflictDoNothing();
     await ledger(this.env, a.id).setCustomer(a.id, a.plan, c.id);
     return c.id;
   }
@@ -42,27 +57,62 @@ export class Payments {
   async checkout(a: AuthedAccount, cents: number, base: string, key?: string): Promise<{ id: string; url: string }> {
     const customer = await this.customer(a);
     const meta = { account: a.id, kind: "recharge" };
-    const cs = await this.s.client.checkout.sessions.create({
-      mode: "payment", customer, client_reference_id: a.id, metadata: meta,
-      line_items: [{ quantity: 1, price_data: { currency: "usd", unit_amount: cents, product_data: { name: "Inference credit" } } }],
-      payment_intent_data: { setup_future_usage: "off_session", metadata: meta },
-      success_url: `${base}/v1/billing/return?session_id={CHECKOUT_SESSION_ID}`, cancel_url: `${base}/v1/billing/return?cancelled=1`,
-    }, key ? { idempotencyKey: `checkout:${a.id}:${key}` } : undefined);
+    const cs = await this.s.client.checkout.sessions.create(
+      {
+        mode: "payment",
+        customer,
+        client_reference_id: a.id,
+        metadata: meta,
+        line_items: [
+          {
+            quantity: 1,
+            price_data: { currency: "usd", unit_amount: cents, product_data: { name: "Inference credit" } },
+          },
+        ],
+        payment_intent_data: { setup_future_usage: "off_session", metadata: meta },
+        success_url: `${base}/v1/billing/return?session_id={CHECKOUT_SESSION_ID}`,
+        cancel_url: `${base}/v1/billing/return?cancelled=1`,
+      },
+      key ? { idempotencyKey: `checkout:${a.id}:${key}` } : undefined,
+    );
     return { id: cs.id, url: cs.url! };
   }
 
-  async subscribe(a: AuthedAccount, plan: "pro" | "business", base: string, key?: string): Promise<{ id: string; url: string }> {
+  async subscribe(
+    a: AuthedAccount,
+    plan: "pro" | "business",
+    base: string,
+    key?: string,
+  ): Promise<{ id: string; url: string }> {
     const view = await ledger(this.env, a.id).billingState(a.id, a.plan);
     const sub = view.billing.subscription;
-    if (sub && !view.billing.ended.includes(sub.id) && sub.status === "active") throw new ApiError("conflict", `already subscribed to ${sub.plan}`);
+    if (sub && !view.billing.ended.includes(sub.id) && sub.status === "active")
+      throw new ApiError("conflict", `already subscribed to ${sub.plan}`);
     const customer = await this.customer(a);
     const meta = { account: a.id, plan };
-    const cs = await this.s.client.checkout.sessions.create({
-      mode: "subscription", customer, client_reference_id: a.id, metadata: meta,
-      line_items: [{ quantity: 1, price_data: { currency: "usd", unit_amount: PLAN_PRICE_CENTS[plan], recurring: { interval: "month" }, product_data: { name: `${plan} plan` } } }],
-      subscription_data: { metadata: meta },
-      success_url: `${base}/v1/billing/return?session_id={CHECKOUT_SESSION_ID}`, cancel_url: `${base}/v1/billing/return?cancelled=1`,
-    }, key ? { idempotencyKey: `subscribe:${a.id}:${key}` } : undefined);
+    const cs = await this.s.client.checkout.sessions.create(
+      {
+        mode: "subscription",
+        customer,
+        client_reference_id: a.id,
+        metadata: meta,
+        line_items: [
+          {
+            quantity: 1,
+            price_data: {
+              currency: "usd",
+              unit_amount: PLAN_PRICE_CENTS[plan],
+              recurring: { interval: "month" },
+              product_data: { name: `${plan} plan` },
+            },
+          },
+        ],
+        subscription_data: { metadata: meta },
+        success_url: `${base}/v1/billing/return?session_id={CHECKOUT_SESSION_ID}`,
+        cancel_url: `${base}/v1/billing/return?cancelled=1`,
+      },
+      key ? { idempotencyKey: `subscribe:${a.id}:${key}` } : undefined,
+    );
     return { id: cs.id, url: cs.url! };
   }
 
@@ -73,8 +123,15 @@ export class Payments {
     await this.s.client.subscriptions.update(sub.id, { cancel_at_period_end: true });
   }
 
-  async configureAutoRecharge(a: AuthedAccount, cfg: { enabled: boolean; threshold: number; amount: number }): Promise<void> {
-    const r = await ledger(this.env, a.id).configureAutoRecharge(a.id, a.plan, { enabled: cfg.enabled, threshold: cfg.threshold * MICRO_PER_CENT, amount: cfg.amount * MICRO_PER_CENT });
+  async configureAutoRecharge(
+    a: AuthedAccount,
+    cfg: { enabled: boolean; threshold: number; amount: number },
+  ): Promise<void> {
+    const r = await ledger(this.env, a.id).configureAutoRecharge(a.id, a.plan, {
+      enabled: cfg.enabled,
+      threshold: cfg.threshold * MICRO_PER_CENT,
+      amount: cfg.amount * MICRO_PER_CENT,
+    });
     if (!r.ok) throw new ApiError("conflict", r.message);
     if (r.claim) await this.autoRecharge(r.claim);
   }
@@ -90,15 +147,30 @@ export class Payments {
    */
   async autoRecharge(c: AutoRechargeClaim): Promise<"sent" | "failed" | "unknown"> {
     try {
-      const pi = await this.s.client.paymentIntents.create({
-        amount: Math.round(c.amount / MICRO_PER_CENT), currency: "usd", customer: c.customer_id, payment_method: c.payment_method,
-        off_session: true, confirm: true, metadata: { account: c.account_id, kind: "auto_recharge", seq: String(c.seq) },
-      }, { idempotencyKey: `auto-recharge:${c.account_id}:${c.seq}` });
+      const pi = await this.s.client.paymentIntents.create(
+        {
+          amount: Math.round(c.amount / MICRO_PER_CENT),
+          currency: "usd",
+          customer: c.customer_id,
+          payment_method: c.payment_method,
+          off_session: true,
+          confirm: true,
+          metadata: { account: c.account_id, kind: "auto_recharge", seq: String(c.seq) },
+        },
+        { idempotencyKey: `auto-recharge:${c.account_id}:${c.seq}` },
+      );
       // Stripe's own answer to our call settles it too, so a lost webhook cannot leave the charge in flight; the
       // webhook that follows finds the PaymentIntent credited (one credit per object id).
       if (pi.status === "succeeded") {
         const r = await creditFromIntent(this.s, pi.id);
-        if (r) await ledger(this.env, c.account_id).stripeEffect(c.account_id, "free", `sync:${pi.id}`, "payment_intent.succeeded", r.effect);
+        if (r)
+          await ledger(this.env, c.account_id).stripeEffect(
+            c.account_id,
+            "free",
+            `sync:${pi.id}`,
+            "payment_intent.succeeded",
+            r.effect,
+          );
       }
       return "sent";
     } catch (e) {
@@ -106,7 +178,15 @@ export class Payments {
         await ledger(this.env, c.account_id).autoRechargeFailed(c.seq, e.code ?? e.type, e.message);
         return "failed";
       }
-      console.error(JSON.stringify({ level: "warn", message: "auto-recharge charge outcome unknown; re-issued with the same key later", account: c.account_id, seq: c.seq, error: String(e) }));
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          message: "auto-recharge charge outcome unknown; re-issued with the same key later",
+          account: c.account_id,
+          seq: c.seq,
+          error: String(e),
+        }),
+      );
       return "unknown";
     }
   }
@@ -127,21 +207,50 @@ export class Payments {
     if (!r) return { ...base, applied: false, account: null };
     const account = await this.accountFor(r.account, r.customer);
     if (!account) {
-      console.error(JSON.stringify({ level: "warn", message: "stripe event for no known account", event: event.id, customer: r.customer }));
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          message: "stripe event for no known account",
+          event: event.id,
+          customer: r.customer,
+        }),
+      );
       return { ...base, applied: false, account: null };
     }
-    const res: EffectResult = await ledger(this.env, account.id).stripeEffect(account.id, account.plan, event.id, event.type, r.effect);
+    const res: EffectResult = await ledger(this.env, account.id).stripeEffect(
+      account.id,
+      account.plan,
+      event.id,
+      event.type,
+      r.effect,
+    );
     // D1's plan follows the ledger's (the ledger enforces the limits); replays converge it too.
-    if (res.plan !== account.plan) await db(this.env).update(accounts).set({ plan: res.plan }).where(eq(accounts.id, account.id));
+    if (res.plan !== account.plan)
+      await db(this.env).update(accounts).set({ plan: res.plan }).where(eq(accounts.id, account.id));
     if (res.claim) await this.autoRecharge(res.claim);
     return { ...base, applied: res.applied, account: account.id };
   }
 
-  private async accountFor(account: string | null, customer: string | null): Promise<{ id: string; plan: Plan } | null> {
+  private async accountFor(
+    account: string | null,
+    customer: string | null,
+  ): Promise<{ id: string; plan: Plan } | null> {
     let id = account;
-    if (!id && customer) id = (await db(this.env).select({ a: billingCustomers.accountId }).from(billingCustomers).where(eq(billingCustomers.customerId, customer)).get())?.a ?? null;
+    if (!id && customer)
+      id =
+        (
+          await db(this.env)
+            .select({ a: billingCustomers.accountId })
+            .from(billingCustomers)
+            .where(eq(billingCustomers.customerId, customer))
+            .get()
+        )?.a ?? null;
     if (!id) return null;
-    const row = await db(this.env).select({ id: accounts.id, plan: accounts.plan }).from(accounts).where(eq(accounts.id, id)).get();
+    const row = await db(this.env)
+      .select({ id: accounts.id, plan: accounts.plan })
+      .from(accounts)
+      .where(eq(accounts.id, id))
+      .get();
     return row ? { id: row.id, plan: row.plan as Plan } : null;
   }
 }

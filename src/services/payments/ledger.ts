@@ -1,7 +1,21 @@
 import type { AccountLedger } from "../../durable-objects/account-ledger.ts";
 import type { Env } from "../../env.ts";
 
-type MoneyApi = Pick<AccountLedger, "setCustomer" | "billingState" | "configureAutoRecharge" | "autoRechargeCheck" | "autoRechargeFailed" | "stripeEffect" | "splitsOf" | "platformPays" | "recordEarning" | "payout" | "earningsReport" | "statement">;
+type MoneyApi = Pick<
+  AccountLedger,
+  | "setCustomer"
+  | "billingState"
+  | "configureAutoRecharge"
+  | "autoRechargeCheck"
+  | "autoRechargeFailed"
+  | "stripeEffect"
+  | "splitsOf"
+  | "platformPays"
+  | "recordEarning"
+  | "payout"
+  | "earningsReport"
+  | "statement"
+>;
 
 /** An account's ledger, for its payments. */
 export function moneyLedger(env: Env, accountId: string): MoneyApi {

@@ -28,16 +28,41 @@ export class Providers {
   async earnings(providerId: string, from: number, to: number) {
     const p = await this.provider(providerId);
     const report = await providerLedger(this.env, providerId).earningsReport(from, to);
-    return { provider_id: providerId, from: new Date(from).toISOString(), to: new Date(to).toISOString(), revenue_share_bp: p.revenueShareBp, ...report };
+    return {
+      provider_id: providerId,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      revenue_share_bp: p.revenueShareBp,
+      ...report,
+    };
   }
 
   async agents(providerId: string) {
-    const rows = await db(this.env).select({ a: agents, revoked: agentTokens.revokedAt }).from(agents)
-      .innerJoin(agentTokens, eq(agentTokens.id, agents.tokenId)).where(eq(agents.providerId, providerId)).orderBy(agents.registeredAt).all();
-    const byAgent = new Map((await providerLedger(this.env, providerId).earningsReport(0, Number.MAX_SAFE_INTEGER)).by_agent.map((g) => [g.key, g]));
+    const rows = await db(this.env)
+      .select({ a: agents, revoked: agentTokens.revokedAt })
+      .from(agents)
+      .innerJoin(agentTokens, eq(agentTokens.id, agents.tokenId))
+      .where(eq(agents.providerId, providerId))
+      .orderBy(agents.registeredAt)
+      .all();
+    const byAgent = new Map(
+      (await providerLedger(this.env, providerId).earningsReport(0, Number.MAX_SAFE_INTEGER)).by_agent.map((g) => [
+        g.key,
+        g,
+      ]),
+    );
     return rows.map(({ a, revoked }) => {
       const g = byAgent.get(a.id);
-      return { id: a.id, name: a.name, gpu_class: a.gpuClass, state: revoked ? "revoked" as const : "active" as const, registered_at: new Date(a.registeredAt).toISOString(), jobs: g?.jobs ?? 0, gpu_seconds: (g?.gpu_ms ?? 0) / 1000, earned: g?.earned ?? 0 };
+      return {
+        id: a.id,
+        name: a.name,
+        gpu_class: a.gpuClass,
+        state: revoked ? ("revoked" as const) : ("active" as const),
+        registered_at: new Date(a.registeredAt).toISOString(),
+        jobs: g?.jobs ?? 0,
+        gpu_seconds: (g?.gpu_ms ?? 0) / 1000,
+        earned: g?.earned ?? 0,
+      };
     });
   }
 
@@ -45,15 +70,48 @@ export class Providers {
     const p = await this.provider(providerId);
     const { from, to } = monthRange(month);
     const s = await providerLedger(this.env, providerId).statement(from, to);
-    return { provider_id: providerId, provider_name: p.name, month, revenue_share_bp: p.revenueShareBp, status: to <= Date.now() ? "closed" as const : "open" as const, ...s };
+    return {
+      provider_id: providerId,
+      provider_name: p.name,
+      month,
+      revenue_share_bp: p.revenueShareBp,
+      status: to <= Date.now() ? ("closed" as const) : ("open" as const),
+      ...s,
+    };
   }
 
   async statementCsv(providerId: string, month: string): Promise<string> {
     const s = await this.statement(providerId, month);
     const lines = ["created_at,op_id,kind,agent_id,model,gpu_class,gpu_ms,charge_micro_usd,earned_micro_usd"];
-    for (const r of s.rows) lines.push([new Date(r.created_at).toISOString(), r.op_id, r.kind, r.agent_id, r.model, r.gpu_class ?? "", r.gpu_ms, r.charge, r.earn].join(","));
-    for (const p of s.payouts) lines.push([new Date(p.created_at).toISOString(), p.op_id, "payout", "", "", "", 0, 0, -p.amount].join(","));
-    lines.push(["", "total", "", "", "", "", s.report.totals.gpu_ms, s.report.totals.charged, s.report.totals.earned - s.report.totals.paid_out].join(","));
+    for (const r of s.rows)
+      lines.push(
+        [
+          new Date(r.created_at).toISOString(),
+          r.op_id,
+          r.kind,
+          r.agent_id,
+          r.model,
+          r.gpu_class ?? "",
+          r.gpu_ms,
+          r.charge,
+          r.earn,
+        ].join(","),
+      );
+    for (const p of s.payouts)
+      lines.push([new Date(p.created_at).toISOString(), p.op_id, "payout", "", "", "", 0, 0, -p.amount].join(","));
+    lines.push(
+      [
+        "",
+        "total",
+        "",
+        "",
+        "",
+        "",
+        s.report.totals.gpu_ms,
+        s.report.totals.charged,
+        s.report.totals.earned - s.report.totals.paid_out,
+      ].join(","),
+    );
     return lines.join("\n") + "\n";
   }
 
@@ -73,12 +131,19 @@ export class Providers {
     await this.provider(providerId);
     const key = randomToken("pk_");
     const id = newId("pkey");
-    await db(this.env).insert(providerKeys).values({ id, providerId, hash: await sha256Hex(key), prefix: key.slice(0, 10), createdAt: Date.now() });
+    await db(this.env)
+      .insert(providerKeys)
+      .values({ id, providerId, hash: await sha256Hex(key), prefix: key.slice(0, 10), createdAt: Date.now() });
     return { id, key, prefix: key.slice(0, 10) };
   }
 
   async revokeKey(id: string): Promise<void> {
-    const row = await db(this.env).update(providerKeys).set({ revokedAt: Date.now() }).where(inArray(providerKeys.id, [id])).returning({ id: providerKeys.id }).get();
+    const row = await db(this.env)
+      .update(providerKeys)
+      .set({ revokedAt: Date.now() })
+      .where(inArray(providerKeys.id, [id]))
+      .returning({ id: providerKeys.id })
+      .get();
     if (!row) throw notFound("provider key");
   }
 }

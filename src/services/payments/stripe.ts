@@ -34,26 +34,45 @@ export function stripe(cfg: Config): StripeSetup {
   const hit = clients.get(cfg);
   if (hit && !injected) return hit;
   const real = cfg.STRIPE_SECRET_KEY && cfg.STRIPE_WEBHOOK_SECRET;
-  if (!real && cfg.ENVIRONMENT === "production") throw new Error("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required in production");
+  if (!real && cfg.ENVIRONMENT === "production")
+    throw new Error("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required in production");
   const httpClient = Stripe.createFetchHttpClient(injected ?? fetch);
   let setup: StripeSetup;
   if (real) {
-    setup = { client: new Stripe(cfg.STRIPE_SECRET_KEY!, { httpClient, maxNetworkRetries: 2 }), webhookSecret: cfg.STRIPE_WEBHOOK_SECRET!, live: cfg.STRIPE_SECRET_KEY!.includes("_live_") };
+    setup = {
+      client: new Stripe(cfg.STRIPE_SECRET_KEY!, { httpClient, maxNetworkRetries: 2 }),
+      webhookSecret: cfg.STRIPE_WEBHOOK_SECRET!,
+      live: cfg.STRIPE_SECRET_KEY!.includes("_live_"),
+    };
   } else {
     const base = new URL(cfg.STRIPE_API_BASE);
     const protocol = base.protocol === "https:" ? "https" : "http";
     const port = base.port || (protocol === "https" ? "443" : "80");
-    setup = { client: new Stripe(LOCAL_SECRET_KEY, { httpClient, host: base.hostname, port, protocol, maxNetworkRetries: 2 }), webhookSecret: LOCAL_WEBHOOK_SECRET, live: false };
+    setup = {
+      client: new Stripe(LOCAL_SECRET_KEY, { httpClient, host: base.hostname, port, protocol, maxNetworkRetries: 2 }),
+      webhookSecret: LOCAL_WEBHOOK_SECRET,
+      live: false,
+    };
   }
   if (!injected) clients.set(cfg, setup);
   return setup;
 }
 
 /** Verifies a webhook's signature (HMAC-SHA256 of `t.payload`, 300 s tolerance) with Web Crypto; null when it fails. */
-export async function verifyEvent(s: StripeSetup, payload: string, signature: string | undefined): Promise<Stripe.Event | null> {
+export async function verifyEvent(
+  s: StripeSetup,
+  payload: string,
+  signature: string | undefined,
+): Promise<Stripe.Event | null> {
   if (!signature) return null;
   try {
-    return await s.client.webhooks.constructEventAsync(payload, signature, s.webhookSecret, 300, Stripe.createSubtleCryptoProvider());
+    return await s.client.webhooks.constructEventAsync(
+      payload,
+      signature,
+      s.webhookSecret,
+      300,
+      Stripe.createSubtleCryptoProvider(),
+    );
   } catch {
     return null;
   }
