@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/durable-objects/account-ledger.ts";
+import { prng } from "./prng.ts";
 import type { SplitRow } from "../../src/durable-objects/account-ledger-money-sql.ts";
 import type { MoneyCore, StripeEffect } from "../../src/durable-objects/account-ledger-money.ts";
 
@@ -13,16 +14,6 @@ import type { MoneyCore, StripeEffect } from "../../src/durable-objects/account-
  * After every operation: deposits == available + held + spent, available >= 0, and the ledger agrees with a model;
  * every 500 operations and at the end: Σ charges == Σ provider earnings + platform revenue, to the micro-USD.
  */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STEPS = 25_000;
 const seeds = env.SIM_SEED ? [Number(env.SIM_SEED)] : [11, 12, 13, 14];
