@@ -17,9 +17,8 @@ import {
 export type * from "./account-ledger-money-types.ts";
 
 /**
- * Card payments, plan grants, refunds, disputes and auto-recharge for one account, as state transitions of its
- * AccountLedger. Each Stripe event is applied once (its id is recorded in the same transaction as its effect) and each
- * effect is idempotent by its Stripe object id, so duplicated and reordered deliveries converge.
+ * Card payments, plan grants, refunds, disputes and auto-recharge of one account, as AccountLedger state transitions:
+ * each Stripe event applies once (its id recorded in its effect's transaction), each effect idempotent by object id.
  */
 export class LedgerMoney {
   private b: BillingState = fresh();
@@ -78,8 +77,8 @@ export class LedgerMoney {
     return { applied: true, plan: this.core.plan(), available: this.core.available(), claim };
   }
 
-  private payment(objectId: string): PaymentRow | undefined {
-    return this.core.sql.exec<PaymentRow>(`SELECT * FROM payments WHERE object_id = ?`, objectId).toArray()[0];
+  private payment(id: string): PaymentRow | undefined {
+    return this.core.sql.exec<PaymentRow>(`SELECT * FROM payments WHERE object_id = ?`, id).toArray()[0];
   }
 
   private record(
@@ -227,8 +226,7 @@ export class LedgerMoney {
     return receivable - take;
   }
 
-  // ---- auto-recharge --------------------------------------------------------------------------------------------
-
+  /** Auto-recharge settings; turning it on while already below the threshold claims a charge at once. */
   configure(
     accountId: string,
     planHint: Plan,
@@ -256,11 +254,8 @@ export class LedgerMoney {
   claim(accountId: string, now: number): AutoRechargeClaim | null {
     const b = this.b;
     const a = b.auto;
-    if (!a.enabled || a.paused_reason || b.flagged || !b.card || !b.customer_id) return null;
-    if (this.core.available() >= a.threshold) return null;
-    let seq = a.in_flight;
-    if (seq !== null && a.claimed_at !== null && now - a.claimed_at < STALE_CLAIM_MS) return null;
-    seq ??= a.seq + 1;
+    if (!this.due(now) || !b.card || !b.customer_id) return null;
+    const seq = a.in_flight ?? a.seq + 1;
     this.save({ ...b, auto: { ...a, seq: Math.max(a.seq, seq), in_flight: seq, claimed_at: now } });
     return {
       account_id: accountId,
@@ -269,6 +264,15 @@ export class LedgerMoney {
       customer_id: b.customer_id,
       payment_method: b.card.payment_method,
     };
+  }
+
+  /** Whether a claim would be made now; reads memory only, so a settle pays nothing when auto-recharge is off. */
+  due(now: number): boolean {
+    const b = this.b;
+    const a = b.auto;
+    if (!a.enabled || a.paused_reason || b.flagged || !b.card || !b.customer_id) return false;
+    if (this.core.available() >= a.threshold) return false;
+    return a.in_flight === null || a.claimed_at === null || now - a.claimed_at >= STALE_CLAIM_MS;
   }
 
   /** The charge of `seq` failed: it is not retried; three in a row turn auto-recharge off, with the reason kept. */

@@ -360,7 +360,7 @@ export class AccountLedger extends DurableObject<Env> {
     this.s = next;
     this.seq++;
     this.pending.delete(id);
-    const auto = this.moneyTx(() => this.money.claim(s.account_id, now));
+    const auto = this.money.due(now) ? this.moneyTx(() => this.money.claim(s.account_id, now)) : null;
     return { status: "settled", amount: h.amount, charge: c, first: true, available: this.available(), ...(auto ? { auto_recharge: auto } : {}) };
   }
 
