@@ -27,9 +27,11 @@ export interface WebhookOutcome {
  * Stripe only moves cards.
  */
 export class Payments {
-  private s: StripeSetup;
-  constructor(private env: Env) {
-    this.s = stripe(config(env));
+  constructor(private env: Env) {}
+
+  /** Made on first use: paths that never reach Stripe (a debit with auto-recharge off) need no Stripe keys. */
+  private get s(): StripeSetup {
+    return stripe(config(this.env));
   }
 
   /** The account's Stripe customer, created once (idempotent at Stripe and in D1). */
