@@ -30,7 +30,9 @@ export class StripeStandIn {
     const requestId = this.store.id("req");
     const headers = { "content-type": "application/json", "request-id": requestId, "stripe-version": API_VERSION };
     const auth = req.headers.get("authorization") ?? "";
-    if (auth !== `Bearer ${this.store.opts.secretKey}`) {
+    // Stripe takes the secret key as a bearer token or as the Basic user (`curl -u sk_test_…:`)
+    const basic = auth.startsWith("Basic ") ? atob(auth.slice(6)).replace(/:.*$/, "") : null;
+    if (auth !== `Bearer ${this.store.opts.secretKey}` && basic !== this.store.opts.secretKey) {
       return Response.json(
         {
           error: {

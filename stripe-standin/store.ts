@@ -13,19 +13,23 @@ export interface StandInOptions {
 }
 
 /** An error in Stripe's shape: `{ error: { type, code?, decline_code?, message, param?, payment_intent? } }`. */
+export type StripeErrorBody = {
+  type: string;
+  message: string;
+  code?: string;
+  decline_code?: string;
+  param?: string;
+  payment_intent?: Obj;
+};
+
+// Plain fields, not parameter properties: Node runs this file with type stripping only (the Node stand-in server).
 export class StripeError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: {
-      type: string;
-      message: string;
-      code?: string;
-      decline_code?: string;
-      param?: string;
-      payment_intent?: Obj;
-    },
-  ) {
+  readonly status: number;
+  readonly body: StripeErrorBody;
+  constructor(status: number, body: StripeErrorBody) {
     super(body.message);
+    this.status = status;
+    this.body = body;
   }
 }
 
@@ -48,7 +52,10 @@ export class Store {
   idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   /** payment method id → the test card number it was made from (decides how charges on it end) */
   cards = new Map<string, string>();
-  constructor(readonly opts: StandInOptions) {}
+  readonly opts: StandInOptions;
+  constructor(opts: StandInOptions) {
+    this.opts = opts;
+  }
 
   id(prefix: string): string {
     let s = "";
