@@ -12,3 +12,4 @@ export * from "./events.ts";
 export * from "./workflow.ts";
 export * from "./workflow-api.ts";
 export * from "./workflow-check.ts";
+export * from "./billing.ts";

@@ -27,6 +27,8 @@ export const providers = sqliteTable("providers", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** the provider's share of each settled charge, in basis points */
+  revenueShareBp: integer("revenue_share_bp").notNull().default(8000),
 });
 
 export const agentTokens = sqliteTable("agent_tokens", {
@@ -224,3 +226,20 @@ export const workflowRuns = sqliteTable("workflow_runs", {
   uniqueIndex("workflow_runs_idempotency").on(t.accountId, t.idempotencyKey),
   index("workflow_runs_account_created").on(t.accountId, t.createdAt),
 ]);
+
+/** Stripe customer → account, for webhooks that carry no account metadata. */
+export const billingCustomers = sqliteTable("billing_customers", {
+  customerId: text("customer_id").primaryKey(),
+  accountId: text("account_id").notNull().references(() => accounts.id),
+  createdAt: integer("created_at").notNull(),
+}, (t) => [uniqueIndex("billing_customers_account").on(t.accountId)]);
+
+/** Provider login keys (earnings and statements), separate from agent tokens; SHA-256 at rest. */
+export const providerKeys = sqliteTable("provider_keys", {
+  id: text("id").primaryKey(),
+  providerId: text("provider_id").notNull().references(() => providers.id),
+  hash: text("hash").notNull(),
+  prefix: text("prefix").notNull(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+}, (t) => [uniqueIndex("provider_keys_hash").on(t.hash)]);

@@ -5,6 +5,9 @@ import { charge as priceOf, type HoldPricing } from "../services/pricing.ts";
 import { CREATE_V2, MIGRATE_V1_TO_V2, type HoldRow, type HoldStatus, type StateRow } from "./account-ledger-sql.ts";
 import { gcra } from "./gcra.ts";
 import { GROUP_DDL, GroupHolds, type CaptureResult, type GroupOutcome, type GroupReserve } from "./account-ledger-groups.ts";
+import { LedgerMoney, type AutoRechargeClaim, type BillingState, type EffectResult, type MoneyCore, type StripeEffect } from "./account-ledger-money.ts";
+import { LedgerEarnings, type Earner, type EarningsReport } from "./account-ledger-earnings.ts";
+import type { EarningRow, PaymentRow, SplitRow } from "./account-ledger-money-sql.ts";
 
 const MINUTE = 60_000;
 /** Void reasons that give a free call back: the platform failed, not the caller. */
@@ -38,12 +41,14 @@ export interface HoldOutcome {
   first: boolean;
   /** the account's available credit after this call */
   available: number;
+  /** an auto-recharge charge this settle claimed (the caller creates the PaymentIntent) */
+  auto_recharge?: AutoRechargeClaim | null;
 }
 
 /** One operation of a batch (`apply`): what `admit`, `settle` and `void` do, one by one. */
 export type LedgerOp =
   | { op: "admit"; account_id: string; plan: Plan; req: AdmitRequest }
-  | { op: "settle"; id: string; gpu_ms: number; gpu_class: string | null }
+  | { op: "settle"; id: string; gpu_ms: number; gpu_class: string | null; earner?: Earner }
   | { op: "void"; id: string; reason: string };
 
 /** The grouped-hold operations of workflow runs, applied in the same group commit as the rest. */
@@ -126,12 +131,17 @@ export class AccountLedger extends DurableObject<Env> {
     release: (id, reason, now) => this.release(id, "voided", reason, now),
     reload: () => this.reload(),
   });
+  private money: LedgerMoney;
+  private earnings: LedgerEarnings;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.money = new LedgerMoney(this.moneyCore());
+    this.earnings = new LedgerEarnings(this.sql, (fn) => this.moneyTx(fn));
     ctx.blockConcurrencyWhile(async () => {
       this.migrate();
+      this.money.migrate();
       this.reload();
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -153,6 +163,7 @@ export class AccountLedger extends DurableObject<Env> {
       this.pending.set(h.id, { amount: h.amount, pricing: JSON.parse(h.pricing) as HoldPricing, deadline: h.deadline, day: h.day });
     }
     this.seq = this.sql.exec<{ n: number | null }>(`SELECT MAX(seq) AS n FROM journal`).one().n ?? 0;
+    this.money?.reload();
   }
 
   // ---- state ----------------------------------------------------------------------------------------------------
@@ -267,7 +278,7 @@ export class AccountLedger extends DurableObject<Env> {
           return r;
         }
         case "settle":
-          return this.settleNow(o.id, o.gpu_ms, o.gpu_class, now);
+          return this.settleNow(o.id, o.gpu_ms, o.gpu_class, now, o.earner);
         case "void":
           return this.release(o.id, "voided", o.reason, now) ?? { error: "not_found" };
         case "reserve_group": {
@@ -381,11 +392,11 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   /** Settles a hold on the measured GPU time: charge = min(hold, price). A resolved hold returns its first outcome. */
-  async settle(id: string, gpuMs: number, gpuClass: string | null): Promise<SettleResult> {
-    return this.one<SettleResult>({ op: "settle", id, gpu_ms: gpuMs, gpu_class: gpuClass });
+  async settle(id: string, gpuMs: number, gpuClass: string | null, earner?: Earner): Promise<SettleResult> {
+    return this.one<SettleResult>({ op: "settle", id, gpu_ms: gpuMs, gpu_class: gpuClass, ...(earner ? { earner } : {}) });
   }
 
-  private settleNow(id: string, gpuMs: number, gpuClass: string | null, now: number): SettleResult {
+  private settleNow(id: string, gpuMs: number, gpuClass: string | null, now: number, earner?: Earner): SettleResult {
     if (!Number.isSafeInteger(gpuMs) || gpuMs < 0) return { error: "invalid_input" };
     const h = this.pending.get(id);
     if (!h) return this.resolved(id) ?? { error: "not_found" };
@@ -396,11 +407,13 @@ export class AccountLedger extends DurableObject<Env> {
       this.sql.exec(`UPDATE holds SET status = 'settled', charge = ?, resolved_at = ? WHERE id = ?`, c, now, id);
       this.writeBalances(next);
       this.journal(this.seq + 1, `${id}:settle`, "settle", c, id, null, now, next);
+      if (earner) this.earnings.split(id, earner, c, gpuMs, gpuClass, now);
     });
     this.s = next;
     this.seq++;
     this.pending.delete(id);
-    return { status: "settled", amount: h.amount, charge: c, first: true, available: this.available() };
+    const auto = this.money.due(now) ? this.moneyTx(() => this.money.claim(s.account_id, now)) : null;
+    return { status: "settled", amount: h.amount, charge: c, first: true, available: this.available(), ...(auto ? { auto_recharge: auto } : {}) };
   }
 
   /** Releases the whole hold; platform failures also give a free call back. A resolved hold returns its first outcome. */
@@ -479,7 +492,8 @@ export class AccountLedger extends DurableObject<Env> {
   async grantMonthly(accountId: string, planHint: Plan, period: string): Promise<{ granted: number }> {
     const s = this.ensure(accountId, planHint);
     const amount = s.limits.monthly_credit;
-    if (amount <= 0) return { granted: 0 };
+    // A Stripe subscription credits the month on each paid invoice instead.
+    if (amount <= 0 || this.money.state().stripe_managed) return { granted: 0 };
     const r = await this.adjust(accountId, planHint, "credit", `grant:${s.plan}:${period}`, amount, `${s.plan} plan credit for ${period}`);
     return { granted: r.ok && !r.replayed ? amount : 0 };
   }
@@ -532,5 +546,130 @@ export class AccountLedger extends DurableObject<Env> {
       this.alarmAt = at;
       await this.ctx.storage.setAlarm(at);
     }
+  }
+
+  // ---- payments and provider earnings (account-ledger-money.ts, account-ledger-earnings.ts) ----------------------
+
+  /** The ledger's side of the payments module: balances, journal and plan, kept in step with memory. */
+  private moneyCore(): MoneyCore {
+    return {
+      sql: this.sql,
+      tx: (fn) => this.moneyTx(fn),
+      ensure: (accountId, plan) => void this.ensure(accountId, plan),
+      available: () => this.available(),
+      plan: () => this.s?.plan ?? "free",
+      move: (opId, kind, d, amount, reason, now) => {
+        const s = this.s!;
+        const next: State = { ...s, deposits: s.deposits + (d.deposits ?? 0), spent: s.spent + (d.spent ?? 0) };
+        this.writeBalances(next);
+        this.journal(this.seq + 1, opId, kind, amount, null, reason, now, next);
+        this.s = next;
+        this.seq++;
+      },
+      setPlan: (plan, limits) => {
+        this.sql.exec(`UPDATE state SET plan = ?, limits = ? WHERE id = 1`, plan, JSON.stringify(limits));
+        this.s = { ...this.s!, plan, limits };
+      },
+    };
+  }
+
+  /** The payments module changes memory as it writes; a transaction that throws rebuilds memory from SQLite. */
+  private moneyTx<T>(fn: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (e) {
+      this.reload();
+      throw e;
+    }
+  }
+
+  async stripeEffect(
+    accountId: string,
+    planHint: Plan,
+    eventId: string,
+    eventType: string,
+    effect: StripeEffect,
+  ): Promise<EffectResult> {
+    return this.money.apply(accountId, planHint, eventId, eventType, effect, Date.now());
+  }
+
+  async billingState(
+    accountId: string,
+    planHint: Plan,
+  ): Promise<{ billing: BillingState; payments: PaymentRow[]; plan: Plan; available: number }> {
+    this.ensure(accountId, planHint);
+    return {
+      billing: this.money.state(),
+      payments: this.money.payments(100),
+      plan: this.s!.plan,
+      available: this.available(),
+    };
+  }
+
+  async setCustomer(accountId: string, planHint: Plan, customerId: string): Promise<void> {
+    this.money.setCustomer(accountId, planHint, customerId);
+  }
+
+  async configureAutoRecharge(
+    accountId: string,
+    planHint: Plan,
+    cfg: { enabled: boolean; threshold: number; amount: number },
+  ) {
+    return this.money.configure(accountId, planHint, cfg, Date.now());
+  }
+
+  /** After a debit outside a settle: claims an auto-recharge charge when one is due. */
+  async autoRechargeCheck(accountId: string): Promise<AutoRechargeClaim | null> {
+    return this.s ? this.moneyTx(() => this.money.claim(accountId, Date.now())) : null;
+  }
+
+  async autoRechargeFailed(seq: number, code: string, message: string): Promise<void> {
+    this.moneyTx(() => this.money.fail(seq, code, message));
+  }
+
+  async splitsOf(holdId: string): Promise<SplitRow[]> {
+    return this.earnings.splitsOf(holdId);
+  }
+
+  /** The platform pays the provider's share of a voided hold's work (e.g. output moderation); idempotent. */
+  async platformPays(holdId: string, earner: Earner, gpuMs: number, gpuClass: string | null): Promise<SplitRow | null> {
+    const h = this.hold(holdId);
+    if (!h || h.status === "settled" || h.status === "pending") return null;
+    return this.earnings.platformPays(
+      holdId,
+      earner,
+      JSON.parse(h.pricing) as HoldPricing,
+      h.amount,
+      gpuMs,
+      gpuClass,
+      Date.now(),
+    );
+  }
+
+  async recordEarning(accountId: string, split: SplitRow): Promise<boolean> {
+    return this.earnings.record(accountId, split);
+  }
+
+  async payout(opId: string, amount: number, reference: string | null) {
+    return this.earnings.payout(opId, amount, reference, Date.now());
+  }
+
+  async earningsReport(from: number, to: number): Promise<EarningsReport> {
+    return this.earnings.report(from, to);
+  }
+
+  async statement(
+    from: number,
+    to: number,
+  ): Promise<{
+    rows: EarningRow[];
+    payouts: { op_id: string; amount: number; reference: string | null; created_at: number }[];
+    report: EarningsReport;
+  }> {
+    return {
+      rows: this.earnings.rows(from, to),
+      payouts: this.earnings.payouts(from, to),
+      report: this.earnings.report(from, to),
+    };
   }
 }

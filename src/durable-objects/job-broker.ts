@@ -412,6 +412,7 @@ export class JobBroker extends DurableObject<Env> {
       gpu_class: f.gpu_class ?? null,
       started_at: r.started_at,
       completed_at: now,
+      agent_id: r.agent_id,
     };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(

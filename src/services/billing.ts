@@ -3,6 +3,7 @@ import type { AccountLedger, AdmitResult, HoldOutcome, LedgerSummary, OpResult, 
 import { ApiError } from "../errors.ts";
 import { config, type Env } from "../env.ts";
 import { quote } from "./pricing.ts";
+import { afterResolve, earnerFor } from "./payments/earnings.ts";
 
 export interface Admission {
   held: number;
@@ -47,11 +48,18 @@ export class Billing {
     return { held: r.hold, available: r.available, rate: r.rate, priority: r.priority };
   }
 
-  async resolve(accountId: string, requestId: string, outcome: { status: string; gpu_ms: number | null; gpu_class: string | null; reason?: string | null }): Promise<HoldOutcome | null> {
+  async resolve(accountId: string, requestId: string, outcome: { status: string; gpu_ms: number | null; gpu_class: string | null; reason?: string | null; agent_id?: string | null; model?: string }): Promise<HoldOutcome | null> {
     const l = ledger(this.env, accountId);
+    // The agent that ran the job (from the broker's lease) decides whose earnings the charge is split into.
+    const earner = outcome.agent_id && outcome.model ? await earnerFor(this.env, outcome.agent_id, outcome.model) : null;
     const r = outcome.status === "COMPLETED"
-      ? await l.settle(requestId, Math.max(0, Math.round(outcome.gpu_ms ?? 0)), outcome.gpu_class)
+      ? await l.settle(requestId, Math.max(0, Math.round(outcome.gpu_ms ?? 0)), outcome.gpu_class, earner ?? undefined)
       : await l.void(requestId, outcome.reason ?? outcome.status.toLowerCase());
+    if (!("error" in r) && (r.auto_recharge || earner)) {
+      // The events queue repeats this for every finished request, so a failure here is logged, not thrown.
+      await afterResolve(this.env, accountId, requestId, r, outcome, earner)
+        .catch((e) => console.error(JSON.stringify({ level: "warn", message: "after-settle step failed; the events queue repeats it", request_id: requestId, error: String(e) })));
+    }
     return "error" in r ? null : r;
   }
 

@@ -6,6 +6,7 @@ import { accounts } from "../../db/schema.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { requireAdmin } from "../../services/auth.ts";
 import { billing, currentPeriod, ledger } from "../../services/billing.ts";
+import { payments } from "../../services/payments/index.ts";
 
 async function account(c: Ctx) {
   const row = await db(c.env).select({ id: accounts.id, plan: accounts.plan }).from(accounts).where(eq(accounts.id, c.req.param("id")!)).get();
@@ -19,6 +20,7 @@ function adjust(kind: "credit" | "debit") {
     const a = await account(c);
     const r = await billing(c.env).adjust(a.id, a.plan, kind, body.idempotency_key, body.amount, body.reason);
     if (!r.ok) throw new ApiError(r.code, r.message);
+    if (kind === "debit" && !r.replayed) await payments(c.env).afterDebit(a.id);
     c.header("x-remaining-credits", String(r.available));
     return reply(c, LedgerOpResult, { op_id: r.op_id, kind: r.kind, amount: r.amount, available: r.available, replayed: r.replayed });
   };

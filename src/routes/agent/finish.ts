@@ -11,7 +11,7 @@ import { jobScope, staleLease } from "./context.ts";
 async function ack(c: Ctx, t: Transition) {
   if (!t.ok) throw t.error === "not_found" ? notFound("job") : staleLease(t.status);
   if (t.job.status !== "QUEUED" && t.job.status !== "PROCESSING") {
-    await billing(c.env).resolve(t.job.account_id, t.job.id, { status: t.job.status, gpu_ms: t.job.gpu_ms, gpu_class: t.job.gpu_class, reason: t.job.error_kind });
+    await billing(c.env).resolve(t.job.account_id, t.job.id, { status: t.job.status, gpu_ms: t.job.gpu_ms, gpu_class: t.job.gpu_class, reason: t.job.error_kind, agent_id: c.req.header("x-agent-id") ?? null, model: t.job.model });
   }
   return reply(c, JobAck, { job_id: t.job.id, status: t.job.status });
 }
