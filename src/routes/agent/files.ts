@@ -32,7 +32,8 @@ export function registerAgentFiles(api: Api) {
       if (!check.ok) throw check.error === "not_found" ? notFound("job") : staleLease();
       const contentType = c.req.header("content-type") ?? "application/octet-stream";
       const bytes = await c.req.arrayBuffer();
-      await c.env.BLOBS.put(r2Keys.output(s.accountId, s.jobId, name), bytes, { httpMetadata: { contentType } });
+      // Tagged with the lease it was uploaded under: a completion attaches only its own lease's files.
+      await c.env.BLOBS.put(r2Keys.output(s.accountId, s.jobId, name), bytes, { httpMetadata: { contentType }, customMetadata: { lease_id: c.req.header("x-lease-id") ?? "" } });
       return reply(c, UploadResponse, { name, content_type: contentType, size: bytes.byteLength });
     },
   );
