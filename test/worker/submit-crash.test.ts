@@ -5,6 +5,7 @@ import type { AccountLedger } from "../../src/durable-objects/account-ledger.ts"
 import { config } from "../../src/env.ts";
 import { D1Catalog } from "../../src/services/catalog.ts";
 import { RequestService } from "../../src/services/requests.ts";
+import { broker } from "../../src/services/broker.ts";
 import { PNG_1x1, brokerStub, call, newAccount, newAgent, resetBroker, syncCatalog, type FakeAgent } from "./helpers.ts";
 import { FaultPlan, InjectedFault, type FaultMode } from "./support/faults.ts";
 
@@ -125,7 +126,7 @@ describe("a fault at any await of the submit path loses nothing", () => {
     expect(r).toEqual({ confirmed: 0, voided: 1 });
     expect((await job(h!.id))!.status).toBe("FAILED");
     // a late enqueue of the same id finds the failed job; it does not queue it again
-    const late = await env.JOB_BROKER.get(env.JOB_BROKER.idFromName("pool:public")).enqueue({ id: h!.id, account_id: account, model: "background-removal", runtime: "builtin", gpu_classes: ["cpu"], input: {}, priority: 1, exec_timeout_ms: 1000, ttl_ms: 1000 });
+    const late = await broker(env, "public").enqueue({ id: h!.id, account_id: account, model: "background-removal", runtime: "builtin", gpu_classes: ["cpu"], input: {}, priority: 1, exec_timeout_ms: 1000, ttl_ms: 1000 });
     expect(late.status).toBe("FAILED");
     expect(await agent.lease()).toEqual([]);
     expect(await journal(account, h!.id)).toEqual(["hold", "void"]);

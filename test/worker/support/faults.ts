@@ -54,9 +54,9 @@ export class FaultPlan {
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
-    const namespace = <N extends DurableObjectNamespace<never>>(ns: N, name: string): N => new Proxy(ns, {
+    const namespace = <N extends object>(ns: N, name: string): N => new Proxy(ns, {
       get(target, prop) {
-        const v = Reflect.get(target, prop, target);
+        const v = Reflect.get(target, prop, target) as (...a: unknown[]) => unknown;
         if (prop !== "get") return typeof v === "function" ? v.bind(target) : v;
         return (id: DurableObjectId) => {
           const stub = v.call(target, id) as Record<string, unknown>;
