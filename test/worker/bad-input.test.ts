@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, adminHeaders, brokerStub, call, json, newAccount, resetBroker, syncCatalog } from "./helpers.ts";
+import { PNG_1x1, adminHeaders, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
@@ -44,7 +44,9 @@ describe("bad input is a 4xx with the envelope and changes nothing", () => {
     for (const f of e.error.details!.fields!) expect(f.message.length).toBeLessThanOrEqual(201);
 
     // many distinct field errors: 20 shown, the rest counted
-    const bad = await json("POST", "/admin/v1/accounts", { email: 1, plan: 2, ...Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, i])) }, adminHeaders);
+    const agent = await newAgent();
+    const gpus = Array.from({ length: 16 }, () => ({ index: -1, uuid: 1, name: 2, memory_mib: -1 }));
+    const bad = await json("POST", "/agent/v1/register", { name: 1, version: 2, gpu_class: 3, gpus, runtimes: 5, models: 6, slots: 0 }, { authorization: `Bearer ${agent.token}` });
     expect(bad.status).toBe(400);
     const be = (await bad.json()) as Envelope;
     expect(be.error.details!.fields!.length).toBe(20);
