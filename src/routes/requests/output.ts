@@ -12,7 +12,7 @@ export function registerGetOutput(api: Api) {
     { method: "get", path: "/v2/requests/{id}/outputs/{name}", tag: "Requests", auth: "none", summary: "Download one output through its signed, expiring URL", responses: { 200: { description: "the file", content: "application/octet-stream" } }, errors: [403, 404] },
     async (c: Ctx) => {
       const id = c.req.param("id")!;
-      const name = decodeURIComponent(c.req.param("name")!);
+      const name = c.req.param("name")!;
       const ok = await verifyOutputSignature(signingSecret(c.get("cfg")), id, name, Number(c.req.query("expires")), c.req.query("sig") ?? "", Date.now());
       if (!ok) throw new ApiError("forbidden", "missing, invalid or expired signature");
       const row = await db(c.env).select({ accountId: requests.accountId }).from(requests).where(eq(requests.id, id)).get();
