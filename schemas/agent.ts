@@ -25,7 +25,8 @@ export const RegisterRequest = z.strictObject({
   /** GPUs one job runs on (at most the GPUs listed); the count every job of this agent is billed for */
   gpus_per_job: z.number().int().min(1).max(16).default(1),
 });
-export type RegisterRequest = z.infer<typeof RegisterRequest>;
+// the input type: what an agent sends (gpus_per_job may be left out)
+export type RegisterRequest = z.input<typeof RegisterRequest>;
 
 export const RegisterResponse = z.object({
   agent_id: z.string(),
