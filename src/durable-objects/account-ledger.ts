@@ -128,6 +128,7 @@ export class AccountLedger extends DurableObject<Env> {
       this.migrate();
       this.reload();
       this.alarmAt = await ctx.storage.getAlarm();
+      await this.rearm();
     });
   }
 
@@ -543,6 +544,19 @@ export class AccountLedger extends DurableObject<Env> {
       }
     }
     return { confirmed, voided };
+  }
+
+  /**
+   * On wake, pending holds get their alarm set again, at their next check or deadline, whatever getAlarm() says: an
+   * alarm stored in the past may never fire, and a restarted local runtime keeps reporting alarms it no longer fires
+   * (workers-sdk#5948), which would leave holds locked until the next admit.
+   */
+  private async rearm(): Promise<void> {
+    let next: number | null = null;
+    for (const h of this.pending.values()) next = Math.min(next ?? Infinity, h.deadline, h.checkAt ?? Infinity);
+    if (next === null) return;
+    this.alarmAt = next;
+    await this.ctx.storage.setAlarm(next);
   }
 
   private async schedule(at: number): Promise<void> {

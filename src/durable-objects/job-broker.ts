@@ -88,7 +88,10 @@ export class JobBroker extends DurableObject<Env> {
         const has = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table).toArray().some((c) => c.name === column);
         if (!has) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
       }
-      this.alarmAt = await ctx.storage.getAlarm();
+      // The alarm is set again from the deadlines on every wake, whatever getAlarm() says: one stored in the past may
+      // never fire, and a restarted local runtime reports alarms it no longer fires (workers-sdk#5948).
+      this.alarmAt = null;
+      await this.schedule();
     });
   }
 
