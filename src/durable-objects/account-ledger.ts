@@ -9,7 +9,8 @@ import { gcra } from "./gcra.ts";
 const MINUTE = 60_000;
 /** Void reasons that give a free call back: the platform failed, not the caller. */
 const QUOTA_REFUND_REASONS = new Set([
-  "worker_lost", "timeout", "no_capacity", "backend_crash", "runtime_error", "model_unavailable", "oom", "expired", "enqueue_failed",
+  "worker_lost", "timeout", "no_capacity", "backend_crash", "runtime_error", "model_unavailable", "oom", "expired",
+  "enqueue_failed",
   // Input the platform's own validation accepted and agents then called invalid (caller-side invalid input is refused
   // before any hold), a submission cut off by a crash, and the loser of two concurrent uses of one Idempotency-Key.
   "invalid_input", "submission_interrupted", "idempotency_conflict",
@@ -136,8 +137,10 @@ export class AccountLedger extends DurableObject<Env> {
     const tables = new Set(this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name));
     if (!tables.has("state")) this.ctx.storage.transactionSync(() => CREATE_V2.forEach((q) => this.sql.exec(q)));
     else if (tables.has("gcra")) this.ctx.storage.transactionSync(() => MIGRATE_V1_TO_V2.forEach((q) => this.sql.exec(q)));
-    const cols = new Set(this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('holds')`).toArray().map((c) => c.name));
-    for (const [col, type] of HOLD_COLUMNS) if (!cols.has(col)) this.sql.exec(`ALTER TABLE holds ADD COLUMN ${col} ${type}`);
+    const cols = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('holds')`).toArray().map((c) => c.name);
+    for (const [col, type] of HOLD_COLUMNS) {
+      if (!cols.includes(col)) this.sql.exec(`ALTER TABLE holds ADD COLUMN ${col} ${type}`);
+    }
   }
 
   /** Rebuilds the in-memory copy from SQLite. */
@@ -532,13 +535,16 @@ export class AccountLedger extends DurableObject<Env> {
         // The broker call let other events in: act only on holds still pending.
         const present = answers.filter((a) => a.present && this.pending.get(a.id)?.checkAt != null).map((a) => a.id);
         if (present.length) {
-          this.ctx.storage.transactionSync(() => present.forEach((id) => this.sql.exec(`UPDATE holds SET check_at = NULL WHERE id = ?`, id)));
+          this.ctx.storage.transactionSync(() => {
+            for (const id of present) this.sql.exec(`UPDATE holds SET check_at = NULL WHERE id = ?`, id);
+          });
           for (const id of present) this.pending.get(id)!.checkAt = null;
           confirmed += present.length;
         }
         const missing = answers.filter((a) => !a.present && this.pending.has(a.id));
         if (missing.length) {
-          const results = await this.apply(missing.map((a) => ({ op: "void", id: a.id, reason: "submission_interrupted" })));
+          const voids = missing.map((a): LedgerOp => ({ op: "void", id: a.id, reason: "submission_interrupted" }));
+          const results = await this.apply(voids);
           voided += results.filter((r) => "first" in r && r.first).length;
         }
       }

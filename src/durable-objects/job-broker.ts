@@ -51,6 +51,7 @@ export interface JobView {
   busy_gpu_ms: number | null;
 }
 
+export type ReconcileAnswer = { id: string; present: boolean };
 export type LeaseCheck = { ok: true; account_id: string; job: JobView } | { ok: false; error: "not_found" | "stale_lease" };
 export type Transition =
   | { ok: true; job: JobView }
@@ -270,7 +271,8 @@ export class JobBroker extends DurableObject<Env> {
     const cls = r!.lease_gpu_class;
     const count = r!.lease_gpu_count ?? 1;
     if ((cls !== null && req.gpu_class !== cls) || req.gpu_count !== count) {
-      this.retryOrFail(r!, "runtime_error", `completion claimed ${req.gpu_count}× ${req.gpu_class}; the agent registered ${count}× ${cls}`);
+      const claim = `completion claimed ${req.gpu_count}× ${req.gpu_class}; the agent registered ${count}× ${cls}`;
+      this.retryOrFail(r!, "runtime_error", claim);
       this.dispatch();
       await this.schedule();
       return { ok: false, error: "gpu_mismatch", registered: { gpu_class: cls, gpu_count: count } };
@@ -332,7 +334,8 @@ export class JobBroker extends DurableObject<Env> {
     const seen: string[] = [];
     for (let i = 0; i < agentIds.length; i += 90) {
       const ids = agentIds.slice(i, i + 90);
-      const rows = this.sql.exec<{ id: string }>(`SELECT id FROM agents WHERE last_seen >= ? AND id IN (${ids.map(() => "?").join(",")})`, since, ...ids).toArray();
+      const marks = ids.map(() => "?").join(",");
+      const rows = this.sql.exec<{ id: string }>(`SELECT id FROM agents WHERE last_seen >= ? AND id IN (${marks})`, since, ...ids).toArray();
       seen.push(...rows.map((r) => r.id));
     }
     return seen;
@@ -343,7 +346,7 @@ export class JobBroker extends DurableObject<Env> {
    * missing one is written now as FAILED (`submission_interrupted`, with its event in the outbox), so a submission
    * that resumes after this finds the job already failed instead of queueing it, and the hold is voided exactly once.
    */
-  async reconcile(items: { id: string; account_id: string; model: string }[]): Promise<{ id: string; present: boolean }[]> {
+  async reconcile(items: { id: string; account_id: string; model: string }[]): Promise<ReconcileAnswer[]> {
     const now = this.now();
     const out = items.map((it) => {
       if (this.row(it.id)) return { id: it.id, present: true };
@@ -353,7 +356,8 @@ export class JobBroker extends DurableObject<Env> {
            VALUES (?, ?, ?, ?, '', '[]', '{}', 0, 'QUEUED', 0, ?, ?, 1)`,
           it.id, this.nextSeq(), it.account_id, it.model, now, now,
         );
-        this.finish(this.row(it.id)!, "FAILED", { error_kind: "submission_interrupted", error_message: "the submission was interrupted before its job was queued" });
+        const message = "the submission was interrupted before its job was queued";
+        this.finish(this.row(it.id)!, "FAILED", { error_kind: "submission_interrupted", error_message: message });
       });
       return { id: it.id, present: false };
     });
