@@ -74,7 +74,10 @@ describe("crash: kill -9 of the runtime mid-burst", () => {
         if (++answered >= 20) kill();
       }
     });
+    // other traffic at the same time (catalog and account reads), as on a busy runtime: the submit path interleaves more
+    const noise = Array.from({ length: 300 }, (_, i) => sleep(i * 5).then(() => api(i % 2 ? "/v1/models" : "/v1/account").then((r) => r.arrayBuffer()).catch(() => null)));
     const results = await Promise.all(submissions);
+    await Promise.all(noise);
     kill();
     const accepted = results.filter((r) => r.status === 202).map((r) => r.id!);
     const cut = results.filter((r) => r.status === 0).length;
