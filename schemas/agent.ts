@@ -23,8 +23,11 @@ export const RegisterRequest = z.strictObject({
   slots: z.number().int().min(1).max(64),
   driver: z.string().max(50).nullable().optional(),
   cuda: z.string().max(20).nullable().optional(),
+  /** GPUs one job runs on (at most the GPUs listed); the count every job of this agent is billed for */
+  gpus_per_job: z.number().int().min(1).max(16).default(1),
 });
-export type RegisterRequest = z.infer<typeof RegisterRequest>;
+// the input type: what an agent sends (gpus_per_job may be left out)
+export type RegisterRequest = z.input<typeof RegisterRequest>;
 
 export const RegisterResponse = z.object({
   agent_id: z.string(),
@@ -156,3 +159,26 @@ export type ReleaseRequest = z.infer<typeof ReleaseRequest>;
 
 export const JobAck = z.object({ job_id: z.string(), status: z.string() });
 export type JobAck = z.infer<typeof JobAck>;
+
+/** Admin: the GPU classes a provider's agents may register with. */
+export const SetProviderGpuClasses = z.strictObject({ gpu_classes: z.array(GpuClass).min(1).max(7) });
+export type SetProviderGpuClasses = z.infer<typeof SetProviderGpuClasses>;
+
+/** Admin: a provider's agents, with the strikes counted against each. */
+export const AdminAgentView = z.object({
+  id: z.string(),
+  name: z.string(),
+  gpu_class: z.string(),
+  gpu_count: z.number().int(),
+  registered_at: z.string(),
+  deregistered_at: z.string().nullable(),
+  rejected_completions: z.number().int(),
+  input_rejections: z.number().int(),
+});
+export const ProviderView = z.object({
+  id: z.string(),
+  name: z.string(),
+  gpu_classes: z.array(z.string()),
+  agents: z.array(AdminAgentView),
+});
+export type ProviderView = z.infer<typeof ProviderView>;

@@ -12,12 +12,16 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   stale_lease: 409,
   precondition_failed: 412,
+  /** an agent's completion claims a GPU class or count other than the one it registered with */
+  gpu_class_mismatch: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,
   precondition_required: 428,
   rate_limited: 429,
   daily_quota_exceeded: 429,
+  /** an agent token already has its maximum of live agent registrations */
+  agent_limit_exceeded: 429,
   internal: 500,
   no_capacity: 503,
   timeout: 504,
@@ -50,6 +54,8 @@ export const JobErrorKind = z.enum([
   "worker_lost",
   "no_capacity",
   "cancelled",
+  /** the submission was cut off (a crash) before its job was queued; the reconciler failed it */
+  "submission_interrupted",
 ]);
 export type JobErrorKind = z.infer<typeof JobErrorKind>;
 
@@ -63,4 +69,5 @@ export const JOB_ERROR_CODE: Record<JobErrorKind, ErrorCode> = {
   worker_lost: "internal",
   no_capacity: "no_capacity",
   cancelled: "conflict",
+  submission_interrupted: "internal",
 };

@@ -13,7 +13,7 @@ export function registerAgentLease(api: Api) {
       const agent = await ownAgent(c, body.agent_id);
       const jobs = await broker(c.env, AGENT_POOL).lease(
         {
-          agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass,
+          agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass, gpu_count: agent.gpuCount,
           slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models, prefetch: body.prefetch,
           ...(body.comfyui ? { comfyui: body.comfyui } : {}),
         },
