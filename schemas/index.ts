@@ -4,3 +4,4 @@ export * from "./plans.ts";
 export * from "./api.ts";
 export * from "./agent.ts";
 export * from "./queue.ts";
+export * from "./cpu-models.ts";

@@ -1,12 +1,14 @@
 import { z } from "zod";
+import { imageField } from "./fields.ts";
+import { CPU_MODEL_DEFINITIONS } from "./cpu-models.ts";
+
+export { imageField };
 
 /**
  * Input schemas of the models in the built-in catalog. The catalog in D1 stores their JSON Schema; requests are
  * validated with these zod schemas. A field whose JSON Schema carries `format: "image"` is an image input: base64,
  * a data URL, or an https URL that the edge fetches itself.
  */
-export const imageField = (description: string) =>
-  z.string().min(1).meta({ format: "image", description });
 
 const seed = z.number().int().min(0).max(2 ** 32 - 1).optional().describe("Random seed; omit for a random one");
 const common = { base64: z.boolean().default(false).describe("Return the output inline as base64 JSON") };
@@ -170,6 +172,7 @@ export const MODEL_DEFINITIONS: ModelDefinition[] = [
     pool: "public",
     max_execution_s: 600,
   },
+  ...CPU_MODEL_DEFINITIONS,
 ];
 
 export const MODEL_BY_SLUG = new Map(MODEL_DEFINITIONS.map((m) => [m.slug, m]));

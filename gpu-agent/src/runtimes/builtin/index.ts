@@ -4,6 +4,7 @@ import type { RunOutput, RunRequest, RuntimeAdapter } from "../types.ts";
 import type { FromModel, ToModel } from "./protocol.ts";
 import { CrashSupervisor, type SupervisorOptions } from "../supervisor.ts";
 
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 type Pending = { resolve: (m: FromModel) => void; reject: (e: Error) => void };
 
 /**
@@ -71,7 +72,7 @@ export class BuiltinRuntime implements RuntimeAdapter {
     this.pending.clear();
   }
 
-  private async send(msg: ToModel extends infer T ? (T extends ToModel ? Omit<T, "id"> : never) : never): Promise<FromModel> {
+  private async send(msg: WithoutId<ToModel>): Promise<FromModel> {
     if (this.fatal) throw new JobError("backend_crash", this.fatal, true);
     if (this.restarting) await this.restarting;
     const id = this.nextId++;
