@@ -45,6 +45,32 @@ export const LeaseRequest = z.strictObject({
 });
 export type LeaseRequest = z.input<typeof LeaseRequest>;
 
+/**
+ * Output moderation for a job: after the model, the NSFW classifier scores every image output on the same agent;
+ * `flag` completes with the scores attached, `block` fails the job as `content_moderated` when a score reaches the
+ * threshold. Absent means `none`.
+ */
+export const Moderation = z.object({
+  policy: z.enum(["none", "flag", "block"]).default("none"),
+  /** an output whose NSFW score (probability of Porn + Hentai + Sexy) is at or above this is flagged or blocked */
+  threshold: z.number().min(0).max(1).default(0.5),
+});
+export type Moderation = z.infer<typeof Moderation>;
+
+/** What moderation found, per image output, as attached to a flagged result or a blocked failure. */
+export const ModerationReport = z.object({
+  policy: z.enum(["flag", "block"]),
+  threshold: z.number(),
+  flagged: z.boolean(),
+  outputs: z.array(z.object({
+    name: z.string(),
+    nsfw_score: z.number(),
+    flagged: z.boolean(),
+    predictions: z.array(z.object({ className: z.string(), probability: z.number() })),
+  })),
+});
+export type ModerationReport = z.infer<typeof ModerationReport>;
+
 export const LeasedJob = z.object({
   job_id: z.string(),
   lease_id: z.string(),
@@ -57,6 +83,7 @@ export const LeasedJob = z.object({
   lease_expires_at: z.number().int(),
   /** wall-clock budget for the execution, enforced by the broker */
   execution_timeout_ms: z.number().int().positive(),
+  moderation: Moderation.optional(),
 });
 export type LeasedJob = z.infer<typeof LeasedJob>;
 
@@ -120,6 +147,8 @@ export const CompleteRequest = z.strictObject({
     gpu_count: z.number().int().min(1).max(16).default(1),
     /** what the GPU meter saw in the execution window: audit evidence, never the billed quantity */
     evidence: GpuEvidence.optional(),
+    /** time the output moderation took, metered apart from gpu_ms */
+    moderation_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).optional(),
   }),
 });
 export type CompleteRequest = z.input<typeof CompleteRequest>;
@@ -130,6 +159,8 @@ export const FailRequest = z.strictObject({
   kind: JobErrorKind,
   message: z.string().max(2000),
   retryable: z.boolean(),
+  /** for `content_moderated`: the scores that blocked the outputs */
+  moderation: ModerationReport.optional(),
 });
 export type FailRequest = z.infer<typeof FailRequest>;
 

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,
+  content_moderated: 422,
   rate_limited: 429,
   daily_quota_exceeded: 429,
   internal: 500,
@@ -36,7 +37,8 @@ export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
 
 /**
  * Why a job failed, as the agent or the broker reports it. Each kind maps to the public error code the caller sees;
- * `invalid_input` is the caller's fault (the model could not use the input) and is never retried.
+ * `invalid_input` is the caller's fault (the model could not use the input) and is never retried; nor is
+ * `content_moderated` (an output scored over the moderation threshold under a `block` policy).
  */
 export const JobErrorKind = z.enum([
   "invalid_input",
@@ -48,6 +50,7 @@ export const JobErrorKind = z.enum([
   "worker_lost",
   "no_capacity",
   "cancelled",
+  "content_moderated",
 ]);
 export type JobErrorKind = z.infer<typeof JobErrorKind>;
 
@@ -61,4 +64,5 @@ export const JOB_ERROR_CODE: Record<JobErrorKind, ErrorCode> = {
   worker_lost: "internal",
   no_capacity: "no_capacity",
   cancelled: "conflict",
+  content_moderated: "content_moderated",
 };

@@ -7,6 +7,7 @@ import type { RuntimeAdapter } from "./runtimes/types.ts";
 import { detect, type Inventory } from "./gpu/inventory.ts";
 import { NullMeter, NvidiaSmiMeter, type GpuMeter } from "./gpu/meter.ts";
 import { Metrics } from "./metrics.ts";
+import { builtinClassifier } from "./moderation.ts";
 import { ModelCache, progressPrinter, type ModelSource } from "./cache.ts";
 import { readFileSync } from "node:fs";
 import type { GpuClass } from "../../schemas/index.ts";
@@ -63,6 +64,7 @@ export class Agent {
     this.jobContext = {
       client: this.client, device: this.device, metrics: this.metrics, stats: this.stats,
       meter: () => this.meter!, gpuClass: () => this.gpuClass, runtimeFor: (m) => this.modelRuntime.get(m),
+      classifier: builtinClassifier(runtimes),
     };
   }
 

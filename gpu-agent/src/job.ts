@@ -4,6 +4,7 @@ import { JobAborted, JobError } from "./errors.ts";
 import type { GpuMeter } from "./gpu/meter.ts";
 import type { Log } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { ContentModerated, moderate, withReport, type Classifier, type Moderated } from "./moderation.ts";
 import type { InputFile, RunOutput, RuntimeAdapter } from "./runtimes/types.ts";
 
 /** A leased job while this agent holds it; `aborted` is set when the platform stops it. */
@@ -22,6 +23,8 @@ export interface JobContext {
   meter: () => GpuMeter;
   gpuClass: () => GpuClass;
   runtimeFor: (model: string) => RuntimeAdapter | undefined;
+  /** the NSFW classifier that output moderation runs; null without a built-in runtime */
+  classifier: Classifier | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,8 +32,8 @@ const JOBS = ["gpu_agent_jobs_total", "jobs finished, by outcome"] as const;
 
 /**
  * Runs one leased job, step by step: fetch its inputs, wait for a device slot, run it (with one retry on out of
- * memory), upload its outputs and complete it; any failure is reported with its kind, and a stop from the platform
- * drops the job without a report.
+ * memory), moderate its image outputs when its policy asks, upload its outputs and complete it; any failure is
+ * reported with its kind, and a stop from the platform drops the job without a report.
  */
 export class JobRunner {
   private ctx: JobContext;
@@ -50,7 +53,8 @@ export class JobRunner {
       if (!rt) throw new JobError("model_unavailable", `this agent does not serve ${this.r.job.model}`, true);
       const { params, files } = await this.fetchInputs();
       const { out, evidence } = await this.runOnDevice(rt, params, files);
-      await this.deliver(out, evidence);
+      const moderated = await this.moderate(out);
+      await this.deliver(out, evidence, moderated);
     } catch (e) {
       this.releaseDevice();
       if (e instanceof JobAborted) this.stopped(e.message);
@@ -113,9 +117,24 @@ export class JobRunner {
     }
   }
 
-  private async deliver(out: RunOutput, evidence: GpuEvidence | null): Promise<void> {
+  /**
+   * After the device is released (the classifier runs on the CPU while the next job takes the GPU): a blocked output
+   * fails the job as `content_moderated` and is never uploaded.
+   */
+  private async moderate(out: RunOutput): Promise<Moderated | null> {
+    const moderated = await moderate(this.r.job.job_id, out, this.r.job.moderation, this.ctx.classifier);
+    if (!moderated) return null;
+    this.ctx.metrics.observe("gpu_agent_moderation_seconds", "output moderation time per job", moderated.ms / 1000);
+    this.log.info({ moderation_ms: moderated.ms, flagged: moderated.report.flagged }, "outputs moderated");
+    this.checkAborted();
+    if (moderated.report.flagged && moderated.report.policy === "block") throw new ContentModerated(moderated.report);
+    return moderated;
+  }
+
+  private async deliver(out: RunOutput, evidence: GpuEvidence | null, moderated: Moderated | null): Promise<void> {
     const { job } = this.r;
     const { client, metrics, stats } = this.ctx;
+    const json = moderated ? withReport(out.json, moderated.report) : out.json;
     for (const o of out.outputs) {
       const upload = () => client.upload(job.job_id, job.lease_id, o.name, o.contentType, o.bytes);
       const up = await this.retryUntilLeaseEnds(upload);
@@ -126,10 +145,11 @@ export class JobRunner {
         lease_id: job.lease_id,
         epoch: job.epoch,
         outputs: out.outputs.map((o) => ({ name: o.name, content_type: o.contentType, size: o.bytes.byteLength })),
-        ...(out.json !== undefined ? { output_json: out.json } : {}),
+        ...(json !== undefined ? { output_json: json } : {}),
         metrics: {
           gpu_ms: out.gpuMs, load_ms: out.loadMs, gpu_class: this.ctx.gpuClass(), gpu_count: 1,
           ...(evidence ? { evidence } : {}),
+          ...(moderated ? { moderation_ms: moderated.ms } : {}),
         },
       }),
     );
@@ -163,6 +183,7 @@ export class JobRunner {
     const body = {
       lease_id: job.lease_id, epoch: job.epoch, kind: je.kind, retryable: je.retryable,
       message: je.message.slice(0, 2000),
+      ...(je instanceof ContentModerated ? { moderation: je.report } : {}),
     };
     await this.retryUntilLeaseEnds(() => this.ctx.client.fail(job.job_id, body));
   }

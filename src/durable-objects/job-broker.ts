@@ -276,8 +276,9 @@ export class JobBroker extends DurableObject<Env> {
     const r = this.row(jobId);
     const bad = this.fence(r, agentId, req.lease_id, req.epoch);
     if (bad) return bad;
-    // The caller's own bad input is never retried, whatever the agent says.
-    const retry = req.retryable && req.kind !== "invalid_input" && r!.attempt < r!.max_attempts;
+    // The caller's own bad input, and an output that moderation blocked, are never retried, whatever the agent says.
+    const final = req.kind === "invalid_input" || req.kind === "content_moderated";
+    const retry = req.retryable && !final && r!.attempt < r!.max_attempts;
     if (retry) this.requeue(r!, r!.attempt);
     else this.finish(r!, "FAILED", { error_kind: req.kind, error_message: req.message });
     this.dispatch();
