@@ -45,9 +45,11 @@ export async function moderate(
   for (const [i, o] of images.entries()) {
     const r = await classify(`${jobId}:moderation:${i}`, { bytes: o.bytes, contentType: o.contentType });
     ms += r.ms;
-    outputs.push({ name: o.name, nsfw_score: r.nsfw_score, flagged: r.nsfw_score >= policy.threshold, predictions: r.predictions });
+    const flagged = r.nsfw_score >= policy.threshold;
+    outputs.push({ name: o.name, nsfw_score: r.nsfw_score, flagged, predictions: r.predictions });
   }
-  const report = { policy: policy.policy, threshold: policy.threshold, flagged: outputs.some((o) => o.flagged), outputs };
+  const flagged = outputs.some((o) => o.flagged);
+  const report = { policy: policy.policy, threshold: policy.threshold, flagged, outputs };
   return { report, ms };
 }
 
@@ -63,7 +65,8 @@ export class ContentModerated extends JobError {
   readonly report: ModerationReport;
   constructor(report: ModerationReport) {
     const worst = report.outputs.filter((o) => o.flagged).map((o) => `${o.name} scored ${o.nsfw_score}`);
-    super("content_moderated", `output blocked by moderation: ${worst.join(", ")} (threshold ${report.threshold})`, false);
+    const why = `output blocked by moderation: ${worst.join(", ")} (threshold ${report.threshold})`;
+    super("content_moderated", why, false);
     this.report = report;
   }
 }
