@@ -9,12 +9,14 @@ import type { GpuClass, ModelDefinition, Pricing } from "./models.ts";
  */
 
 /** A CSS-style colour: #rgb, #rgba, #rrggbb or #rrggbbaa. */
-export const Colour = z.string().regex(/^#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i, "a colour like #ffffff");
+const hex = "#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})";
+// no regex flags: the patterns travel in JSON Schema, which has none
+export const Colour = z.string().regex(new RegExp(`^${hex}$`), "a colour like #ffffff");
 /** `linear-gradient(<angle>deg, <colour>, <colour>[, ...])`, angles as in CSS (0deg: bottom to top). */
 export const Gradient = z
   .string()
   .regex(
-    /^linear-gradient\(\s*-?\d{1,3}(\.\d+)?deg(\s*,\s*#[0-9a-f]{3,8}){2,8}\s*\)$/i,
+    new RegExp(`^linear-gradient\\(\\s*-?\\d{1,3}(?:\\.\\d+)?deg(?:\\s*,\\s*${hex}){2,8}\\s*\\)$`),
     "linear-gradient(<angle>deg, #c1, #c2, ...)",
   );
 export const Gravity = z.enum([
