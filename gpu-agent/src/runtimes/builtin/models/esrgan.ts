@@ -114,9 +114,11 @@ function esrgan(slug: string, pkg: string): ModelFactory {
           const p = parseParams(UpscaleInput, params, files);
           return encode(await upscale(requireFile(files).bytes, p.scale), p.format, p.quality);
         },
+        /** Every scale is loaded and run once here, so no job pays (and is billed) for loading its weights. */
         async warmup() {
           const tiny = sharp({ create: { width: 16, height: 16, channels: 3, background: "#808080" } });
-          await upscale(new Uint8Array(await tiny.png().toBuffer()), 2);
+          const bytes = new Uint8Array(await tiny.png().toBuffer());
+          for (const scale of [2, 3, 4]) await upscale(bytes, scale);
         },
       };
     },
