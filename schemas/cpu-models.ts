@@ -112,6 +112,13 @@ export const UpscaleInput = z.strictObject({
   ...output,
 });
 
+export const FaceDetectionInput = z.strictObject({
+  image: imageField("Image to search for faces: base64, data URL, or https URL"),
+  min_confidence: z.number().min(0.05).max(1).default(0.5).describe("Faces scored below this are left out"),
+  landmarks: z.boolean().default(true).describe("Also return the 68 facial landmarks of each face"),
+  base64: z.boolean().default(false).describe("Return the output inline as base64 JSON"),
+});
+
 const anywhere: GpuClass[] = ["cpu", "A40", "L40S", "A100-40", "A100-80", "H100"];
 const perRequest = (micro: number): Pricing => ({ kind: "per_generation", micro_usd_per_unit: micro, unit: "request" });
 const perSecond: Pricing = {
@@ -158,5 +165,10 @@ export const CPU_MODEL_DEFINITIONS: ModelDefinition[] = [
     ...utility, slug: "esrgan-medium", name: "ESRGAN Upscaler (medium)", input: UpscaleInput,
     pricing: perSecond, max_execution_s: 600,
     description: "Upscales an image 2x, 3x or 4x with UpscalerJS's larger ESRGAN-medium RDN model (MIT).",
+  },
+  {
+    ...utility, slug: "face-detection", name: "Face Detection (SSD MobileNetV1 + landmarks)", input: FaceDetectionInput,
+    category: "vision", output_type: "json", pricing: perSecond, max_execution_s: 60,
+    description: "Finds faces in an image: a box and score per face, and 68 landmarks (face-api.js models, MIT).",
   },
 ];

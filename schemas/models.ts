@@ -83,7 +83,7 @@ export type OutputType = z.infer<typeof OutputType>;
 export interface ModelDefinition {
   slug: string;
   name: string;
-  category: "image-editing" | "moderation" | "text-to-image" | "image-to-video";
+  category: "image-editing" | "moderation" | "text-to-image" | "image-to-video" | "vision";
   description: string;
   input: z.ZodType;
   output_type: OutputType;

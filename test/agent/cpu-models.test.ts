@@ -211,3 +211,48 @@ describe("ESRGAN upscalers (@upscalerjs, TensorFlow.js)", () => {
     await expect(run("esrgan-slim", { scale: 2 }, { image: big })).rejects.toMatchObject({ kind: "invalid_input" });
   });
 });
+
+describe("face detection (@vladmandic/face-api: SSD MobileNetV1 + 68 landmarks)", () => {
+  // a group photo that ships with the package (not copied into this repository)
+  const sample = () => new Uint8Array(readFileSync(new URL("../../node_modules/@vladmandic/face-api/demo/sample1.jpg", import.meta.url)));
+  type Faces = { width: number; height: number; faces: { score: number; box: { x: number; y: number; width: number; height: number }; landmarks?: number[][] }[] };
+
+  it("finds each face of a group photo with a box, a score and 68 landmarks inside the box", async () => {
+    const r = (await run("face-detection", {}, { image: sample() })).json as Faces;
+    expect([r.width, r.height]).toEqual([1920, 1280]);
+    expect(r.faces).toHaveLength(3);
+    for (const f of r.faces) {
+      expect(f.score).toBeGreaterThan(0.9);
+      expect(f.box.width).toBeGreaterThan(100);
+      expect(f.landmarks).toHaveLength(68);
+      const pad = f.box.width * 0.25;
+      for (const [x, y] of f.landmarks!) {
+        expect(x!).toBeGreaterThan(f.box.x - pad);
+        expect(x!).toBeLessThan(f.box.x + f.box.width + pad);
+        expect(y!).toBeGreaterThan(f.box.y - pad);
+        expect(y!).toBeLessThan(f.box.y + f.box.height + pad);
+      }
+    }
+  });
+
+  it("finds the same face, shifted, in a crop around it; and none in a photo without people", async () => {
+    const full = (await run("face-detection", { landmarks: false }, { image: sample() })).json as Faces;
+    const face = full.faces[0]!.box;
+    const left = Math.max(0, Math.round(face.x - 150));
+    const top = Math.max(0, Math.round(face.y - 100));
+    const crop = await png(sharp(sample()).extract({ left, top, width: 500, height: 500 }));
+    const part = (await run("face-detection", { landmarks: false }, { image: crop })).json as Faces;
+    const inCrop = part.faces.filter((f) => f.score > 0.9);
+    expect(inCrop).toHaveLength(1);
+    expect(inCrop[0]!.landmarks).toBeUndefined();
+    // the same face: its box, moved back into the full image, overlaps the first one (the full image is detected
+    // at 1024 px, the crop at its own size, so the boxes agree within the detector's precision, not exactly)
+    const moved = { ...inCrop[0]!.box, x: inCrop[0]!.box.x + left, y: inCrop[0]!.box.y + top };
+    const ix = Math.max(0, Math.min(face.x + face.width, moved.x + moved.width) - Math.max(face.x, moved.x));
+    const iy = Math.max(0, Math.min(face.y + face.height, moved.y + moved.height) - Math.max(face.y, moved.y));
+    const union = face.width * face.height + moved.width * moved.height - ix * iy;
+    expect((ix * iy) / union).toBeGreaterThan(0.6);
+    const scene = new Uint8Array(readFileSync(new URL("../../examples/photo.jpg", import.meta.url)));
+    expect(((await run("face-detection", {}, { image: scene })).json as Faces).faces).toEqual([]);
+  });
+});

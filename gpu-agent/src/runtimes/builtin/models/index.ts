@@ -1,5 +1,6 @@
 import type { ModelFactory } from "./common.ts";
 import { imageComposite } from "./composite.ts";
+import { faceDetection } from "./face.ts";
 import { esrganMedium, esrganSlim } from "./esrgan.ts";
 import { backgroundRemoval } from "./imgly.ts";
 import { nsfwDetector } from "./nsfw.ts";
@@ -13,5 +14,5 @@ export { decode } from "./common.ts";
 export const FACTORIES: ModelFactory[] = [
   backgroundRemoval, nsfwDetector,
   imageResize, imageCrop, imageComposite, imageConvert, textOverlay,
-  esrganSlim, esrganMedium,
+  esrganSlim, esrganMedium, faceDetection,
 ];
