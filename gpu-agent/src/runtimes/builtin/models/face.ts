@@ -12,6 +12,7 @@ const DETECT_SIDE = 1024;
 
 type FaceApi = typeof import("@vladmandic/face-api");
 const round = (n: number) => Math.round(n * 10) / 10;
+const points = (ps: { x: number; y: number }[], scale: number) => ps.map((p) => [round(p.x * scale), round(p.y * scale)]);
 
 /**
  * Face detection with 68-point landmarks: SSD MobileNetV1 and the landmark net of face-api.js, as packaged (weights
@@ -44,7 +45,7 @@ export const faceDetection: ModelFactory = {
         const options = new faceapi.SsdMobilenetv1Options({ minConfidence });
         const found = landmarks
           ? await faceapi.detectAllFaces(tensor as never, options).withFaceLandmarks()
-          : (await faceapi.detectAllFaces(tensor as never, options)).map((detection) => ({ detection, landmarks: null }));
+          : (await faceapi.detectAllFaces(tensor as never, options)).map((d) => ({ detection: d, landmarks: null }));
         const scale = W / info.width;
         return {
           width: W,
@@ -55,7 +56,7 @@ export const faceDetection: ModelFactory = {
               x: round(r.detection.box.x * scale), y: round(r.detection.box.y * scale),
               width: round(r.detection.box.width * scale), height: round(r.detection.box.height * scale),
             },
-            ...(r.landmarks ? { landmarks: r.landmarks.positions.map((p) => [round(p.x * scale), round(p.y * scale)]) } : {}),
+            ...(r.landmarks ? { landmarks: points(r.landmarks.positions, scale) } : {}),
           })),
         };
       } finally {
@@ -68,8 +69,8 @@ export const faceDetection: ModelFactory = {
         return { outputs: [], json: await detect(requireFile(files).bytes, p.min_confidence, p.landmarks) };
       },
       async warmup() {
-        const grey = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#808080" } }).png().toBuffer();
-        await detect(new Uint8Array(grey), 0.5, true);
+        const grey = sharp({ create: { width: 64, height: 64, channels: 3, background: "#808080" } });
+        await detect(new Uint8Array(await grey.png().toBuffer()), 0.5, true);
       },
     };
   },
