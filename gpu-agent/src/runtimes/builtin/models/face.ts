@@ -12,7 +12,7 @@ const DETECT_SIDE = 1024;
 
 type FaceApi = typeof import("@vladmandic/face-api");
 const round = (n: number) => Math.round(n * 10) / 10;
-const points = (ps: { x: number; y: number }[], scale: number) => ps.map((p) => [round(p.x * scale), round(p.y * scale)]);
+const points = (ps: { x: number; y: number }[], k: number) => ps.map((p) => [round(p.x * k), round(p.y * k)]);
 
 /**
  * Face detection with 68-point landmarks: SSD MobileNetV1 and the landmark net of face-api.js, as packaged (weights
