@@ -157,8 +157,9 @@ export class Agent {
     await Promise.all(this.runtimes.map((r) => r.close()));
   }
 
+  /** Models in memory that this agent serves (the moderation classifier may be loaded without being served). */
   private loaded(): string[] {
-    return [...new Set(this.runtimes.flatMap((r) => r.loaded()))];
+    return [...new Set(this.runtimes.flatMap((r) => r.loaded()))].filter((m) => this.modelRuntime.has(m));
   }
 
   private async loop(): Promise<void> {
