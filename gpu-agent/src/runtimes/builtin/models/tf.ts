@@ -7,8 +7,8 @@ let ready: Promise<Tf> | null = null;
 
 /**
  * TensorFlow.js on its WebAssembly backend (XNNPACK kernels; measured once on a 2-core development machine, about 5x
- * faster than the pure-JS CPU backend for MobileNetV2 and 20x for ESRGAN), with the CPU backend as the fallback. `TFJS_BACKEND=cpu` forces the
- * fallback. Every model of the thread shares the one backend chosen here.
+ * faster than the pure-JS CPU backend for MobileNetV2 and 20x for ESRGAN), with the CPU backend as the fallback.
+ * `TFJS_BACKEND=cpu` forces the fallback. Every model of the thread shares the one backend chosen here.
  */
 export function tfReady(): Promise<Tf> {
   ready ??= (async () => {
