@@ -57,6 +57,19 @@ export const Moderation = z.object({
 });
 export type Moderation = z.infer<typeof Moderation>;
 
+/**
+ * The reserved key under which a job's moderation policy is stored with its input in the broker, and lifted out
+ * into `LeasedJob.moderation` when the job is leased (so the broker's storage needs no column of its own).
+ */
+export const MODERATION_KEY = "$moderation";
+
+/** Moves the stored policy out of the job's input into its own field of the lease. */
+export function liftModeration<J extends { input: Record<string, unknown> }>(job: J): J & { moderation?: Moderation } {
+  const { [MODERATION_KEY]: stored, ...input } = job.input;
+  const parsed = Moderation.safeParse(stored);
+  return { ...job, input, ...(stored !== undefined && parsed.success ? { moderation: parsed.data } : {}) };
+}
+
 /** What moderation found, per image output, as attached to a flagged result or a blocked failure. */
 export const ModerationReport = z.object({
   policy: z.enum(["flag", "block"]),

@@ -97,6 +97,13 @@ export interface ModelDefinition {
   pool: string;
   /** seconds of execution the broker allows before failing the job as timed out */
   max_execution_s: number;
+  /** what happens to its image outputs (default: block for text-to-image and video models, none otherwise) */
+  moderation?: "none" | "flag" | "block";
+}
+
+/** The model's output moderation policy, with the default the catalog manifests use. */
+export function moderationPolicy(m: Pick<ModelDefinition, "moderation" | "category" | "output_type">) {
+  return m.moderation ?? (m.category === "text-to-image" || m.output_type === "video" ? "block" : "none");
 }
 
 const datacenter: GpuClass[] = ["A40", "L40S", "A100-40", "A100-80", "H100"];

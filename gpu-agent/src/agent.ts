@@ -7,7 +7,7 @@ import type { RuntimeAdapter } from "./runtimes/types.ts";
 import { detect, type Inventory } from "./gpu/inventory.ts";
 import { NullMeter, NvidiaSmiMeter, type GpuMeter } from "./gpu/meter.ts";
 import { Metrics } from "./metrics.ts";
-import { builtinClassifier } from "./moderation.ts";
+import { agentClassifier, type Classifier } from "./moderation.ts";
 import { ModelCache, progressPrinter, type ModelSource } from "./cache.ts";
 import { readFileSync } from "node:fs";
 import type { GpuClass } from "../../schemas/index.ts";
@@ -34,6 +34,7 @@ export class Agent {
   private cached: string[] = [];
   private device!: DeviceSlots;
   private jobContext: JobContext;
+  private classifier: ReturnType<typeof agentClassifier>;
 
   private cfg: AgentConfig;
   private runtimes: RuntimeAdapter[];
@@ -48,7 +49,7 @@ export class Agent {
     cfg: AgentConfig,
     runtimes: RuntimeAdapter[],
     log: Log,
-    opts: { inventory?: Inventory; meter?: GpuMeter } = {},
+    opts: { inventory?: Inventory; meter?: GpuMeter; classifier?: Classifier | null } = {},
   ) {
     this.cfg = cfg;
     this.runtimes = runtimes;
@@ -57,6 +58,7 @@ export class Agent {
     this.inventory = opts.inventory ?? null;
     this.meter = opts.meter ?? null;
     this.device = new DeviceSlots(cfg.slots);
+    this.classifier = agentClassifier(runtimes);
     this.cache = new ModelCache(cfg.cacheDir, cfg.cacheBudgetGiB * 2 ** 30);
     this.metrics.gauge("gpu_agent_slots_total", "device execution slots", () => cfg.slots);
     this.metrics.gauge("gpu_agent_slots_busy", "device slots running a job now", () => this.device.busy());
@@ -64,7 +66,7 @@ export class Agent {
     this.jobContext = {
       client: this.client, device: this.device, metrics: this.metrics, stats: this.stats,
       meter: () => this.meter!, gpuClass: () => this.gpuClass, runtimeFor: (m) => this.modelRuntime.get(m),
-      classifier: builtinClassifier(runtimes),
+      classifier: opts.classifier === undefined ? this.classifier.classify : opts.classifier,
     };
   }
 
@@ -154,7 +156,7 @@ export class Agent {
     }
     clearInterval(this.heartbeatTimer);
     this.meter?.close();
-    await Promise.all(this.runtimes.map((r) => r.close()));
+    await Promise.all([...this.runtimes.map((r) => r.close()), this.classifier.close()]);
   }
 
   /** Models in memory that this agent serves (the moderation classifier may be loaded without being served). */

@@ -1,5 +1,6 @@
 import type { Moderation, ModerationReport } from "../../schemas/index.ts";
 import { JobError } from "./errors.ts";
+import { BuiltinRuntime } from "./runtimes/builtin/index.ts";
 import type { RunOutput, RuntimeAdapter } from "./runtimes/types.ts";
 
 /** Scores one image with the NSFW classifier: its score, class probabilities, and the execution time it took. */
@@ -8,14 +9,28 @@ export type Classifier = (
   image: { bytes: Uint8Array; contentType: string },
 ) => Promise<{ nsfw_score: number; predictions: ModerationReport["outputs"][number]["predictions"]; ms: number }>;
 
-/** The NSFW detector of the built-in runtime as a classifier; null when this agent runs no built-in runtime. */
-export function builtinClassifier(runtimes: RuntimeAdapter[]): Classifier | null {
-  const builtin = runtimes.find((r) => r.name === "builtin");
-  if (!builtin) return null;
+/** The NSFW detector of a built-in runtime as a classifier. */
+function classifierOf(builtin: RuntimeAdapter): Classifier {
   return async (jobId, image) => {
     const r = await builtin.run({ jobId, model: "nsfw-detector", params: {}, files: { image } });
     const json = r.json as { nsfw_score: number; predictions: { className: string; probability: number }[] };
     return { nsfw_score: json.nsfw_score, predictions: json.predictions, ms: r.gpuMs };
+  };
+}
+
+/**
+ * The agent's classifier: the built-in runtime's when it runs one; otherwise (a GPU host with `--builtin false`) a
+ * model thread of its own, started the first time a job asks for moderation, so no host delivers unchecked outputs.
+ */
+export function agentClassifier(runtimes: RuntimeAdapter[]): { classify: Classifier; close(): Promise<void> } {
+  const builtin = runtimes.find((r) => r.name === "builtin");
+  if (builtin) return { classify: classifierOf(builtin), close: async () => {} };
+  let own: BuiltinRuntime | null = null;
+  return {
+    classify: (jobId, image) => classifierOf((own ??= new BuiltinRuntime()))(jobId, image),
+    close: async () => {
+      await own?.close();
+    },
   };
 }
 
@@ -43,7 +58,10 @@ export async function moderate(
   let ms = 0;
   const outputs: ModerationReport["outputs"] = [];
   for (const [i, o] of images.entries()) {
-    const r = await classify(`${jobId}:moderation:${i}`, { bytes: o.bytes, contentType: o.contentType });
+    const r = await classify(`${jobId}:moderation:${i}`, { bytes: o.bytes, contentType: o.contentType }).catch((e) => {
+      // an output the classifier cannot read is the model's failure, never the caller's input
+      throw new JobError("runtime_error", `moderation of ${o.name}: ${(e as Error).message}`, true);
+    });
     ms += r.ms;
     const flagged = r.nsfw_score >= policy.threshold;
     outputs.push({ name: o.name, nsfw_score: r.nsfw_score, flagged, predictions: r.predictions });

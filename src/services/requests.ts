@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
+import { MODERATION_KEY, moderationPolicy, type ModelDefinition } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { JobView } from "../durable-objects/job-broker.ts";
@@ -35,6 +36,12 @@ async function requestHash(slug: string, raw: Record<string, unknown>): Promise<
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) fields[k] = v instanceof Uint8Array ? { sha256: await sha256Hex(v) } : v;
   return sha256Hex(JSON.stringify([slug, fields]));
+}
+
+/** The job's input with the model's moderation policy stored beside it (lifted out again at lease time). */
+function withModeration(input: Record<string, unknown>, def: ModelDefinition): Record<string, unknown> {
+  const policy = moderationPolicy(def);
+  return policy === "none" ? input : { ...input, [MODERATION_KEY]: { policy, threshold: 0.5 } };
 }
 
 export class RequestService {
@@ -86,7 +93,8 @@ export class RequestService {
         idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base, createdAt: Date.now(),
       });
       const job = await broker(this.env, model.pool).enqueue({
-        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes, input,
+        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes,
+        input: withModeration(input, def),
         priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
       });
       return { id, job, pool: model.pool, replayed: false, headers: rateHeaders(admission.rate, admission.available) };

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { FailRequest, CompleteRequest, type ModerationReport } from "../../schemas/index.ts";
 import { Agent } from "../../gpu-agent/src/agent.ts";
 import { parseConfig } from "../../gpu-agent/src/config.ts";
+import type { Classifier } from "../../gpu-agent/src/moderation.ts";
 import { BuiltinRuntime } from "../../gpu-agent/src/runtimes/builtin/index.ts";
 import type { RunOutput, RunRequest, RuntimeAdapter } from "../../gpu-agent/src/runtimes/types.ts";
 import { FakePlatform, job } from "./fake-platform.ts";
@@ -73,13 +74,18 @@ beforeEach(() => {
   running = null;
 });
 
-async function runJob(outputs: string[], moderation?: { policy: "none" | "flag" | "block"; threshold: number }, runtimes: RuntimeAdapter[] = [model, shared]) {
+async function runJob(
+  outputs: string[],
+  moderation?: { policy: "none" | "flag" | "block"; threshold: number },
+  runtimes: RuntimeAdapter[] = [model, shared],
+  classifier?: Classifier | null,
+) {
   await platform?.stop();
   platform = new FakePlatform();
   await platform.start();
   platform.queue.push(job("m1", "txt2img-fake", { input: { outputs }, ...(moderation ? { moderation } : {}) }));
   const cfg = parseConfig(["--platform-url", platform.url, "--token", "agt_testtoken", "--lease-wait-ms", "200", "--models", "txt2img-fake"], {});
-  agent = new Agent(cfg, runtimes, silent);
+  agent = new Agent(cfg, runtimes, silent, classifier === undefined ? {} : { classifier });
   running = agent.start();
   const end = Date.now() + 30_000;
   while (platform.of("complete").length + platform.of("fail").length === 0) {
@@ -138,9 +144,22 @@ describe("output moderation inside the job", () => {
     }
   });
 
-  it("an agent without the classifier gives a job that needs moderation back as retryable, never unmoderated", async () => {
+  it("a GPU host without the built-in runtime moderates on a model thread of its own", async () => {
     const p = await runJob(["high"], { policy: "block", threshold: THRESHOLD }, [model]);
+    expect(p.of("fail")[0]!.body).toMatchObject({ kind: "content_moderated", retryable: false });
+  });
+
+  it("an agent without a classifier gives a job that needs moderation back as retryable, never unmoderated", async () => {
+    const p = await runJob(["high"], { policy: "block", threshold: THRESHOLD }, [model], null);
     expect(p.of("complete")).toHaveLength(0);
     expect(p.of("fail")[0]!.body).toMatchObject({ kind: "model_unavailable", retryable: true });
+  });
+
+  it("an output the classifier cannot read fails as the model's retryable error, not the caller's input", async () => {
+    const unreadable: Classifier = async () => {
+      throw new Error("image: could not decode image");
+    };
+    const p = await runJob(["high"], { policy: "flag", threshold: THRESHOLD }, [model], unreadable);
+    expect(p.of("fail")[0]!.body).toMatchObject({ kind: "runtime_error", retryable: true });
   });
 });

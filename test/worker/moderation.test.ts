@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+import type { LeasedJob } from "../../schemas/index.ts";
+import { PNG_1x1, adminHeaders, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
@@ -62,5 +63,29 @@ describe("content_moderated", () => {
     const [job] = await agent.lease({ wait_ms: 5000 });
     const f = await agent.post(`/agent/v1/jobs/${job!.job_id}/fail`, { lease_id: job!.lease_id, epoch: job!.epoch, ...blocked, kind: "moderated" });
     expect(f.status).toBe(400);
+  });
+});
+
+describe("the model's moderation policy arrives with the job", () => {
+  it("a text-to-image job is leased with policy block (the default for its category); a classifier job with none", async () => {
+    const a = await newAccount("pro");
+    const sub = await json("POST", "/v2/sdxl1.0-txt2img", { prompt: "a lighthouse at dusk" }, { "x-api-key": a.key });
+    expect(sub.status).toBe(202);
+    const p = (await (await json("POST", "/admin/v1/providers", { name: "gpu" }, adminHeaders)).json()) as { id: string };
+    const t = (await (await call(`/admin/v1/providers/${p.id}/agent-tokens`, { method: "POST", headers: adminHeaders })).json()) as { token: string };
+    const auth = { authorization: `Bearer ${t.token}` };
+    const reg = { name: "h100", version: "test", gpu_class: "H100", gpus: [], runtimes: ["comfyui"], models: ["sdxl1.0-txt2img"], slots: 1 };
+    const { agent_id } = (await (await json("POST", "/agent/v1/register", reg, auth)).json()) as { agent_id: string };
+    const lease = await json("POST", "/agent/v1/lease", { agent_id, slots_free: 1, wait_ms: 3000 }, auth);
+    const [job] = ((await lease.json()) as { jobs: LeasedJob[] }).jobs;
+    expect(job!.moderation).toEqual({ policy: "block", threshold: 0.5 });
+    // the policy travels beside the input, not in it: the agent sees only the caller's fields
+    expect(job!.input).not.toHaveProperty("$moderation");
+    expect(job!.input.prompt).toBe("a lighthouse at dusk");
+
+    json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, { "x-api-key": a.key });
+    const [nsfw] = await (await newAgent()).lease({ wait_ms: 3000 });
+    expect(nsfw!.model).toBe("nsfw-detector");
+    expect(nsfw!.moderation).toBeUndefined();
   });
 });
