@@ -6,8 +6,8 @@ type Tf = typeof import("@tensorflow/tfjs");
 let ready: Promise<Tf> | null = null;
 
 /**
- * TensorFlow.js on its WebAssembly backend (XNNPACK kernels; measured once on a 2-core development machine, about 5x
- * faster than the pure-JS CPU backend for MobileNetV2 and 20x for ESRGAN), with the CPU backend as the fallback.
+ * TensorFlow.js on its WebAssembly backend (XNNPACK kernels; 9 to 23 times faster than the pure-JS CPU backend for
+ * these models in test/bench/models.ts on a 2-core machine), with the CPU backend as the fallback.
  * `TFJS_BACKEND=cpu` forces the fallback. Every model of the thread shares the one backend chosen here.
  */
 export function tfReady(): Promise<Tf> {
