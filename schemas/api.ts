@@ -148,6 +148,8 @@ export const UsageRow = z.object({
   cost: z.number().int().nullable(),
   created_at: z.iso.datetime(),
   completed_at: z.iso.datetime().nullable(),
+  /** why a failed request failed: the job's error kind and its stable error code (e.g. content_moderated) */
+  error: z.object({ kind: z.string(), code: z.string() }).nullable().optional(),
 });
 export const UsagePage = z.object({ data: z.array(UsageRow), next_cursor: z.string().nullable() });
 

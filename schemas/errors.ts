@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   unprocessable: 422,
   precondition_required: 428,
+  content_moderated: 422,
   rate_limited: 429,
   daily_quota_exceeded: 429,
   /** an agent token already has its maximum of live agent registrations */
@@ -42,7 +43,8 @@ export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
 
 /**
  * Why a job failed, as the agent or the broker reports it. Each kind maps to the public error code the caller sees;
- * `invalid_input` is the caller's fault (the model could not use the input) and is never retried.
+ * `invalid_input` is the caller's fault (the model could not use the input) and is never retried; nor is
+ * `content_moderated` (an output scored over the moderation threshold under a `block` policy).
  */
 export const JobErrorKind = z.enum([
   "invalid_input",
@@ -56,6 +58,7 @@ export const JobErrorKind = z.enum([
   "cancelled",
   /** the submission was cut off (a crash) before its job was queued; the reconciler failed it */
   "submission_interrupted",
+  "content_moderated",
 ]);
 export type JobErrorKind = z.infer<typeof JobErrorKind>;
 
@@ -70,4 +73,5 @@ export const JOB_ERROR_CODE: Record<JobErrorKind, ErrorCode> = {
   no_capacity: "no_capacity",
   cancelled: "conflict",
   submission_interrupted: "internal",
+  content_moderated: "content_moderated",
 };

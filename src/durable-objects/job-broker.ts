@@ -332,7 +332,8 @@ export class JobBroker extends DurableObject<Env> {
       // rejection fails it; the ledger voids it and gives a free call back either way.
       this.sql.exec(`UPDATE jobs SET input_rejected_by = ? WHERE id = ?`, agentId, r!.id);
       this.requeue(r!, r!.attempt);
-    } else if (req.retryable && req.kind !== "invalid_input" && r!.attempt < r!.max_attempts) {
+    } else if (req.retryable && req.kind !== "invalid_input" && req.kind !== "content_moderated" && r!.attempt < r!.max_attempts) {
+      // An output that moderation blocked is final whatever the agent says: the same model would be paid again.
       this.requeue(r!, r!.attempt);
     } else {
       this.finish(r!, "FAILED", { error_kind: req.kind, error_message: req.message });

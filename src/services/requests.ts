@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { COMFY_SPEC_KEY, JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
+import { MODERATION_KEY, type ModelDefinition } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { JobView } from "../durable-objects/job-broker.ts";
@@ -36,6 +37,12 @@ async function requestHash(slug: string, raw: Record<string, unknown>): Promise<
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) fields[k] = v instanceof Uint8Array ? { sha256: await sha256Hex(v) } : v;
   return sha256Hex(JSON.stringify([slug, fields]));
+}
+
+/** The job's input with the model's moderation policy stored beside it (lifted out again at lease time). */
+function withModeration(input: Record<string, unknown>, def: ModelDefinition): Record<string, unknown> {
+  const policy = def.moderation;
+  return policy === "none" ? input : { ...input, [MODERATION_KEY]: { policy, threshold: 0.5 } };
 }
 
 export class RequestService {
@@ -103,7 +110,8 @@ export class RequestService {
     let job: JobView;
     try {
       job = await broker(this.env, model.pool).enqueue({
-        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes, input,
+        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes,
+        input: withModeration(input, def),
         priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
         ...(model.comfy ? { requires: model.comfy.requires } : {}),
       });
