@@ -12,3 +12,5 @@ export * from "./events.ts";
 export * from "./workflow.ts";
 export * from "./workflow-api.ts";
 export * from "./workflow-check.ts";
+export * from "./billing.ts";
+export * from "./cpu-models.ts";

@@ -15,6 +15,8 @@ export const RequestFinishedEvent = z.object({
   gpu_class: z.string().nullable(),
   started_at: z.number().int().nullable(),
   completed_at: z.number().int(),
+  /** the agent that held the last lease (its provider earns from the charge); absent in events written before it */
+  agent_id: z.string().nullable().optional(),
 });
 export type RequestFinishedEvent = z.infer<typeof RequestFinishedEvent>;
 

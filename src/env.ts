@@ -29,6 +29,9 @@ export interface Env {
   MAIL_PROVIDER?: string;
   MAIL_API_KEY?: string;
   MAIL_FROM?: string;
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  STRIPE_API_BASE?: string;
 }
 
 type WorkerEnv = Env;
@@ -57,6 +60,10 @@ export const Config = z.object({
   MAIL_PROVIDER: z.enum(["resend"]).optional(),
   MAIL_API_KEY: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(3).optional(),
+  /** real Stripe when both are set; otherwise the local stand-in at STRIPE_API_BASE (never in production) */
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_").optional(),
+  STRIPE_API_BASE: z.url().default("http://127.0.0.1:12111"),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -81,6 +88,9 @@ export function config(env: Env): Config {
     MAIL_PROVIDER: env.MAIL_PROVIDER || undefined,
     MAIL_API_KEY: env.MAIL_API_KEY || undefined,
     MAIL_FROM: env.MAIL_FROM || undefined,
+    STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY || undefined,
+    STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET || undefined,
+    STRIPE_API_BASE: env.STRIPE_API_BASE || undefined,
   });
   checkProduction(cfg);
   parsed.set(env, cfg);

@@ -33,6 +33,9 @@ import { registerWorkflowLifecycle } from "./routes/workflows/lifecycle.ts";
 import { registerWorkflowRun } from "./routes/workflows/run.ts";
 import { registerWorkflowTemplates } from "./routes/workflows/templates.ts";
 import { registerWorkflowRuns } from "./routes/workflow-runs/index.ts";
+import { registerBillingPay } from "./routes/billing/pay.ts";
+import { registerBillingView } from "./routes/billing/view.ts";
+import { registerProvider } from "./routes/provider/index.ts";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
@@ -57,6 +60,9 @@ export function buildApp() {
   registerAdminAccounts(api);
   registerAdminProviders(api);
   registerAdminLedger(api);
+  registerBillingView(api);
+  registerBillingPay(api);
+  registerProvider(api);
   registerAgentRegister(api);
   registerAgentLease(api);
   registerAgentHeartbeat(api);

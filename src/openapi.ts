@@ -7,7 +7,7 @@ export interface Operation {
   /** OpenAPI-style path: /v2/requests/{id} */
   path: string;
   summary: string;
-  tag: "Inference" | "Requests" | "Models" | "Account" | "Webhooks" | "Admin" | "Agent" | "System" | "Workflows";
+  tag: "Inference" | "Requests" | "Models" | "Account" | "Webhooks" | "Admin" | "Agent" | "System" | "Workflows" | "Billing" | "Provider";
   auth: "api_key" | "admin" | "agent" | "none";
   body?: z.ZodType;
   bodyContent?: Record<string, { schema: Record<string, unknown> }>;

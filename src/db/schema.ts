@@ -27,6 +27,10 @@ export const providers = sqliteTable("providers", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** the provider's share of each settled charge, in basis points */
+  revenueShareBp: integer("revenue_share_bp").notNull().default(8000),
+  /** GPU classes this provider's agents may register with, set by an admin */
+  gpuClasses: text("gpu_classes", { mode: "json" }).$type<string[]>(),
 });
 
 export const agentTokens = sqliteTable("agent_tokens", {
@@ -50,6 +54,13 @@ export const agents = sqliteTable("agents", {
   models: text("models", { mode: "json" }).$type<string[]>().notNull(),
   slots: integer("slots").notNull(),
   registeredAt: integer("registered_at").notNull(),
+  /** GPUs one job runs on, accepted at registration: what the broker bills, whatever a completion claims */
+  gpuCount: integer("gpu_count").notNull().default(1),
+  /** completions refused for claiming another GPU class or count */
+  rejectedCompletions: integer("rejected_completions").notNull().default(0),
+  /** jobs this agent failed as invalid input although the platform's validation had accepted the input */
+  inputRejections: integer("input_rejections").notNull().default(0),
+  deregisteredAt: integer("deregistered_at"),
 }, (t) => [index("agents_token").on(t.tokenId)]);
 
 export const models = sqliteTable("models", {
@@ -224,3 +235,20 @@ export const workflowRuns = sqliteTable("workflow_runs", {
   uniqueIndex("workflow_runs_idempotency").on(t.accountId, t.idempotencyKey),
   index("workflow_runs_account_created").on(t.accountId, t.createdAt),
 ]);
+
+/** Stripe customer → account, for webhooks that carry no account metadata. */
+export const billingCustomers = sqliteTable("billing_customers", {
+  customerId: text("customer_id").primaryKey(),
+  accountId: text("account_id").notNull().references(() => accounts.id),
+  createdAt: integer("created_at").notNull(),
+}, (t) => [uniqueIndex("billing_customers_account").on(t.accountId)]);
+
+/** Provider login keys (earnings and statements), separate from agent tokens; SHA-256 at rest. */
+export const providerKeys = sqliteTable("provider_keys", {
+  id: text("id").primaryKey(),
+  providerId: text("provider_id").notNull().references(() => providers.id),
+  hash: text("hash").notNull(),
+  prefix: text("prefix").notNull(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+}, (t) => [uniqueIndex("provider_keys_hash").on(t.hash)]);

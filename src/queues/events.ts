@@ -32,7 +32,7 @@ export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Prom
 
 async function onFinished(e: RequestFinishedEvent, env: Env): Promise<void> {
   if (workflowRunOf(e.request_id)) return notifyWorkflowRun(env, e.request_id);
-  const outcome = await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class, reason: e.error_kind });
+  const outcome = await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class, reason: e.error_kind, agent_id: e.agent_id ?? null, model: e.model });
   const row = await db(env).update(requests)
     .set({ status: e.status, completedAt: e.completed_at, gpuMs: e.gpu_ms, gpuClass: e.gpu_class, errorKind: e.error_kind, cost: outcome?.charge ?? null })
     .where(and(eq(requests.id, e.request_id), ne(requests.status, e.status)))

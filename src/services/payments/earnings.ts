@@ -1,0 +1,70 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { db } from "../../db/client.ts";
+import { agents, providerKeys, providers } from "../../db/schema.ts";
+import type { Earner } from "../../durable-objects/account-ledger-earnings.ts";
+import type { HoldOutcome } from "../../durable-objects/account-ledger.ts";
+import type { Env } from "../../env.ts";
+import { ApiError } from "../../errors.ts";
+import { safeEqual, sha256Hex } from "../crypto.ts";
+import { payments } from "./index.ts";
+import { moneyLedger, providerLedger } from "./ledger.ts";
+
+/** Failure kinds where the platform refunds the caller for its own reasons after the provider's valid work. */
+const PLATFORM_REFUNDED = new Set(["content_moderated"]);
+
+/** Who earns from a job run by `agentId`: its provider and that provider's revenue share (from the broker's lease). */
+export async function earnerFor(env: Env, agentId: string, model: string): Promise<Earner | null> {
+  const row = await db(env)
+    .select({ providerId: agents.providerId, share: providers.revenueShareBp })
+    .from(agents)
+    .innerJoin(providers, eq(providers.id, agents.providerId))
+    .where(eq(agents.id, agentId))
+    .get();
+  return row ? { provider_id: row.providerId, agent_id: agentId, share_bp: row.share, model } : null;
+}
+
+export interface Resolved {
+  status: string;
+  reason?: string | null;
+  gpu_ms: number | null;
+  gpu_class: string | null;
+}
+
+/**
+ * What follows a resolved hold: an auto-recharge charge the settle claimed, and the provider's share delivered to the
+ * provider's ledger. Both the agent's callback and the events queue get here, and every step is idempotent (the
+ * charge by its key, the earning by its op id), so whichever runs second completes what the first could not.
+ */
+export async function afterResolve(
+  env: Env,
+  accountId: string,
+  requestId: string,
+  r: HoldOutcome,
+  o: Resolved,
+  earner: Earner | null,
+): Promise<void> {
+  if (r.auto_recharge) await payments(env).autoRecharge(r.auto_recharge);
+  if (!earner) return;
+  const l = moneyLedger(env, accountId);
+  if (r.status === "settled") {
+    for (const split of await l.splitsOf(requestId))
+      await providerLedger(env, split.provider_id).recordEarning(accountId, split);
+  } else if (o.reason && PLATFORM_REFUNDED.has(o.reason) && o.gpu_ms && o.gpu_ms > 0) {
+    const split = await l.platformPays(requestId, earner, o.gpu_ms, o.gpu_class);
+    if (split) await providerLedger(env, split.provider_id).recordEarning(accountId, split);
+  }
+}
+
+/** A provider login key (`pk_…`, SHA-256 at rest) → the provider it belongs to. */
+export async function providerFromKey(env: Env, presented: string | undefined): Promise<string> {
+  if (!presented)
+    throw new ApiError("unauthenticated", "missing provider key: send x-api-key or Authorization: Bearer");
+  const hash = await sha256Hex(presented);
+  const row = await db(env)
+    .select()
+    .from(providerKeys)
+    .where(and(eq(providerKeys.hash, hash), isNull(providerKeys.revokedAt)))
+    .get();
+  if (!row || !safeEqual(row.hash, hash)) throw new ApiError("unauthenticated", "invalid or revoked provider key");
+  return row.providerId;
+}
