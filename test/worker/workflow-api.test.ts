@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, call, json, newAccount, resetBroker } from "./helpers.ts";
-import { CHAIN, MAX, publish, ref, syncWithStandIns } from "./workflow-helpers.ts";
+import { PNG_1x1, call, json, newAccount, resetBroker, syncCatalog } from "./helpers.ts";
+import { CHAIN, MAX, publish, ref } from "./workflow-helpers.ts";
 
-beforeAll(syncWithStandIns);
+beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
 type Err = { error: { code: string; details?: { errors?: { pointer: string; code: string }[] } } };

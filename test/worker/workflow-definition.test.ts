@@ -2,11 +2,9 @@ import { describe, expect, it } from "vitest";
 import { inputsSchema, longestPath, parseRef, topoOrder, type ModelInfo } from "../../schemas/workflow.ts";
 import { checkDefinition } from "../../schemas/workflow-check.ts";
 import { MODEL_BY_SLUG } from "../../schemas/catalog.ts";
-import { UTILITY_MANIFESTS } from "./workflow-stand-ins.ts";
 
-/** The models' own JSON Schemas: the catalog's manifests, the utility models' where the catalog lacks them. */
-const schemaOf = (slug: string) =>
-  (MODEL_BY_SLUG.get(slug) ?? UTILITY_MANIFESTS.find((m) => m.slug === slug)!).input_schema;
+/** The models' own JSON Schemas, from their manifests under models/. */
+const schemaOf = (slug: string) => MODEL_BY_SLUG.get(slug)!.input_schema;
 const info = (slug: string, output_type: ModelInfo["output_type"], allowed = true, reason?: string): ModelInfo =>
   ({ input_schema: schemaOf(slug), output_type, allowed, ...(reason ? { reason } : {}) });
 const catalog: Record<string, ModelInfo> = {

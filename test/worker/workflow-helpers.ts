@@ -1,31 +1,18 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
-import {
-  MANIFEST_BY_SLUG, MODEL_BY_SLUG, MODEL_DEFINITIONS, MODEL_MANIFESTS, toDefinition, type LeasedJob, type WorkflowRunView,
-} from "../../schemas/index.ts";
-import { UTILITY_MANIFESTS } from "./workflow-stand-ins.ts";
-import { call, json, syncCatalog, type FakeAgent } from "./helpers.ts";
+import { type LeasedJob, type WorkflowRunView } from "../../schemas/index.ts";
+import { call, json, type FakeAgent } from "./helpers.ts";
 
-export const ALL_MODELS = ["background-removal", "nsfw-detector", ...UTILITY_MANIFESTS.map((m) => m.slug)];
+/** The CPU models the workflow tests run: background removal, the NSFW classifier and the sharp utilities. */
+export const ALL_MODELS = [
+  "background-removal", "nsfw-detector", "image-resize", "image-crop", "image-composite", "image-convert", "text-overlay",
+];
 /** What one node of each model holds: the dearest allowed class's rate × max execution, or its fixed price. */
 export const MAX = {
   "background-removal": 1400 * 120, "nsfw-detector": 1400 * 60,
   "image-resize": 100, "image-crop": 100, "image-composite": 200, "image-convert": 100, "text-overlay": 200,
 } as const;
-
-/** Registers the utility models' manifests where the catalog lacks them (see workflow-stand-ins.ts), then syncs D1. */
-export async function syncWithStandIns() {
-  for (const m of UTILITY_MANIFESTS) {
-    if (MODEL_BY_SLUG.has(m.slug)) continue;
-    const def = toDefinition(m);
-    MODEL_MANIFESTS.push(m);
-    MANIFEST_BY_SLUG.set(m.slug, m);
-    MODEL_DEFINITIONS.push(def);
-    MODEL_BY_SLUG.set(m.slug, def);
-  }
-  await syncCatalog();
-}
 
 export const ref = (r: string) => ({ $ref: r });
 
@@ -88,7 +75,7 @@ export async function leaseN(agent: FakeAgent, n: number, ms = 5_000): Promise<L
 }
 
 /** Completes a leased job as gpu-agent does: uploads a file (image models) or returns JSON (nsfw-detector). */
-export async function complete(agent: FakeAgent, job: LeasedJob, gpuMs = 20): Promise<Response> {
+export async function complete(agent: FakeAgent, job: LeasedJob, gpuMs = 20, gpuClass = "cpu"): Promise<Response> {
   const isJson = job.model === "nsfw-detector";
   const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, ...new TextEncoder().encode(job.job_id)]);
   if (!isJson) {
@@ -99,7 +86,7 @@ export async function complete(agent: FakeAgent, job: LeasedJob, gpuMs = 20): Pr
   return agent.post(`/agent/v1/jobs/${job.job_id}/complete`, {
     lease_id: job.lease_id, epoch: job.epoch, outputs: isJson ? [] : [{ name: "output.png", content_type: "image/png", size: bytes.byteLength }],
     ...(isJson ? { output_json: { Neutral: 0.97, Porn: 0.01 } } : {}),
-    metrics: { gpu_ms: gpuMs, load_ms: 0, gpu_class: "cpu" },
+    metrics: { gpu_ms: gpuMs, load_ms: 0, gpu_class: gpuClass },
   });
 }
 

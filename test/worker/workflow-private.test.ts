@@ -1,8 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, call, json, newAccount, newAgent, resetBroker } from "./helpers.ts";
-import { ALL_MODELS, complete, ended, leaseN, publish, ref, syncWithStandIns, waitRun } from "./workflow-helpers.ts";
+import { PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+import { ALL_MODELS, complete, ended, leaseN, publish, ref, waitRun } from "./workflow-helpers.ts";
 
-beforeAll(syncWithStandIns);
+beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
 /** A private ComfyUI model: an img2img graph whose checkpoint only some hosts hold. */
@@ -80,11 +80,12 @@ describe("an account's private models as workflow nodes", () => {
     });
     const img = await call(`/agent/v1/jobs/${job!.job_id}/inputs/image`, { headers: { ...host.headers, "x-lease-id": job!.lease_id } });
     expect(new TextDecoder().decode((await img.arrayBuffer()).slice(4))).toBe(cut!.job_id);
-    expect((await complete(host, job!, 40)).status).toBe(200);
+    expect((await complete(host, job!, 40, "L40S")).status).toBe(200);
 
     const v = await waitRun(owner.key, run_id, ended);
     expect(v.status).toBe("COMPLETED");
-    expect(v.nodes.restyle!.cost).toBeGreaterThan(0);
+    // the private model's default price: 600 µUSD per L40S-second × the measured 40 ms, rounded up
+    expect(v.nodes.restyle!.cost).toBe(Math.ceil((600 * 40) / 1000));
     expect(v.cost).toBe(v.nodes.cutout!.cost! + v.nodes.restyle!.cost!);
   });
 });

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, brokerStub, call, json, newAccount, newAgent, resetBroker } from "./helpers.ts";
-import { ALL_MODELS, CHAIN, DIAMOND, MAX, balances, complete, ended, fail, journal, leaseN, publish, runDo, runView, syncWithStandIns, waitRun } from "./workflow-helpers.ts";
+import { PNG_1x1, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+import { ALL_MODELS, CHAIN, DIAMOND, MAX, balances, complete, ended, fail, journal, leaseN, publish, runDo, runView, waitRun } from "./workflow-helpers.ts";
 
-beforeAll(syncWithStandIns);
+beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
 type Submitted = { run_id: string; status: string; version: number; held: number; poll_url: string; status_url: string; events_url: string; cancel_url: string };
