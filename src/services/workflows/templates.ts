@@ -74,7 +74,8 @@ export const TEMPLATES: Template[] = [
       nodes: {
         cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
         flat: { model: "image-composite", input: { image: ref("nodes.cutout.output"), background: "#ffffff" } },
-        mark: { model: "text-overlay", input: { image: ref("nodes.flat.output"), text: ref("inputs.text") } },
+        // dark text: the default white would vanish on the white background
+        mark: { model: "text-overlay", input: { image: ref("nodes.flat.output"), text: ref("inputs.text"), color: "#222222" } },
         encode: { model: "image-convert", input: { image: ref("nodes.mark.output"), format: "jpeg", quality: 85 } },
         check: { model: "nsfw-detector", input: { image: ref("nodes.flat.output") } },
       },
