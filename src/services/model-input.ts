@@ -7,6 +7,9 @@ import { ApiError } from "../errors.ts";
  */
 export { fieldIssues, checkModelInput, type FieldIssue } from "../../schemas/model-input.ts";
 
+const MAX_FIELDS = 20;
+const clip = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
+
 /** The validated input with defaults applied, or `invalid_input` with the failing fields. */
 export function validateModelInput(
   schema: Record<string, unknown>,
@@ -14,8 +17,11 @@ export function validateModelInput(
 ): Record<string, unknown> {
   const r = checkModelInput(schema, raw);
   if (!r.ok) {
-    const fields = r.issues.map(({ path, message, code }) => ({ path, message, code }));
-    throw new ApiError("invalid_input", "input failed validation", { fields });
+    // bounded as the zod path bounds them (src/app.ts): a body of 300,000 unknown keys gets a few KB of error
+    const fields = r.issues.slice(0, MAX_FIELDS)
+      .map(({ path, message, code }) => ({ path: clip(path), message: clip(message), code }));
+    const omitted = r.issues.length - fields.length;
+    throw new ApiError("invalid_input", "input failed validation", { fields, ...(omitted > 0 ? { omitted } : {}) });
   }
   return r.input;
 }
