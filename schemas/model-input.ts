@@ -42,7 +42,8 @@ export function fieldIssues(errors: OutputUnit[]): FieldIssue[] {
       const segments = [...at, field];
       issue = { path: segments.join("."), message: "required", code: "required", segments, rule: e.keywordLocation };
     } else if (e.keyword === "false") {
-      issue = { path: at.join("."), message: "unrecognized field", code: "unrecognized_keys", segments: at, rule: e.keywordLocation };
+      const rule = e.keywordLocation;
+      issue = { path: at.join("."), message: "unrecognized field", code: "unrecognized_keys", segments: at, rule };
     } else if (WRAPPERS.has(e.keyword)) {
       continue;
     } else {

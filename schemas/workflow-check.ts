@@ -4,7 +4,10 @@ import {
   type DefinitionError, type DefinitionErrorCode, type ModelLookup, type WorkflowInput,
 } from "./workflow.ts";
 
-/** The save-time checker of workflow definitions (the format itself is in workflow.ts). Pure: zod and the shared model-input validator. */
+/**
+ * The save-time checker of workflow definitions (the format itself is in workflow.ts). Pure: zod, and the model-input
+ * validator the request path uses (schemas/model-input.ts).
+ */
 
 const esc = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
 export const pointer = (...parts: (string | number)[]) => "/" + parts.map((p) => esc(String(p))).join("/");
@@ -27,7 +30,7 @@ function fieldType(p: JsonProp | undefined): FieldType {
   if (p.enum && p.enum.every((x) => typeof x === "string")) return "string";
   // a choice among string forms (a colour or a gradient) is a string
   const branches = p.anyOf ?? p.oneOf;
-  if (branches && branches.length > 0 && branches.every((b) => b.type === "string" && b.format !== "image")) return "string";
+  if (branches?.length && branches.every((b) => b.type === "string" && b.format !== "image")) return "string";
   return "unknown";
 }
 
@@ -60,7 +63,9 @@ function nodeInputErrors(issues: FieldIssue[], refFields: Set<string>): { messag
   const out: { message: string; segments: string[] }[] = [];
   for (const i of relevant) {
     if (IN_BRANCH.test(i.rule)) continue;
-    const branches = relevant.filter((b) => b.rule.startsWith(`${i.rule}/`)).map((b) => `${b.path ? `${b.path} ` : ""}${b.message}`);
+    const branches = relevant
+      .filter((b) => b.rule.startsWith(`${i.rule}/`))
+      .map((b) => `${b.path ? `${b.path} ` : ""}${b.message}`);
     const message = `${i.path ? `${i.path}: ` : ""}${i.message}${branches.length ? ` (${branches.join("; ")})` : ""}`;
     out.push({ message, segments: i.segments });
   }
@@ -165,7 +170,11 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
       // width or height) see it present; whatever is said about the stand-in itself is ignored.
       const body = { ...literal, ...Object.fromEntries([...refFields].map((f) => [f, null])) };
       const r = checkModelInput(model.input_schema, body);
-      if (!r.ok) for (const e of nodeInputErrors(r.issues, refFields)) err("invalid_node_input", e.message, "nodes", id, "input", ...e.segments);
+      if (!r.ok) {
+        for (const e of nodeInputErrors(r.issues, refFields)) {
+          err("invalid_node_input", e.message, "nodes", id, "input", ...e.segments);
+        }
+      }
     }
   }
 

@@ -21,7 +21,8 @@ export async function jobScope(c: Ctx) {
   if (!agentId) throw new ApiError("invalid_input", "x-agent-id header is required");
   await ownAgent(c, agentId);
   const jobId = c.req.param("id")!;
-  let req = await db(c.env).select({ pool: requests.pool, accountId: requests.accountId, model: requests.model }).from(requests).where(eq(requests.id, jobId)).get();
+  let req = await db(c.env).select({ pool: requests.pool, accountId: requests.accountId, model: requests.model })
+    .from(requests).where(eq(requests.id, jobId)).get();
   // A workflow node's job has no request row: its run knows the owner and the pool.
   const run = req ? null : workflowRunOf(jobId);
   if (run) {

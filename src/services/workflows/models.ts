@@ -5,6 +5,8 @@ import { quote, type HoldPricing } from "../pricing.ts";
 import { classify, parseRef } from "../../../schemas/workflow.ts";
 import { checkModelInput } from "../../../schemas/model-input.ts";
 
+type InputIssue = { path: string; message: string; code: string };
+
 /** The catalog entries a definition names, loaded once, with what the checker needs to know of each. */
 export class NodeModels {
   private constructor(readonly models: Map<string, CatalogModel>, private plan: Plan) {}
@@ -15,7 +17,8 @@ export class NodeModels {
     const nodes = (def as { nodes?: Record<string, { model?: unknown }> } | null)?.nodes;
     if (nodes && typeof nodes === "object") for (const n of Object.values(nodes)) if (typeof n?.model === "string") slugs.add(n.model);
     const catalog = new D1Catalog(env);
-    const found = await Promise.all([...slugs].slice(0, 64).map(async (s) => [s, await catalog.get(s, account.id)] as const));
+    const get = async (s: string) => [s, await catalog.get(s, account.id)] as const;
+    const found = await Promise.all([...slugs].slice(0, 64).map(get));
     return new NodeModels(new Map(found.filter((f): f is [string, CatalogModel] => f[1] !== null)), account.plan);
   }
 
@@ -36,8 +39,8 @@ export class NodeModels {
    * caller's error at submission (field = the run input), not a node failure later. Each node is checked with the
    * model's own validator over its literals, the run inputs it takes directly, and the rest present as null.
    */
-  inputIssues(def: WorkflowDefinition, inputs: Record<string, unknown>): { path: string; message: string; code: string }[] {
-    const issues: { path: string; message: string; code: string }[] = [];
+  inputIssues(def: WorkflowDefinition, inputs: Record<string, unknown>): InputIssue[] {
+    const issues: InputIssue[] = [];
     for (const [id, node] of Object.entries(def.nodes)) {
       const m = this.models.get(node.model);
       if (!m) continue;

@@ -34,7 +34,10 @@ export const TEMPLATES: Template[] = [
       inputs: { image: { type: "image", description: "the subject" }, background: { type: "image", description: "the new background" } },
       nodes: {
         cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
-        swap: { model: "image-composite", input: { image: ref("nodes.cutout.output"), background_image: ref("inputs.background") } },
+        swap: {
+          model: "image-composite",
+          input: { image: ref("nodes.cutout.output"), background_image: ref("inputs.background") },
+        },
       },
       outputs: { image: ref("nodes.swap.output") },
     },
@@ -59,7 +62,10 @@ export const TEMPLATES: Template[] = [
     definition: {
       inputs: { image: { type: "image" }, size: { type: "integer", minimum: 16, maximum: 2048, default: 512 }, quality: { type: "integer", minimum: 1, maximum: 100, default: 80 } },
       nodes: {
-        fit: { model: "image-resize", input: { image: ref("inputs.image"), width: ref("inputs.size"), height: ref("inputs.size"), mode: "crop" } },
+        fit: {
+          model: "image-resize",
+          input: { image: ref("inputs.image"), width: ref("inputs.size"), height: ref("inputs.size"), mode: "crop" },
+        },
         encode: { model: "image-convert", input: { image: ref("nodes.fit.output"), format: "webp", quality: ref("inputs.quality") } },
       },
       outputs: { image: ref("nodes.encode.output") },
@@ -75,7 +81,9 @@ export const TEMPLATES: Template[] = [
         cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
         flat: { model: "image-composite", input: { image: ref("nodes.cutout.output"), background: "#ffffff" } },
         // dark text: the default white would vanish on the white background
-        mark: { model: "text-overlay", input: { image: ref("nodes.flat.output"), text: ref("inputs.text"), color: "#222222" } },
+        mark: {
+          model: "text-overlay", input: { image: ref("nodes.flat.output"), text: ref("inputs.text"), color: "#222222" },
+        },
         encode: { model: "image-convert", input: { image: ref("nodes.mark.output"), format: "jpeg", quality: 85 } },
         check: { model: "nsfw-detector", input: { image: ref("nodes.flat.output") } },
       },
@@ -89,15 +97,18 @@ export const TEMPLATES: Template[] = [
     definition: {
       inputs: {
         image: { type: "image" },
-        side: { type: "integer", minimum: 16, maximum: 2048, default: 256, description: "side of the result in pixels" },
+        side: { type: "integer", minimum: 16, maximum: 2048, default: 256, description: "the result's side in pixels" },
         gravity: {
           type: "enum", default: "center", description: "which part of the photo the square keeps",
           values: ["center", "top", "bottom", "left", "right", "top-left", "top-right", "bottom-left", "bottom-right"],
         },
       },
       nodes: {
-        crop: { model: "image-crop", input: { image: ref("inputs.image"), aspect_ratio: "1:1", gravity: ref("inputs.gravity") } },
-        fit: { model: "image-resize", input: { image: ref("nodes.crop.output"), width: ref("inputs.side"), mode: "fit" } },
+        crop: {
+          model: "image-crop",
+          input: { image: ref("inputs.image"), aspect_ratio: "1:1", gravity: ref("inputs.gravity") },
+        },
+        fit: { model: "image-resize", input: { image: ref("nodes.crop.output"), width: ref("inputs.side") } },
       },
       outputs: { image: ref("nodes.fit.output") },
     },
