@@ -1,5 +1,5 @@
 import { classify, parseRef, type Ref, type WorkflowDefinition } from "../../schemas/workflow.ts";
-import type { AgentOutput, ComfyJobSpec, ComfyRequirements } from "../../schemas/index.ts";
+import type { AgentOutput, ComfyJobSpec, ComfyRequirements, ModelDefinition } from "../../schemas/index.ts";
 
 /**
  * How a run turns refs into values: a node's input from the run's inputs and its upstream nodes' outputs, and the
@@ -17,6 +17,8 @@ export interface RunNodeSpec {
   max_cost: number;
   /** the model's input JSON Schema, which each node's input is checked and defaulted with before its job is queued */
   input_schema?: Record<string, unknown>;
+  /** the model's output moderation (block or flag), which its jobs carry as a request's do */
+  moderation?: ModelDefinition["moderation"];
   /** a private ComfyUI model: its graph travels with the job, and only agents with what it needs may run it */
   comfy?: { spec: ComfyJobSpec; requires: ComfyRequirements };
 }

@@ -4,6 +4,7 @@ import { COMFY_SPEC_KEY, MODEL_BY_SLUG, type AgentOutput } from "../../schemas/i
 import { checkModelInput } from "../../schemas/model-input.ts";
 import { dependencies, topoOrder } from "../../schemas/workflow.ts";
 import { broker } from "../services/broker.ts";
+import { withModeration } from "../services/requests.ts";
 import type { JobView } from "./job-broker.ts";
 import { RUN_MIGRATIONS, TERMINAL_RUN, type EventRow, type NodeRow, type RunRow, type RunStatus } from "./workflow-run-sql.ts";
 import { FileValue, inputKey, nodeInput, type RunSpec, type Upstream } from "./workflow-run-values.ts";
@@ -215,7 +216,8 @@ export class WorkflowRun extends DurableObject<Env> {
     const schema = node.input_schema ?? MODEL_BY_SLUG.get(node.model)?.input_schema;
     const checked = schema ? checkModelInput(schema, out) : { ok: true as const, input: out };
     if (!checked.ok) {
-      return { ok: false, message: `node '${id}': ${checked.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}` };
+      const said = checked.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+      return { ok: false, message: `node '${id}': ${said.join("; ")}` };
     }
     const data = checked.input;
     delete data.base64;
@@ -233,7 +235,10 @@ export class WorkflowRun extends DurableObject<Env> {
     }
     await broker(this.env, m.pool).enqueue({
       id: n.job_id, account_id: spec.account_id, model: m.model, runtime: m.runtime, gpu_classes: m.gpu_classes,
-      input: m.comfy ? { ...input, [COMFY_SPEC_KEY]: m.comfy.spec } : input,
+      // the model's moderation policy and a private model's graph travel with the job, as a request's do
+      input: withModeration(m.comfy ? { ...input, [COMFY_SPEC_KEY]: m.comfy.spec } : input, {
+        moderation: m.moderation ?? "none",
+      }),
       priority: spec.priority, exec_timeout_ms: m.exec_timeout_ms, ttl_ms: spec.job_ttl_ms,
       ...(m.comfy ? { requires: m.comfy.requires } : {}),
     });

@@ -74,6 +74,8 @@ describe("an account's private models as workflow nodes", () => {
     const host = await newAgent([], "L40S", ["comfyui"]);
     const [job] = await host.lease(CAPS);
     expect(job!.job_id).toBe(`${run_id}:restyle`);
+    // a private model's outputs are moderated (block), in a workflow as in a request
+    expect(job!.moderation).toEqual({ policy: "block", threshold: 0.5 });
     expect(job!.input).toMatchObject({
       prompt: "ink castle", steps: 12, strength: 0.7, image: `/agent/v1/jobs/${job!.job_id}/inputs/image`,
       $comfyui: { workflow: graph },

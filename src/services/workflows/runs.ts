@@ -103,7 +103,8 @@ export class WorkflowRunService {
       nodeMeta[nid] = {
         model: n.model, runtime: m.definition.runtime, pool: m.pool, gpu_classes: m.view.gpu_classes,
         exec_timeout_ms: m.view.max_execution_s * 1000, max_cost: est.per_node[nid]!,
-        input_schema: m.definition.input_schema, ...(m.comfy ? { comfy: m.comfy } : {}),
+        input_schema: m.definition.input_schema, moderation: m.definition.moderation,
+        ...(m.comfy ? { comfy: m.comfy } : {}),
       };
     }
     const deadline = Math.min(MAX_RUN_DEADLINE_MS, longestPath(definition, (nid) => jobTtl + nodeMeta[nid]!.exec_timeout_ms));
