@@ -1,5 +1,5 @@
 import { Validator, type OutputUnit } from "@cfworker/json-schema";
-import { ApiError } from "../errors.ts";
+import { invalidFields } from "../errors.ts";
 
 /**
  * Validates a request body against a model's JSON Schema with @cfworker/json-schema (it interprets the schema, so
@@ -54,7 +54,7 @@ export function validateModelInput(
   raw: Record<string, unknown>,
 ): Record<string, unknown> {
   const r = validator(schema).validate(raw);
-  if (!r.valid) throw new ApiError("invalid_input", "input failed validation", { fields: fieldIssues(r.errors) });
+  if (!r.valid) throw invalidFields(fieldIssues(r.errors));
   const input: Record<string, unknown> = { ...raw };
   const props = (schema.properties ?? {}) as Record<string, { default?: unknown }>;
   for (const [k, p] of Object.entries(props)) {
