@@ -1,4 +1,5 @@
-import { INPUT_NAME, WorkflowRunView } from "../../../schemas/index.ts";
+import { ID, servingHeaders, validName } from "../../services/files.ts";
+import { WorkflowRunView } from "../../../schemas/index.ts";
 import { reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { signingSecret } from "../../env.ts";
@@ -6,7 +7,6 @@ import { db } from "../../db/client.ts";
 import { workflowRuns } from "../../db/schema.ts";
 import { eq } from "drizzle-orm";
 import { requireApiKey } from "../../services/auth.ts";
-import { ID, servingHeaders } from "../../services/files.ts";
 import { WorkflowRunService, runStub } from "../../services/workflows/runs.ts";
 import { verifyRunOutput } from "../../services/workflows/views.ts";
 
@@ -71,20 +71,18 @@ export function registerWorkflowRuns(api: Api) {
   api.op(
     { method: "get", path: "/v2/workflow-runs/{id}/outputs/{name}", tag: "Workflows", auth: "none", summary: "Download a mapped output of a completed run through its signed, expiring URL", responses: { 200: { description: "the file", content: "application/octet-stream" } }, errors: [403, 404] },
     async (c: Ctx) => {
-      // Decoded once by the router, as request outputs are: a name outside the output-name alphabet is 404, never a
-      // decoding error.
-      const id = c.req.param("id")!;
-      const name = c.req.param("name")!;
-      if (!ID.test(id) || !INPUT_NAME.test(name)) throw notFound("output");
+      // The router decoded the path once; names and ids are checked, never decoded again (issue 9, §3).
+      const id = c.req.param("id") ?? "";
+      const name = c.req.param("name") ?? "";
+      if (!ID.test(id) || !validName(name)) throw notFound("output");
       const ok = await verifyRunOutput(signingSecret(c.get("cfg")), id, name, Number(c.req.query("expires")), c.req.query("sig") ?? "", Date.now());
       if (!ok) throw new ApiError("forbidden", "missing, invalid or expired signature");
       const row = await db(c.env).select({ id: workflowRuns.id }).from(workflowRuns).where(eq(workflowRuns.id, id)).get();
       if (!row) throw notFound("output");
       const out = await svc(c).output(await runStub(c.env, id).snapshot(), name);
       if (!out || out.type !== "file") throw notFound("output");
-      // served like a request's outputs: never sniffed, never active content
       const headers = { ...servingHeaders(out.content_type, name), "cache-control": "private, max-age=3600" };
-      return new Response(out.body, { headers: { ...headers, "x-request-id": c.get("requestId") } });
+      return new Response(out.body, { headers });
     },
   );
 }
