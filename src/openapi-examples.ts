@@ -1,6 +1,7 @@
 /**
  * Example requests and responses for every operation of the OpenAPI document, keyed by `"<method> <path>"`, kept here
- * (the public API) and in src/openapi-examples-operators.ts (admin, agent, benchmarks) rather than in each route file.
+ * (the public API) and in src/openapi-examples-operators.ts (admin, agent, benchmarks), -products.ts (model page,
+ * custom models, billing, provider) and -workflows.ts, rather than in each route file.
  * src/openapi-samples.ts attaches them to the document (validating each against its operation's zod schema and
  * dropping one that does not match) and derives curl and Python samples from them; test/worker/docs.test.ts fails
  * when an operation has none.
@@ -50,7 +51,7 @@ const completed = {
   capacity: null,
   ...times,
   metrics,
-  cost: 1012,
+  cost: 736,
   error: null,
   ...urls(),
 };
@@ -70,19 +71,22 @@ const queued = {
 };
 const model = {
   slug: "background-removal",
-  name: "Background removal (ISNet)",
-  category: "image-editing",
+  name: "Background Removal (ISNet)",
+  category: "background-removal",
   description: "Cuts the subject out of a photo and returns a PNG with a transparent background.",
   input_schema: { type: "object", properties: { image: { type: "string", format: "image" } }, required: ["image"] },
   output_type: "image",
   runtime: "builtin",
-  gpu_classes: ["cpu", "A40", "L40S"],
-  pricing: { kind: "per_gpu_second", micro_usd_per_second: { cpu: 100, A40: 550, L40S: 800 } },
+  gpu_classes: ["cpu", "A40", "L40S", "A100-40", "A100-80", "H100"],
+  pricing: {
+    kind: "per_gpu_second",
+    micro_usd_per_second: { cpu: 100, A40: 400, L40S: 600, "A100-40": 800, "A100-80": 1_000, H100: 1_400 },
+  },
   free: true,
   max_execution_s: 120,
 };
 const delivery = {
-  id: "whd_0QhZl0b2Tq8wMx3K",
+  id: "whd_0QhZl0b2Tq8wMx3KpR6sT9uV",
   request_id: ID,
   webhook_id: `wh_${ID}:finished`,
   url: "https://example.com/hooks/inference",
@@ -152,7 +156,7 @@ export const EXAMPLES: Record<string, OperationExample> = {
         "",
         "id: 5",
         "event: completed",
-        `data: {"request_id":"${ID}","status":"COMPLETED","output":[…],"metrics":{…},"cost":1012,…}`,
+        `data: {"request_id":"${ID}","status":"COMPLETED","output":[…],"metrics":{…},"cost":736,…}`,
         "",
       ].join("\n"),
     },
@@ -168,11 +172,10 @@ export const EXAMPLES: Record<string, OperationExample> = {
   },
   // ---- models, account ----
   "get /v1/models": { responses: { 200: { data: [model] } } },
-  "get /v1/models/{model}": { params: { model: "background-removal" }, responses: { 200: model } },
   "get /v1/account": {
     responses: {
       200: {
-        id: "acct_0QhYw2m8",
+        id: "acct_0QhYw2m8Rt4uVx6Yz8Ab1Cd3",
         plan: "pro",
         limits: PLAN_DEFAULTS.pro,
         balance: 37_250_000,
@@ -200,7 +203,7 @@ export const EXAMPLES: Record<string, OperationExample> = {
             status: "COMPLETED",
             gpu_seconds: 1.84,
             gpu_class: "A40",
-            cost: 1012,
+            cost: 736,
             created_at: times.created_at,
             completed_at: times.completed_at,
           },
@@ -259,6 +262,8 @@ export const ERROR_EXAMPLES: Record<number, { code: string; message: string; det
   403: { code: "forbidden", message: "the free plan can call free models only" },
   404: { code: "not_found", message: "request not found" },
   409: { code: "conflict", message: "the request is in a state that does not allow this" },
+  412: { code: "precondition_failed", message: "the draft changed since you read it", details: { etag: '"rev-3"' } },
+  428: { code: "precondition_required", message: "send If-Match with the ETag of the draft you edited" },
   413: { code: "payload_too_large", message: "request body exceeds 20971520 bytes", details: { max_bytes: 20971520 } },
   415: { code: "unsupported_media_type", message: "send application/json or an image" },
   422: { code: "unprocessable", message: "the image could not be decoded" },

@@ -8,6 +8,8 @@
 import type { Operation } from "./openapi.ts";
 import { ERROR_EXAMPLES, EXAMPLES, type OperationExample } from "./openapi-examples.ts";
 import { OPERATOR_EXAMPLES } from "./openapi-examples-operators.ts";
+import { PRODUCT_EXAMPLES } from "./openapi-examples-products.ts";
+import { WORKFLOW_EXAMPLES } from "./openapi-examples-workflows.ts";
 import { CLIENT_SAMPLES } from "./openapi-client-samples.ts";
 
 type Json = Record<string, unknown>;
@@ -21,7 +23,8 @@ const AUTH_HEADER: Record<Operation["auth"], [string, string] | null> = {
 export const exampleKey = (op: Pick<Operation, "method" | "path">) => `${op.method} ${op.path}`;
 
 export function attachExamples(op: Operation, doc: Json, serverUrl: string): void {
-  const ex = EXAMPLES[exampleKey(op)] ?? OPERATOR_EXAMPLES[exampleKey(op)];
+  const key = exampleKey(op);
+  const ex = EXAMPLES[key] ?? OPERATOR_EXAMPLES[key] ?? PRODUCT_EXAMPLES[key] ?? WORKFLOW_EXAMPLES[key];
   if (!ex) return;
   const where = exampleKey(op);
   for (const p of (doc.parameters as Json[] | undefined) ?? []) {
@@ -33,7 +36,12 @@ export function attachExamples(op: Operation, doc: Json, serverUrl: string): voi
       required: true,
       content: {
         "application/json": {
-          schema: { type: "object", description: "The model's input: see input_schema in GET /v1/models/{model}" },
+          schema: {
+            type: "object",
+            description: op.path.includes("/workflows/")
+              ? "The workflow's inputs (or raw image bytes): see input_schema in GET /v1/workflows/{slug}"
+              : "The model's input: see input_schema in GET /v1/models/{model}",
+          },
         },
       },
     }) as { content: Record<string, Json> };
