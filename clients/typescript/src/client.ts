@@ -14,7 +14,10 @@ import type {
   Submitted,
   UsagePage,
   WebhookSecret,
+  WorkflowRun,
+  WorkflowRunSubmitted,
 } from "./types.ts";
+import * as wf from "./workflows.ts";
 
 export interface ClientOptions {
   apiKey: string;
@@ -192,6 +195,19 @@ export class EdgeInference {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Runs a published workflow (`slug`, `slug@3`, `slug@production`) and returns the completed run. */
+  runWorkflow(ref: string, inputs: ModelInput, opts?: wf.WorkflowRunOptions): Promise<WorkflowRun> {
+    return wf.runWorkflow(this, ref, encodeInput(inputs), opts);
+  }
+  /** Starts a workflow run and returns at once with its id, hold and URLs. */
+  submitWorkflow(ref: string, inputs: ModelInput, opts?: wf.WorkflowSubmitOptions): Promise<WorkflowRunSubmitted> {
+    return wf.submitWorkflow(this, ref, encodeInput(inputs), opts);
+  }
+  /** Resolves with the run once it ended and its cost is final; throws WaitTimeoutError after `timeoutMs`. */
+  waitRun(runId: string, opts?: wf.WaitRunOptions): Promise<WorkflowRun> {
+    return wf.waitRun(this, runId, opts);
   }
 
   models = async (): Promise<ModelList> => (await this.request<ModelList>("GET", "/v1/models")).body;

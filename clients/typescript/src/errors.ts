@@ -1,4 +1,4 @@
-import type { ErrorCode, RequestResult } from "./types.ts";
+import type { ErrorCode, RequestResult, WorkflowRun } from "./types.ts";
 
 const RETRYABLE = new Set<string>(["rate_limited", "internal", "no_capacity", "timeout"]);
 
@@ -64,6 +64,49 @@ export class RequestFailedError extends EdgeInferenceError {
   }
 }
 
+/** A workflow run failed or was cancelled; `node` names the node that failed (null for a cancel or run-level error). */
+export class WorkflowRunFailedError extends EdgeInferenceError {
+  override readonly name = "WorkflowRunFailedError";
+  readonly runId: string;
+  readonly node: string | null;
+  readonly kind: string;
+  /** the run as it ended, when known (a sync call's error answer carries only its error) */
+  readonly run: WorkflowRun | null;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    status: number,
+    runId: string,
+    node: string | null,
+    kind: string,
+    run: WorkflowRun | null = null,
+  ) {
+    super(code, message, status, null, { run_id: runId, error: { node, kind, message } });
+    this.runId = runId;
+    this.node = node;
+    this.kind = kind;
+    this.run = run;
+  }
+
+  /** The same codes the sync endpoint answers a failed run with. */
+  static of(run: WorkflowRun): WorkflowRunFailedError {
+    const e = run.error;
+    const kind = e?.kind ?? (run.status === "CANCELLED" ? "cancelled" : "runtime_error");
+    const code: ErrorCode =
+      run.status === "CANCELLED"
+        ? "conflict"
+        : kind === "timeout"
+          ? "timeout"
+          : kind === "invalid_input"
+            ? "unprocessable"
+            : "internal";
+    const status = { conflict: 409, timeout: 504, unprocessable: 422 }[code as string] ?? 500;
+    const message = e?.message ?? `run ${run.status.toLowerCase()}`;
+    return new WorkflowRunFailedError(code, message, status, run.run_id, e?.node ?? null, kind, run);
+  }
+}
+
 /** `wait` gave up before the request finished; the request itself keeps running. */
 export class WaitTimeoutError extends Error {
   override readonly name = "WaitTimeoutError";
@@ -88,7 +131,18 @@ export async function errorFrom(res: Response): Promise<EdgeInferenceError> {
   const e = body.error ?? {};
   const code = (e.code ?? (res.status >= 500 ? "internal" : "invalid_input")) as ErrorCode;
   const message = e.message ?? `HTTP ${res.status}`;
-  const details = e.details as { request_id?: string; kind?: string } | undefined;
+  const details = e.details as
+    | { request_id?: string; kind?: string; run_id?: string; error?: { node?: string | null; kind?: string } | null }
+    | undefined;
+  if (details?.run_id && details.error?.kind)
+    return new WorkflowRunFailedError(
+      code,
+      message,
+      res.status,
+      details.run_id,
+      details.error.node ?? null,
+      details.error.kind,
+    );
   if (details?.request_id && details.kind)
     return new RequestFailedError(code, message, res.status, details.request_id, details.kind);
   const retryAfter = res.headers.get("retry-after");

@@ -21,6 +21,9 @@ export type DeliveryPage = Res<"/v1/webhooks/deliveries", "get", 200>;
 export type WebhookDelivery = DeliveryPage["data"][number];
 export type Redelivered = Res<"/v1/webhooks/deliveries/{id}/redeliver", "post", 202>;
 export type WebhookSecret = Res<"/v1/webhooks/secret", "get", 200>;
+export type WorkflowRun = Res<"/v2/workflow-runs/{id}", "get", 200>;
+export type WorkflowRunSubmitted = Res<"/v2/workflows/{slug}", "post", 202>;
+export type WorkflowRunOutput = NonNullable<WorkflowRun["outputs"]>[string];
 export type ErrorEnvelope = Res<"/v2/requests/{id}", "get", 404>;
 /** The platform's stable error codes. */
 export type ErrorCode = ErrorEnvelope["error"]["code"];
