@@ -9,6 +9,8 @@ import { ASSETS } from "./assets/generated.ts";
 import { ErrorPage } from "./pages/simple.tsx";
 import { COMING_IDS } from "./pages/simple.tsx";
 import { registerAuth } from "./routes/auth.tsx";
+import { registerBilling } from "./routes/billing.tsx";
+import { registerWebhooks } from "./routes/webhooks.tsx";
 import { registerModels } from "./routes/models.tsx";
 import { registerPages } from "./routes/pages.tsx";
 import { SessionService } from "./services/session.ts";
@@ -21,6 +23,10 @@ const PROTECTED = [
   "/keys/*",
   "/models",
   "/models/*",
+  "/billing",
+  "/billing/*",
+  "/webhooks",
+  "/webhooks/*",
   ...COMING_IDS.map((id) => `/${id}`),
 ];
 
@@ -52,6 +58,8 @@ export function consoleApp(): Hono<ConsoleEnv> {
   for (const p of PROTECTED) app.use(p, requireSession, requireCsrfToken);
   registerPages(app);
   registerModels(app);
+  registerBilling(app);
+  registerWebhooks(app);
 
   app.all("*", async (c) => {
     const session = await new SessionService(c.env).read(sessionCookie(c));
