@@ -111,7 +111,13 @@ export const CreateAccount = z.strictObject({ email: z.email().max(320), plan: P
 export const CreatedId = z.object({ id: z.string() });
 export const CreatedKey = z.object({ id: z.string(), key: z.string(), prefix: z.string() });
 export const CreateKey = z.strictObject({ name: z.string().max(100).optional() });
-export const CreateProvider = z.strictObject({ name: z.string().min(1).max(100) });
+export const CreateProvider = z.strictObject({
+  name: z.string().min(1).max(100),
+  /** the address the provider signs in to the console with */
+  email: z.email().max(254).optional(),
+});
+export const UpdateProvider = z.strictObject({ email: z.email().max(254).nullable() });
+export const ProviderView = z.object({ id: z.string(), name: z.string(), email: z.string().nullable() });
 export const CreatedToken = z.object({ id: z.string(), token: z.string(), prefix: z.string() });
 export const Revoked = z.object({ id: z.string(), revoked: z.literal(true) });
 export const CatalogSynced = z.object({ models: z.number().int() });

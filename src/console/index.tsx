@@ -11,6 +11,7 @@ import { COMING_IDS } from "./pages/simple.tsx";
 import { registerAuth } from "./routes/auth.tsx";
 import { registerBilling } from "./routes/billing.tsx";
 import { registerWebhooks } from "./routes/webhooks.tsx";
+import { registerProvider } from "./routes/provider.tsx";
 import { registerModels } from "./routes/models.tsx";
 import { registerPages } from "./routes/pages.tsx";
 import { SessionService } from "./services/session.ts";
@@ -27,6 +28,8 @@ const PROTECTED = [
   "/billing/*",
   "/webhooks",
   "/webhooks/*",
+  "/provider",
+  "/provider/*",
   ...COMING_IDS.map((id) => `/${id}`),
 ];
 
@@ -60,6 +63,7 @@ export function consoleApp(): Hono<ConsoleEnv> {
   registerModels(app);
   registerBilling(app);
   registerWebhooks(app);
+  registerProvider(app);
 
   app.all("*", async (c) => {
     const session = await new SessionService(c.env).read(sessionCookie(c));

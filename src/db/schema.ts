@@ -29,7 +29,9 @@ export const providers = sqliteTable("providers", {
   createdAt: integer("created_at").notNull(),
   /** the provider's share of each settled charge, in basis points */
   revenueShareBp: integer("revenue_share_bp").notNull().default(8000),
-});
+  /** where the provider's console sign-in link goes (lower case); null until an operator sets it */
+  email: text("email"),
+}, (t) => [uniqueIndex("providers_email").on(t.email)]);
 
 export const agentTokens = sqliteTable("agent_tokens", {
   id: text("id").primaryKey(),

@@ -58,6 +58,7 @@ export default async function globalSetup() {
   process.env.CONSOLE_BASE_URL = platform.url;
   process.env.CONSOLE_ADMIN_TOKEN = adminToken;
   process.env.CONSOLE_LOG_DIR = logDir;
+  process.env.CONSOLE_PROVIDER_ID = platform.demo.provider_id;
   return async () => {
     if (agent.proc.exitCode === null) {
       agent.proc.kill("SIGTERM");

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
+  admin,
   expect,
   expectAccessible,
   newEmail,
@@ -24,6 +25,8 @@ let email = "";
 test.beforeAll(async ({ api }) => {
   const acct = await paidAccount(api, "pages");
   email = acct.email;
+  // This account's address is also the local agent's provider, so the provider page shows real agents and earnings.
+  await admin(api, "PUT", `/admin/v1/providers/${process.env.CONSOLE_PROVIDER_ID}/email`, { email });
   const body = { image: readFileSync(PHOTO).toString("base64") };
   const sub = await api.post("/v2/nsfw-detector", { headers: { "x-api-key": acct.key }, data: body });
   expect(sub.status()).toBe(202);

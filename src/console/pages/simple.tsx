@@ -29,12 +29,6 @@ const COMING: Record<string, { title: string; issue: number; what: string; today
     what: "Private GPU instances billed per GPU-hour: create, scale, pause, resume and delete",
     today: "Dedicated endpoints have no API in this version of the platform.",
   },
-  provider: {
-    title: "Provider",
-    issue: 13,
-    what: "Your agents and their state, jobs, GPU-seconds, earnings per day and statements",
-    today: "Providers run gpu-agent with a token from an operator; earnings have no API yet.",
-  },
 };
 
 export const COMING_IDS = Object.keys(COMING);

@@ -1,21 +1,39 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { CreatedId, CreatedToken, CreateProvider, Revoked } from "../../../schemas/index.ts";
+import { CreatedId, CreatedToken, CreateProvider, ProviderView, Revoked, UpdateProvider } from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { agentTokens, providers } from "../../db/schema.ts";
 import { notFound } from "../../errors.ts";
 import { requireAdmin } from "../../services/auth.ts";
 import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
+import { ProviderAccounts } from "../../services/provider-accounts.ts";
 
 export function registerAdminProviders(api: Api) {
   api.op(
-    { method: "post", path: "/admin/v1/providers", tag: "Admin", auth: "admin", summary: "Create a GPU provider", body: CreateProvider, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401] },
+    { method: "post", path: "/admin/v1/providers", tag: "Admin", auth: "admin", summary: "Create a GPU provider (optionally with the email it signs in to the console with)", body: CreateProvider, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401, 409] },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateProvider);
-      const id = newId("prov");
-      await db(c.env).insert(providers).values({ id, name: body.name, createdAt: Date.now() });
+      const id = await new ProviderAccounts(c.env).create(body.name, body.email);
       return reply(c, CreatedId, { id }, 201);
+    },
+  );
+
+  api.op(
+    {
+      method: "put",
+      path: "/admin/v1/providers/{id}/email",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Set (or clear, with null) the email a provider signs in to the console with",
+      body: UpdateProvider,
+      responses: { 200: { description: "updated", schema: ProviderView } },
+      errors: [400, 401, 404, 409],
+    },
+    requireAdmin,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, UpdateProvider);
+      return reply(c, ProviderView, await new ProviderAccounts(c.env).setEmail(c.req.param("id")!, body.email));
     },
   );
 
