@@ -21,6 +21,8 @@ export interface LayoutProps {
   active?: string;
   session?: ConsoleSession | null;
   chart?: boolean;
+  /** the live-progress island (pages that start runs) */
+  live?: boolean;
   children?: Child;
 }
 
@@ -47,6 +49,7 @@ export function Layout(p: LayoutProps) {
         <script src={asset("app.js")} defer></script>
         {p.chart ? <script src={asset("uplot.js")} defer></script> : null}
         {p.chart ? <script src={asset("chart.js")} defer></script> : null}
+        {p.live ? <script src={asset("live.js")} defer></script> : null}
       </head>
       <body hx-headers={s ? JSON.stringify({ "x-csrf-token": s.csrf }) : undefined}>
         <header class="top">

@@ -20,6 +20,7 @@ const sources = [
   { name: "console.css", file: path.join(here, "console.css"), type: "text/css" },
   { name: "app.js", file: path.join(here, "islands", "app.js"), type: "text/javascript" },
   { name: "chart.js", file: path.join(here, "islands", "chart.js"), type: "text/javascript" },
+  { name: "live.js", file: path.join(here, "islands", "live.js"), type: "text/javascript" },
 ];
 
 const entries = sources.map((s) => {
