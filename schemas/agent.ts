@@ -23,8 +23,11 @@ export const RegisterRequest = z.strictObject({
   slots: z.number().int().min(1).max(64),
   driver: z.string().max(50).nullable().optional(),
   cuda: z.string().max(20).nullable().optional(),
+  /** GPUs one job runs on (at most the GPUs listed); the count every job of this agent is billed for */
+  gpus_per_job: z.number().int().min(1).max(16).default(1),
 });
-export type RegisterRequest = z.infer<typeof RegisterRequest>;
+// the input type: what an agent sends (gpus_per_job may be left out)
+export type RegisterRequest = z.input<typeof RegisterRequest>;
 
 export const RegisterResponse = z.object({
   agent_id: z.string(),
@@ -48,6 +51,45 @@ export const LeaseRequest = z.strictObject({
 });
 export type LeaseRequest = z.input<typeof LeaseRequest>;
 
+/**
+ * Output moderation for a job: after the model, the NSFW classifier scores every image output on the same agent;
+ * `flag` completes with the scores attached, `block` fails the job as `content_moderated` when a score reaches the
+ * threshold. Absent means `none`.
+ */
+export const Moderation = z.object({
+  policy: z.enum(["none", "flag", "block"]).default("none"),
+  /** an output whose NSFW score (probability of Porn + Hentai + Sexy) is at or above this is flagged or blocked */
+  threshold: z.number().min(0).max(1).default(0.5),
+});
+export type Moderation = z.infer<typeof Moderation>;
+
+/**
+ * The reserved key under which a job's moderation policy is stored with its input in the broker, and lifted out
+ * into `LeasedJob.moderation` when the job is leased (so the broker's storage needs no column of its own).
+ */
+export const MODERATION_KEY = "$moderation";
+
+/** Moves the stored policy out of the job's input into its own field of the lease. */
+export function liftModeration<J extends { input: Record<string, unknown> }>(job: J): J & { moderation?: Moderation } {
+  const { [MODERATION_KEY]: stored, ...input } = job.input;
+  const parsed = Moderation.safeParse(stored);
+  return { ...job, input, ...(stored !== undefined && parsed.success ? { moderation: parsed.data } : {}) };
+}
+
+/** What moderation found, per image output, as attached to a flagged result or a blocked failure. */
+export const ModerationReport = z.object({
+  policy: z.enum(["flag", "block"]),
+  threshold: z.number(),
+  flagged: z.boolean(),
+  outputs: z.array(z.object({
+    name: z.string(),
+    nsfw_score: z.number(),
+    flagged: z.boolean(),
+    predictions: z.array(z.object({ className: z.string(), probability: z.number() })),
+  })),
+});
+export type ModerationReport = z.infer<typeof ModerationReport>;
+
 export const LeasedJob = z.object({
   job_id: z.string(),
   lease_id: z.string(),
@@ -60,6 +102,7 @@ export const LeasedJob = z.object({
   lease_expires_at: z.number().int(),
   /** wall-clock budget for the execution, enforced by the broker */
   execution_timeout_ms: z.number().int().positive(),
+  moderation: Moderation.optional(),
 });
 export type LeasedJob = z.infer<typeof LeasedJob>;
 
@@ -134,6 +177,8 @@ export const CompleteRequest = z.strictObject({
     gpu_count: z.number().int().min(1).max(16).default(1),
     /** what the GPU meter saw in the execution window: audit evidence, never the billed quantity */
     evidence: GpuEvidence.optional(),
+    /** time the output moderation took, metered apart from gpu_ms */
+    moderation_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).optional(),
   }),
 });
 export type CompleteRequest = z.input<typeof CompleteRequest>;
@@ -144,6 +189,8 @@ export const FailRequest = z.strictObject({
   kind: JobErrorKind,
   message: z.string().max(2000),
   retryable: z.boolean(),
+  /** for `content_moderated`: the scores that blocked the outputs */
+  moderation: ModerationReport.optional(),
 });
 export type FailRequest = z.infer<typeof FailRequest>;
 
@@ -156,3 +203,26 @@ export type ReleaseRequest = z.infer<typeof ReleaseRequest>;
 
 export const JobAck = z.object({ job_id: z.string(), status: z.string() });
 export type JobAck = z.infer<typeof JobAck>;
+
+/** Admin: the GPU classes a provider's agents may register with. */
+export const SetProviderGpuClasses = z.strictObject({ gpu_classes: z.array(GpuClass).min(1).max(7) });
+export type SetProviderGpuClasses = z.infer<typeof SetProviderGpuClasses>;
+
+/** Admin: a provider's agents, with the strikes counted against each. */
+export const AdminAgentView = z.object({
+  id: z.string(),
+  name: z.string(),
+  gpu_class: z.string(),
+  gpu_count: z.number().int(),
+  registered_at: z.string(),
+  deregistered_at: z.string().nullable(),
+  rejected_completions: z.number().int(),
+  input_rejections: z.number().int(),
+});
+export const ProviderView = z.object({
+  id: z.string(),
+  name: z.string(),
+  gpu_classes: z.array(z.string()),
+  agents: z.array(AdminAgentView),
+});
+export type ProviderView = z.infer<typeof ProviderView>;

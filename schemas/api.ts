@@ -113,11 +113,13 @@ export const CreatedKey = z.object({ id: z.string(), key: z.string(), prefix: z.
 export const CreateKey = z.strictObject({ name: z.string().max(100).optional() });
 export const CreateProvider = z.strictObject({
   name: z.string().min(1).max(100),
+  /** GPU classes this provider's agents may register with; a new provider gets CPU only until an admin says more */
+  gpu_classes: z.array(GpuClass).min(1).max(7).default(["cpu"]),
   /** the address the provider signs in to the console with */
   email: z.email().max(254).optional(),
 });
 export const UpdateProvider = z.strictObject({ email: z.email().max(254).nullable() });
-export const ProviderView = z.object({ id: z.string(), name: z.string(), email: z.string().nullable() });
+export const ProviderEmailView = z.object({ id: z.string(), name: z.string(), email: z.string().nullable() });
 export const CreatedToken = z.object({ id: z.string(), token: z.string(), prefix: z.string() });
 export const Revoked = z.object({ id: z.string(), revoked: z.literal(true) });
 export const CatalogSynced = z.object({ models: z.number().int() });
@@ -150,6 +152,8 @@ export const UsageRow = z.object({
   cost: z.number().int().nullable(),
   created_at: z.iso.datetime(),
   completed_at: z.iso.datetime().nullable(),
+  /** why a failed request failed: the job's error kind and its stable error code (e.g. content_moderated) */
+  error: z.object({ kind: z.string(), code: z.string() }).nullable().optional(),
 });
 export const UsagePage = z.object({ data: z.array(UsageRow), next_cursor: z.string().nullable() });
 
@@ -162,3 +166,15 @@ export type AdminLedgerOp = z.infer<typeof AdminLedgerOp>;
 export const LedgerOpResult = z.object({ op_id: z.string(), kind: z.enum(["credit", "debit"]), amount: z.number().int(), available: z.number().int(), replayed: z.boolean() });
 export const ChangePlan = z.strictObject({ plan: Plan, limits: PlanLimits.partial().optional() });
 export const PlanChanged = z.object({ id: z.string(), plan: Plan, limits: PlanLimits });
+
+/** Admin: an account's money and its holds by status, to reconcile against its requests. */
+export const AdminLedgerView = z.object({
+  account_id: z.string(),
+  deposits: z.number().int(),
+  spent: z.number().int(),
+  held: z.number().int(),
+  available: z.number().int(),
+  in_flight: z.number().int(),
+  holds: z.array(z.object({ status: z.string(), count: z.number().int(), amount: z.number().int(), charged: z.number().int() })),
+});
+export type AdminLedgerView = z.infer<typeof AdminLedgerView>;

@@ -12,12 +12,17 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   stale_lease: 409,
   precondition_failed: 412,
+  /** an agent's completion claims a GPU class or count other than the one it registered with */
+  gpu_class_mismatch: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,
   precondition_required: 428,
+  content_moderated: 422,
   rate_limited: 429,
   daily_quota_exceeded: 429,
+  /** an agent token already has its maximum of live agent registrations */
+  agent_limit_exceeded: 429,
   internal: 500,
   no_capacity: 503,
   timeout: 504,
@@ -38,7 +43,8 @@ export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
 
 /**
  * Why a job failed, as the agent or the broker reports it. Each kind maps to the public error code the caller sees;
- * `invalid_input` is the caller's fault (the model could not use the input) and is never retried.
+ * `invalid_input` is the caller's fault (the model could not use the input) and is never retried; nor is
+ * `content_moderated` (an output scored over the moderation threshold under a `block` policy).
  */
 export const JobErrorKind = z.enum([
   "invalid_input",
@@ -50,6 +56,9 @@ export const JobErrorKind = z.enum([
   "worker_lost",
   "no_capacity",
   "cancelled",
+  /** the submission was cut off (a crash) before its job was queued; the reconciler failed it */
+  "submission_interrupted",
+  "content_moderated",
 ]);
 export type JobErrorKind = z.infer<typeof JobErrorKind>;
 
@@ -63,4 +72,6 @@ export const JOB_ERROR_CODE: Record<JobErrorKind, ErrorCode> = {
   worker_lost: "internal",
   no_capacity: "no_capacity",
   cancelled: "conflict",
+  submission_interrupted: "internal",
+  content_moderated: "content_moderated",
 };

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+export { imageField } from "./fields.ts";
+
 /**
  * Shared shapes of the model catalog. The models themselves are data: `models/<slug>/manifest.json`, validated by
  * schemas/manifest.ts and loaded through schemas/catalog.ts. A model's input is a JSON Schema; a string property

@@ -87,7 +87,8 @@ async function ensureDemo(url: string, token: string, file: string): Promise<Dem
   // A pro demo account: its $39 monthly credit shows holds, charges and x-remaining-credits at work.
   const acct = await admin<{ id: string }>(url, token, "POST", "/admin/v1/accounts", { email, plan: "pro" });
   const key = await admin<{ key: string }>(url, token, "POST", `/admin/v1/accounts/${acct.body.id}/keys`, { name: "demo" });
-  const prov = await admin<{ id: string }>(url, token, "POST", "/admin/v1/providers", { name: "local" });
+  // The local provider is the operator's own machine: it may register whatever class its GPUs are.
+  const prov = await admin<{ id: string }>(url, token, "POST", "/admin/v1/providers", { name: "local", gpu_classes: ["cpu", "A40", "L40S", "A100-40", "A100-80", "H100", "other"] });
   const tok = await admin<{ token: string }>(url, token, "POST", `/admin/v1/providers/${prov.body.id}/agent-tokens`);
   if (acct.status !== 201 || key.status !== 201 || prov.status !== 201 || tok.status !== 201) throw new Error("could not create the demo account");
   const demo = { account_id: acct.body.id, api_key: key.body.key, provider_id: prov.body.id, agent_token: tok.body.token };

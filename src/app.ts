@@ -47,11 +47,18 @@ export async function jsonBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<
   return validate(schema, raw);
 }
 
+/** At most this many field errors, each message and path cut short: an error body stays a few KB whatever the input. */
+export const MAX_FIELD_ERRORS = 20;
+const MAX_DETAIL_CHARS = 200;
+const clip = (s: string) => (s.length > MAX_DETAIL_CHARS ? `${s.slice(0, MAX_DETAIL_CHARS)}…` : s);
+
 export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
+    const issues = parsed.error.issues;
     throw new ApiError("invalid_input", "input failed validation", {
-      fields: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message, code: i.code })),
+      fields: issues.slice(0, MAX_FIELD_ERRORS).map((i) => ({ path: clip(i.path.map(String).join(".")), message: clip(i.message), code: i.code })),
+      ...(issues.length > MAX_FIELD_ERRORS ? { omitted: issues.length - MAX_FIELD_ERRORS } : {}),
     });
   }
   return parsed.data;

@@ -66,7 +66,7 @@ export class ModelCache {
     const index = await this.load();
     const hit = index.get(model);
     if (hit && hit.sha256 === src.sha256 && (await stat(this.fileOf(hit.sha256)).catch(() => null))) {
-      hit.last_used = Date.now();
+      hit.last_used = this.tick(index);
       await this.save();
       return this.fileOf(hit.sha256);
     }
@@ -90,10 +90,15 @@ export class ModelCache {
       throw new Error(`download of ${model} is corrupt: sha256 ${digest}, expected ${src.sha256}`);
     }
     await rename(tmp, this.fileOf(src.sha256));
-    index.set(model, { model, sha256: src.sha256, size: received, last_used: Date.now() });
+    index.set(model, { model, sha256: src.sha256, size: received, last_used: this.tick(index) });
     await this.evict(model);
     await this.save();
     return this.fileOf(src.sha256);
+  }
+
+  /** A use time later than every recorded one: two uses within one millisecond must still be ordered. */
+  private tick(index: Map<string, { last_used: number }>): number {
+    return Math.max(Date.now(), ...[...index.values()].map((e) => e.last_used + 1));
   }
 
   /** Evicts least recently used entries until the cache fits its budget; `keep` (just admitted) stays. */

@@ -1,20 +1,16 @@
 import { Agent, VERSION } from "./agent.ts";
-import { parseConfig } from "./config.ts";
+import { type AgentConfig, optionsHelp, parseConfig } from "./config.ts";
 import { log } from "./log.ts";
 import { buildRuntimes } from "./runtimes/index.ts";
 
-const USAGE = `gpu-agent ${VERSION}
+const usage = () => `gpu-agent ${VERSION}
 
-usage: gpu-agent run|doctor [--platform-url URL] [--token TOKEN] [--name NAME] [--slots N] [--models a,b]
-                     [--gpu-class auto|cpu|A40|L40S|A100-40|A100-80|H100] [--lease-wait-ms N] [--drain-grace-ms N]
-                     [--preload false] [--builtin false] [--cog-url URL --cog-model SLUG]
-                     [--comfyui-url URL [--comfyui-workflows DIR]] [--backend-cmd "CMD ARGS"]
-                     [--prefetch N] [--metrics-port N] [--config FILE]
+usage: gpu-agent run|doctor [options]     run the agent | check this host before putting it into service
+       gpu-agent version
 
-env: PLATFORM_URL, AGENT_TOKEN, AGENT_NAME, AGENT_SLOTS, AGENT_MODELS, AGENT_GPU_CLASS, AGENT_LEASE_WAIT_MS,
-     AGENT_DRAIN_GRACE_MS, AGENT_PRELOAD, AGENT_BUILTIN, COG_URL, COG_MODEL, COMFYUI_URL, COMFYUI_WORKFLOWS, AGENT_PREFETCH, AGENT_METRICS_PORT, AGENT_BACKEND_CMD,
-     AGENT_CONFIG,
-     LOG_LEVEL`;
+options (flags override env, env overrides the --config file):
+${optionsHelp()}
+  ${"".padEnd(28)} ${"LOG_LEVEL".padEnd(24)} pino log level (default: info)`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -22,33 +18,40 @@ async function main(argv: string[]): Promise<number> {
     console.log(VERSION);
     return 0;
   }
-  if (cmd !== "run" && cmd !== "doctor") {
-    console.error(USAGE);
-    return cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2;
+  const help = cmd === undefined || cmd === "help" || rest.includes("--help") || cmd === "--help";
+  if (help || (cmd !== "run" && cmd !== "doctor")) {
+    (help ? console.log : console.error)(usage());
+    return help ? 0 : 2;
   }
-  let cfg;
+  let cfg: AgentConfig;
   try {
     cfg = parseConfig(rest, process.env);
   } catch (e) {
     console.error((e as Error).message);
     return 2;
   }
-  if (cmd === "doctor") {
-    const { doctor } = await import("./doctor.ts");
-    const runtimes = buildRuntimes(cfg);
-    const checks = await doctor(cfg, runtimes);
-    await Promise.all(runtimes.map((r) => r.close()));
-    for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(16)} ${c.detail}`);
-    return checks.every((c) => c.ok) ? 0 : 1;
-  }
+  return cmd === "doctor" ? runDoctor(cfg) : runAgent(cfg);
+}
+
+async function runDoctor(cfg: AgentConfig): Promise<number> {
+  const { doctor } = await import("./doctor.ts");
+  const runtimes = buildRuntimes(cfg);
+  const checks = await doctor(cfg, runtimes);
+  await Promise.all(runtimes.map((r) => r.close()));
+  for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(16)} ${c.detail}`);
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+/** Runs until drained (SIGTERM/SIGINT: 0) or until a backend keeps crashing (1: the host should be replaced). */
+async function runAgent(cfg: AgentConfig): Promise<number> {
   let stopping: Promise<void> | null = null;
   let fatal = false;
-  const agent: Agent = new Agent(cfg, buildRuntimes(cfg, (reason) => {
-    // A backend that keeps crashing: give the jobs back and exit non-zero so the host gets replaced.
+  const onFatal = (reason: string) => {
     log.error({ reason }, "backend keeps crashing; giving up");
     fatal = true;
     stopping ??= agent.drain();
-  }), log);
+  };
+  const agent: Agent = new Agent(cfg, buildRuntimes(cfg, onFatal), log);
   const stop = (sig: string) => {
     log.info({ signal: sig }, "signal received");
     stopping ??= agent.drain();

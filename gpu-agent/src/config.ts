@@ -2,40 +2,125 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { GpuClass } from "../../schemas/index.ts";
 
-/** Agent configuration: flags override env, parsed once at start. */
-export const AgentConfig = z.object({
-  platformUrl: z.url(),
-  token: z.string().min(10),
-  name: z.string().min(1).max(100),
-  slots: z.coerce.number().int().min(1).max(64),
-  /** jobs leased ahead while every slot is busy, so the device never idles between jobs */
-  prefetch: z.coerce.number().int().min(0).max(16),
-  models: z.array(z.string()).optional(),
-  /** `auto`: from the nvidia-smi inventory (cpu without GPUs) */
-  gpuClass: z.union([GpuClass, z.literal("auto")]),
-  leaseWaitMs: z.coerce.number().int().min(0).max(25_000),
-  drainGraceMs: z.coerce.number().int().min(0).max(3_600_000),
-  preload: z.boolean(),
-  /** runtimes to start: the built-in CPU models, and/or a Cog backend */
-  builtin: z.boolean(),
-  cogUrl: z.url().optional(),
-  cogModel: z.string().min(1).optional(),
-  /** model files on local disk, LRU within a size budget */
-  cacheDir: z.string().min(1),
-  cacheBudgetGiB: z.coerce.number().positive().max(100_000),
-  /** JSON file: model slug → {url, sha256} of the weights to keep in the cache (downloaded at start) */
-  modelSources: z.string().optional(),
-  /** Prometheus metrics on 127.0.0.1:<port>/metrics; 0 turns them off */
-  metricsPort: z.coerce.number().int().min(0).max(65535),
-  comfyuiUrl: z.url().optional(),
-  /** the backend's command line (split on spaces); the agent runs it and restarts it when it dies */
-  backendCmd: z.string().min(1).optional(),
-  /** the catalog's model folders (`<slug>/manifest.json` + `workflow.json`); its comfyui models are served */
-  comfyuiWorkflows: z.string().min(1),
-}).refine((c) => !c.cogUrl || c.cogModel, { message: "--cog-model is required with --cog-url", path: ["cogModel"] });
+type Env = NodeJS.ProcessEnv;
+
+/** One option: where it is read from, how it is validated, its default, and its line in `--help`. */
+interface Option<S extends z.ZodType = z.ZodType> {
+  flag: string;
+  env: string;
+  schema: S;
+  help: string;
+  /** placeholder of the value in `--help`; absent for booleans */
+  arg?: string;
+  default?: unknown | ((env: Env) => unknown);
+  /** how the default reads in `--help` when it is computed */
+  defaultText?: string;
+}
+const option = <S extends z.ZodType>(o: Option<S>): Option<S> => o;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Flags and env give strings, the JSON file gives booleans; "false" is the only false string.
+const bool = z.preprocess((v) => (typeof v === "string" ? v !== "false" : v), z.boolean());
+// "a,b" from flags and env, ["a", "b"] from the file.
+const list = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string()),
+);
+
+/** Every option of the agent, declared once: the schema, the loader and `--help` all come from this table. */
+export const OPTIONS = {
+  platformUrl: option({
+    flag: "platform-url", env: "PLATFORM_URL", arg: "URL", schema: z.url(),
+    help: "the platform's base URL",
+  }),
+  token: option({
+    flag: "token", env: "AGENT_TOKEN", arg: "TOKEN", schema: z.string().min(10),
+    help: "agent token from the operator",
+  }),
+  name: option({
+    flag: "name", env: "AGENT_NAME", arg: "NAME", schema: z.string().min(1).max(100), help: "shown to operators",
+    default: () => `agent-${process.pid}`, defaultText: "agent-<pid>",
+  }),
+  slots: option({
+    flag: "slots", env: "AGENT_SLOTS", arg: "N", schema: int(1, 64), default: 1,
+    help: "jobs run at once",
+  }),
+  prefetch: option({
+    flag: "prefetch", env: "AGENT_PREFETCH", arg: "N", schema: int(0, 16), default: 1,
+    help: "jobs leased ahead while every slot is busy (the device never idles between jobs)",
+  }),
+  models: option({
+    flag: "models", env: "AGENT_MODELS", arg: "a,b", schema: list.optional(),
+    help: "model slugs to serve (default: all the runtimes offer)",
+  }),
+  gpuClass: option({
+    flag: "gpu-class", env: "AGENT_GPU_CLASS", arg: "CLASS", default: "auto",
+    schema: z.union([GpuClass, z.literal("auto")]),
+    help: `auto (nvidia-smi; cpu without GPUs) or ${GpuClass.options.join("|")}`,
+  }),
+  leaseWaitMs: option({
+    flag: "lease-wait-ms", env: "AGENT_LEASE_WAIT_MS", arg: "MS", schema: int(0, 25_000), default: 20_000,
+    help: "long-poll length",
+  }),
+  drainGraceMs: option({
+    flag: "drain-grace-ms", env: "AGENT_DRAIN_GRACE_MS", arg: "MS", schema: int(0, 3_600_000), default: 30_000,
+    help: "on SIGTERM, how long running jobs may finish",
+  }),
+  preload: option({
+    flag: "preload", env: "AGENT_PRELOAD", arg: "true|false", schema: bool, default: true,
+    help: "warm models at start",
+  }),
+  builtin: option({
+    flag: "builtin", env: "AGENT_BUILTIN", arg: "true|false", schema: bool, default: true,
+    help: "run the built-in CPU models",
+  }),
+  cogUrl: option({ flag: "cog-url", env: "COG_URL", arg: "URL", schema: z.url().optional(), help: "a Cog backend" }),
+  cogModel: option({
+    flag: "cog-model", env: "COG_MODEL", arg: "SLUG", schema: z.string().min(1).optional(),
+    help: "the catalog model the Cog backend serves (required with --cog-url)",
+  }),
+  comfyuiUrl: option({
+    flag: "comfyui-url", env: "COMFYUI_URL", arg: "URL", schema: z.url().optional(),
+    help: "a ComfyUI backend",
+  }),
+  comfyuiWorkflows: option({
+    flag: "comfyui-workflows", env: "COMFYUI_WORKFLOWS", arg: "DIR", schema: z.string().min(1),
+    default: () => new URL("../../models", import.meta.url).pathname, defaultText: "models",
+    help: "the catalog's model folders (<slug>/manifest.json + workflow.json); its comfyui models are served",
+  }),
+  backendCmd: option({
+    flag: "backend-cmd", env: "AGENT_BACKEND_CMD", arg: '"CMD ARGS"', schema: z.string().min(1).optional(),
+    help: "run the ComfyUI/Cog server and restart it when it dies (split on spaces)",
+  }),
+  cacheDir: option({
+    flag: "cache-dir", env: "AGENT_CACHE_DIR", arg: "DIR", schema: z.string().min(1),
+    default: (env: Env) => `${env.HOME ?? "/tmp"}/.cache/gpu-agent`, defaultText: "~/.cache/gpu-agent",
+    help: "model files on local disk, evicted least-recently-used first",
+  }),
+  cacheBudgetGiB: option({
+    flag: "cache-budget-gib", env: "AGENT_CACHE_BUDGET_GIB", arg: "GIB",
+    schema: z.coerce.number().positive().max(100_000),
+    default: 100, help: "size budget of the disk cache",
+  }),
+  modelSources: option({
+    flag: "model-sources", env: "AGENT_MODEL_SOURCES", arg: "FILE", schema: z.string().optional(),
+    help: "JSON file: model slug -> {url, sha256} of weights to keep in the cache (downloaded at start)",
+  }),
+  metricsPort: option({
+    flag: "metrics-port", env: "AGENT_METRICS_PORT", arg: "PORT", schema: int(0, 65535), default: 0,
+    help: "Prometheus metrics on 127.0.0.1:<port>/metrics; 0 turns them off",
+  }),
+};
+type Options = typeof OPTIONS;
+
+const shape = Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, o.schema]));
+export const AgentConfig = z
+  .object(shape as { [K in keyof Options]: Options[K]["schema"] })
+  .refine((c) => !c.cogUrl || c.cogModel, { message: "--cog-model is required with --cog-url", path: ["cogModel"] });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+/** `--flag value`, `--flag=value`, and a bare `--flag` meaning true. */
+function parseFlags(argv: string[]): Map<string, string> {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -45,45 +130,45 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     else if (argv[i + 1] && !argv[i + 1]!.startsWith("--")) flags.set(k, argv[++i]!);
     else flags.set(k, "true");
   }
-  // A config file (JSON, keys named like the flags) sits under env and flags: flags > env > file.
-  const file = flags.get("config") ?? env.AGENT_CONFIG;
-  let fromFile: Record<string, unknown> = {};
-  if (file) {
-    try {
-      fromFile = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`invalid configuration:\n  config: cannot read ${file}: ${(e as Error).message}`);
-    }
+  return flags;
+}
+
+function readConfigFile(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`invalid configuration:\n  config: cannot read ${file}: ${(e as Error).message}`);
   }
-  const pick = (flag: string, envName: string): string | undefined => {
-    const v = flags.get(flag) ?? env[envName] ?? fromFile[flag];
-    return v === undefined || v === null ? undefined : Array.isArray(v) ? v.join(",") : String(v);
-  };
-  const models = pick("models", "AGENT_MODELS");
-  const result = AgentConfig.safeParse({
-    platformUrl: pick("platform-url", "PLATFORM_URL"),
-    token: pick("token", "AGENT_TOKEN"),
-    name: pick("name", "AGENT_NAME") ?? `agent-${process.pid}`,
-    slots: pick("slots", "AGENT_SLOTS") ?? 1,
-    prefetch: pick("prefetch", "AGENT_PREFETCH") ?? 1,
-    models: models ? models.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
-    gpuClass: pick("gpu-class", "AGENT_GPU_CLASS") ?? "auto",
-    leaseWaitMs: pick("lease-wait-ms", "AGENT_LEASE_WAIT_MS") ?? 20_000,
-    drainGraceMs: pick("drain-grace-ms", "AGENT_DRAIN_GRACE_MS") ?? 30_000,
-    preload: (pick("preload", "AGENT_PRELOAD") ?? "true") !== "false",
-    builtin: (pick("builtin", "AGENT_BUILTIN") ?? "true") !== "false",
-    cogUrl: pick("cog-url", "COG_URL"),
-    cogModel: pick("cog-model", "COG_MODEL"),
-    metricsPort: pick("metrics-port", "AGENT_METRICS_PORT") ?? 0,
-    cacheDir: pick("cache-dir", "AGENT_CACHE_DIR") ?? `${env.HOME ?? "/tmp"}/.cache/gpu-agent`,
-    cacheBudgetGiB: pick("cache-budget-gib", "AGENT_CACHE_BUDGET_GIB") ?? 100,
-    modelSources: pick("model-sources", "AGENT_MODEL_SOURCES"),
-    comfyuiUrl: pick("comfyui-url", "COMFYUI_URL"),
-    backendCmd: pick("backend-cmd", "AGENT_BACKEND_CMD"),
-    comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../../models", import.meta.url).pathname,
-  });
+}
+
+/** Flags over env over the JSON file (`--config`/`AGENT_CONFIG`, keys named like the flags) over defaults. */
+export function parseConfig(argv: string[], env: Env): AgentConfig {
+  const flags = parseFlags(argv);
+  const fromFile = readConfigFile(flags.get("config") ?? env.AGENT_CONFIG);
+  const raw: Record<string, unknown> = {};
+  for (const [key, o] of Object.entries(OPTIONS) as [string, Option][]) {
+    const v = flags.get(o.flag) ?? env[o.env] ?? fromFile[o.flag];
+    raw[key] = v ?? (typeof o.default === "function" ? (o.default as (e: Env) => unknown)(env) : o.default);
+  }
+  const result = AgentConfig.safeParse(raw);
   if (!result.success) {
-    throw new Error(`invalid configuration:\n${result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+    const lines = result.error.issues.map((i) => {
+      const o = OPTIONS[i.path[0] as keyof Options];
+      return `  ${i.path.join(".")}${o ? ` (--${o.flag}, ${o.env})` : ""}: ${i.message}`;
+    });
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
   }
   return result.data;
+}
+
+/** The options part of `--help`, generated from the table. */
+export function optionsHelp(): string {
+  const rows = (Object.values(OPTIONS) as Option[]).map((o) => {
+    const left = `--${o.flag}${o.arg ? ` ${o.arg}` : ""}`;
+    const def = o.defaultText ?? (o.default === undefined ? undefined : String(o.default));
+    return `  ${left.padEnd(28)} ${o.env.padEnd(24)} ${o.help}${def === undefined ? "" : ` (default: ${def})`}`;
+  });
+  const config = `  ${"--config FILE".padEnd(28)} ${"AGENT_CONFIG".padEnd(24)} JSON file, keys named like the flags`;
+  return [...rows, config].join("\n");
 }

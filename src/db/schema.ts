@@ -29,6 +29,8 @@ export const providers = sqliteTable("providers", {
   createdAt: integer("created_at").notNull(),
   /** the provider's share of each settled charge, in basis points */
   revenueShareBp: integer("revenue_share_bp").notNull().default(8000),
+  /** GPU classes this provider's agents may register with, set by an admin */
+  gpuClasses: text("gpu_classes", { mode: "json" }).$type<string[]>(),
   /** where the provider's console sign-in link goes (lower case); null until an operator sets it */
   email: text("email"),
 }, (t) => [uniqueIndex("providers_email").on(t.email)]);
@@ -54,6 +56,13 @@ export const agents = sqliteTable("agents", {
   models: text("models", { mode: "json" }).$type<string[]>().notNull(),
   slots: integer("slots").notNull(),
   registeredAt: integer("registered_at").notNull(),
+  /** GPUs one job runs on, accepted at registration: what the broker bills, whatever a completion claims */
+  gpuCount: integer("gpu_count").notNull().default(1),
+  /** completions refused for claiming another GPU class or count */
+  rejectedCompletions: integer("rejected_completions").notNull().default(0),
+  /** jobs this agent failed as invalid input although the platform's validation had accepted the input */
+  inputRejections: integer("input_rejections").notNull().default(0),
+  deregisteredAt: integer("deregistered_at"),
 }, (t) => [index("agents_token").on(t.tokenId)]);
 
 export const models = sqliteTable("models", {

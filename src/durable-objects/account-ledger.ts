@@ -2,7 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { PLAN_DEFAULTS, type Plan, type PlanLimits } from "../../schemas/index.ts";
 import { charge as priceOf, type HoldPricing } from "../services/pricing.ts";
-import { CREATE_V2, MIGRATE_V1_TO_V2, type HoldRow, type HoldStatus, type StateRow } from "./account-ledger-sql.ts";
+import { broker } from "../services/broker.ts";
+import { CREATE_V2, HOLD_COLUMNS, MIGRATE_V1_TO_V2, type HoldRow, type HoldStatus, type StateRow } from "./account-ledger-sql.ts";
 import { gcra } from "./gcra.ts";
 import { GROUP_DDL, GroupHolds, type CaptureResult, type GroupOutcome, type GroupReserve } from "./account-ledger-groups.ts";
 import { LedgerMoney, type AutoRechargeClaim, type BillingState, type EffectResult, type MoneyCore, type StripeEffect } from "./account-ledger-money.ts";
@@ -11,7 +12,17 @@ import type { EarningRow, PaymentRow, SplitRow } from "./account-ledger-money-sq
 
 const MINUTE = 60_000;
 /** Void reasons that give a free call back: the platform failed, not the caller. */
-const QUOTA_REFUND_REASONS = new Set(["worker_lost", "timeout", "no_capacity", "backend_crash", "runtime_error", "model_unavailable", "oom", "expired", "enqueue_failed"]);
+const QUOTA_REFUND_REASONS = new Set([
+  "worker_lost", "timeout", "no_capacity", "backend_crash", "runtime_error", "model_unavailable", "oom", "expired",
+  "enqueue_failed",
+  // Input the platform's own validation accepted and agents then called invalid (caller-side invalid input is refused
+  // before any hold), a submission cut off by a crash, and the loser of two concurrent uses of one Idempotency-Key.
+  "invalid_input", "submission_interrupted", "idempotency_conflict",
+]);
+/** A hold whose job was not confirmed this long after the hold is checked against the broker by the alarm. */
+export const RECONCILE_AFTER_MS = 30_000;
+/** One alarm checks every hold due within this window, so a busy account's checks are batched. */
+const RECONCILE_WINDOW_MS = 10_000;
 
 export interface AdmitRequest {
   /** the request id: reserve, settle and void of a request are idempotent by it */
@@ -21,6 +32,8 @@ export interface AdmitRequest {
   /** ms after now when the hold is voided if nothing resolved it */
   ttl_ms: number;
   model_free: boolean;
+  /** the job the hold pays for: set by the request path, so the alarm can release a hold whose job never came to be */
+  job?: { pool: string; model: string };
 }
 
 export interface RateInfo {
@@ -93,6 +106,9 @@ interface PendingHold {
   pricing: HoldPricing;
   deadline: number;
   day: string;
+  job: { pool: string; model: string } | null;
+  /** when the reconciler checks the job exists; null once it has (or when there is no job to check) */
+  checkAt: number | null;
 }
 
 /**
@@ -144,6 +160,7 @@ export class AccountLedger extends DurableObject<Env> {
       this.money.migrate();
       this.reload();
       this.alarmAt = await ctx.storage.getAlarm();
+      await this.rearm();
     });
   }
 
@@ -152,6 +169,10 @@ export class AccountLedger extends DurableObject<Env> {
     if (!tables.has("state")) this.ctx.storage.transactionSync(() => CREATE_V2.forEach((q) => this.sql.exec(q)));
     else if (tables.has("gcra")) this.ctx.storage.transactionSync(() => MIGRATE_V1_TO_V2.forEach((q) => this.sql.exec(q)));
     this.sql.exec(GROUP_DDL);
+    const cols = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('holds')`).toArray().map((c) => c.name);
+    for (const [col, type] of HOLD_COLUMNS) {
+      if (!cols.includes(col)) this.sql.exec(`ALTER TABLE holds ADD COLUMN ${col} ${type}`);
+    }
   }
 
   /** Rebuilds the in-memory copy from SQLite. */
@@ -159,8 +180,10 @@ export class AccountLedger extends DurableObject<Env> {
     const row = this.sql.exec<StateRow>(`SELECT * FROM state WHERE id = 1`).toArray()[0] as StateRow | undefined;
     this.s = row ? { ...row, plan: row.plan as Plan, limits: JSON.parse(row.limits) as PlanLimits } : null;
     this.pending = new Map();
-    for (const h of this.sql.exec<Pick<HoldRow, "id" | "amount" | "pricing" | "deadline" | "day">>(`SELECT id, amount, pricing, deadline, day FROM holds WHERE status = 'pending'`)) {
-      this.pending.set(h.id, { amount: h.amount, pricing: JSON.parse(h.pricing) as HoldPricing, deadline: h.deadline, day: h.day });
+    type Row = Pick<HoldRow, "id" | "amount" | "pricing" | "deadline" | "day" | "job_pool" | "job_model" | "check_at">;
+    for (const h of this.sql.exec<Row>(`SELECT id, amount, pricing, deadline, day, job_pool, job_model, check_at FROM holds WHERE status = 'pending'`)) {
+      const job = h.job_pool !== null ? { pool: h.job_pool, model: h.job_model ?? "" } : null;
+      this.pending.set(h.id, { amount: h.amount, pricing: JSON.parse(h.pricing) as HoldPricing, deadline: h.deadline, day: h.day, job, checkAt: h.check_at });
     }
     this.seq = this.sql.exec<{ n: number | null }>(`SELECT MAX(seq) AS n FROM journal`).one().n ?? 0;
     this.money?.reload();
@@ -274,7 +297,7 @@ export class AccountLedger extends DurableObject<Env> {
       switch (o.op) {
         case "admit": {
           const r = this.admitNow(o.account_id, o.plan, o.req, now);
-          if (r.ok && !r.replayed) holdDue(now + Math.max(0, o.req.ttl_ms));
+          if (r.ok && !r.replayed) holdDue(o.req.job ? now + RECONCILE_AFTER_MS : now + Math.max(0, o.req.ttl_ms));
           return r;
         }
         case "settle":
@@ -351,12 +374,15 @@ export class AccountLedger extends DurableObject<Env> {
     }
     const pricing: HoldPricing = limits.free_models_only ? { kind: "fixed", amount: 0 } : req.pricing;
     const deadline = now + Math.max(0, req.ttl_ms);
+    const job = req.job ?? null;
+    const checkAt = job ? now + RECONCILE_AFTER_MS : null;
     const next: State = { ...s, held: s.held + amount, total_requests: s.total_requests + 1, tat: rate.tat, quota_day: day, quota_used: used + 1 };
     const inserted = this.ctx.storage.transactionSync(() => {
       // The hold's id is its primary key: a request id seen before (and already resolved) inserts nothing.
       const ins = this.sql.exec(
-        `INSERT INTO holds (id, amount, status, pricing, deadline, day, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        req.id, amount, JSON.stringify(pricing), deadline, day, now,
+        `INSERT INTO holds (id, amount, status, pricing, deadline, day, created_at, job_pool, job_model, check_at)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        req.id, amount, JSON.stringify(pricing), deadline, day, now, job?.pool ?? null, job?.model ?? null, checkAt,
       );
       if (ins.rowsWritten === 0) return false;
       this.writeBalances(next);
@@ -366,7 +392,7 @@ export class AccountLedger extends DurableObject<Env> {
     if (!inserted) return replay()!;
     this.s = next;
     this.seq++;
-    this.pending.set(req.id, { amount, pricing, deadline, day });
+    this.pending.set(req.id, { amount, pricing, deadline, day, job, checkAt });
     return { ok: true, replayed: false, hold: amount, available: available - amount, rate: rateInfo, priority: limits.priority };
   }
 
@@ -457,6 +483,13 @@ export class AccountLedger extends DurableObject<Env> {
     return 1;
   }
 
+  /** Holds by status, with the total charged: the admin ledger view reconciles these against the requests. */
+  async holdCounts(): Promise<{ status: HoldStatus; count: number; amount: number; charged: number }[]> {
+    return this.sql.exec<{ status: HoldStatus; count: number; amount: number; charged: number }>(
+      `SELECT status, COUNT(*) AS count, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(charge), 0) AS charged FROM holds GROUP BY status ORDER BY status`,
+    ).toArray();
+  }
+
   async outcome(id: string): Promise<{ status: HoldStatus; amount: number; charge: number } | null> {
     const h = this.hold(id);
     return h ? { status: h.status, amount: h.amount, charge: h.charge } : null;
@@ -535,10 +568,67 @@ export class AccountLedger extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    this.expire(Date.now());
+    const now = Date.now();
+    this.expire(now);
+    await this.reconcile(now);
     let next: number | null = null;
-    for (const h of this.pending.values()) if (next === null || h.deadline < next) next = h.deadline;
+    for (const h of this.pending.values()) {
+      const at = Math.min(h.deadline, h.checkAt ?? Infinity);
+      if (next === null || at < next) next = at;
+    }
     if (next !== null) await this.schedule(next);
+  }
+
+  /**
+   * A crash between the hold and the job's enqueue would leave the hold locked until it expires. So every hold with a
+   * job still pending `RECONCILE_AFTER_MS` after it was made is checked against its pool's broker: a job that exists
+   * confirms it (its own completion resolves it); a missing one is written as failed by the broker, so a submission
+   * that resumes late cannot queue it, and the hold is voided here (the free call is given back). Idempotent.
+   */
+  async reconcile(now: number): Promise<{ confirmed: number; voided: number }> {
+    const byPool = new Map<string, { id: string; account_id: string; model: string }[]>();
+    for (const [id, h] of this.pending) {
+      if (!h.job || h.checkAt === null || h.checkAt > now + RECONCILE_WINDOW_MS) continue;
+      const list = byPool.get(h.job.pool) ?? [];
+      list.push({ id, account_id: this.s!.account_id, model: h.job.model });
+      byPool.set(h.job.pool, list);
+    }
+    let confirmed = 0;
+    let voided = 0;
+    for (const [pool, items] of byPool) {
+      for (let i = 0; i < items.length; i += 200) {
+        const answers = await broker(this.env, pool).reconcile(items.slice(i, i + 200));
+        // The broker call let other events in: act only on holds still pending.
+        const present = answers.filter((a) => a.present && this.pending.get(a.id)?.checkAt != null).map((a) => a.id);
+        if (present.length) {
+          this.ctx.storage.transactionSync(() => {
+            for (const id of present) this.sql.exec(`UPDATE holds SET check_at = NULL WHERE id = ?`, id);
+          });
+          for (const id of present) this.pending.get(id)!.checkAt = null;
+          confirmed += present.length;
+        }
+        const missing = answers.filter((a) => !a.present && this.pending.has(a.id));
+        if (missing.length) {
+          const voids = missing.map((a): LedgerOp => ({ op: "void", id: a.id, reason: "submission_interrupted" }));
+          const results = await this.apply(voids);
+          voided += results.filter((r) => r !== null && "first" in r && r.first).length;
+        }
+      }
+    }
+    return { confirmed, voided };
+  }
+
+  /**
+   * On wake, pending holds get their alarm set again, at their next check or deadline, whatever getAlarm() says: an
+   * alarm stored in the past may never fire, and a restarted local runtime keeps reporting alarms it no longer fires
+   * (workers-sdk#5948), which would leave holds locked until the next admit.
+   */
+  private async rearm(): Promise<void> {
+    let next: number | null = null;
+    for (const h of this.pending.values()) next = Math.min(next ?? Infinity, h.deadline, h.checkAt ?? Infinity);
+    if (next === null) return;
+    this.alarmAt = next;
+    await this.ctx.storage.setAlarm(next);
   }
 
   private async schedule(at: number): Promise<void> {

@@ -53,6 +53,12 @@ export const BROKER_COLUMNS: [table: string, column: string, type: string][] = [
   ["jobs", "busy_gpu_ms", "INTEGER"],
   ["jobs", "requires", "TEXT"],
   ["agents", "comfy", "TEXT"],
+  // the GPU class and count of the agent holding the lease, from its registration: what the job is billed at
+  ["jobs", "lease_gpu_class", "TEXT"],
+  ["jobs", "lease_gpu_count", "INTEGER"],
+  // the agent that called this job's input invalid, once: the job runs again, preferably elsewhere
+  ["jobs", "input_rejected_by", "TEXT"],
+  ["agents", "gpu_count", "INTEGER NOT NULL DEFAULT 1"],
 ];
 
 export type JobRow = {
@@ -87,6 +93,9 @@ export type JobRow = {
   gpu_class: string | null;
   busy_gpu_ms: number | null;
   requires: string | null;
+  lease_gpu_class: string | null;
+  lease_gpu_count: number | null;
+  input_rejected_by: string | null;
 };
 
 export const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);

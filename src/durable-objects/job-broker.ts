@@ -27,6 +27,8 @@ export interface AgentCaps {
   runtimes: string[];
   models: string[];
   gpu_class: string;
+  /** GPUs per job, from the agent's registration */
+  gpu_count?: number;
   slots_free: number;
   loaded_models: string[];
   cached_models: string[];
@@ -57,8 +59,12 @@ export interface JobView {
   busy_gpu_ms: number | null;
 }
 
+export type ReconcileAnswer = { id: string; present: boolean };
 export type LeaseCheck = { ok: true; account_id: string; job: JobView } | { ok: false; error: "not_found" | "stale_lease" };
-export type Transition = { ok: true; job: JobView } | { ok: false; error: "not_found" | "stale_lease"; status?: string };
+export type Transition =
+  | { ok: true; job: JobView }
+  | { ok: false; error: "not_found" | "stale_lease"; status?: string }
+  | { ok: false; error: "gpu_mismatch"; registered: { gpu_class: string | null; gpu_count: number } };
 
 interface Waiter {
   caps: AgentCaps;
@@ -94,7 +100,10 @@ export class JobBroker extends DurableObject<Env> {
         const has = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table).toArray().some((c) => c.name === column);
         if (!has) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
       }
-      this.alarmAt = await ctx.storage.getAlarm();
+      // The alarm is set again from the deadlines on every wake, whatever getAlarm() says: one stored in the past may
+      // never fire, and a restarted local runtime reports alarms it no longer fires (workers-sdk#5948).
+      this.alarmAt = null;
+      await this.schedule();
     });
   }
 
@@ -190,10 +199,11 @@ export class JobBroker extends DurableObject<Env> {
   async lease(caps: AgentCaps, waitMs: number): Promise<LeasedJob[]> {
     const now = this.now();
     this.sql.exec(
-      `INSERT INTO agents (id, runtimes, models, gpu_class, last_seen, comfy) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(id) DO UPDATE SET runtimes = excluded.runtimes, models = excluded.models, gpu_class = excluded.gpu_class, last_seen = excluded.last_seen,
-         comfy = excluded.comfy`,
-      caps.agent_id, JSON.stringify(caps.runtimes), JSON.stringify(caps.models), caps.gpu_class, now, caps.comfyui ? JSON.stringify(caps.comfyui) : null,
+      `INSERT INTO agents (id, runtimes, models, gpu_class, gpu_count, last_seen, comfy) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET runtimes = excluded.runtimes, models = excluded.models, gpu_class = excluded.gpu_class,
+         gpu_count = excluded.gpu_count, last_seen = excluded.last_seen, comfy = excluded.comfy`,
+      caps.agent_id, JSON.stringify(caps.runtimes), JSON.stringify(caps.models), caps.gpu_class, caps.gpu_count ?? 1, now,
+      caps.comfyui ? JSON.stringify(caps.comfyui) : null,
     );
     let wake!: () => void;
     const woken = new Promise<void>((r) => (wake = r));
@@ -286,16 +296,27 @@ export class JobBroker extends DurableObject<Env> {
     const bad = this.fence(r, agentId, req.lease_id, req.epoch);
     if (bad) return bad;
     const now = this.now();
+    // What the caller pays for comes from the registration (recorded on the lease), never from the completion: a
+    // claim of another class or count is refused and the job goes back to the queue for another agent.
+    const cls = r!.lease_gpu_class;
+    const count = r!.lease_gpu_count ?? 1;
+    if ((cls !== null && req.gpu_class !== cls) || req.gpu_count !== count) {
+      const claim = `completion claimed ${req.gpu_count}× ${req.gpu_class}; the agent registered ${count}× ${cls}`;
+      this.retryOrFail(r!, "runtime_error", claim);
+      this.dispatch();
+      await this.schedule();
+      return { ok: false, error: "gpu_mismatch", registered: { gpu_class: cls, gpu_count: count } };
+    }
     // The agent's clock is not trusted beyond what the broker saw: execution cannot outlast the lease window.
     const window = Math.max(0, now - (r!.leased_at ?? now));
-    const gpuMs = Math.min(Math.round(req.gpu_ms * req.gpu_count), window * req.gpu_count);
+    const gpuMs = Math.min(Math.round(req.gpu_ms * count), window * count);
     this.finish(r!, "COMPLETED", {
       outputs: JSON.stringify(req.outputs),
       output_json: req.output_json === undefined ? null : JSON.stringify(req.output_json),
       gpu_ms: gpuMs,
       load_ms: Math.min(req.load_ms, window),
-      gpu_class: req.gpu_class,
-      busy_gpu_ms: req.busy_gpu_ms === undefined ? null : Math.min(req.busy_gpu_ms, window * req.gpu_count),
+      gpu_class: cls ?? req.gpu_class,
+      busy_gpu_ms: req.busy_gpu_ms === undefined ? null : Math.min(req.busy_gpu_ms, window * count),
     });
     await this.schedule();
     return { ok: true, job: this.view(this.row(jobId)!) };
@@ -305,10 +326,18 @@ export class JobBroker extends DurableObject<Env> {
     const r = this.row(jobId);
     const bad = this.fence(r, agentId, req.lease_id, req.epoch);
     if (bad) return bad;
-    // The caller's own bad input is never retried, whatever the agent says.
-    const retry = req.retryable && req.kind !== "invalid_input" && r!.attempt < r!.max_attempts;
-    if (retry) this.requeue(r!, r!.attempt);
-    else this.finish(r!, "FAILED", { error_kind: req.kind, error_message: req.message });
+    if (req.kind === "invalid_input" && r!.input_rejected_by === null && r!.attempt < r!.max_attempts) {
+      // The platform's own validation accepted this input, so one agent's word that it is invalid is not enough:
+      // the job runs once more, preferably on another agent (dispatch ranks the rejecting agent last). A second
+      // rejection fails it; the ledger voids it and gives a free call back either way.
+      this.sql.exec(`UPDATE jobs SET input_rejected_by = ? WHERE id = ?`, agentId, r!.id);
+      this.requeue(r!, r!.attempt);
+    } else if (req.retryable && req.kind !== "invalid_input" && req.kind !== "content_moderated" && r!.attempt < r!.max_attempts) {
+      // An output that moderation blocked is final whatever the agent says: the same model would be paid again.
+      this.requeue(r!, r!.attempt);
+    } else {
+      this.finish(r!, "FAILED", { error_kind: req.kind, error_message: req.message });
+    }
     this.dispatch();
     await this.schedule();
     return { ok: true, job: this.view(this.row(jobId)!) };
@@ -323,6 +352,48 @@ export class JobBroker extends DurableObject<Env> {
     this.dispatch();
     await this.schedule();
     return { ok: true, job: this.view(this.row(jobId)!) };
+  }
+
+  /** A failed attempt: requeued while attempts remain, failed otherwise. */
+  private retryOrFail(r: JobRow, kind: JobErrorKind, message: string): void {
+    if (r.attempt < r.max_attempts) this.requeue(r, r.attempt);
+    else this.finish(r, "FAILED", { error_kind: kind, error_message: message });
+  }
+
+  /** Which of these agents polled for work at or after `since` (the agent-registration bound asks this). */
+  async seenSince(agentIds: string[], since: number): Promise<string[]> {
+    const seen: string[] = [];
+    for (let i = 0; i < agentIds.length; i += 90) {
+      const ids = agentIds.slice(i, i + 90);
+      const marks = ids.map(() => "?").join(",");
+      const rows = this.sql.exec<{ id: string }>(`SELECT id FROM agents WHERE last_seen >= ? AND id IN (${marks})`, since, ...ids).toArray();
+      seen.push(...rows.map((r) => r.id));
+    }
+    return seen;
+  }
+
+  /**
+   * The ledger's reconciler asks, for holds whose submission never confirmed a job: is there a job with this id? A
+   * missing one is written now as FAILED (`submission_interrupted`, with its event in the outbox), so a submission
+   * that resumes after this finds the job already failed instead of queueing it, and the hold is voided exactly once.
+   */
+  async reconcile(items: { id: string; account_id: string; model: string }[]): Promise<ReconcileAnswer[]> {
+    const now = this.now();
+    const out = items.map((it) => {
+      if (this.row(it.id)) return { id: it.id, present: true };
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec(
+          `INSERT INTO jobs (id, seq, account_id, model, runtime, gpu_classes, input, priority, status, max_attempts, created_at, ttl_deadline, exec_timeout_ms)
+           VALUES (?, ?, ?, ?, '', '[]', '{}', 0, 'QUEUED', 0, ?, ?, 1)`,
+          it.id, this.nextSeq(), it.account_id, it.model, now, now,
+        );
+        const message = "the submission was interrupted before its job was queued";
+        this.finish(this.row(it.id)!, "FAILED", { error_kind: "submission_interrupted", error_message: message });
+      });
+      return { id: it.id, present: false };
+    });
+    await this.schedule();
+    return out;
   }
 
   private fence(r: JobRow | undefined, agentId: string, leaseId: string, epoch: number): Transition | null {
@@ -468,20 +539,21 @@ export class JobBroker extends DurableObject<Env> {
         if (w.jobs.length >= w.caps.slots_free) continue;
         if (!canRun(job, { ...w.caps, comfy: w.caps.comfyui ?? null })) continue;
         const warmth = w.caps.loaded_models.includes(job.model) ? 0 : w.caps.cached_models.includes(job.model) ? 1 : 2;
-        const score = warmth * 2 + (w.caps.prefetch ? 1 : 0);
+        const score = warmth * 2 + (w.caps.prefetch ? 1 : 0) + (job.input_rejected_by === w.caps.agent_id ? 10 : 0);
         if (score < bestScore) {
           best = w;
           bestScore = score;
         }
       }
       if (!best) continue;
-      best.jobs.push(this.assign(job, best.caps.agent_id));
+      best.jobs.push(this.assign(job, best.caps));
       woken.add(best);
     }
     for (const w of woken) w.wake();
   }
 
-  private assign(r: JobRow, agentId: string): LeasedJob {
+  private assign(r: JobRow, caps: AgentCaps): LeasedJob {
+    const agentId = caps.agent_id;
     const now = this.now();
     const leaseId = crypto.randomUUID();
     const epoch = r.epoch + 1;
@@ -489,8 +561,8 @@ export class JobBroker extends DurableObject<Env> {
     const expires = now + this.cfg.LEASE_TTL_MS;
     this.sql.exec(
       `UPDATE jobs SET status = 'PROCESSING', lease_id = ?, epoch = ?, attempt = ?, agent_id = ?, lease_expires_at = ?, leased_at = ?,
-         started_at = COALESCE(started_at, ?), exec_deadline = ? WHERE id = ?`,
-      leaseId, epoch, attempt, agentId, expires, now, now, now + r.exec_timeout_ms, r.id,
+         started_at = COALESCE(started_at, ?), exec_deadline = ?, lease_gpu_class = ?, lease_gpu_count = ? WHERE id = ?`,
+      leaseId, epoch, attempt, agentId, expires, now, now, now + r.exec_timeout_ms, caps.gpu_class, caps.gpu_count ?? 1, r.id,
     );
     this.eventLog.append(r.id, "started", { attempt }, now);
     return {

@@ -12,7 +12,7 @@ export interface Admission {
   priority: number;
 }
 
-type LedgerApi = Pick<AccountLedger, "noop" | "commitStats" | "admit" | "settle" | "void" | "apply" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan">;
+type LedgerApi = Pick<AccountLedger, "noop" | "commitStats" | "admit" | "settle" | "void" | "apply" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan" | "holdCounts">;
 
 export function ledger(env: Env, accountId: string): LedgerApi {
   return env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)) as unknown as LedgerApi;
@@ -37,10 +37,12 @@ export function rateHeaders(rate: RateInfo | undefined, available: number): Reco
 export class Billing {
   constructor(private env: Env) {}
 
-  async admit(accountId: string, plan: Plan, requestId: string, model: ModelDefinition, input: Record<string, unknown>): Promise<Admission> {
+  /** `pool`: the broker pool the job will be queued in; the ledger's reconciler checks the job exists there. */
+  async admit(accountId: string, plan: Plan, requestId: string, model: ModelDefinition, input: Record<string, unknown>, pool?: string): Promise<Admission> {
     const { hold, pricing } = quote(model, input);
     const ttl = config(this.env).JOB_TTL_S * 1000 + model.max_execution_s * 1000 + HOLD_GRACE_MS;
-    const r: AdmitResult = await ledger(this.env, accountId).admit(accountId, plan, { id: requestId, amount: hold, pricing, ttl_ms: ttl, model_free: model.free });
+    const job = pool !== undefined ? { pool, model: model.slug } : undefined;
+    const r: AdmitResult = await ledger(this.env, accountId).admit(accountId, plan, { id: requestId, amount: hold, pricing, ttl_ms: ttl, model_free: model.free, ...(job ? { job } : {}) });
     if (!r.ok) {
       const headers = { ...rateHeaders(r.rate, r.available), ...(r.retry_after_s !== undefined ? { "Retry-After": String(r.retry_after_s) } : {}) };
       throw new ApiError(r.code, r.message, r.code === "insufficient_credits" ? { required: hold, available: r.available } : undefined, headers);

@@ -71,7 +71,7 @@ export interface UploadScope {
 
 /** Checks an agent's upload against the job's model and stores it; refusals are stable 4xx codes. */
 export async function storeOutput(
-  env: Env, scope: UploadScope, name: string, declared: string | undefined, bytes: Uint8Array,
+  env: Env, scope: UploadScope, name: string, declared: string | undefined, bytes: Uint8Array, leaseId = "",
 ) {
   const row = await db(env).select({ model: requests.model }).from(requests).where(eq(requests.id, scope.jobId)).get();
   // The account's private models are outputs' owners too, so the lookup goes through the catalog, not the built-ins.
@@ -88,6 +88,6 @@ export async function storeOutput(
     throw new ApiError("unsupported_media_type", `the file's bytes are not ${type}`, details);
   }
   const key = r2Keys.output(scope.accountId, scope.jobId, name);
-  await env.BLOBS.put(key, bytes, { httpMetadata: { contentType: type } });
+  await env.BLOBS.put(key, bytes, { httpMetadata: { contentType: type }, customMetadata: { lease_id: leaseId } });
   return { name, content_type: type, size: bytes.byteLength };
 }

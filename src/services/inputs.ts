@@ -16,7 +16,17 @@ function decodeBase64(b64: string, field: string): Uint8Array {
     throw new ApiError("invalid_input", `${field}: not base64, a data URL, or an https URL`, { fields: [{ path: field, message: "unrecognised image encoding" }] });
   }
   if ((clean.length * 3) / 4 > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: image exceeds ${MAX_IMAGE_BYTES} bytes`);
-  const bin = atob(clean.replaceAll("-", "+").replaceAll("_", "/"));
+  // Padding only at the end of a whole quantum, and no length that leaves a lone sextet (4n+1 characters).
+  const unpadded = clean.replace(/=+$/, "");
+  if (unpadded.length % 4 === 1 || (clean.length !== unpadded.length && clean.length % 4 !== 0)) {
+    throw new ApiError("invalid_input", `${field}: base64 of impossible length`, { fields: [{ path: field, message: "truncated or malformed base64" }] });
+  }
+  let bin: string;
+  try {
+    bin = atob(unpadded.replaceAll("-", "+").replaceAll("_", "/"));
+  } catch {
+    throw new ApiError("invalid_input", `${field}: malformed base64`, { fields: [{ path: field, message: "malformed base64" }] });
+  }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;

@@ -9,12 +9,12 @@ import { newId } from "./crypto.ts";
 export class ProviderAccounts {
   constructor(private env: Pick<Env, "DB">) {}
 
-  async create(name: string, email: string | undefined): Promise<string> {
+  async create(name: string, email: string | undefined, gpuClasses: string[]): Promise<string> {
     const id = newId("prov");
     await this.guard(() =>
       db(this.env)
         .insert(providers)
-        .values({ id, name, email: email?.toLowerCase() ?? null, createdAt: Date.now() }),
+        .values({ id, name, gpuClasses, email: email?.toLowerCase() ?? null, createdAt: Date.now() }),
     );
     return id;
   }

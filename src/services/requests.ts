@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { COMFY_SPEC_KEY, JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
+import { MODERATION_KEY, type ModelDefinition } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { JobView } from "../durable-objects/job-broker.ts";
@@ -10,6 +11,7 @@ import { billing, rateHeaders } from "./billing.ts";
 import { broker } from "./broker.ts";
 import type { CatalogModel } from "./catalog.ts";
 import { newId, sha256Hex } from "./crypto.ts";
+import { uniqueViolation } from "./db-errors.ts";
 import { resolveImage } from "./inputs.ts";
 import { validateModelInput } from "./model-input.ts";
 import { r2Keys, requestUrls, signOutputUrl } from "./urls.ts";
@@ -37,12 +39,23 @@ async function requestHash(slug: string, raw: Record<string, unknown>): Promise<
   return sha256Hex(JSON.stringify([slug, fields]));
 }
 
+/** The job's input with the model's moderation policy stored beside it (lifted out again at lease time). */
+function withModeration(input: Record<string, unknown>, def: ModelDefinition): Record<string, unknown> {
+  const policy = def.moderation;
+  return policy === "none" ? input : { ...input, [MODERATION_KEY]: { policy, threshold: 0.5 } };
+}
+
 export class RequestService {
   constructor(private env: Env, private cfg: Config) {}
 
   /**
    * Validates the input with the model's schema, resolves image inputs into R2, admits the request through billing,
    * records ownership in D1 and queues the job. Nothing is held or queued for input that fails validation.
+   *
+   * Crash-atomic in this order: the hold (which names its job's pool), the request row, the job. A crash after the
+   * hold leaves a hold the ledger's reconciler checks against the broker within about a minute: a job that never came
+   * to be is written as failed there (so a late enqueue cannot revive it), and the hold is voided; the failed job's
+   * event moves a request row written before the crash to FAILED, so no row is left without a job behind it.
    */
   async submit(account: AuthedAccount, model: CatalogModel, raw: Record<string, unknown>, opts: SubmitOptions): Promise<Submitted> {
     const def = model.definition;
@@ -52,12 +65,8 @@ export class RequestService {
 
     const bodyHash = opts.idempotencyKey ? await requestHash(def.slug, raw) : null;
     if (opts.idempotencyKey) {
-      const prior = await db(this.env).select().from(requests).where(and(eq(requests.accountId, account.id), eq(requests.idempotencyKey, opts.idempotencyKey))).get();
-      if (prior) {
-        if (prior.bodyHash !== bodyHash) throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
-        const job = await broker(this.env, prior.pool).get(prior.id);
-        if (job) return { id: prior.id, job, pool: prior.pool, replayed: true, headers: {} };
-      }
+      const prior = await this.priorByKey(account.id, opts.idempotencyKey);
+      if (prior) return this.replay(prior, bodyHash!);
     }
 
     const id = newId("req");
@@ -77,7 +86,7 @@ export class RequestService {
 
     let admission;
     try {
-      admission = await billing(this.env).admit(account.id, account.plan, id, def, input);
+      admission = await billing(this.env).admit(account.id, account.plan, id, def, input, model.pool);
     } catch (e) {
       if (stored.length) await this.env.BLOBS.delete(stored);
       throw e;
@@ -87,19 +96,47 @@ export class RequestService {
         id, accountId: account.id, model: def.slug, pool: model.pool, mode: opts.mode, status: "QUEUED",
         idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base, createdAt: Date.now(),
       });
-      const job = await broker(this.env, model.pool).enqueue({
-        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes, input,
+    } catch (e) {
+      // No row, so no job will be queued: the hold is released at once and the stored inputs removed.
+      await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed" });
+      if (stored.length) await this.env.BLOBS.delete(stored);
+      // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
+      const prior = opts.idempotencyKey && uniqueViolation(e) ? await this.priorByKey(account.id, opts.idempotencyKey) : null;
+      if (prior) return this.replay(prior, bodyHash!);
+      throw e;
+    }
+    // The row exists now, so the job must reach a terminal state: on an error the broker is asked to fail the job
+    // unless it was queued after all; if even that cannot be said, the reconciler settles it.
+    let job: JobView;
+    try {
+      job = await broker(this.env, model.pool).enqueue({
+        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes,
+        input: withModeration(input, def),
         priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
         ...(model.comfy ? { requires: model.comfy.requires } : {}),
       });
-      return { id, job, pool: model.pool, replayed: false, headers: rateHeaders(admission.rate, admission.available) };
     } catch (e) {
-      // Nothing is left half-made: the hold is released and the stored inputs removed.
-      await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "enqueue_failed" });
-      if (stored.length) await this.env.BLOBS.delete(stored);
-      if (e instanceof Error && /UNIQUE constraint failed/.test(e.message)) throw new ApiError("idempotency_conflict", "a request with this Idempotency-Key is being created");
+      const [r] = await broker(this.env, model.pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
+      if (r && !r.present) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "submission_interrupted" });
       throw e;
     }
+    return { id, job, pool: model.pool, replayed: false, headers: rateHeaders(admission.rate, admission.available) };
+  }
+
+  private priorByKey(accountId: string, key: string) {
+    return db(this.env).select({ id: requests.id, pool: requests.pool, bodyHash: requests.bodyHash }).from(requests)
+      .where(and(eq(requests.accountId, accountId), eq(requests.idempotencyKey, key))).get();
+  }
+
+  /**
+   * Stripe's semantics for a key seen before: another body is a conflict; the same body gets the first request's
+   * response once its job exists, and 409 while the first request is still being admitted.
+   */
+  private async replay(prior: { id: string; pool: string; bodyHash: string | null }, bodyHash: string): Promise<Submitted> {
+    if (prior.bodyHash !== bodyHash) throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
+    const job = await broker(this.env, prior.pool).get(prior.id);
+    if (!job) throw new ApiError("idempotency_conflict", "a request with this Idempotency-Key is still being processed; retry shortly", { request_id: prior.id }, { "Retry-After": "1" });
+    return { id: prior.id, job, pool: prior.pool, replayed: true, headers: {} };
   }
 
   /** Ownership check: another account's request is reported as not found, not forbidden. */

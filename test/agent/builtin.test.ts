@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobError } from "../../gpu-agent/src/errors.ts";
 import { BuiltinRuntime } from "../../gpu-agent/src/runtimes/builtin/index.ts";
@@ -40,7 +41,9 @@ describe("built-in runtime (real models on the CPU)", () => {
       maxGap = Math.max(maxGap, now - last);
       last = now;
     }, 20);
-    const r = await rt.run({ jobId: "d", model: "nsfw-detector", params: {}, files: { image: { bytes: photo, contentType: "image/jpeg" } } });
+    // a job long enough to matter: a 2x ESRGAN upscale (the NSFW model runs in about 0.2 s on the wasm backend)
+    const image = new Uint8Array(await sharp(photo).resize(256, 192).png().toBuffer());
+    const r = await rt.run({ jobId: "d", model: "esrgan-slim", params: { scale: 2 }, files: { image: { bytes: image, contentType: "image/png" } } });
     clearInterval(timer);
     expect(r.gpuMs).toBeGreaterThan(200);
     // a heartbeat on the main thread is never held up for the length of the inference
@@ -53,7 +56,9 @@ describe("built-in runtime supervision", () => {
     const sup = new BuiltinRuntime({ backoffMs: 10 });
     try {
       await sup.warm("nsfw-detector");
-      const running = sup.run({ jobId: "k", model: "nsfw-detector", params: {}, files: { image: { bytes: photo, contentType: "image/jpeg" } } }).catch((e: unknown) => e);
+      await sup.warm("esrgan-slim");
+      // a job that is still running when the thread dies: a 2x upscale of the whole photo takes seconds
+      const running = sup.run({ jobId: "k", model: "esrgan-slim", params: { scale: 2 }, files: { image: { bytes: photo, contentType: "image/jpeg" } } }).catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 300));
       await sup.crashForTest();
       expect(await running).toMatchObject({ kind: "backend_crash", retryable: true });
@@ -61,6 +66,7 @@ describe("built-in runtime supervision", () => {
       expect(sup.restarts).toBe(1);
       expect((after.json as { predictions: unknown[] }).predictions).toHaveLength(5);
       expect(sup.loaded()).toContain("nsfw-detector");
+      expect(sup.loaded()).toContain("esrgan-slim");
     } finally {
       await sup.close();
     }

@@ -42,7 +42,7 @@ export interface FakeAgent {
 
 /** Drives the agent API exactly as gpu-agent does, from inside the test. */
 export async function newAgent(models = ["background-removal", "nsfw-detector"], gpuClass = "cpu", runtimes = ["builtin"]): Promise<FakeAgent> {
-  const p = await json("POST", "/admin/v1/providers", { name: "p" }, adminHeaders);
+  const p = await json("POST", "/admin/v1/providers", { name: "p", gpu_classes: [gpuClass] }, adminHeaders);
   const { id: providerId } = (await p.json()) as { id: string };
   const t = await call(`/admin/v1/providers/${providerId}/agent-tokens`, { method: "POST", headers: adminHeaders });
   const { token } = (await t.json()) as { token: string };

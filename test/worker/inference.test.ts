@@ -213,6 +213,12 @@ describe("sync requests", () => {
     const job = jobs[0]!;
     const f = await agent.post(`/agent/v1/jobs/${job.job_id}/fail`, { lease_id: job.lease_id, epoch: job.epoch, kind: "invalid_input", message: "image: could not decode image", retryable: true });
     expect(f.status).toBe(200);
+    // One agent's word is not enough (the platform accepted the input): a second agent tries it and agrees.
+    const other = await newAgent();
+    const [again] = await other.lease({ wait_ms: 5000 });
+    expect(again!.job_id).toBe(job.job_id);
+    const f2 = await other.post(`/agent/v1/jobs/${job.job_id}/fail`, { lease_id: again!.lease_id, epoch: again!.epoch, kind: "invalid_input", message: "image: could not decode image", retryable: true });
+    expect(f2.status).toBe(200);
     const r = await pending;
     expect(r.status).toBe(422);
     const body = (await r.json()) as { error: { code: string; message: string } };

@@ -171,17 +171,25 @@ describe("credits", () => {
     expect(await account(a.key)).toMatchObject({ held: 0, spent: spentBefore, available: 10_000_000 });
   });
 
-  it("a failed free call gives its quota back when the platform failed, not when the input was bad", async () => {
+  it("a failed free call gives its quota back when the platform failed or agents called accepted input invalid, not when the caller cancelled", async () => {
     const a = await newAccount("free");
     const agent = await newAgent();
     json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, { "x-api-key": a.key });
-    let [job] = await agent.lease({ wait_ms: 3000 });
-    await agent.post(`/agent/v1/jobs/${job!.job_id}/fail`, { lease_id: job!.lease_id, epoch: job!.epoch, kind: "invalid_input", message: "bad image", retryable: false });
-    expect((await account(a.key)).requests_today).toBe(1);
+    // the platform accepted this input: agents calling it invalid (twice: it runs once more) cost the caller nothing
+    for (let i = 0; i < 2; i++) {
+      const [job] = await agent.lease({ wait_ms: 3000 });
+      expect(job!.attempt).toBe(i + 1);
+      await agent.post(`/agent/v1/jobs/${job!.job_id}/fail`, { lease_id: job!.lease_id, epoch: job!.epoch, kind: "invalid_input", message: "bad image", retryable: false });
+    }
+    expect((await account(a.key)).requests_today).toBe(0);
     json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, { "x-api-key": a.key });
-    [job] = await agent.lease({ wait_ms: 3000 });
+    const [job] = await agent.lease({ wait_ms: 3000 });
     await agent.post(`/agent/v1/jobs/${job!.job_id}/fail`, { lease_id: job!.lease_id, epoch: job!.epoch, kind: "backend_crash", message: "gone", retryable: false });
-    expect((await account(a.key)).requests_today).toBe(1);
+    expect((await account(a.key)).requests_today).toBe(0);
+    const sub = (await (await json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, { "x-api-key": a.key })).json()) as { request_id: string };
+    await call(`/v2/requests/${sub.request_id}/cancel`, { method: "POST", headers: { "x-api-key": a.key } });
+    for (let i = 0; i < 100 && (await account(a.key)).in_flight > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await account(a.key)).toMatchObject({ in_flight: 0, requests_today: 1 });
   });
 });
 

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { z } from "zod";
-import { UsagePage } from "../../../schemas/index.ts";
+import { JOB_ERROR_CODE, JobErrorKind, UsagePage } from "../../../schemas/index.ts";
 import { reply, validate, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { requests } from "../../db/schema.ts";
@@ -17,6 +17,12 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   } catch {
     throw new ApiError("invalid_input", "invalid cursor", { fields: [{ path: "cursor", message: "not a cursor from this API" }] });
   }
+}
+
+function errorOf(kind: string | null): { kind: string; code: string } | null {
+  if (!kind) return null;
+  const known = JobErrorKind.safeParse(kind);
+  return { kind, code: known.success ? JOB_ERROR_CODE[known.data] : "internal" };
 }
 
 export function registerUsage(api: Api) {
@@ -41,6 +47,7 @@ export function registerUsage(api: Api) {
           request_id: r.id, model: r.model, status: r.status,
           gpu_seconds: r.gpuMs === null ? null : r.gpuMs / 1000, gpu_class: r.gpuClass, cost: r.cost,
           created_at: new Date(r.createdAt).toISOString(), completed_at: r.completedAt ? new Date(r.completedAt).toISOString() : null,
+          error: errorOf(r.errorKind),
         })),
         next_cursor: rows.length > q.limit && last ? btoa(`${last.createdAt}|${last.id}`).replaceAll("+", "-").replaceAll("/", "_") : null,
       });

@@ -8,6 +8,7 @@ import { requireAdmin } from "../../services/auth.ts";
 import { D1Catalog } from "../../services/catalog.ts";
 import { currentPeriod, ledger } from "../../services/billing.ts";
 import { newId, randomToken, sha256Hex, webhookSecret } from "../../services/crypto.ts";
+import { uniqueViolation } from "../../services/db-errors.ts";
 
 export function registerAdminAccounts(api: Api) {
   api.op(
@@ -19,7 +20,7 @@ export function registerAdminAccounts(api: Api) {
       try {
         await db(c.env).insert(accounts).values({ id, email: body.email.toLowerCase(), plan: body.plan, webhookSecret: webhookSecret(), createdAt: Date.now() });
       } catch (e) {
-        if (String(e).includes("UNIQUE")) throw new ApiError("conflict", "an account with this email exists");
+        if (uniqueViolation(e)?.includes("accounts.email")) throw new ApiError("conflict", "an account with this email exists");
         throw e;
       }
       // The ledger learns the plan now, and a paid plan gets this month's credit at once.

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { AdminLedgerOp, ChangePlan, LedgerOpResult, PlanChanged, type Plan } from "../../../schemas/index.ts";
+import { AdminLedgerOp, AdminLedgerView, ChangePlan, LedgerOpResult, PlanChanged, type Plan } from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { accounts } from "../../db/schema.ts";
@@ -30,6 +30,17 @@ export function registerAdminLedger(api: Api) {
   const common = { tag: "Admin" as const, auth: "admin" as const, body: AdminLedgerOp, responses: { 200: { description: "applied (or replayed)", schema: LedgerOpResult } }, errors: [400, 401, 402, 404, 409] };
   api.op({ method: "post", path: "/admin/v1/accounts/{id}/credits", summary: "Credit an account (micro-USD), idempotent by idempotency_key", ...common }, requireAdmin, adjust("credit"));
   api.op({ method: "post", path: "/admin/v1/accounts/{id}/debits", summary: "Debit an account (micro-USD), idempotent by idempotency_key", ...common }, requireAdmin, adjust("debit"));
+
+  api.op(
+    { method: "get", path: "/admin/v1/accounts/{id}/ledger", tag: "Admin", auth: "admin", summary: "An account's balances and its holds by status (pending, settled, voided, expired) with the amounts charged", responses: { 200: { description: "the ledger", schema: AdminLedgerView } }, errors: [401, 404] },
+    requireAdmin,
+    async (c: Ctx) => {
+      const a = await account(c);
+      const s = await billing(c.env).summary(a.id, a.plan);
+      const holds = await ledger(c.env, a.id).holdCounts();
+      return reply(c, AdminLedgerView, { account_id: a.id, deposits: s.deposits, spent: s.spent, held: s.held, available: s.available, in_flight: s.in_flight, holds });
+    },
+  );
 
   api.op(
     { method: "put", path: "/admin/v1/accounts/{id}/plan", tag: "Admin", auth: "admin", summary: "Change an account's plan, with optional per-account limit overrides; grants this month's plan credit", body: ChangePlan, responses: { 200: { description: "changed", schema: PlanChanged } }, errors: [400, 401, 404] },

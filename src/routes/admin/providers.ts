@@ -1,8 +1,17 @@
-import { and, eq, isNull } from "drizzle-orm";
-import { CreatedId, CreatedToken, CreateProvider, ProviderView, Revoked, UpdateProvider } from "../../../schemas/index.ts";
+import { and, desc, eq, isNull } from "drizzle-orm";
+import {
+  CreatedId,
+  CreatedToken,
+  CreateProvider,
+  ProviderEmailView,
+  ProviderView,
+  Revoked,
+  SetProviderGpuClasses,
+  UpdateProvider,
+} from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
-import { agentTokens, providers } from "../../db/schema.ts";
+import { agents, agentTokens, providers } from "../../db/schema.ts";
 import { notFound } from "../../errors.ts";
 import { requireAdmin } from "../../services/auth.ts";
 import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
@@ -14,8 +23,19 @@ export function registerAdminProviders(api: Api) {
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateProvider);
-      const id = await new ProviderAccounts(c.env).create(body.name, body.email);
+      const id = await new ProviderAccounts(c.env).create(body.name, body.email, body.gpu_classes);
       return reply(c, CreatedId, { id }, 201);
+    },
+  );
+
+  api.op(
+    { method: "put", path: "/admin/v1/providers/{id}/gpu-classes", tag: "Admin", auth: "admin", summary: "Set the GPU classes this provider's agents may register with (agents registered before keep their class until they register again)", body: SetProviderGpuClasses, responses: { 200: { description: "set", schema: ProviderView } }, errors: [400, 401, 404] },
+    requireAdmin,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, SetProviderGpuClasses);
+      const row = await db(c.env).update(providers).set({ gpuClasses: body.gpu_classes }).where(eq(providers.id, c.req.param("id")!)).returning({ id: providers.id }).get();
+      if (!row) throw notFound("provider");
+      return reply(c, ProviderView, await providerView(c, row.id));
     },
   );
 
@@ -27,14 +47,20 @@ export function registerAdminProviders(api: Api) {
       auth: "admin",
       summary: "Set (or clear, with null) the email a provider signs in to the console with",
       body: UpdateProvider,
-      responses: { 200: { description: "updated", schema: ProviderView } },
+      responses: { 200: { description: "updated", schema: ProviderEmailView } },
       errors: [400, 401, 404, 409],
     },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, UpdateProvider);
-      return reply(c, ProviderView, await new ProviderAccounts(c.env).setEmail(c.req.param("id")!, body.email));
+      return reply(c, ProviderEmailView, await new ProviderAccounts(c.env).setEmail(c.req.param("id")!, body.email));
     },
+  );
+
+  api.op(
+    { method: "get", path: "/admin/v1/providers/{id}", tag: "Admin", auth: "admin", summary: "A provider, its allowed GPU classes, and its agents with the strikes counted against each (completions refused for claiming another GPU class or count; inputs called invalid that the platform had accepted)", responses: { 200: { description: "the provider", schema: ProviderView } }, errors: [401, 404] },
+    requireAdmin,
+    async (c: Ctx) => reply(c, ProviderView, await providerView(c, c.req.param("id")!)),
   );
 
   api.op(
@@ -62,4 +88,18 @@ export function registerAdminProviders(api: Api) {
       return reply(c, Revoked, { id, revoked: true });
     },
   );
+}
+
+async function providerView(c: Ctx, id: string): Promise<ProviderView> {
+  const p = await db(c.env).select().from(providers).where(eq(providers.id, id)).get();
+  if (!p) throw notFound("provider");
+  const rows = await db(c.env).select().from(agents).where(eq(agents.providerId, id)).orderBy(desc(agents.registeredAt)).limit(500).all();
+  return {
+    id: p.id, name: p.name, gpu_classes: p.gpuClasses ?? ["cpu"],
+    agents: rows.map((a) => ({
+      id: a.id, name: a.name, gpu_class: a.gpuClass, gpu_count: a.gpuCount, registered_at: new Date(a.registeredAt).toISOString(),
+      deregistered_at: a.deregisteredAt ? new Date(a.deregisteredAt).toISOString() : null,
+      rejected_completions: a.rejectedCompletions, input_rejections: a.inputRejections,
+    })),
+  };
 }

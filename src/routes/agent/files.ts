@@ -35,7 +35,9 @@ export function registerAgentFiles(api: Api) {
       const check = await s.broker.checkLease(s.jobId, c.req.header("x-lease-id") ?? "", s.agentId);
       if (!check.ok) throw check.error === "not_found" ? notFound("job") : staleLease();
       const bytes = new Uint8Array(await c.req.arrayBuffer());
-      return reply(c, UploadResponse, await storeOutput(c.env, s, name, c.req.header("content-type"), bytes));
+      // Tagged with the lease it was uploaded under: a completion attaches only its own lease's files.
+      const leaseId = c.req.header("x-lease-id") ?? "";
+      return reply(c, UploadResponse, await storeOutput(c.env, s, name, c.req.header("content-type"), bytes, leaseId));
     },
   );
 }

@@ -2,6 +2,7 @@ import { DeregisterRequest, DeregisterResponse, HeartbeatRequest, HeartbeatRespo
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { broker } from "../../services/broker.ts";
+import { AgentService } from "../../services/agents.ts";
 import { AGENT_POOL, ownAgent } from "./context.ts";
 
 export function registerAgentHeartbeat(api: Api) {
@@ -20,7 +21,9 @@ export function registerAgentHeartbeat(api: Api) {
     async (c: Ctx) => {
       const body = await jsonBody(c, DeregisterRequest);
       await ownAgent(c, body.agent_id);
-      return reply(c, DeregisterResponse, await broker(c.env, AGENT_POOL).forget(body.agent_id));
+      const released = await broker(c.env, AGENT_POOL).forget(body.agent_id);
+      await new AgentService(c.env).deregister(body.agent_id);
+      return reply(c, DeregisterResponse, released);
     },
   );
 }

@@ -1,4 +1,4 @@
-import { LeaseRequest, LeaseResponse } from "../../../schemas/index.ts";
+import { LeaseRequest, LeaseResponse, liftModeration } from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { broker } from "../../services/broker.ts";
@@ -13,14 +13,14 @@ export function registerAgentLease(api: Api) {
       const agent = await ownAgent(c, body.agent_id);
       const jobs = await broker(c.env, AGENT_POOL).lease(
         {
-          agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass,
+          agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass, gpu_count: agent.gpuCount,
           slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models, prefetch: body.prefetch,
           ...(body.comfyui ? { comfyui: body.comfyui } : {}),
         },
         body.wait_ms,
       );
       if (jobs.length === 0) return c.body(null, 204);
-      return reply(c, LeaseResponse, { jobs });
+      return reply(c, LeaseResponse, { jobs: jobs.map(liftModeration) });
     },
   );
 }

@@ -2,24 +2,16 @@ import { Worker } from "node:worker_threads";
 import { JobError } from "../../errors.ts";
 import type { RunOutput, RunRequest, RuntimeAdapter } from "../types.ts";
 import type { FromModel, ToModel } from "./protocol.ts";
+import { CrashSupervisor, type SupervisorOptions } from "../supervisor.ts";
 
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 type Pending = { resolve: (m: FromModel) => void; reject: (e: Error) => void };
-
-export interface SupervisorOptions {
-  /** crashes within `windowMs` after which the runtime gives up (the host should be replaced) */
-  maxCrashes?: number;
-  windowMs?: number;
-  /** first restart delay; doubles per crash in the window */
-  backoffMs?: number;
-  /** called when the runtime gives up; the agent exits non-zero */
-  onFatal?: (reason: string) => void;
-}
 
 /**
  * The built-in runtime: real CPU models shipped in npm packages, run on a dedicated thread. The thread is supervised:
  * if it dies (a native crash, OOM-kill, or terminate), the jobs on it fail as retryable `backend_crash` so the broker
- * requeues them, the thread restarts with backoff and reloads its models, and after repeated crashes the runtime
- * gives up so the agent can exit non-zero.
+ * requeues them, and the crash supervisor restarts the thread, which reloads its models, or gives up so the agent can
+ * exit non-zero.
  */
 export class BuiltinRuntime implements RuntimeAdapter {
   readonly name = "builtin";
@@ -27,17 +19,21 @@ export class BuiltinRuntime implements RuntimeAdapter {
   private pending = new Map<number, Pending>();
   private nextId = 1;
   private warmed = new Set<string>();
-  private crashes: number[] = [];
-  private closing = false;
   private restarting: Promise<void> | null = null;
-  private sup: Required<Omit<SupervisorOptions, "onFatal">> & Pick<SupervisorOptions, "onFatal">;
-  /** times the thread was restarted after a crash */
-  restarts = 0;
-  fatal: string | null = null;
+  private supervisor: CrashSupervisor;
 
   constructor(opts: SupervisorOptions = {}) {
-    this.sup = { maxCrashes: 5, windowMs: 10 * 60_000, backoffMs: 500, ...opts };
+    this.supervisor = new CrashSupervisor("model thread", () => this.respawn(), { backoffMs: 500, ...opts });
     this.spawn();
+  }
+
+  /** times the thread was restarted after a crash */
+  get restarts(): number {
+    return this.supervisor.restarts;
+  }
+
+  get fatal(): string | null {
+    return this.supervisor.fatal;
   }
 
   private spawn(): void {
@@ -52,24 +48,15 @@ export class BuiltinRuntime implements RuntimeAdapter {
     w.on("exit", (code) => {
       if (w !== this.worker) return;
       this.failAll(new JobError("backend_crash", `model thread exited with ${code}`, true));
-      if (!this.closing) this.restarting = this.restart(`exit ${code}`);
+      if (!this.supervisor.stopping) this.restarting = this.supervisor.crashed(`exit ${code}`);
     });
   }
 
-  private async restart(reason: string): Promise<void> {
-    const now = Date.now();
-    this.crashes = [...this.crashes.filter((t) => now - t < this.sup.windowMs), now];
-    if (this.crashes.length >= this.sup.maxCrashes) {
-      this.fatal = `model thread crashed ${this.crashes.length} times in ${this.sup.windowMs} ms (last: ${reason})`;
-      this.sup.onFatal?.(this.fatal);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, this.sup.backoffMs * 2 ** (this.crashes.length - 1)));
-    if (this.closing) return;
+  /** A fresh thread that loads again the models the crashed one had loaded. */
+  private async respawn(): Promise<void> {
     const models = [...this.warmed];
     this.warmed.clear();
     this.spawn();
-    this.restarts++;
     this.restarting = null;
     // the thread runs messages in order: these warm-ups finish before any job sent after them
     for (const m of models) await this.warm(m).catch(() => undefined);
@@ -85,7 +72,7 @@ export class BuiltinRuntime implements RuntimeAdapter {
     this.pending.clear();
   }
 
-  private async send(msg: ToModel extends infer T ? (T extends ToModel ? Omit<T, "id"> : never) : never): Promise<FromModel> {
+  private async send(msg: WithoutId<ToModel>): Promise<FromModel> {
     if (this.fatal) throw new JobError("backend_crash", this.fatal, true);
     if (this.restarting) await this.restarting;
     const id = this.nextId++;
@@ -119,7 +106,7 @@ export class BuiltinRuntime implements RuntimeAdapter {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
+    this.supervisor.stop();
     await this.worker.terminate();
   }
 }

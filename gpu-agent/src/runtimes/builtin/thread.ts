@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { JobError } from "../../errors.ts";
-import { FACTORIES, type LoadedModel } from "./models.ts";
+import { FACTORIES, type LoadedModel } from "./models/index.ts";
 import type { FromModel, ToModel } from "./protocol.ts";
 
 /**
@@ -10,9 +10,10 @@ import type { FromModel, ToModel } from "./protocol.ts";
 const port = parentPort!;
 const loaded = new Map<string, Promise<LoadedModel>>();
 
-function get(slug: string): { model: Promise<LoadedModel>; cold: boolean } {
+/** The model, loaded and warmed on first use; a failed load is forgotten so the next job tries again. */
+function get(slug: string): Promise<LoadedModel> {
   const existing = loaded.get(slug);
-  if (existing) return { model: existing, cold: false };
+  if (existing) return existing;
   const f = FACTORIES.find((x) => x.slug === slug);
   if (!f) throw new JobError("model_unavailable", `model ${slug} is not served by this agent`);
   const p = f.load().then(async (m) => {
@@ -21,46 +22,53 @@ function get(slug: string): { model: Promise<LoadedModel>; cold: boolean } {
   });
   p.catch(() => loaded.delete(slug));
   loaded.set(slug, p);
-  return { model: p, cold: true };
+  return p;
+}
+
+async function available(): Promise<string[]> {
+  const models: string[] = [];
+  for (const f of FACTORIES) if (await f.available()) models.push(f.slug);
+  return models;
+}
+
+/** Load time (0 when warm) and execution time are measured apart: only the execution is billed. */
+async function run(msg: Extract<ToModel, { type: "run" }>): Promise<FromModel> {
+  const t0 = performance.now();
+  const m = await get(msg.model);
+  const loadMs = Math.round(performance.now() - t0);
+  const t1 = performance.now();
+  const r = await m.run(msg.params, msg.files);
+  const gpuMs = Math.round(performance.now() - t1);
+  return { type: "result", id: msg.id, outputs: r.outputs, json: r.json, gpuMs, loadMs };
+}
+
+function failure(id: number, e: unknown): FromModel {
+  const je = e instanceof JobError ? e : null;
+  const oom = /out of memory|bad_alloc|OOM/i.test(String(e));
+  const kind = je?.kind ?? (oom ? "oom" : "runtime_error");
+  return { type: "error", id, kind, message: (e as Error).message ?? String(e), retryable: je ? je.retryable : !oom };
+}
+
+async function handle(msg: ToModel): Promise<FromModel> {
+  try {
+    switch (msg.type) {
+      case "available":
+        return { type: "available", id: msg.id, models: await available() };
+      case "warm": {
+        const t = performance.now();
+        await get(msg.model);
+        return { type: "warmed", id: msg.id, loadMs: Math.round(performance.now() - t) };
+      }
+      case "run":
+        return await run(msg);
+    }
+  } catch (e) {
+    return failure(msg.id, e);
+  }
 }
 
 // Jobs run one at a time on this thread; further ones wait their turn.
 let chain: Promise<void> = Promise.resolve();
-
 port.on("message", (msg: ToModel) => {
-  chain = chain.then(() => handle(msg)).catch(() => {});
+  chain = chain.then(async () => port.postMessage(await handle(msg))).catch(() => {});
 });
-
-async function handle(msg: ToModel): Promise<void> {
-  const send = (m: FromModel) => port.postMessage(m);
-  try {
-    if (msg.type === "available") {
-      const models: string[] = [];
-      for (const f of FACTORIES) if (await f.available()) models.push(f.slug);
-      send({ type: "available", id: msg.id, models });
-    } else if (msg.type === "warm") {
-      const t = performance.now();
-      await get(msg.model).model;
-      send({ type: "warmed", id: msg.id, loadMs: Math.round(performance.now() - t) });
-    } else {
-      const t0 = performance.now();
-      const { model } = get(msg.model);
-      const m = await model;
-      const loadMs = Math.round(performance.now() - t0);
-      const t1 = performance.now();
-      const r = await m.run(msg.params, msg.files);
-      const gpuMs = Math.round(performance.now() - t1);
-      send({ type: "result", id: msg.id, outputs: r.outputs, json: r.json, gpuMs, loadMs });
-    }
-  } catch (e) {
-    const je = e instanceof JobError ? e : null;
-    const oom = /out of memory|bad_alloc|OOM/i.test(String(e));
-    send({
-      type: "error",
-      id: msg.id,
-      kind: je?.kind ?? (oom ? "oom" : "runtime_error"),
-      message: (e as Error).message ?? String(e),
-      retryable: je ? je.retryable : !oom,
-    });
-  }
-}
