@@ -12,6 +12,7 @@ import { registerAuth } from "./routes/auth.tsx";
 import { registerBilling } from "./routes/billing.tsx";
 import { registerWebhooks } from "./routes/webhooks.tsx";
 import { registerProvider } from "./routes/provider.tsx";
+import { registerWorkflows } from "./routes/workflows.tsx";
 import { registerModels } from "./routes/models.tsx";
 import { registerPages } from "./routes/pages.tsx";
 import { SessionService } from "./services/session.ts";
@@ -30,6 +31,9 @@ const PROTECTED = [
   "/webhooks/*",
   "/provider",
   "/provider/*",
+  "/workflows",
+  "/workflows/*",
+  "/workflow-runs/*",
   ...COMING_IDS.map((id) => `/${id}`),
 ];
 
@@ -64,6 +68,7 @@ export function consoleApp(): Hono<ConsoleEnv> {
   registerBilling(app);
   registerWebhooks(app);
   registerProvider(app);
+  registerWorkflows(app);
 
   app.all("*", async (c) => {
     const session = await new SessionService(c.env).read(sessionCookie(c));

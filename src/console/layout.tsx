@@ -23,6 +23,8 @@ export interface LayoutProps {
   chart?: boolean;
   /** the live-progress island (pages that start runs) */
   live?: boolean;
+  /** the workflow builder: drawflow and our graph model */
+  builder?: boolean;
   children?: Child;
 }
 
@@ -50,6 +52,11 @@ export function Layout(p: LayoutProps) {
         {p.chart ? <script src={asset("uplot.js")} defer></script> : null}
         {p.chart ? <script src={asset("chart.js")} defer></script> : null}
         {p.live ? <script src={asset("live.js")} defer></script> : null}
+        {p.builder ? <link rel="stylesheet" href={asset("drawflow.css")} /> : null}
+        {p.builder ? <script src={asset("drawflow.js")} defer></script> : null}
+        {p.builder ? <script src={asset("wf-graph.js")} defer></script> : null}
+        {p.builder ? <script src={asset("builder.js")} defer></script> : null}
+        {p.builder ? <script src={asset("builder-actions.js")} defer></script> : null}
       </head>
       <body hx-headers={s ? JSON.stringify({ "x-csrf-token": s.csrf }) : undefined}>
         <header class="top">

@@ -17,12 +17,6 @@ export function ErrorPage(p: { status: number; title: string; message: string; s
 }
 
 const COMING: Record<string, { title: string; issue: number; what: string; today: string }> = {
-  workflows: {
-    title: "Workflows",
-    issue: 12,
-    what: "The visual builder: chain models into one versioned API endpoint, run it and watch each node",
-    today: "Workflows have no API in this version of the platform.",
-  },
   endpoints: {
     title: "Dedicated endpoints",
     issue: 15,
