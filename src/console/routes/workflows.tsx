@@ -29,13 +29,26 @@ async function palette(c: CCtx): Promise<PaletteModel[]> {
 
 /** A first definition for a new workflow: one node of the chosen model fed by an image input, its output mapped. */
 export function starter(model: PaletteModel): unknown {
-  const props = model.input_schema.properties ?? {};
+  const schema = model.input_schema as PaletteModel["input_schema"] & { anyOf?: { required?: string[] }[] };
+  const props = schema.properties ?? {};
   const image = Object.keys(props).find((k) => props[k]?.format === "image");
   const id = model.slug.replace(/[^a-z0-9_-]/g, "_").replace(/^[^a-z]+/, "").slice(0, 40) || "node";
+  const input: Record<string, unknown> = image ? { [image]: { $ref: "inputs.image" } } : {};
+  // Fields the schema requires with no default (also the first of an "one of these" choice) get a plain value,
+  // so the first draft passes the checker; the builder shows them as literals to change.
+  for (const k of [...(schema.required ?? []), ...(schema.anyOf?.[0]?.required ?? [])]) {
+    const p = props[k];
+    if (k in input || !p || p.default !== undefined) continue;
+    const t = Array.isArray(p.type) ? p.type[0] : p.type;
+    if (p.enum?.length) input[k] = p.enum[0];
+    else if (t === "integer" || t === "number") input[k] = p.minimum !== undefined && p.minimum > 512 ? p.minimum : 512;
+    else if (t === "string") input[k] = "text";
+    else if (t === "boolean") input[k] = false;
+  }
   return {
     inputs: image ? { image: { type: "image" } } : {},
-    nodes: { [id]: { model: model.slug, input: image ? { [image]: { $ref: "inputs.image" } } : {} } },
-    outputs: { result: { $ref: `nodes.${id}.output` } },
+    nodes: { [id]: { model: model.slug, input } },
+    outputs: { result: { $ref: `nodes.${id}.${model.output_type === "json" ? "json" : "output"}` } },
   };
 }
 
@@ -59,13 +72,24 @@ async function body(c: Context): Promise<Record<string, unknown>> {
   return raw as Record<string, unknown>;
 }
 
+async function listPage(c: CCtx, error?: string, status: 200 | 400 | 409 = 200) {
+  const rows = await store(c).list(actor(c));
+  const views = await Promise.all(rows.map((r) => store(c).view(r, base(c))));
+  const templates = TEMPLATES.map((t) => ({
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    models: templateModels(t),
+  }));
+  const models = await palette(c);
+  return c.html(
+    <WorkflowsPage session={c.get("session")} workflows={views} templates={templates} models={models} error={error} />,
+    status,
+  );
+}
+
 export function registerWorkflows(app: ConsoleApp) {
-  app.get("/workflows", async (c) => {
-    const rows = await store(c).list(actor(c));
-    const views = await Promise.all(rows.map((r) => store(c).view(r, base(c))));
-    const templates = TEMPLATES.map((t) => ({ id: t.id, name: t.name, description: t.description, models: templateModels(t) }));
-    return c.html(<WorkflowsPage session={c.get("session")} workflows={views} templates={templates} models={await palette(c)} />);
-  });
+  app.get("/workflows", async (c) => listPage(c, c.req.query("error")?.slice(0, 500)));
 
   // New workflow (form post): a valid first definition, since drafts are checked when saved.
   app.post("/workflows", async (c) => {
@@ -73,22 +97,18 @@ export function registerWorkflows(app: ConsoleApp) {
     const slug = WorkflowSlug.safeParse(String(f.slug ?? "").trim());
     const models = await palette(c);
     const model = models.find((m) => m.slug === f.model);
-    const fail = async (message: string, status: 400 | 409) => {
-      const rows = await store(c).list(actor(c));
-      const views = await Promise.all(rows.map((r) => store(c).view(r, base(c))));
-      const templates = TEMPLATES.map((t) => ({ id: t.id, name: t.name, description: t.description, models: templateModels(t) }));
-      return c.html(
-        <WorkflowsPage session={c.get("session")} workflows={views} templates={templates} models={models} error={message} />,
-        status,
-      );
-    };
+    const fail = (message: string, status: 400 | 409) => listPage(c, message, status);
     if (!slug.success) return fail(`Slug: ${slug.error.issues[0]!.message}`, 400);
     if (!model) return fail("Choose the first model.", 400);
     const name = String(f.name ?? "").trim().slice(0, 200) || slug.data;
     try {
       await store(c).create(actor(c), { slug: slug.data, name, definition: starter(model) });
     } catch (e) {
-      if (e instanceof ApiError && e.status < 500) return fail(e.message, e.status === 409 ? 409 : 400);
+      if (e instanceof ApiError && e.status < 500) {
+        const errs = (e.details as { errors?: { pointer: string; message: string }[] } | undefined)?.errors ?? [];
+        const why = errs.map((x) => `${x.pointer}: ${x.message}`).join("; ");
+        return fail(why ? `${e.message}: ${why}` : e.message, e.status === 409 ? 409 : 400);
+      }
       throw e;
     }
     return c.redirect(`/console/workflows/${slug.data}`, 303);
@@ -171,10 +191,8 @@ export function registerWorkflows(app: ConsoleApp) {
   app.post("/workflows/:slug/runs", (c) =>
     json(c, async () => {
       const svc = new WorkflowRunService(c.env, c.get("cfg"));
-      const r = await svc.submit(actor(c), c.req.param("slug"), ((await body(c)).inputs ?? {}) as Record<string, unknown>, {
-        mode: "async",
-        base: base(c),
-      });
+      const inputs = ((await body(c)).inputs ?? {}) as Record<string, unknown>;
+      const r = await svc.submit(actor(c), c.req.param("slug"), inputs, { mode: "async", base: base(c) });
       return { status: 202, body: { run_id: r.id, ...runUrls(base(c), r.id) } };
     }),
   );

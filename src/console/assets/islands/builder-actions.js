@@ -31,13 +31,17 @@
       return true;
     }
     if (r.status === 412) {
-      B.say("Someone saved this draft after you opened it: reload to see their version (your edits are still here until you do).", true);
+      B.say(
+        "Someone saved this draft after you opened it: reload to see their version (your edits stay here until then).",
+        true,
+      );
       $("wf-message").insertAdjacentHTML("beforeend", ' <a href="">Reload</a>');
       return false;
     }
-    const errs = r.body?.error?.details?.errors;
-    if (Array.isArray(errs)) showErrors(errs);
-    B.say(`Not saved: ${r.body?.error?.message ?? r.status}.`, true);
+    const errs = Array.isArray(r.body?.error?.details?.errors) ? r.body.error.details.errors : [];
+    showErrors(errs);
+    const first = errs[0] ? ` (${errs[0].pointer}: ${errs[0].message})` : "";
+    B.say(`Not saved: ${r.body?.error?.message ?? r.status}${first}.`, true);
     return false;
   }
 
@@ -49,7 +53,8 @@
       const per = Object.entries(r.body.estimate.per_node).map(([k, v]) => `${k} ${usd(v)}`).join(", ");
       $("wf-estimate").textContent = `Estimate: at most ${usd(r.body.estimate.max_cost)} per run (${per})`;
     }
-    B.say(r.body?.valid ? "Valid: ready to publish." : "The draft has problems (listed above and on the nodes).", !r.body?.valid);
+    const ok = !!r.body?.valid;
+    B.say(ok ? "Valid: ready to publish." : "The draft has problems (listed above and on the nodes).", !ok);
     return !!r.body?.valid;
   }
 
@@ -65,31 +70,42 @@
   function versions() {
     const w = B.workflow;
     const a = w.aliases;
+    const v = (n) => (n ? `v${n}` : "not set");
     $("wf-versions").textContent = w.versions.length
-      ? `Versions: ${w.versions.map((v) => `v${v.version}`).join(", ")}. latest: v${a.latest}; production: ${a.production ? `v${a.production}` : "not set"}; staging: ${a.staging ? `v${a.staging}` : "not set"}. A bare-slug call runs v${w.serving}.`
+      ? `Versions: ${w.versions.map((x) => `v${x.version}`).join(", ")}. latest: ${v(a.latest)}; ` +
+        `production: ${v(a.production)}; staging: ${v(a.staging)}. A bare-slug call runs ${v(w.serving)}.`
       : "Not published yet.";
-    $("wf-alias-version").innerHTML = w.versions.map((v) => `<option value="${v.version}">v${v.version}</option>`).join("");
+    $("wf-alias-version").innerHTML = w.versions
+      .map((x) => `<option value="${x.version}">v${x.version}</option>`)
+      .join("");
     const sample = {};
-    for (const [k, p] of Object.entries(w.input_schema?.properties ?? {}))
-      sample[k] = p.format === "image" ? "https://example.com/photo.jpg" : (p.default ?? (p.type === "number" || p.type === "integer" ? 1 : "text"));
-    $("wf-curl").textContent = `curl -X POST ${w.run_url} -H "x-api-key: $API_KEY" -H "content-type: application/json" -d '${JSON.stringify(sample)}'`;
+    for (const [k, p] of Object.entries(w.input_schema?.properties ?? {})) {
+      const number = p.type === "number" || p.type === "integer";
+      sample[k] = p.format === "image" ? "https://example.com/photo.jpg" : (p.default ?? (number ? 1 : "text"));
+    }
+    $("wf-curl").textContent =
+      `curl -X POST ${w.run_url} -H "x-api-key: $API_KEY" -H "content-type: application/json" ` +
+      `-d '${JSON.stringify(sample)}'`;
     runForm(w.input_schema);
+  }
+
+  function runField(k, p) {
+    const id = `run-${esc(k)}`;
+    const attrs = `id="${id}" name="${esc(k)}"`;
+    const number = p.type === "number" || p.type === "integer";
+    const input =
+      p.format === "image"
+        ? `<input ${attrs} type="file" accept="image/*">`
+        : p.type === "boolean"
+          ? `<input ${attrs} type="checkbox">`
+          : `<input ${attrs} type="${number ? "number" : "text"}" value="${esc(p.default ?? "")}">`;
+    return `<div class="field"><label for="${id}">${esc(k)}</label>${input}</div>`;
   }
 
   function runForm(schema) {
     const props = Object.entries(schema?.properties ?? {});
     $("wf-run-form").innerHTML = schema
-      ? `${props
-          .map(([k, p]) => {
-            const id = `run-${esc(k)}`;
-            const input = p.format === "image"
-              ? `<input id="${id}" name="${esc(k)}" type="file" accept="image/*">`
-              : p.type === "boolean"
-                ? `<input id="${id}" name="${esc(k)}" type="checkbox">`
-                : `<input id="${id}" name="${esc(k)}" type="${p.type === "number" || p.type === "integer" ? "number" : "text"}" value="${esc(p.default ?? "")}">`;
-            return `<div class="field"><label for="${id}">${esc(k)}</label>${input}</div>`;
-          })
-          .join("")}<button type="submit">Run</button>`
+      ? `${props.map(([k, p]) => runField(k, p)).join("")}<button type="submit">Run</button>`
       : '<p class="help">Publish a version to run it.</p>';
   }
 
@@ -118,28 +134,35 @@
     poll(r.body.run_id);
   });
 
+  const nodeRow = ([n, s]) =>
+    `<tr data-run-node="${esc(n)}"><td><code>${esc(n)}</code></td><td>${esc(s.model)}</td>
+      <td><span class="status ${esc(s.status)}">${esc(s.status.toLowerCase())}</span></td>
+      <td class="num">${s.cost === null ? "—" : usd(s.cost)}</td>
+      <td>${s.error ? esc(s.error.message) : ""}</td></tr>`;
+  const outputItem = ([k, o]) =>
+    o.type === "file"
+      ? `<li><a href="${esc(o.url)}">${esc(k)}</a> (${esc(o.content_type)})</li>`
+      : `<li>${esc(k)}: <code>${esc(JSON.stringify(o.value))}</code></li>`;
+
+  /** Polls the run and paints each node's status on the canvas and in the table until the run has settled. */
   async function poll(id) {
-    const r = await fetch(`/console/workflow-runs/${id}`);
-    const run = await r.json();
-    const rows = Object.entries(run.nodes ?? {}).map(
-      ([n, s]) => `<tr data-run-node="${esc(n)}"><td><code>${esc(n)}</code></td><td>${esc(s.model)}</td>
-        <td><span class="status ${esc(s.status)}">${esc(s.status.toLowerCase())}</span></td>
-        <td class="num">${s.cost === null ? "—" : usd(s.cost)}</td><td>${s.error ? esc(s.error.message) : ""}</td></tr>`,
-    );
-    for (const [n, s] of Object.entries(run.nodes ?? {})) {
+    const run = await (await fetch(`/console/workflow-runs/${id}`)).json();
+    const nodes = Object.entries(run.nodes ?? {});
+    for (const [n, s] of nodes) {
       const badge = document.querySelector(`[data-node-status="${CSS.escape(n)}"]`);
-      if (badge) {
-        badge.textContent = s.status.toLowerCase();
-        badge.className = `node-status status ${s.status}`;
-      }
+      if (!badge) continue;
+      badge.textContent = s.status.toLowerCase();
+      badge.className = `node-status status ${s.status}`;
     }
-    const outs = Object.entries(run.outputs ?? {}).map(([k, o]) =>
-      o.type === "file" ? `<li><a href="${esc(o.url)}">${esc(k)}</a> (${esc(o.content_type)})</li>` : `<li>${esc(k)}: <code>${esc(JSON.stringify(o.value))}</code></li>`,
-    );
-    $("wf-run").innerHTML = `<p>Run <code>${esc(run.run_id)}</code>: <span class="status ${esc(run.status)}" id="wf-run-status">${esc(run.status.toLowerCase())}</span>
-      ${run.cost !== null ? ` · cost ${usd(run.cost)}` : ""}</p><div class="table-wrap"><table><thead><tr><th>Node</th><th>Model</th><th>Status</th>
-      <th class="num">Cost</th><th>Error</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>${outs.length ? `<ul>${outs.join("")}</ul>` : ""}`;
-    if (["QUEUED", "PROCESSING"].includes(run.status) || run.cost === null && run.status === "COMPLETED") setTimeout(() => poll(id), 1000);
+    const outs = Object.entries(run.outputs ?? {}).map(outputItem);
+    const cost = run.cost !== null ? ` · cost ${usd(run.cost)}` : "";
+    $("wf-run").innerHTML = `<p>Run <code>${esc(run.run_id)}</code>:
+      <span class="status ${esc(run.status)}" id="wf-run-status">${esc(run.status.toLowerCase())}</span>${cost}</p>
+      <div class="table-wrap"><table><thead><tr><th>Node</th><th>Model</th><th>Status</th><th class="num">Cost</th>
+      <th>Error</th></tr></thead><tbody>${nodes.map(nodeRow).join("")}</tbody></table></div>
+      ${outs.length ? `<ul>${outs.join("")}</ul>` : ""}`;
+    const settling = run.status === "COMPLETED" && run.cost === null;
+    if (["QUEUED", "PROCESSING"].includes(run.status) || settling) setTimeout(() => poll(id), 1000);
   }
 
   $("wf-alias").addEventListener("submit", async (e) => {

@@ -68,7 +68,8 @@
     for (const [id, n] of Object.entries(graph.def.nodes))
       graph.fields(id).forEach((f, i) => {
         const v = n.input[f.name];
-        if (WfGraph.isRef(v) && src(v.$ref)) editor.addConnection(src(v.$ref), dfOf.get(`node:${id}`), "output_1", `input_${i + 1}`);
+        if (!WfGraph.isRef(v) || !src(v.$ref)) return;
+        editor.addConnection(src(v.$ref), dfOf.get(`node:${id}`), "output_1", `input_${i + 1}`);
       });
     for (const [o, v] of Object.entries(graph.def.outputs))
       if (src(v.$ref)) editor.addConnection(src(v.$ref), dfOf.get(`output:${o}`), "output_1", "input_1");
@@ -78,7 +79,7 @@
 
   const refOf = (dfId) => {
     const s = byDf.get(String(dfId));
-    return s.kind === "input" ? `inputs.${s.key}` : `nodes.${s.key}.output`;
+    return s.kind === "input" ? `inputs.${s.key}` : graph.outRef(s.key);
   };
   const targetOf = (dfId, inputClass) => {
     const t = byDf.get(String(dfId));
@@ -169,7 +170,8 @@
   // ---- inspector: literal inputs through the same generated form as the playground ------------------------------
   async function inspect(id) {
     const form = $("wf-node-form");
-    const html = await (await fetch(`/console/workflows/fields/${encodeURIComponent(graph.def.nodes[id].model)}`)).text();
+    const url = `/console/workflows/fields/${encodeURIComponent(graph.def.nodes[id].model)}`;
+    const html = await (await fetch(url)).text();
     form.innerHTML = `<h3>${esc(id)}</h3>${html}`;
     form.hidden = false;
     $("wf-inspector-empty").hidden = true;
@@ -179,7 +181,8 @@
       const v = graph.def.nodes[id].input[f.name];
       if (WfGraph.isRef(v) || f.kind === "image") {
         el.disabled = true;
-        el.insertAdjacentHTML("afterend", `<p class="help">${WfGraph.isRef(v) ? `from ${esc(v.$ref)}` : "connect an image"}</p>`);
+        const note = WfGraph.isRef(v) ? `from ${esc(v.$ref)}` : "connect an image";
+        el.insertAdjacentHTML("afterend", `<p class="help">${note}</p>`);
       } else if (v !== undefined) {
         if (el.type === "checkbox") el.checked = v === true;
         else el.value = typeof v === "object" ? JSON.stringify(v) : String(v);
@@ -208,29 +211,46 @@
   }
 
   // ---- table editor --------------------------------------------------------------------------------------------
+  const options = (srcs, selected, none) =>
+    `<option value="">${none}</option>` +
+    srcs
+      .map((s) => `<option value="${esc(s.ref)}"${s.ref === selected ? " selected" : ""}>${esc(s.label)}</option>`)
+      .join("");
+  const remove = (attr, key, label) =>
+    `<button type="button" class="secondary small" ${attr}="${esc(key)}">` +
+    `Remove<span class="sr-only"> ${esc(label)}</span></button>`;
+  const shown = (v) => (v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : v);
+
+  function fieldRow(id, n, f, srcs) {
+    const v = n.input[f.name];
+    const ref = WfGraph.isRef(v) ? v.$ref : "";
+    const opts = srcs.filter((s) => s.kind === f.kind && !s.ref.startsWith(`nodes.${id}.`));
+    const label = `${id}.${f.name}`;
+    const data = `data-node="${esc(id)}" data-field="${esc(f.name)}"`;
+    const value = ref || f.kind === "image"
+      ? "—"
+      : `<input aria-label="Value of ${esc(label)}" ${data} data-kind="${f.kind}" value="${esc(shown(v))}">`;
+    return `<tr><td><code>${esc(id)}</code><br><small>${esc(n.model)}</small></td><td>${esc(f.name)}</td>
+      <td>${f.kind}</td>
+      <td><select aria-label="Source of ${esc(label)}" ${data}>${options(opts, ref, "literal")}</select></td>
+      <td>${value}</td><td>${remove("data-remove-node", id, id)}</td></tr>`;
+  }
+
   function renderTable() {
     const srcs = graph.sources();
     const rows = [];
     for (const [id, n] of Object.entries(graph.def.nodes))
-      for (const f of graph.fields(id)) {
-        const v = n.input[f.name];
-        const ref = WfGraph.isRef(v) ? v.$ref : "";
-        const opts = srcs.filter((s) => s.kind === f.kind && s.ref !== `nodes.${id}.output`);
-        const label = `${id}.${f.name}`;
-        rows.push(`<tr><td><code>${esc(id)}</code><br><small>${esc(n.model)}</small></td><td>${esc(f.name)}</td>
-          <td>${f.kind}</td><td><select aria-label="Source of ${esc(label)}" data-node="${esc(id)}" data-field="${esc(f.name)}">
-          <option value="">literal</option>${opts.map((s) => `<option value="${esc(s.ref)}"${s.ref === ref ? " selected" : ""}>${esc(s.label)}</option>`).join("")}
-          </select></td><td>${ref || f.kind === "image" ? "—" : `<input aria-label="Value of ${esc(label)}" data-node="${esc(id)}" data-field="${esc(f.name)}" data-kind="${f.kind}" value="${esc(v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : v)}">`}</td>
-          <td><button type="button" class="secondary small" data-remove-node="${esc(id)}">Remove<span class="sr-only"> ${esc(id)}</span></button></td></tr>`);
-      }
+      for (const f of graph.fields(id)) rows.push(fieldRow(id, n, f, srcs));
     for (const o of graph.outputNames()) {
       const ref = graph.def.outputs[o]?.$ref ?? "";
-      rows.push(`<tr><td>output</td><td>${esc(o)}</td><td>any</td><td><select aria-label="Source of output ${esc(o)}" data-output="${esc(o)}">
-        <option value="">—</option>${srcs.map((s) => `<option value="${esc(s.ref)}"${s.ref === ref ? " selected" : ""}>${esc(s.label)}</option>`).join("")}</select></td><td></td>
-        <td><button type="button" class="secondary small" data-remove-output="${esc(o)}">Remove<span class="sr-only"> output ${esc(o)}</span></button></td></tr>`);
+      rows.push(`<tr><td>output</td><td>${esc(o)}</td><td>any</td>
+        <td><select aria-label="Source of output ${esc(o)}" data-output="${esc(o)}">
+          ${options(srcs, ref, "—")}</select></td>
+        <td></td><td>${remove("data-remove-output", o, `output ${o}`)}</td></tr>`);
     }
+    const body = rows.join("") || '<tr><td colspan="6">No nodes yet.</td></tr>';
     $("wf-table").innerHTML = `<table><thead><tr><th>Node</th><th>Input</th><th>Type</th><th>Source</th><th>Value</th>
-      <th><span class="sr-only">Actions</span></th></tr></thead><tbody>${rows.join("") || '<tr><td colspan="6">No nodes yet.</td></tr>'}</tbody></table>`;
+      <th><span class="sr-only">Actions</span></th></tr></thead><tbody>${body}</tbody></table>`;
   }
   $("wf-table").addEventListener("change", (e) => {
     const el = e.target;

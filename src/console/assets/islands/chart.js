@@ -19,7 +19,13 @@ for (const holder of document.querySelectorAll("[data-chart]")) {
       axes: [{}, { values: (_u, ticks) => ticks.map((t) => "$" + t.toFixed(t < 0.01 ? 6 : 2)), size: 80 }],
       series: [
         {},
-        { label: holder.getAttribute("data-label") || "Spend (USD)", stroke: "#1b5fd1", fill: "rgba(27,95,209,.35)", paths: bars, points: { show: false } },
+        {
+          label: holder.getAttribute("data-label") || "Spend (USD)",
+          stroke: "#1b5fd1",
+          fill: "rgba(27,95,209,.35)",
+          paths: bars,
+          points: { show: false },
+        },
       ],
       legend: { show: false },
     },

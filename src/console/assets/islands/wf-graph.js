@@ -24,7 +24,8 @@
     constructor(def, models) {
       const d = def && typeof def === "object" ? def : {};
       this.def = { inputs: { ...(d.inputs || {}) }, nodes: { ...(d.nodes || {}) }, outputs: { ...(d.outputs || {}) } };
-      for (const [id, n] of Object.entries(this.def.nodes)) this.def.nodes[id] = { model: n.model, input: { ...n.input } };
+      for (const [id, n] of Object.entries(this.def.nodes))
+        this.def.nodes[id] = { model: n.model, input: { ...n.input } };
       this.models = new Map(models.map((m) => [m.slug, m]));
     }
 
@@ -51,10 +52,16 @@
       return "json";
     }
 
+    /** How a node's result is referenced: a file output, or (JSON models) the JSON value. */
+    outRef(id) {
+      const m = this.model(id);
+      return m && m.output_type === "json" ? `nodes.${id}.json` : `nodes.${id}.output`;
+    }
+
     sources() {
       return [
         ...Object.keys(this.def.inputs).map((n) => ({ ref: `inputs.${n}`, label: `input ${n}` })),
-        ...Object.keys(this.def.nodes).map((id) => ({ ref: `nodes.${id}.output`, label: `${id} output` })),
+        ...Object.keys(this.def.nodes).map((id) => ({ ref: this.outRef(id), label: `${id} output` })),
       ].map((s) => ({ ...s, kind: this.sourceKind(s.ref) }));
     }
 
@@ -64,7 +71,7 @@
       if (target.output !== undefined) return null;
       const f = this.fields(target.node).find((x) => x.name === target.field);
       if (!f) return `${target.node} has no input ${target.field}`;
-      if (ref === `nodes.${target.node}.output`) return "a node cannot feed itself";
+      if (ref.startsWith(`nodes.${target.node}.`)) return "a node cannot feed itself";
       if (from !== f.kind) return `cannot connect ${from} to ${target.node}.${target.field} (${f.kind})`;
       if (ref.startsWith("nodes.") && this.reaches(target.node, ref.split(".")[1]))
         return "that link would make a cycle";
@@ -79,7 +86,8 @@
         if (seen.has(id)) return false;
         seen.add(id);
         const n = this.def.nodes[id];
-        return !!n && Object.values(n.input).some((v) => isRef(v) && v.$ref.startsWith("nodes.") && walk(v.$ref.split(".")[1]));
+        const reads = (v) => isRef(v) && v.$ref.startsWith("nodes.") && walk(v.$ref.split(".")[1]);
+        return !!n && Object.values(n.input).some(reads);
       };
       return walk(to);
     }
@@ -92,13 +100,17 @@
     }
 
     refAt(target) {
-      const v = target.output !== undefined ? this.def.outputs[target.output] : this.def.nodes[target.node]?.input[target.field];
+      const v =
+        target.output !== undefined
+          ? this.def.outputs[target.output]
+          : this.def.nodes[target.node]?.input[target.field];
       return isRef(v) ? v.$ref : null;
     }
 
     disconnect(target) {
       if (target.output !== undefined) delete this.def.outputs[target.output];
-      else if (isRef(this.def.nodes[target.node]?.input[target.field])) delete this.def.nodes[target.node].input[target.field];
+      else if (isRef(this.def.nodes[target.node]?.input[target.field]))
+        delete this.def.nodes[target.node].input[target.field];
     }
 
     setLiteral(node, field, value) {
