@@ -224,7 +224,8 @@
   function fieldRow(id, n, f, srcs) {
     const v = n.input[f.name];
     const ref = WfGraph.isRef(v) ? v.$ref : "";
-    const opts = srcs.filter((s) => s.kind === f.kind && !s.ref.startsWith(`nodes.${id}.`));
+    // The current link stays listed even if its type no longer fits (the checker reports it on save).
+    const opts = srcs.filter((s) => (s.kind === f.kind && !s.ref.startsWith(`nodes.${id}.`)) || s.ref === ref);
     const label = `${id}.${f.name}`;
     const data = `data-node="${esc(id)}" data-field="${esc(f.name)}"`;
     const value = ref || f.kind === "image"

@@ -10,6 +10,11 @@
     if (!p) return "json";
     if (p.format === "image") return "image";
     if (Array.isArray(p.enum)) return "string";
+    const alts = p.anyOf || p.oneOf;
+    if (Array.isArray(alts) && alts.length) {
+      const kinds = [...new Set(alts.map(kindOf))];
+      return kinds.length === 1 ? kinds[0] : "json";
+    }
     const t = Array.isArray(p.type) ? p.type.find((x) => x !== "null") : p.type;
     if (t === "integer" || t === "number") return "number";
     if (t === "boolean" || t === "string") return t;
