@@ -92,6 +92,12 @@ test("build a two-node workflow by dragging and connecting, publish it, run it a
   await expect(page.locator("#wf-message")).toHaveText("Published version 1.");
   await expect(page.locator("#wf-estimate")).toContainText("Estimate: at most $");
   await expect(page.locator("#wf-curl")).toContainText("/v2/workflows/resize-check");
+  await expect(page.locator("#wf-versions")).toContainText("production: not set");
+  await page.getByLabel("Alias", { exact: true }).selectOption("production");
+  await page.getByLabel("Version", { exact: true }).selectOption("1");
+  await page.getByRole("button", { name: "Move alias" }).click();
+  await expect(page.locator("#wf-message")).toHaveText("production now runs v1.");
+  await expect(page.locator("#wf-versions")).toContainText("production: v1");
 
   await page.locator("#wf-run-form").getByLabel("image").setInputFiles(PHOTO);
   await page.locator("#wf-run-form").getByRole("button", { name: "Run" }).click();
