@@ -1,10 +1,13 @@
-import { z } from "zod";
+import { checkModelInput, type FieldIssue } from "./model-input.ts";
 import {
   classify, dependencies, hasNestedRef, inputSchema, MAX_NODES, INPUT_NAME, NODE_ID, parseRef, topoOrder, WorkflowDefinition,
   type DefinitionError, type DefinitionErrorCode, type ModelLookup, type WorkflowInput,
 } from "./workflow.ts";
 
-/** The save-time checker of workflow definitions (the format itself is in workflow.ts). Pure: zod only. */
+/**
+ * The save-time checker of workflow definitions (the format itself is in workflow.ts). Pure: zod, and the model-input
+ * validator the request path uses (schemas/model-input.ts).
+ */
 
 const esc = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
 export const pointer = (...parts: (string | number)[]) => "/" + parts.map((p) => esc(String(p))).join("/");
@@ -15,6 +18,8 @@ interface JsonProp {
   type?: string | string[];
   format?: string;
   enum?: unknown[];
+  anyOf?: JsonProp[];
+  oneOf?: JsonProp[];
 }
 
 function fieldType(p: JsonProp | undefined): FieldType {
@@ -23,6 +28,9 @@ function fieldType(p: JsonProp | undefined): FieldType {
   const t = Array.isArray(p.type) ? p.type[0] : p.type;
   if (t === "string" || t === "number" || t === "integer" || t === "boolean") return t;
   if (p.enum && p.enum.every((x) => typeof x === "string")) return "string";
+  // a choice among string forms (a colour or a gradient) is a string
+  const branches = p.anyOf ?? p.oneOf;
+  if (branches?.length && branches.every((b) => b.type === "string" && b.format !== "image")) return "string";
   return "unknown";
 }
 
@@ -38,14 +46,30 @@ function fits(from: FieldType, to: FieldType): boolean {
   return from === to;
 }
 
-const propsCache = new WeakMap<z.ZodType, Record<string, JsonProp>>();
-function propsOf(schema: z.ZodType): Record<string, JsonProp> {
-  let p = propsCache.get(schema);
-  if (!p) {
-    p = ((z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, JsonProp> }).properties) ?? {};
-    propsCache.set(schema, p);
+function propsOf(schema: Record<string, unknown>): Record<string, JsonProp> {
+  const p = schema.properties;
+  return p && typeof p === "object" ? (p as Record<string, JsonProp>) : {};
+}
+
+/** A branch of anyOf/oneOf/not: it explains its combinator's failure rather than failing on its own. */
+const IN_BRANCH = /\/(?:anyOf|oneOf|not)\//;
+
+/**
+ * The validator's issues as definition errors: none for the ref'd fields (nor for extra fields, reported once
+ * already), and a failed branch folded into its combinator's message ("matches none of: required width; ...").
+ */
+function nodeInputErrors(issues: FieldIssue[], refFields: Set<string>): { message: string; segments: string[] }[] {
+  const relevant = issues.filter((i) => i.code !== "unrecognized_keys" && !refFields.has(i.segments[0] ?? ""));
+  const out: { message: string; segments: string[] }[] = [];
+  for (const i of relevant) {
+    if (IN_BRANCH.test(i.rule)) continue;
+    const branches = relevant
+      .filter((b) => b.rule.startsWith(`${i.rule}/`))
+      .map((b) => `${b.path ? `${b.path} ` : ""}${b.message}`);
+    const message = `${i.path ? `${i.path}: ` : ""}${i.message}${branches.length ? ` (${branches.join("; ")})` : ""}`;
+    out.push({ message, segments: i.segments });
   }
-  return p;
+  return out;
 }
 
 function inputType(d: WorkflowInput): FieldType {
@@ -111,11 +135,14 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
     const model = models(node.model);
     if (!model) err("unknown_model", `no model '${node.model}' in the catalog`, "nodes", id, "model");
     else if (!model.allowed) err("model_not_allowed", model.reason ?? `this account may not use '${node.model}'`, "nodes", id, "model");
-    const props = model ? propsOf(model.input) : {};
+    const props = model ? propsOf(model.input_schema) : {};
+    // A schema that allows no extra fields (every manifest's `additionalProperties: false`) names all of them.
+    const closed = model?.input_schema.additionalProperties === false;
     const literal: Record<string, unknown> = {};
     const refFields = new Set<string>();
     for (const [field, v] of Object.entries(node.input)) {
       const at = ["nodes", id, "input", field];
+      if (closed && !(field in props)) err("unknown_field", `${node.model} has no input '${field}'`, ...at);
       const c = classify(v);
       if (c.kind === "literal") {
         if (hasNestedRef(v)) {
@@ -125,7 +152,6 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
         continue;
       }
       refFields.add(field);
-      if (model && !(field in props)) err("unknown_field", `${node.model} has no input '${field}'`, ...at);
       const target = fieldType(props[field]);
       if (c.kind === "ref") {
         const t = resolve(c.ref, at);
@@ -139,17 +165,14 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
       }
     }
     if (model) {
-      // Ref'd fields are checked by type above; the literal fields go through the model's own schema.
-      const r = model.input.safeParse(literal);
-      if (!r.success) {
-        for (const i of r.error.issues) {
-          const path = i.path as (string | number)[];
-          if (path.length > 0 && refFields.has(String(path[0]))) continue;
-          if (i.code === "unrecognized_keys") {
-            for (const k of i.keys) if (!refFields.has(k)) err("unknown_field", `${node.model} has no input '${k}'`, "nodes", id, "input", k);
-            continue;
-          }
-          err("invalid_node_input", i.message, "nodes", id, "input", ...path);
+      // Ref'd fields are checked by type above; the literal fields go through the model's own schema, with the
+      // validator the request path uses. A ref'd field stands in as null, so rules over the whole body (anyOf:
+      // width or height) see it present; whatever is said about the stand-in itself is ignored.
+      const body = { ...literal, ...Object.fromEntries([...refFields].map((f) => [f, null])) };
+      const r = checkModelInput(model.input_schema, body);
+      if (!r.ok) {
+        for (const e of nodeInputErrors(r.issues, refFields)) {
+          err("invalid_node_input", e.message, "nodes", id, "input", ...e.segments);
         }
       }
     }

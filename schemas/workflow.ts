@@ -45,7 +45,8 @@ export type DefinitionError = z.infer<typeof DefinitionError>;
 
 /** What the checker needs to know of a model; `allowed: false` when the account may not call it. */
 export interface ModelInfo {
-  input: z.ZodType;
+  /** the model's input JSON Schema; a string property with `format: "image"` is an image field */
+  input_schema: Record<string, unknown>;
   output_type: "image" | "video" | "json";
   allowed: boolean;
   reason?: string;

@@ -2,7 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { ErrorEnvelope } from "../schemas/index.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError, invalidFields } from "./errors.ts";
 import { config, type Config, type Env } from "./env.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { OpenApiRegistry, type Operation } from "./openapi.ts";
@@ -47,19 +47,11 @@ export async function jsonBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<
   return validate(schema, raw);
 }
 
-/** At most this many field errors, each message and path cut short: an error body stays a few KB whatever the input. */
-export const MAX_FIELD_ERRORS = 20;
-const MAX_DETAIL_CHARS = 200;
-const clip = (s: string) => (s.length > MAX_DETAIL_CHARS ? `${s.slice(0, MAX_DETAIL_CHARS)}…` : s);
 
 export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues;
-    throw new ApiError("invalid_input", "input failed validation", {
-      fields: issues.slice(0, MAX_FIELD_ERRORS).map((i) => ({ path: clip(i.path.map(String).join(".")), message: clip(i.message), code: i.code })),
-      ...(issues.length > MAX_FIELD_ERRORS ? { omitted: issues.length - MAX_FIELD_ERRORS } : {}),
-    });
+    throw invalidFields(parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code })));
   }
   return parsed.data;
 }

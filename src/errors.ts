@@ -17,3 +17,16 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+
+/** At most this many field errors, each message and path cut short: an error body stays a few KB whatever the input. */
+export const MAX_FIELD_ERRORS = 20;
+const MAX_DETAIL_CHARS = 200;
+const clip = (s: string) => (s.length > MAX_DETAIL_CHARS ? `${s.slice(0, MAX_DETAIL_CHARS)}…` : s);
+
+/** The one `invalid_input` error for failing fields (zod's or a JSON Schema's), bounded in count and length. */
+export function invalidFields(issues: { path: string; message: string; code: string }[]): ApiError {
+  return new ApiError("invalid_input", "input failed validation", {
+    fields: issues.slice(0, MAX_FIELD_ERRORS).map((i) => ({ path: clip(i.path), message: clip(i.message), code: i.code })),
+    ...(issues.length > MAX_FIELD_ERRORS ? { omitted: issues.length - MAX_FIELD_ERRORS } : {}),
+  });
+}

@@ -1,11 +1,27 @@
 import { classify, parseRef, type Ref, type WorkflowDefinition } from "../../schemas/workflow.ts";
-import type { AgentOutput } from "../../schemas/index.ts";
+import type { AgentOutput, ComfyJobSpec, ComfyRequirements, ModelDefinition } from "../../schemas/index.ts";
 
 /**
  * How a run turns refs into values: a node's input from the run's inputs and its upstream nodes' outputs, and the
  * run's outputs at the end. Files never travel as bytes here: a file value is the R2 key it lies under, and the run
  * copies it to the key the next node's job reads its inputs from (all inside the platform, never via the caller).
  */
+
+/** A node's model as it was when the run started: a later catalog change does not alter a run under way. */
+export interface RunNodeSpec {
+  model: string;
+  runtime: string;
+  pool: string;
+  gpu_classes: string[];
+  exec_timeout_ms: number;
+  max_cost: number;
+  /** the model's input JSON Schema, which each node's input is checked and defaulted with before its job is queued */
+  input_schema?: Record<string, unknown>;
+  /** the model's output moderation (block or flag), which its jobs carry as a request's do */
+  moderation?: ModelDefinition["moderation"];
+  /** a private ComfyUI model: its graph travels with the job, and only agents with what it needs may run it */
+  comfy?: { spec: ComfyJobSpec; requires: ComfyRequirements };
+}
 
 export interface RunSpec {
   run_id: string;
@@ -16,7 +32,7 @@ export interface RunSpec {
   /** validated run inputs; an image input's value is the R2 key it was stored under */
   inputs: Record<string, unknown>;
   image_inputs: string[];
-  nodes: Record<string, { model: string; runtime: string; pool: string; gpu_classes: string[]; exec_timeout_ms: number; max_cost: number }>;
+  nodes: Record<string, RunNodeSpec>;
   priority: number;
   /** queue + run deadline of each node's job (the broker's TTL) */
   job_ttl_ms: number;

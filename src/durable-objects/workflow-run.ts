@@ -1,8 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
-import { MODEL_BY_SLUG, type AgentOutput } from "../../schemas/index.ts";
+import { COMFY_SPEC_KEY, MODEL_BY_SLUG, type AgentOutput } from "../../schemas/index.ts";
+import { checkModelInput } from "../../schemas/model-input.ts";
 import { dependencies, topoOrder } from "../../schemas/workflow.ts";
 import { broker } from "../services/broker.ts";
+import { withModeration } from "../services/requests.ts";
 import type { JobView } from "./job-broker.ts";
 import { RUN_MIGRATIONS, TERMINAL_RUN, type EventRow, type NodeRow, type RunRow, type RunStatus } from "./workflow-run-sql.ts";
 import { FileValue, inputKey, nodeInput, type RunSpec, type Upstream } from "./workflow-run-values.ts";
@@ -124,9 +126,9 @@ export class WorkflowRun extends DurableObject<Env> {
   }
 
   /** Who owns a node's job and where it is queued (the agent API's lookup for workflow jobs). */
-  async jobOwner(jobId: string): Promise<{ account_id: string; pool: string } | null> {
+  async jobOwner(jobId: string): Promise<{ account_id: string; pool: string; model: string } | null> {
     const n = this.sql.exec<NodeRow>(`SELECT * FROM nodes WHERE job_id = ?`, jobId).toArray()[0] as NodeRow | undefined;
-    return n ? { account_id: this.run()!.account_id, pool: n.pool } : null;
+    return n ? { account_id: this.run()!.account_id, pool: n.pool, model: n.model } : null;
   }
 
   // ---- transitions ------------------------------------------------------------------------------------------------
@@ -208,10 +210,16 @@ export class WorkflowRun extends DurableObject<Env> {
         out[field] = `/agent/v1/jobs/${job}/inputs/${field}`;
       } else out[field] = v;
     }
-    const model = MODEL_BY_SLUG.get(spec.nodes[id]!.model);
-    const parsed = model ? model.input.safeParse(out) : { success: true as const, data: out };
-    if (!parsed.success) return { ok: false, message: `node '${id}': ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}` };
-    const data = parsed.data as Record<string, unknown>;
+    // The same validator and defaults as a request to the model; a spec stored before schemas travelled in it
+    // falls back to the catalog's manifest.
+    const node = spec.nodes[id]!;
+    const schema = node.input_schema ?? MODEL_BY_SLUG.get(node.model)?.input_schema;
+    const checked = schema ? checkModelInput(schema, out) : { ok: true as const, input: out };
+    if (!checked.ok) {
+      const said = checked.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+      return { ok: false, message: `node '${id}': ${said.join("; ")}` };
+    }
+    const data = checked.input;
     delete data.base64;
     return { ok: true, input: data, copies };
   }
@@ -226,8 +234,13 @@ export class WorkflowRun extends DurableObject<Env> {
       await this.env.BLOBS.put(to, await obj.arrayBuffer(), { httpMetadata: obj.httpMetadata });
     }
     await broker(this.env, m.pool).enqueue({
-      id: n.job_id, account_id: spec.account_id, model: m.model, runtime: m.runtime, gpu_classes: m.gpu_classes, input,
+      id: n.job_id, account_id: spec.account_id, model: m.model, runtime: m.runtime, gpu_classes: m.gpu_classes,
+      // the model's moderation policy and a private model's graph travel with the job, as a request's do
+      input: withModeration(m.comfy ? { ...input, [COMFY_SPEC_KEY]: m.comfy.spec } : input, {
+        moderation: m.moderation ?? "none",
+      }),
       priority: spec.priority, exec_timeout_ms: m.exec_timeout_ms, ttl_ms: spec.job_ttl_ms,
+      ...(m.comfy ? { requires: m.comfy.requires } : {}),
     });
   }
 

@@ -40,7 +40,9 @@ async function requestHash(slug: string, raw: Record<string, unknown>): Promise<
 }
 
 /** The job's input with the model's moderation policy stored beside it (lifted out again at lease time). */
-function withModeration(input: Record<string, unknown>, def: ModelDefinition): Record<string, unknown> {
+export function withModeration(
+  input: Record<string, unknown>, def: Pick<ModelDefinition, "moderation">,
+): Record<string, unknown> {
   const policy = def.moderation;
   return policy === "none" ? input : { ...input, [MODERATION_KEY]: { policy, threshold: 0.5 } };
 }

@@ -8,10 +8,12 @@ import { ROOT, startAgent, startPlatform, type AgentProcess, type Platform } fro
 
 /**
  * Workflows end to end: wrangler dev (D1, Durable Objects incl. WorkflowRun, Queues, R2) and a real gpu-agent running
- * the real models (ISNet background removal, NSFW MobileNetV2), driven through the public API, with a real HTTP
- * server receiving the signed webhooks.
+ * the real models (ISNet background removal, NSFW MobileNetV2, the sharp utilities), driven through the public API,
+ * with a real HTTP server receiving the signed webhooks. Every template runs here, as the README says.
  */
 const photo = readFileSync(path.join(ROOT, "examples", "photo.jpg"));
+/** the real CPU models the templates use: ISNet, the NSFW classifier and the sharp utilities */
+const MODELS = ["background-removal", "nsfw-detector", "image-resize", "image-crop", "image-composite", "image-convert", "text-overlay"];
 const dir = mkdtempSync(path.join(tmpdir(), "edge-wf-e2e-"));
 const port = 20_000 + Math.floor(Math.random() * 2000);
 let platform: Platform;
@@ -45,7 +47,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => hooks.listen(0, "127.0.0.1", r));
   hookUrl = `http://127.0.0.1:${(hooks.address() as { port: number }).port}/hook`;
   platform = await startPlatform({ port, adminToken: "e2e-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir, vars: { LEASE_TTL_MS: "5000" } });
-  agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "wf", "--models", "background-removal,nsfw-detector", "--lease-wait-ms", "5000"], path.join(dir, "agent.log"));
+  agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "wf", "--models", MODELS.join(","), "--lease-wait-ms", "5000"], path.join(dir, "agent.log"));
   await agent.waitFor(/"msg":"registered"/, 180_000);
 });
 
@@ -133,5 +135,69 @@ describe("workflows end to end", () => {
     expect(hook.body.type).toBe("run.failed");
     expect(hook.body.data.cost).toBe(0);
     expect(String(hook.headers["webhook-signature"])).toMatch(/^v1,/);
+  });
+
+  /** Copies a template, publishes it and runs it with `body`; the run must complete and its charge be Σ nodes. */
+  async function runTemplate(id: string, body: Record<string, unknown>): Promise<Run> {
+    const slug = `t-${id}`;
+    const copy = await api(`/v1/workflow-templates/${id}/copy`, { method: "POST", body: JSON.stringify({ slug }) });
+    expect(copy.status, await copy.clone().text()).toBe(201);
+    expect((await api(`/v1/workflows/${slug}/versions`, { method: "POST" })).status).toBe(201);
+    const sub = await api(`/v2/workflows/${slug}`, { method: "POST", body: JSON.stringify(body) });
+    expect(sub.status, await sub.clone().text()).toBe(202);
+    const v = await waitRun(((await sub.json()) as { run_id: string }).run_id);
+    expect([v.status, v.error]).toEqual(["COMPLETED", null]);
+    expect(v.cost).toBe(Object.values(v.nodes).reduce((a, n) => a + n.cost!, 0));
+    return v;
+  }
+  const image = async (v: Run) => {
+    const r = await fetch(v.outputs!.image!.url!);
+    expect(r.status).toBe(200);
+    const bytes = Buffer.from(await r.arrayBuffer());
+    const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const px = (x: number, y: number) => [...data.subarray((y * info.width + x) * 4, (y * info.width + x) * 4 + 4)];
+    return { type: r.headers.get("content-type"), width: info.width, height: info.height, px };
+  };
+  const b64 = photo.toString("base64");
+  /** the matte's edge may leave a few levels of the subject's colour in a pixel */
+  const near = (got: number[], want: number[]) => got.every((c, i) => Math.abs(c - want[i]!) <= 12);
+
+  it("product-photo-on-white: the real cut-out on the caller's colour", async () => {
+    const out = await image(await runTemplate("product-photo-on-white", { image: b64, background: "#336699" }));
+    expect([out.type, out.width, out.height]).toEqual(["image/png", 512, 384]);
+    expect(near(out.px(0, 0), [0x33, 0x66, 0x99, 255])).toBe(true); // sky cut away, the colour shows
+    // a colour image-composite cannot read is the caller's 400 before anything runs
+    const bad = await api("/v2/workflows/t-product-photo-on-white", { method: "POST", body: JSON.stringify({ image: b64, background: "red" }) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { details: { fields: { path: string }[] } } }).error.details.fields[0]!.path).toBe("background");
+  });
+
+  it("background-swap: the cut-out over another image, whose size the result takes", async () => {
+    const bg = await sharp({ create: { width: 300, height: 200, channels: 3, background: "#cc2200" } }).png().toBuffer();
+    const out = await image(await runTemplate("background-swap", { image: b64, background: bg.toString("base64") }));
+    expect([out.type, out.width, out.height]).toEqual(["image/png", 300, 200]);
+    expect(near(out.px(0, 0), [0xcc, 0x22, 0x00, 255])).toBe(true);
+  });
+
+  it("web-thumbnail: a square WebP of the requested size", async () => {
+    const out = await image(await runTemplate("web-thumbnail", { image: b64, size: 128, quality: 70 }));
+    expect([out.type, out.width, out.height]).toEqual(["image/webp", 128, 128]);
+  });
+
+  it("watermarked-listing: five nodes, a JPEG with the watermark, and the safety verdict", async () => {
+    const v = await runTemplate("watermarked-listing", { image: b64, text: "© e2e shop" });
+    expect(Object.keys(v.nodes).sort()).toEqual(["check", "cutout", "encode", "flat", "mark"]);
+    const out = await image(v);
+    expect([out.type, out.width, out.height]).toEqual(["image/jpeg", 512, 384]);
+    expect((v.outputs!.safety!.value as { nsfw: boolean }).nsfw).toBe(false);
+    // the watermark sits bottom-right on white: some pixels there are no longer white
+    const corner = [];
+    for (let y = 330; y < 384; y += 2) for (let x = 380; x < 512; x += 2) corner.push(out.px(x, y));
+    expect(corner.some(([r, g, b]) => r! < 240 || g! < 240 || b! < 240)).toBe(true);
+  });
+
+  it("square-crop: the largest centred square, resized", async () => {
+    const out = await image(await runTemplate("square-crop", { image: b64, side: 100 }));
+    expect([out.type, out.width, out.height]).toEqual(["image/png", 100, 100]);
   });
 });

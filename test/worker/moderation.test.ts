@@ -71,7 +71,7 @@ describe("the model's moderation policy arrives with the job", () => {
     const a = await newAccount("pro");
     const sub = await json("POST", "/v2/sdxl1.0-txt2img", { prompt: "a lighthouse at dusk" }, { "x-api-key": a.key });
     expect(sub.status).toBe(202);
-    const p = (await (await json("POST", "/admin/v1/providers", { name: "gpu" }, adminHeaders)).json()) as { id: string };
+    const p = (await (await json("POST", "/admin/v1/providers", { name: "gpu", gpu_classes: ["H100"] }, adminHeaders)).json()) as { id: string };
     const t = (await (await call(`/admin/v1/providers/${p.id}/agent-tokens`, { method: "POST", headers: adminHeaders })).json()) as { token: string };
     const auth = { authorization: `Bearer ${t.token}` };
     const reg = { name: "h100", version: "test", gpu_class: "H100", gpus: [], runtimes: ["comfyui"], models: ["sdxl1.0-txt2img"], slots: 1 };

@@ -131,8 +131,9 @@ describe("request progress events (SSE)", () => {
     await agent.post(`/agent/v1/jobs/${job!.job_id}/fail`, {
       lease_id: job!.lease_id,
       epoch: job!.epoch,
-      kind: "invalid_input",
-      message: "image does not decode",
+      // (an agent's invalid_input is checked by a second attempt since issue 9; oom with retryable false is final)
+      kind: "oom",
+      message: "out of memory at this size",
       retryable: false,
     });
 
@@ -143,7 +144,7 @@ describe("request progress events (SSE)", () => {
       ["3", "progress"],
       ["4", "failed"],
     ]);
-    expect(all[3]!.data).toMatchObject({ status: "FAILED", error: { kind: "invalid_input", code: "unprocessable" } });
+    expect(all[3]!.data).toMatchObject({ status: "FAILED", error: { kind: "oom", code: "unprocessable" } });
 
     const resumed = await reader(await events(r.id, { ...r.auth, "last-event-id": "2" })).rest();
     expect(resumed.map((e) => e.id)).toEqual(["3", "4"]);

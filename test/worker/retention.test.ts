@@ -61,7 +61,7 @@ describe("inputs are deleted when their job ends", () => {
     const fPrefix = `accounts/${accountId}/requests/${f.request_id}/`;
     const [job] = await agent.lease();
     expect(job!.job_id).toBe(f.request_id);
-    const fail = await agent.post(`/agent/v1/jobs/${f.request_id}/fail`, { lease_id: job!.lease_id, epoch: job!.epoch, kind: "invalid_input", message: "cannot decode", retryable: false });
+    const fail = await agent.post(`/agent/v1/jobs/${f.request_id}/fail`, { lease_id: job!.lease_id, epoch: job!.epoch, kind: "oom", message: "out of memory", retryable: false });
     expect(fail.status).toBe(200);
     expect(await until(() => keys(fPrefix), (k) => k.length === 0)).toEqual([]);
   });

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, call, json, newAccount, resetBroker } from "./helpers.ts";
-import { CHAIN, MAX, publish, ref, syncWithStandIns } from "./workflow-helpers.ts";
+import { PNG_1x1, call, json, newAccount, resetBroker, syncCatalog } from "./helpers.ts";
+import { CHAIN, MAX, publish, ref } from "./workflow-helpers.ts";
 
-beforeAll(syncWithStandIns);
+beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
 type Err = { error: { code: string; details?: { errors?: { pointer: string; code: string }[] } } };
@@ -58,8 +58,8 @@ describe("workflow lifecycle", () => {
     await json("POST", "/v1/workflows", { slug: "est", name: "est", definition: CHAIN }, h);
     const v = (await (await json("POST", "/v1/workflows/est/validate", undefined, h)).json()) as { valid: boolean; errors: unknown[]; estimate: { max_cost: number; per_node: Record<string, number> } };
     expect(v.valid).toBe(true);
-    expect(v.estimate.per_node).toEqual({ cutout: MAX["background-removal"], flat: MAX.util, check: MAX["nsfw-detector"] });
-    expect(v.estimate.max_cost).toBe(MAX["background-removal"] + MAX.util + MAX["nsfw-detector"]);
+    expect(v.estimate.per_node).toEqual({ cutout: MAX["background-removal"], flat: MAX["image-composite"], check: MAX["nsfw-detector"] });
+    expect(v.estimate.max_cost).toBe(MAX["background-removal"] + MAX["image-composite"] + MAX["nsfw-detector"]);
 
     const free = await newAccount("free");
     await json("POST", "/v1/workflows", { slug: "est", name: "est", definition: CHAIN }, { "x-api-key": free.key });

@@ -1,17 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 import { inputsSchema, longestPath, parseRef, topoOrder, type ModelInfo } from "../../schemas/workflow.ts";
 import { checkDefinition } from "../../schemas/workflow-check.ts";
-import { BackgroundRemovalInput, NsfwDetectorInput, imageField } from "../../schemas/models.ts";
+import { MODEL_BY_SLUG } from "../../schemas/catalog.ts";
 
-const Composite = z.strictObject({ image: imageField("cutout"), background: z.string().default("#ffffff"), scale: z.number().min(0.1).max(1).default(1) });
-const Resize = z.strictObject({ image: imageField("image"), width: z.number().int().min(1).max(4096), mode: z.enum(["fit", "fill"]).default("fit") });
+/** The models' own JSON Schemas, from their manifests under models/. */
+const schemaOf = (slug: string) => MODEL_BY_SLUG.get(slug)!.input_schema;
+const info = (slug: string, output_type: ModelInfo["output_type"], allowed = true, reason?: string): ModelInfo =>
+  ({ input_schema: schemaOf(slug), output_type, allowed, ...(reason ? { reason } : {}) });
 const catalog: Record<string, ModelInfo> = {
-  "background-removal": { input: BackgroundRemovalInput, output_type: "image", allowed: true },
-  "nsfw-detector": { input: NsfwDetectorInput, output_type: "json", allowed: true },
-  "image-composite": { input: Composite, output_type: "image", allowed: true },
-  "image-resize": { input: Resize, output_type: "image", allowed: true },
-  "sdxl1.0-txt2img": { input: z.strictObject({ prompt: z.string() }), output_type: "image", allowed: false, reason: "the free plan can call free models only" },
+  "background-removal": info("background-removal", "image"),
+  "nsfw-detector": info("nsfw-detector", "json"),
+  "image-composite": info("image-composite", "image"),
+  "image-resize": info("image-resize", "image"),
+  "image-crop": info("image-crop", "image"),
+  "image-convert": info("image-convert", "image"),
+  "sdxl1.0-txt2img": info("sdxl1.0-txt2img", "image", false, "the free plan can call free models only"),
 };
 const lookup = (s: string) => catalog[s];
 
@@ -170,7 +173,31 @@ describe("workflow definition: every error kind, with pointers", () => {
     (d.nodes.cutout.input as Record<string, unknown>).model = "huge";
     (d.nodes as Record<string, unknown>).fit = { model: "image-resize", input: { image: { $ref: "nodes.cutout.output" } } };
     (d.nodes.flat.input as Record<string, unknown>).scale = 5;
-    expect(codes(d)).toEqual(["invalid_node_input /nodes/cutout/input/model", "invalid_node_input /nodes/flat/input/scale", "invalid_node_input /nodes/fit/input/width"]);
+    (d.nodes as Record<string, unknown>).conv = { model: "image-convert", input: { image: { $ref: "nodes.flat.output" }, quality: 0 } };
+    expect(codes(d)).toEqual([
+      "invalid_node_input /nodes/cutout/input/model",
+      "invalid_node_input /nodes/flat/input/scale",
+      // image-resize needs a width or a height: a rule over the whole input, pointed at the node's input
+      "invalid_node_input /nodes/fit/input",
+      "invalid_node_input /nodes/conv/input/format",
+      "invalid_node_input /nodes/conv/input/quality",
+    ]);
+    const fit = checkDefinition(d, lookup).errors.find((e) => e.pointer === "/nodes/fit/input")!;
+    expect(fit.message).toMatch(/width/);
+    expect(fit.message).toMatch(/height/);
+  });
+
+  it("invalid_node_input: rules over the whole input count a ref'd field as present, literals as they are", () => {
+    const d = example() as ReturnType<typeof example> & { inputs: Record<string, unknown> };
+    d.inputs.size = { type: "integer", minimum: 1, maximum: 4096, default: 512 };
+    const nodes = d.nodes as Record<string, unknown>;
+    nodes.fit = { model: "image-resize", input: { image: { $ref: "nodes.flat.output" }, height: { $ref: "inputs.size" } } };
+    nodes.square = { model: "image-crop", input: { image: { $ref: "nodes.flat.output" }, aspect_ratio: "1:1" } };
+    expect(codes(d)).toEqual([]);
+    // a box and an aspect ratio at once: image-crop takes exactly one of them
+    nodes.square = { model: "image-crop", input: { image: { $ref: "nodes.flat.output" }, aspect_ratio: "1:1", left: 0 } };
+    nodes.colour = { model: "image-composite", input: { image: { $ref: "nodes.cutout.output" }, background: "red" } };
+    expect(codes(d)).toEqual(["invalid_node_input /nodes/square/input", "invalid_node_input /nodes/colour/input/background"]);
   });
 
   it("every problem at once, not just the first; pointers escape / and ~", () => {

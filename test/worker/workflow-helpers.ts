@@ -1,39 +1,18 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
-import { z } from "zod";
-import { MODEL_BY_SLUG, MODEL_DEFINITIONS, imageField, type LeasedJob, type ModelDefinition, type WorkflowRunView } from "../../schemas/index.ts";
-import { call, json, syncCatalog, type FakeAgent } from "./helpers.ts";
+import { type LeasedJob, type WorkflowRunView } from "../../schemas/index.ts";
+import { call, json, type FakeAgent } from "./helpers.ts";
 
-/**
- * Stand-ins for the sharp utility models another branch adds to the catalog (image-resize, image-crop,
- * image-composite, image-convert, text-overlay), registered only inside these tests and only when the catalog does
- * not already define them: same slugs, same input names, CPU, priced per CPU-second.
- */
-const util = (slug: string, input: z.ZodType): ModelDefinition => ({
-  slug, name: slug, category: "image-editing", description: `${slug} (test stand-in)`, input, output_type: "image", runtime: "builtin",
-  gpu_classes: ["cpu"], pricing: { kind: "per_gpu_second", micro_usd_per_second: { cpu: 20 } }, free: true, pool: "public", max_execution_s: 30,
-});
-const STAND_INS = [
-  util("image-resize", z.strictObject({ image: imageField("image"), width: z.number().int().min(1).max(8192).optional(), height: z.number().int().min(1).max(8192).optional(), mode: z.enum(["fit", "fill", "crop"]).default("fit") })),
-  util("image-crop", z.strictObject({ image: imageField("image"), left: z.number().int().min(0), top: z.number().int().min(0), width: z.number().int().min(1), height: z.number().int().min(1) })),
-  util("image-composite", z.strictObject({ image: imageField("cutout"), background: imageField("colour, gradient or image").default("#ffffff"), x: z.number().optional(), y: z.number().optional(), scale: z.number().min(0.01).max(10).default(1) })),
-  util("image-convert", z.strictObject({ image: imageField("image"), format: z.enum(["png", "jpeg", "webp", "avif"]), quality: z.number().int().min(1).max(100).default(80) })),
-  util("text-overlay", z.strictObject({ image: imageField("image"), text: z.string().min(1).max(500), position: z.enum(["top", "center", "bottom"]).default("bottom") })),
+/** The CPU models the workflow tests run: background removal, the NSFW classifier and the sharp utilities. */
+export const ALL_MODELS = [
+  "background-removal", "nsfw-detector", "image-resize", "image-crop", "image-composite", "image-convert", "text-overlay",
 ];
-
-export const ALL_MODELS = ["background-removal", "nsfw-detector", ...STAND_INS.map((m) => m.slug)];
-/** the dearest allowed class's rate × max execution: what one node of each model holds */
-export const MAX = { "background-removal": 1400 * 120, "nsfw-detector": 1400 * 60, util: 20 * 30 } as const;
-
-export async function syncWithStandIns() {
-  for (const m of STAND_INS) {
-    if (MODEL_BY_SLUG.has(m.slug)) continue;
-    MODEL_DEFINITIONS.push(m);
-    MODEL_BY_SLUG.set(m.slug, m);
-  }
-  await syncCatalog();
-}
+/** What one node of each model holds: the dearest allowed class's rate × max execution, or its fixed price. */
+export const MAX = {
+  "background-removal": 1400 * 120, "nsfw-detector": 1400 * 60,
+  "image-resize": 100, "image-crop": 100, "image-composite": 200, "image-convert": 100, "text-overlay": 200,
+} as const;
 
 export const ref = (r: string) => ({ $ref: r });
 
@@ -55,7 +34,7 @@ export const DIAMOND = {
     cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
     small: { model: "image-resize", input: { image: ref("nodes.cutout.output"), width: 64 } },
     large: { model: "image-resize", input: { image: ref("nodes.cutout.output"), width: 512 } },
-    join: { model: "image-composite", input: { image: ref("nodes.small.output"), background: ref("nodes.large.output") } },
+    join: { model: "image-composite", input: { image: ref("nodes.small.output"), background_image: ref("nodes.large.output") } },
   },
   outputs: { image: ref("nodes.join.output") },
 };
@@ -96,7 +75,7 @@ export async function leaseN(agent: FakeAgent, n: number, ms = 5_000): Promise<L
 }
 
 /** Completes a leased job as gpu-agent does: uploads a file (image models) or returns JSON (nsfw-detector). */
-export async function complete(agent: FakeAgent, job: LeasedJob, gpuMs = 20): Promise<Response> {
+export async function complete(agent: FakeAgent, job: LeasedJob, gpuMs = 20, gpuClass = "cpu"): Promise<Response> {
   const isJson = job.model === "nsfw-detector";
   const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, ...new TextEncoder().encode(job.job_id)]);
   if (!isJson) {
@@ -107,7 +86,7 @@ export async function complete(agent: FakeAgent, job: LeasedJob, gpuMs = 20): Pr
   return agent.post(`/agent/v1/jobs/${job.job_id}/complete`, {
     lease_id: job.lease_id, epoch: job.epoch, outputs: isJson ? [] : [{ name: "output.png", content_type: "image/png", size: bytes.byteLength }],
     ...(isJson ? { output_json: { Neutral: 0.97, Porn: 0.01 } } : {}),
-    metrics: { gpu_ms: gpuMs, load_ms: 0, gpu_class: "cpu" },
+    metrics: { gpu_ms: gpuMs, load_ms: 0, gpu_class: gpuClass },
   });
 }
 

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, brokerStub, call, json, newAccount, newAgent, resetBroker } from "./helpers.ts";
-import { ALL_MODELS, CHAIN, DIAMOND, MAX, balances, complete, ended, fail, journal, leaseN, publish, runDo, runView, syncWithStandIns, waitRun } from "./workflow-helpers.ts";
+import { PNG_1x1, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+import { ALL_MODELS, CHAIN, DIAMOND, MAX, balances, complete, ended, fail, journal, leaseN, publish, runDo, runView, waitRun } from "./workflow-helpers.ts";
 
-beforeAll(syncWithStandIns);
+beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
 type Submitted = { run_id: string; status: string; version: number; held: number; poll_url: string; status_url: string; events_url: string; cancel_url: string };
@@ -15,7 +15,7 @@ async function start(key: string, slug: string, body: unknown = { image: PNG_1x1
   return (await r.json()) as Submitted;
 }
 
-const CHAIN_MAX = MAX["background-removal"] + MAX.util + MAX["nsfw-detector"];
+const CHAIN_MAX = MAX["background-removal"] + MAX["image-composite"] + MAX["nsfw-detector"];
 
 describe("a workflow run", () => {
   it("chain: hold == estimate, early release per node, charge == Σ node charges, only mapped outputs reachable", async () => {
@@ -68,7 +68,8 @@ describe("a workflow run", () => {
     expect(out.status).toBe(200);
     expect(new TextDecoder().decode((await out.arrayBuffer()).slice(4))).toBe(`${s.run_id}:flat`);
     expect((await call(`/v2/requests/${s.run_id}:cutout`, { headers: { "x-api-key": a.key } })).status).toBe(404);
-    expect((await call(`/v2/requests/${encodeURIComponent(`${s.run_id}:cutout`)}/outputs/output.png?expires=9999999999&sig=x`)).status).toBe(403);
+    // a node's job id is no request id: the output route refuses it before any signature is checked
+    expect((await call(`/v2/requests/${encodeURIComponent(`${s.run_id}:cutout`)}/outputs/output.png?expires=9999999999&sig=x`)).status).toBe(404);
     expect((await call(`/v2/workflow-runs/${s.run_id}/outputs/cutout?expires=9999999999&sig=x`)).status).toBe(403);
     // one capture per node and one commit in the ledger's journal
     expect((await journal(a.id, s.run_id)).map((j) => j.kind)).toEqual(["hold", "capture", "capture", "capture", "settle"]);
@@ -300,6 +301,22 @@ describe("a workflow run", () => {
     const fields = ((await bad.json()) as { error: { details: { fields: { path: string }[] } } }).error.details.fields.map((f) => f.path).sort();
     expect(fields).toEqual(["", "background", "image"]);
     expect((await balances(a.id)).held).toBe(before.held + CHAIN_MAX);
+  });
+
+  it("a run input the node's model would refuse is the caller's 400, with the input's name; nothing is held or run", async () => {
+    const a = await newAccount("pro");
+    const slug = await publish(a.key, CHAIN);
+    const before = await balances(a.id);
+    // `background` is a free string to the workflow, but image-composite takes a colour or a gradient
+    const bad = await json("POST", `/v2/workflows/${slug}`, { image: PNG_1x1, background: "red" }, { "x-api-key": a.key });
+    expect(bad.status).toBe(400);
+    const err = ((await bad.json()) as { error: { code: string; details: { fields: { path: string; message: string }[] } } }).error;
+    expect(err.code).toBe("invalid_input");
+    expect(err.details.fields.map((f) => f.path)).toEqual(["background"]);
+    expect(err.details.fields[0]!.message).toMatch(/image-composite\.background \(node 'flat'\)/);
+    expect(await balances(a.id)).toEqual(before);
+    const runs = await env.DB.prepare(`SELECT count(*) AS n FROM workflow_runs WHERE account_id = ?`).bind(a.id).first<{ n: number }>();
+    expect(runs!.n).toBe(0);
   });
 
   it("402 before any node starts when Σ node maxima is not available", async () => {

@@ -21,15 +21,16 @@ export async function jobScope(c: Ctx) {
   if (!agentId) throw new ApiError("invalid_input", "x-agent-id header is required");
   await ownAgent(c, agentId);
   const jobId = c.req.param("id")!;
-  let req = await db(c.env).select({ pool: requests.pool, accountId: requests.accountId }).from(requests).where(eq(requests.id, jobId)).get();
+  let req = await db(c.env).select({ pool: requests.pool, accountId: requests.accountId, model: requests.model })
+    .from(requests).where(eq(requests.id, jobId)).get();
   // A workflow node's job has no request row: its run knows the owner and the pool.
   const run = req ? null : workflowRunOf(jobId);
   if (run) {
     const o = await c.env.WORKFLOW_RUN.get(c.env.WORKFLOW_RUN.idFromName(run)).jobOwner(jobId);
-    if (o) req = { pool: o.pool, accountId: o.account_id };
+    if (o) req = { pool: o.pool, accountId: o.account_id, model: o.model };
   }
   if (!req) throw notFound("job");
-  return { agentId, jobId, accountId: req.accountId, broker: broker(c.env, req.pool) };
+  return { agentId, jobId, accountId: req.accountId, model: req.model, broker: broker(c.env, req.pool) };
 }
 
 export function staleLease(status?: string): ApiError {

@@ -1,3 +1,4 @@
+import { ID, servingHeaders, validName } from "../../services/files.ts";
 import { WorkflowRunView } from "../../../schemas/index.ts";
 import { reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError, notFound } from "../../errors.ts";
@@ -70,15 +71,18 @@ export function registerWorkflowRuns(api: Api) {
   api.op(
     { method: "get", path: "/v2/workflow-runs/{id}/outputs/{name}", tag: "Workflows", auth: "none", summary: "Download a mapped output of a completed run through its signed, expiring URL", responses: { 200: { description: "the file", content: "application/octet-stream" } }, errors: [403, 404] },
     async (c: Ctx) => {
-      const id = c.req.param("id")!;
-      const name = decodeURIComponent(c.req.param("name")!);
+      // The router decoded the path once; names and ids are checked, never decoded again (issue 9, §3).
+      const id = c.req.param("id") ?? "";
+      const name = c.req.param("name") ?? "";
+      if (!ID.test(id) || !validName(name)) throw notFound("output");
       const ok = await verifyRunOutput(signingSecret(c.get("cfg")), id, name, Number(c.req.query("expires")), c.req.query("sig") ?? "", Date.now());
       if (!ok) throw new ApiError("forbidden", "missing, invalid or expired signature");
       const row = await db(c.env).select({ id: workflowRuns.id }).from(workflowRuns).where(eq(workflowRuns.id, id)).get();
       if (!row) throw notFound("output");
       const out = await svc(c).output(await runStub(c.env, id).snapshot(), name);
       if (!out || out.type !== "file") throw notFound("output");
-      return new Response(out.body, { headers: { "content-type": out.content_type, "cache-control": "private, max-age=3600", "x-request-id": c.get("requestId") } });
+      const headers = { ...servingHeaders(out.content_type, name), "cache-control": "private, max-age=3600" };
+      return new Response(out.body, { headers });
     },
   );
 }

@@ -3,18 +3,23 @@ import type { Env } from "../../env.ts";
 import { D1Catalog, type CatalogModel } from "../catalog.ts";
 import { quote, type HoldPricing } from "../pricing.ts";
 import { classify, parseRef } from "../../../schemas/workflow.ts";
+import { checkModelInput } from "../../../schemas/model-input.ts";
+
+type InputIssue = { path: string; message: string; code: string };
 
 /** The catalog entries a definition names, loaded once, with what the checker needs to know of each. */
 export class NodeModels {
   private constructor(readonly models: Map<string, CatalogModel>, private plan: Plan) {}
 
-  static async load(env: Env, plan: Plan, def: unknown): Promise<NodeModels> {
+  /** The account's private models are found too, as a request of that account would find them. */
+  static async load(env: Env, account: { id: string; plan: Plan }, def: unknown): Promise<NodeModels> {
     const slugs = new Set<string>();
     const nodes = (def as { nodes?: Record<string, { model?: unknown }> } | null)?.nodes;
     if (nodes && typeof nodes === "object") for (const n of Object.values(nodes)) if (typeof n?.model === "string") slugs.add(n.model);
     const catalog = new D1Catalog(env);
-    const found = await Promise.all([...slugs].slice(0, 64).map(async (s) => [s, await catalog.get(s)] as const));
-    return new NodeModels(new Map(found.filter((f): f is [string, CatalogModel] => f[1] !== null)), plan);
+    const get = async (s: string) => [s, await catalog.get(s, account.id)] as const;
+    const found = await Promise.all([...slugs].slice(0, 64).map(get));
+    return new NodeModels(new Map(found.filter((f): f is [string, CatalogModel] => f[1] !== null)), account.plan);
   }
 
   get freeOnly(): boolean {
@@ -25,8 +30,41 @@ export class NodeModels {
     const m = this.models.get(slug);
     if (!m) return undefined;
     const allowed = m.view.free || !this.freeOnly;
-    return { input: m.definition.input, output_type: m.view.output_type, allowed, reason: allowed ? undefined : `the ${this.plan} plan can call free models only; '${slug}' is not free` };
+    const reason = allowed ? undefined : `the ${this.plan} plan can call free models only; '${slug}' is not free`;
+    return { input_schema: m.definition.input_schema, output_type: m.view.output_type, allowed, reason };
   };
+
+  /**
+   * The run's inputs judged by the fields they feed: a value a node's model would refuse ("red" for a colour) is the
+   * caller's error at submission (field = the run input), not a node failure later. Each node is checked with the
+   * model's own validator over its literals, the run inputs it takes directly, and the rest present as null.
+   */
+  inputIssues(def: WorkflowDefinition, inputs: Record<string, unknown>): InputIssue[] {
+    const issues: InputIssue[] = [];
+    for (const [id, node] of Object.entries(def.nodes)) {
+      const m = this.models.get(node.model);
+      if (!m) continue;
+      const body: Record<string, unknown> = {};
+      const fed = new Map<string, string>();
+      for (const [field, v] of Object.entries(node.input)) {
+        const c = classify(v);
+        const r = c.kind === "ref" ? parseRef(c.ref) : null;
+        if (c.kind === "literal") body[field] = c.value;
+        else if (r?.kind === "input" && def.inputs[r.name]?.type !== "image" && inputs[r.name] !== undefined) {
+          body[field] = inputs[r.name];
+          fed.set(field, r.name);
+        } else body[field] = null;
+      }
+      const r = checkModelInput(m.definition.input_schema, body);
+      if (r.ok) continue;
+      for (const i of r.issues) {
+        const name = fed.get(i.segments[0] ?? "");
+        if (name === undefined) continue;
+        issues.push({ path: name, code: i.code, message: `${node.model}.${i.path} (node '${id}'): ${i.message}` });
+      }
+    }
+    return issues;
+  }
 
   /**
    * Each node's maximum cost, priced exactly as a single request of its model would be held (literal inputs, the

@@ -75,9 +75,11 @@ export class WorkflowRunService {
       }
     }
 
-    const models = await NodeModels.load(this.env, account.plan, definition);
+    const models = await NodeModels.load(this.env, account, definition);
     const { errors } = checkDefinition(definition, models.lookup);
     if (errors.length) throw new ApiError("unprocessable", `version ${version} of '${workflow.slug}' cannot run now`, { errors });
+    const fields = models.inputIssues(definition, inputs);
+    if (fields.length) throw new ApiError("invalid_input", "input failed validation", { fields });
 
     const id = newId("wfr");
     const imageInputs = Object.entries(definition.inputs).filter(([, d]) => d.type === "image").map(([k]) => k);
@@ -98,7 +100,12 @@ export class WorkflowRunService {
     const nodeMeta: RunSpec["nodes"] = {};
     for (const [nid, n] of Object.entries(definition.nodes)) {
       const m = models.models.get(n.model)!;
-      nodeMeta[nid] = { model: n.model, runtime: m.definition.runtime, pool: m.pool, gpu_classes: m.view.gpu_classes, exec_timeout_ms: m.view.max_execution_s * 1000, max_cost: est.per_node[nid]! };
+      nodeMeta[nid] = {
+        model: n.model, runtime: m.definition.runtime, pool: m.pool, gpu_classes: m.view.gpu_classes,
+        exec_timeout_ms: m.view.max_execution_s * 1000, max_cost: est.per_node[nid]!,
+        input_schema: m.definition.input_schema, moderation: m.definition.moderation,
+        ...(m.comfy ? { comfy: m.comfy } : {}),
+      };
     }
     const deadline = Math.min(MAX_RUN_DEADLINE_MS, longestPath(definition, (nid) => jobTtl + nodeMeta[nid]!.exec_timeout_ms));
     const ledger = this.env.ACCOUNT_LEDGER.get(this.env.ACCOUNT_LEDGER.idFromName(account.id));

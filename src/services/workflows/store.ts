@@ -30,7 +30,7 @@ export class WorkflowStore {
 
   /** The full check (shape, graph, refs, models the account may use), against the catalog as it is now. */
   async check(account: AuthedAccount, raw: unknown) {
-    const models = await NodeModels.load(this.env, account.plan, raw);
+    const models = await NodeModels.load(this.env, account, raw);
     const r = checkDefinition(raw, models.lookup);
     return { ...r, models };
   }

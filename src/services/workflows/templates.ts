@@ -29,12 +29,15 @@ export const TEMPLATES: Template[] = [
   {
     id: "background-swap",
     name: "Background swap",
-    description: "Cuts the subject out of one photo and places it over another image.",
+    description: "Cuts the subject out of one photo and places it over another image, which sets the canvas size.",
     definition: {
       inputs: { image: { type: "image", description: "the subject" }, background: { type: "image", description: "the new background" } },
       nodes: {
         cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
-        swap: { model: "image-composite", input: { image: ref("nodes.cutout.output"), background: ref("inputs.background") } },
+        swap: {
+          model: "image-composite",
+          input: { image: ref("nodes.cutout.output"), background_image: ref("inputs.background") },
+        },
       },
       outputs: { image: ref("nodes.swap.output") },
     },
@@ -55,11 +58,14 @@ export const TEMPLATES: Template[] = [
   {
     id: "web-thumbnail",
     name: "Web thumbnail",
-    description: "Resizes to a square thumbnail (fill, centre crop) and encodes it as WebP.",
+    description: "Resizes to a square thumbnail (cover, then centre crop) and encodes it as WebP.",
     definition: {
       inputs: { image: { type: "image" }, size: { type: "integer", minimum: 16, maximum: 2048, default: 512 }, quality: { type: "integer", minimum: 1, maximum: 100, default: 80 } },
       nodes: {
-        fit: { model: "image-resize", input: { image: ref("inputs.image"), width: ref("inputs.size"), height: ref("inputs.size"), mode: "fill" } },
+        fit: {
+          model: "image-resize",
+          input: { image: ref("inputs.image"), width: ref("inputs.size"), height: ref("inputs.size"), mode: "crop" },
+        },
         encode: { model: "image-convert", input: { image: ref("nodes.fit.output"), format: "webp", quality: ref("inputs.quality") } },
       },
       outputs: { image: ref("nodes.encode.output") },
@@ -74,7 +80,10 @@ export const TEMPLATES: Template[] = [
       nodes: {
         cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
         flat: { model: "image-composite", input: { image: ref("nodes.cutout.output"), background: "#ffffff" } },
-        mark: { model: "text-overlay", input: { image: ref("nodes.flat.output"), text: ref("inputs.text") } },
+        // dark text: the default white would vanish on the white background
+        mark: {
+          model: "text-overlay", input: { image: ref("nodes.flat.output"), text: ref("inputs.text"), color: "#222222" },
+        },
         encode: { model: "image-convert", input: { image: ref("nodes.mark.output"), format: "jpeg", quality: 85 } },
         check: { model: "nsfw-detector", input: { image: ref("nodes.flat.output") } },
       },
@@ -84,12 +93,22 @@ export const TEMPLATES: Template[] = [
   {
     id: "square-crop",
     name: "Centre square crop",
-    description: "Crops a region and resizes it: avatars and grid tiles.",
+    description: "Crops the largest square (centred by default) and resizes it: avatars and grid tiles.",
     definition: {
-      inputs: { image: { type: "image" }, left: { type: "integer", minimum: 0, default: 0 }, top: { type: "integer", minimum: 0, default: 0 }, side: { type: "integer", minimum: 1, default: 512 } },
+      inputs: {
+        image: { type: "image" },
+        side: { type: "integer", minimum: 16, maximum: 2048, default: 256, description: "the result's side in pixels" },
+        gravity: {
+          type: "enum", default: "center", description: "which part of the photo the square keeps",
+          values: ["center", "top", "bottom", "left", "right", "top-left", "top-right", "bottom-left", "bottom-right"],
+        },
+      },
       nodes: {
-        crop: { model: "image-crop", input: { image: ref("inputs.image"), left: ref("inputs.left"), top: ref("inputs.top"), width: ref("inputs.side"), height: ref("inputs.side") } },
-        fit: { model: "image-resize", input: { image: ref("nodes.crop.output"), width: 256, height: 256, mode: "fit" } },
+        crop: {
+          model: "image-crop",
+          input: { image: ref("inputs.image"), aspect_ratio: "1:1", gravity: ref("inputs.gravity") },
+        },
+        fit: { model: "image-resize", input: { image: ref("nodes.crop.output"), width: ref("inputs.side") } },
       },
       outputs: { image: ref("nodes.fit.output") },
     },
