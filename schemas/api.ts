@@ -115,7 +115,11 @@ export const CreateProvider = z.strictObject({
   name: z.string().min(1).max(100),
   /** GPU classes this provider's agents may register with; a new provider gets CPU only until an admin says more */
   gpu_classes: z.array(GpuClass).min(1).max(7).default(["cpu"]),
+  /** the address the provider signs in to the console with */
+  email: z.email().max(254).optional(),
 });
+export const UpdateProvider = z.strictObject({ email: z.email().max(254).nullable() });
+export const ProviderEmailView = z.object({ id: z.string(), name: z.string(), email: z.string().nullable() });
 export const CreatedToken = z.object({ id: z.string(), token: z.string(), prefix: z.string() });
 export const Revoked = z.object({ id: z.string(), revoked: z.literal(true) });
 export const CatalogSynced = z.object({ models: z.number().int() });

@@ -50,6 +50,11 @@ export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
   },
   "post /admin/v1/models/sync": { responses: { 200: { models: 5 } } },
   "post /admin/v1/providers": { request: { name: "gpu-host-co" }, responses: { 201: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" } } },
+  "put /admin/v1/providers/{id}/email": {
+    params: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" },
+    request: { email: "ops@gpu-host.example" },
+    responses: { 200: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X", name: "gpu-host-co", email: "ops@gpu-host.example" } },
+  },
   "post /admin/v1/providers/{id}/agent-tokens": {
     params: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" },
     responses: { 201: { id: "atok_0QhYx1c7Tu3vWx5Yz7Ab9Cd1", token: "agt_Zp4mV1s8KcQ0yWb3nLx6Rj2tHf9dGe5u", prefix: "agt_Zp4mV1" } },

@@ -1,14 +1,14 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app.ts";
-import type { Env } from "../env.ts";
+import type { Config, Env } from "../env.ts";
 import { SESSION_COOKIE, SessionService, csrfMatches, type ConsoleSession } from "./services/session.ts";
 
 export type ConsoleEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { session: ConsoleSession } };
 export type CCtx = Context<ConsoleEnv>;
 export type ConsoleApp = Hono<ConsoleEnv>;
 
-export const CSP = [
+const CSP_BASE = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -17,14 +17,23 @@ export const CSP = [
   "connect-src 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
-  "form-action 'self' https://checkout.stripe.com",
   "object-src 'none'",
-].join("; ");
+];
+
+/**
+ * Forms may go to ourselves and to the checkout host (a recharge form answers with a redirect to it, which
+ * form-action governs too): Stripe's, or the local stand-in's origin when no real Stripe keys are configured.
+ */
+export function csp(cfg: Pick<Config, "STRIPE_SECRET_KEY" | "STRIPE_API_BASE"> | undefined): string {
+  const checkout =
+    !cfg || cfg.STRIPE_SECRET_KEY ? "https://checkout.stripe.com" : new URL(cfg.STRIPE_API_BASE).origin;
+  return [...CSP_BASE, `form-action 'self' ${checkout}`].join("; ");
+}
 
 /** Security headers on every console response; pages are per-user, so never cached by anyone else. */
 export const securityHeaders: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
   await next();
-  c.header("content-security-policy", CSP);
+  c.header("content-security-policy", csp(c.get("cfg")));
   c.header("referrer-policy", "same-origin");
   c.header("x-content-type-options", "nosniff");
   c.header("x-frame-options", "DENY");

@@ -9,6 +9,10 @@ import { ASSETS } from "./assets/generated.ts";
 import { ErrorPage } from "./pages/simple.tsx";
 import { COMING_IDS } from "./pages/simple.tsx";
 import { registerAuth } from "./routes/auth.tsx";
+import { registerBilling } from "./routes/billing.tsx";
+import { registerWebhooks } from "./routes/webhooks.tsx";
+import { registerProvider } from "./routes/provider.tsx";
+import { registerWorkflows } from "./routes/workflows.tsx";
 import { registerModels } from "./routes/models.tsx";
 import { registerPages } from "./routes/pages.tsx";
 import { SessionService } from "./services/session.ts";
@@ -21,6 +25,15 @@ const PROTECTED = [
   "/keys/*",
   "/models",
   "/models/*",
+  "/billing",
+  "/billing/*",
+  "/webhooks",
+  "/webhooks/*",
+  "/provider",
+  "/provider/*",
+  "/workflows",
+  "/workflows/*",
+  "/workflow-runs/*",
   ...COMING_IDS.map((id) => `/${id}`),
 ];
 
@@ -52,6 +65,10 @@ export function consoleApp(): Hono<ConsoleEnv> {
   for (const p of PROTECTED) app.use(p, requireSession, requireCsrfToken);
   registerPages(app);
   registerModels(app);
+  registerBilling(app);
+  registerWebhooks(app);
+  registerProvider(app);
+  registerWorkflows(app);
 
   app.all("*", async (c) => {
     const session = await new SessionService(c.env).read(sessionCookie(c));

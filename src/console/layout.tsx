@@ -21,6 +21,10 @@ export interface LayoutProps {
   active?: string;
   session?: ConsoleSession | null;
   chart?: boolean;
+  /** the live-progress island (pages that start runs) */
+  live?: boolean;
+  /** the workflow builder: drawflow and our graph model */
+  builder?: boolean;
   children?: Child;
 }
 
@@ -47,6 +51,12 @@ export function Layout(p: LayoutProps) {
         <script src={asset("app.js")} defer></script>
         {p.chart ? <script src={asset("uplot.js")} defer></script> : null}
         {p.chart ? <script src={asset("chart.js")} defer></script> : null}
+        {p.live ? <script src={asset("live.js")} defer></script> : null}
+        {p.builder ? <link rel="stylesheet" href={asset("drawflow.css")} /> : null}
+        {p.builder ? <script src={asset("drawflow.js")} defer></script> : null}
+        {p.builder ? <script src={asset("wf-graph.js")} defer></script> : null}
+        {p.builder ? <script src={asset("builder.js")} defer></script> : null}
+        {p.builder ? <script src={asset("builder-actions.js")} defer></script> : null}
       </head>
       <body hx-headers={s ? JSON.stringify({ "x-csrf-token": s.csrf }) : undefined}>
         <header class="top">

@@ -31,7 +31,9 @@ export const providers = sqliteTable("providers", {
   revenueShareBp: integer("revenue_share_bp").notNull().default(8000),
   /** GPU classes this provider's agents may register with, set by an admin */
   gpuClasses: text("gpu_classes", { mode: "json" }).$type<string[]>(),
-});
+  /** where the provider's console sign-in link goes (lower case); null until an operator sets it */
+  email: text("email"),
+}, (t) => [uniqueIndex("providers_email").on(t.email)]);
 
 export const agentTokens = sqliteTable("agent_tokens", {
   id: text("id").primaryKey(),

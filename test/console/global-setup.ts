@@ -6,6 +6,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { startAgent, startPlatform } from "../../scripts/platform.ts";
+import { startStripeStandIn } from "../../scripts/stripe-standin.ts";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,11 +27,18 @@ export default async function globalSetup() {
   const dir = mkdtempSync(path.join(tmpdir(), "console-e2e-"));
   const logDir = path.join(dir, "logs");
   const adminToken = randomBytes(24).toString("hex");
-  const platform = await startPlatform({
+  const port = await freePort();
+  // Payments go to the local Stripe stand-in, as on `npm start`: its checkout page takes the test cards.
+  const stripe = await startStripeStandIn({
     port: await freePort(),
+    webhookUrl: `http://127.0.0.1:${port}/v1/billing/stripe-webhook`,
+  });
+  const platform = await startPlatform({
+    port,
     adminToken,
     persistDir: path.join(dir, "state"),
     logDir,
+    vars: { STRIPE_API_BASE: stripe.url },
   });
   const agent = startAgent(
     platform.url,
@@ -43,12 +51,14 @@ export default async function globalSetup() {
   } catch (e) {
     agent.proc.kill("SIGKILL");
     await platform.stop();
+    await stripe.stop();
     throw e;
   }
   // Workers inherit the environment, so the specs find the platform here.
   process.env.CONSOLE_BASE_URL = platform.url;
   process.env.CONSOLE_ADMIN_TOKEN = adminToken;
   process.env.CONSOLE_LOG_DIR = logDir;
+  process.env.CONSOLE_PROVIDER_ID = platform.demo.provider_id;
   return async () => {
     if (agent.proc.exitCode === null) {
       agent.proc.kill("SIGTERM");
@@ -58,5 +68,6 @@ export default async function globalSetup() {
       });
     }
     await platform.stop();
+    await stripe.stop();
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Builds `generated.ts`: the console's static files (vendored htmx and uPlot from node_modules at their pinned
+ * Builds `generated.ts`: the console's static files (vendored htmx, uPlot and drawflow from node_modules at their pinned
  * versions, and our own CSS and islands) as strings under content-hashed names. A module import works alike in
  * `wrangler dev`, `wrangler deploy` and the vitest Cloudflare plugin, with no CDN and no assets binding.
  * Run by npm install (postinstall), npm start and npm test; `node src/console/assets/build.mjs`.
@@ -20,6 +20,12 @@ const sources = [
   { name: "console.css", file: path.join(here, "console.css"), type: "text/css" },
   { name: "app.js", file: path.join(here, "islands", "app.js"), type: "text/javascript" },
   { name: "chart.js", file: path.join(here, "islands", "chart.js"), type: "text/javascript" },
+  { name: "live.js", file: path.join(here, "islands", "live.js"), type: "text/javascript" },
+  { name: "drawflow.js", file: mod("drawflow/dist/drawflow.min.js"), type: "text/javascript" },
+  { name: "drawflow.css", file: mod("drawflow/dist/drawflow.min.css"), type: "text/css" },
+  { name: "wf-graph.js", file: path.join(here, "islands", "wf-graph.js"), type: "text/javascript" },
+  { name: "builder.js", file: path.join(here, "islands", "builder.js"), type: "text/javascript" },
+  { name: "builder-actions.js", file: path.join(here, "islands", "builder-actions.js"), type: "text/javascript" },
 ];
 
 const entries = sources.map((s) => {

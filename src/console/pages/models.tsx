@@ -111,7 +111,7 @@ export function ModelPage(p: ModelPageProps) {
     `-d '{...}'`,
   ].join(" ");
   return (
-    <Layout title={m.name} active="models" session={p.session}>
+    <Layout title={m.name} active="models" session={p.session} live>
       <p>
         <a href="/console/models">← Models</a>
       </p>

@@ -41,13 +41,32 @@ function Output(p: { r: RequestResult }) {
   );
 }
 
-/** A request's live card: polled by htmx every second until final, then it stops (the final card has no trigger). */
-export function RequestCard(p: { r: RequestResult; detail?: boolean }) {
+/**
+ * The progress line fed by the request's event stream (live.js). It sits beside the card, not in it, so the card's
+ * swaps do not reopen the stream.
+ */
+export function LiveProgress(p: { id: string }) {
+  return (
+    <div id="run-live" class="live" data-events={`/console/requests/${p.id}/events`}>
+      <progress max={100} aria-label="Progress"></progress>{" "}
+      <span data-phase role="status">
+        Submitted
+      </span>
+    </div>
+  );
+}
+
+/**
+ * A request's live card: polled by htmx until final, then it stops (the final card has no trigger). Beside a live
+ * stream it polls slowly, as the fallback, and refreshes at once when the stream says the request ended.
+ */
+export function RequestCard(p: { r: RequestResult; detail?: boolean; live?: boolean }) {
   const r = p.r;
   const final = isFinal(r);
   const m = r.metrics;
-  const url = `/console/requests/${r.request_id}/card${p.detail ? "?detail=1" : ""}`;
-  const poll = final ? {} : { "hx-get": url, "hx-trigger": "every 1s", "hx-swap": "outerHTML" };
+  const url = `/console/requests/${r.request_id}/card?${p.detail ? "detail=1&" : ""}${p.live ? "live=1" : ""}`;
+  const trigger = p.live ? "every 3s, live-done from:body" : "every 1s";
+  const poll = final ? {} : { "hx-get": url, "hx-trigger": trigger, "hx-swap": "outerHTML" };
   return (
     <section
       id="run-status"

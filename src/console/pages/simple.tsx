@@ -17,35 +17,11 @@ export function ErrorPage(p: { status: number; title: string; message: string; s
 }
 
 const COMING: Record<string, { title: string; issue: number; what: string; today: string }> = {
-  billing: {
-    title: "Billing",
-    issue: 13,
-    what: "Recharge through Stripe Checkout, auto-recharge, plans, saved card and payment history with receipts",
-    today: "Credits are added by an operator today (admin API); your balance, holds and spend are on the Usage page.",
-  },
-  workflows: {
-    title: "Workflows",
-    issue: 12,
-    what: "The visual builder: chain models into one versioned API endpoint, run it and watch each node",
-    today: "Workflows have no API in this version of the platform.",
-  },
-  webhooks: {
-    title: "Webhooks",
-    issue: 10,
-    what: "The delivery log with each attempt, redelivery and signing-secret rotation",
-    today: "Webhooks are delivered (pass a webhook URL to an async request); their log has no API yet.",
-  },
   endpoints: {
     title: "Dedicated endpoints",
     issue: 15,
     what: "Private GPU instances billed per GPU-hour: create, scale, pause, resume and delete",
     today: "Dedicated endpoints have no API in this version of the platform.",
-  },
-  provider: {
-    title: "Provider",
-    issue: 13,
-    what: "Your agents and their state, jobs, GPU-seconds, earnings per day and statements",
-    today: "Providers run gpu-agent with a token from an operator; earnings have no API yet.",
   },
 };
 

@@ -6,7 +6,7 @@ import { RequestService } from "../../services/requests.ts";
 import { baseUrl } from "../../services/urls.ts";
 import { isHtmx, type ConsoleApp } from "../app.ts";
 import { CatalogPage, ModelPage, RunErrors } from "../pages/models.tsx";
-import { RequestCard } from "../pages/request.tsx";
+import { LiveProgress, RequestCard } from "../pages/request.tsx";
 import { ErrorPage } from "../pages/simple.tsx";
 import { coerce } from "../schema-form.tsx";
 import { UsageService } from "../services/usage.ts";
@@ -68,7 +68,12 @@ export function registerModels(app: ConsoleApp) {
     try {
       const { id, job } = await svc.submit(actor(c), model, input, { mode: "async", base });
       if (!isHtmx(c)) return c.redirect(`/console/requests/${id}`, 303);
-      return c.html(<RequestCard r={await svc.resultView(job, base)} />);
+      return c.html(
+        <>
+          <LiveProgress id={id} />
+          <RequestCard r={await svc.resultView(job, base)} live />
+        </>,
+      );
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       const fields = (e.details as { fields?: { path: string; message: string }[] } | undefined)?.fields ?? [];

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { accountView, billing } from "../../services/billing.ts";
+import { RequestEvents } from "../../services/request-events.ts";
 import { RequestService } from "../../services/requests.ts";
 import { baseUrl, r2Keys } from "../../services/urls.ts";
 import type { AuthedAccount } from "../../services/auth.ts";
@@ -68,7 +69,23 @@ export function registerPages(app: ConsoleApp) {
   app.get("/requests/:id/card", async (c) => {
     const svc = new RequestService(c.env, c.get("cfg"));
     const job = await svc.job(actor(c), c.req.param("id"));
-    return c.html(<RequestCard r={await svc.resultView(job, base(c))} detail={c.req.query("detail") === "1"} />);
+    const r = await svc.resultView(job, base(c));
+    return c.html(<RequestCard r={r} detail={c.req.query("detail") === "1"} live={c.req.query("live") === "1"} />);
+  });
+
+  // The event stream of GET /v2/requests/{id}/events for the signed-in account: EventSource sends the session
+  // cookie (it cannot send an API key header), and the same service checks ownership before streaming.
+  app.get("/requests/:id/events", async (c) => {
+    const raw = c.req.header("last-event-id") ?? "0";
+    const stream = await new RequestEvents(c.env, c.get("cfg")).open(
+      actor(c),
+      c.req.param("id"),
+      /^\d{1,9}$/.test(raw) ? Number(raw) : 0,
+      base(c),
+    );
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" },
+    });
   });
 
   app.get("/requests/:id/inputs/:field", async (c) => {

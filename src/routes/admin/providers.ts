@@ -1,20 +1,29 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
-import { CreatedId, CreatedToken, CreateProvider, ProviderView, Revoked, SetProviderGpuClasses } from "../../../schemas/index.ts";
+import {
+  CreatedId,
+  CreatedToken,
+  CreateProvider,
+  ProviderEmailView,
+  ProviderView,
+  Revoked,
+  SetProviderGpuClasses,
+  UpdateProvider,
+} from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { agents, agentTokens, providers } from "../../db/schema.ts";
 import { notFound } from "../../errors.ts";
 import { requireAdmin } from "../../services/auth.ts";
 import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
+import { ProviderAccounts } from "../../services/provider-accounts.ts";
 
 export function registerAdminProviders(api: Api) {
   api.op(
-    { method: "post", path: "/admin/v1/providers", tag: "Admin", auth: "admin", summary: "Create a GPU provider", body: CreateProvider, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401] },
+    { method: "post", path: "/admin/v1/providers", tag: "Admin", auth: "admin", summary: "Create a GPU provider (optionally with the email it signs in to the console with)", body: CreateProvider, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401, 409] },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateProvider);
-      const id = newId("prov");
-      await db(c.env).insert(providers).values({ id, name: body.name, gpuClasses: body.gpu_classes, createdAt: Date.now() });
+      const id = await new ProviderAccounts(c.env).create(body.name, body.email, body.gpu_classes);
       return reply(c, CreatedId, { id }, 201);
     },
   );
@@ -27,6 +36,24 @@ export function registerAdminProviders(api: Api) {
       const row = await db(c.env).update(providers).set({ gpuClasses: body.gpu_classes }).where(eq(providers.id, c.req.param("id")!)).returning({ id: providers.id }).get();
       if (!row) throw notFound("provider");
       return reply(c, ProviderView, await providerView(c, row.id));
+    },
+  );
+
+  api.op(
+    {
+      method: "put",
+      path: "/admin/v1/providers/{id}/email",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Set (or clear, with null) the email a provider signs in to the console with",
+      body: UpdateProvider,
+      responses: { 200: { description: "updated", schema: ProviderEmailView } },
+      errors: [400, 401, 404, 409],
+    },
+    requireAdmin,
+    async (c: Ctx) => {
+      const body = await jsonBody(c, UpdateProvider);
+      return reply(c, ProviderEmailView, await new ProviderAccounts(c.env).setEmail(c.req.param("id")!, body.email));
     },
   );
 

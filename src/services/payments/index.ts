@@ -56,7 +56,13 @@ export class Payments {
   }
 
   /** A Checkout Session for a one-off top-up that also saves the card for off-session use. */
-  async checkout(a: AuthedAccount, cents: number, base: string, key?: string): Promise<{ id: string; url: string }> {
+  async checkout(
+    a: AuthedAccount,
+    cents: number,
+    base: string,
+    key?: string,
+    returnPath = "/v1/billing/return",
+  ): Promise<{ id: string; url: string }> {
     const customer = await this.customer(a);
     const meta = { account: a.id, kind: "recharge" };
     const cs = await this.s.client.checkout.sessions.create(
@@ -72,8 +78,8 @@ export class Payments {
           },
         ],
         payment_intent_data: { setup_future_usage: "off_session", metadata: meta },
-        success_url: `${base}/v1/billing/return?session_id={CHECKOUT_SESSION_ID}`,
-        cancel_url: `${base}/v1/billing/return?cancelled=1`,
+        success_url: `${base}${returnPath}?session_id={CHECKOUT_SESSION_ID}`,
+        cancel_url: `${base}${returnPath}?cancelled=1`,
       },
       key ? { idempotencyKey: `checkout:${a.id}:${key}` } : undefined,
     );
@@ -85,6 +91,7 @@ export class Payments {
     plan: "pro" | "business",
     base: string,
     key?: string,
+    returnPath = "/v1/billing/return",
   ): Promise<{ id: string; url: string }> {
     const view = await ledger(this.env, a.id).billingState(a.id, a.plan);
     const sub = view.billing.subscription;
@@ -110,8 +117,8 @@ export class Payments {
           },
         ],
         subscription_data: { metadata: meta },
-        success_url: `${base}/v1/billing/return?session_id={CHECKOUT_SESSION_ID}`,
-        cancel_url: `${base}/v1/billing/return?cancelled=1`,
+        success_url: `${base}${returnPath}?session_id={CHECKOUT_SESSION_ID}`,
+        cancel_url: `${base}${returnPath}?cancelled=1`,
       },
       key ? { idempotencyKey: `subscribe:${a.id}:${key}` } : undefined,
     );

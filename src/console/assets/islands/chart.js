@@ -1,4 +1,5 @@
-// Draws the spend-per-day bar chart with uPlot from the JSON data block beside it; the table below is the fallback.
+// Draws a dollars-per-day bar chart (spend, or a provider's earnings) with uPlot from the JSON data block beside it
+// ({day, cost} rows, micro-USD); the table below is the fallback.
 for (const holder of document.querySelectorAll("[data-chart]")) {
   const data = JSON.parse(document.getElementById(holder.getAttribute("data-chart")).textContent);
   const days = data.map((d) => Date.parse(d.day + "T00:00:00Z") / 1000);
@@ -18,7 +19,13 @@ for (const holder of document.querySelectorAll("[data-chart]")) {
       axes: [{}, { values: (_u, ticks) => ticks.map((t) => "$" + t.toFixed(t < 0.01 ? 6 : 2)), size: 80 }],
       series: [
         {},
-        { label: "Spend (USD)", stroke: "#1b5fd1", fill: "rgba(27,95,209,.35)", paths: bars, points: { show: false } },
+        {
+          label: holder.getAttribute("data-label") || "Spend (USD)",
+          stroke: "#1b5fd1",
+          fill: "rgba(27,95,209,.35)",
+          paths: bars,
+          points: { show: false },
+        },
       ],
       legend: { show: false },
     },
