@@ -326,7 +326,9 @@ export class JobBroker extends DurableObject<Env> {
   async fail(
     jobId: string,
     agentId: string,
-    req: { lease_id: string; epoch: number; kind: JobErrorKind; message: string; retryable: boolean; metrics?: FailMetrics },
+    req: {
+      lease_id: string; epoch: number; kind: JobErrorKind; message: string; retryable: boolean; metrics?: FailMetrics;
+    },
   ): Promise<Transition> {
     const r = this.row(jobId);
     const bad = this.fence(r, agentId, req.lease_id, req.epoch);

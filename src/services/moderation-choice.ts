@@ -9,7 +9,8 @@ const RANK = { none: 0, flag: 1, block: 2 } as const;
 
 /**
  * The request's optional `moderation` field (like fal's `enable_safety_checker` or Replicate's
- * `disable_safety_checker`, but one object for every model): `{ "policy": "none" | "flag" | "block", "threshold": 0..1 }`.
+ * `disable_safety_checker`, but one object for every model):
+ * `{ "policy": "none" | "flag" | "block", "threshold": 0..1 }`.
  * Multipart requests send it as a JSON string.
  */
 export const CallerModeration = z.strictObject({
@@ -42,7 +43,10 @@ export function chosenModeration(requested: unknown, def: Pick<ModelDefinition, 
       fields: [{ path: "moderation", message }],
     });
   }
-  const want: Moderation = { policy: parsed.data.policy ?? base.policy, threshold: parsed.data.threshold ?? base.threshold };
+  const want: Moderation = {
+    policy: parsed.data.policy ?? base.policy,
+    threshold: parsed.data.threshold ?? base.threshold,
+  };
   const allow = PLAN_DEFAULTS[plan].moderation ?? STRICTEST;
   const floor = Math.min(RANK[base.policy], RANK[allow.min_policy]);
   const ceiling = Math.max(base.threshold, allow.max_threshold);

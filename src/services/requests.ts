@@ -67,7 +67,8 @@ export class RequestService {
     // Checked before anything is stored or held: a looser policy than the plan allows is refused with nothing kept.
     const { moderation: requested, ...fields } = raw;
     const moderation = chosenModeration(requested, def, account.plan);
-    const input = validateModelInput(def.input_schema, { ...fields, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) });
+    const binary = Object.fromEntries([...images.keys()].map((k) => [k, "binary"]));
+    const input = validateModelInput(def.input_schema, { ...fields, ...binary });
 
     const bodyHash = opts.idempotencyKey ? await requestHash(def.slug, raw) : null;
     if (opts.idempotencyKey) {

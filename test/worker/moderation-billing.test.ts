@@ -18,7 +18,9 @@ async function account(key: string) {
 }
 
 async function providerOf(agentId: string): Promise<string> {
-  return (await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?").bind(agentId).first<{ p: string }>())!.p;
+  const row = await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?").bind(agentId)
+    .first<{ p: string }>();
+  return row!.p;
 }
 
 const earnings = async (provider: string) =>
@@ -64,7 +66,7 @@ async function sdxlJob(key: string, agent: FakeAgent) {
 }
 
 describe("a blocked output after valid work", () => {
-  it("refunds the caller in full and pays the provider its share of the capped compute from platform revenue", async () => {
+  it("refunds the caller in full; the provider gets its share of the capped compute from the platform", async () => {
     const a = await newAccount("pro");
     const agent = await newAgent([SDXL], "H100", ["comfyui"]);
     const provider = await providerOf(agent.id);
@@ -78,7 +80,8 @@ describe("a blocked output after valid work", () => {
     expect(await f.json()).toMatchObject({ status: "FAILED" });
 
     // the caller: nothing held, nothing spent, every micro-USD back
-    expect(await account(a.key)).toMatchObject({ held: 0, in_flight: 0, spent: before.spent, available: before.available });
+    const after = await account(a.key);
+    expect(after).toMatchObject({ held: 0, in_flight: 0, spent: before.spent, available: before.available });
     // the provider: 80% of what the charge would have been (1400 µUSD/s × 100 ms = 140), paid by the platform
     const share = Math.floor((Math.ceil((H100_RATE * 100) / 1000) * 8000) / 10_000);
     expect(share).toBe(112);
@@ -111,7 +114,7 @@ describe("a blocked output after valid work", () => {
     expect(row).toEqual({ gpu_ms: 100, gpu_class: "H100", cost: 0 });
   });
 
-  it("caps a claim beyond the lease window like a completion, and a claim of another GPU class earns nothing", async () => {
+  it("caps a claim beyond the lease window like a completion; a claim of another GPU class earns nothing", async () => {
     const a = await newAccount("pro");
     const agent = await newAgent([SDXL], "H100", ["comfyui"]);
     const provider = await providerOf(agent.id);
@@ -159,8 +162,8 @@ describe("the caller's moderation choice, within the plan's allowance", () => {
 
   async function refusedWithNothingHeld(key: string, moderation: unknown, status: number, code: string, model = SDXL) {
     const before = await account(key);
-    const r = await json("POST", `/v2/${model}`, model === SDXL ? { prompt: "x", moderation } : { image: PNG_1x1, moderation },
-      { "x-api-key": key });
+    const body = model === SDXL ? { prompt: "x", moderation } : { image: PNG_1x1, moderation };
+    const r = await json("POST", `/v2/${model}`, body, { "x-api-key": key });
     expect(r.status).toBe(status);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe(code);
     expect(await account(key)).toEqual(before);
