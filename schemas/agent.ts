@@ -183,6 +183,15 @@ export const CompleteRequest = z.strictObject({
 });
 export type CompleteRequest = z.input<typeof CompleteRequest>;
 
+export const FailMetrics = z.strictObject({
+  gpu_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
+  load_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
+  gpu_class: GpuClass,
+  gpu_count: z.number().int().min(1).max(16).default(1),
+  moderation_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).optional(),
+});
+export type FailMetrics = z.infer<typeof FailMetrics>;
+
 export const FailRequest = z.strictObject({
   lease_id: z.string(),
   epoch: z.number().int().positive(),
@@ -191,6 +200,11 @@ export const FailRequest = z.strictObject({
   retryable: z.boolean(),
   /** for `content_moderated`: the scores that blocked the outputs */
   moderation: ModerationReport.optional(),
+  /**
+   * for `content_moderated`: the compute the blocked run measured (the provider's work was valid, so the platform
+   * pays its share); capped by the broker like a completion's, with the registered class
+   */
+  metrics: FailMetrics.optional(),
 });
 export type FailRequest = z.infer<typeof FailRequest>;
 

@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   unprocessable: 422,
   precondition_required: 428,
   content_moderated: 422,
+  /** the request's `moderation` field is looser than the account's plan allows */
+  moderation_not_allowed: 403,
   rate_limited: 429,
   daily_quota_exceeded: 429,
   /** an agent token already has its maximum of live agent registrations */

@@ -130,7 +130,11 @@ export class JobRunner {
     this.ctx.metrics.observe("gpu_agent_moderation_seconds", "output moderation time per job", moderated.ms / 1000);
     this.log.info({ moderation_ms: moderated.ms, flagged: moderated.report.flagged }, "outputs moderated");
     this.checkAborted();
-    if (moderated.report.flagged && moderated.report.policy === "block") throw new ContentModerated(moderated.report);
+    if (moderated.report.flagged && moderated.report.policy === "block") {
+      const gpu_class = this.ctx.gpuClass();
+      const metrics = { gpu_ms: out.gpuMs, load_ms: out.loadMs, gpu_class, gpu_count: 1, moderation_ms: moderated.ms };
+      throw new ContentModerated(moderated.report, metrics);
+    }
     return moderated;
   }
 
@@ -187,6 +191,7 @@ export class JobRunner {
       lease_id: job.lease_id, epoch: job.epoch, kind: je.kind, retryable: je.retryable,
       message: je.message.slice(0, 2000),
       ...(je instanceof ContentModerated ? { moderation: je.report } : {}),
+      ...(je instanceof ContentModerated && je.metrics ? { metrics: je.metrics } : {}),
     };
     await this.retryUntilLeaseEnds(() => this.ctx.client.fail(job.job_id, body));
   }

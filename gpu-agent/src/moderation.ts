@@ -1,4 +1,4 @@
-import type { Moderation, ModerationReport } from "../../schemas/index.ts";
+import type { FailMetrics, Moderation, ModerationReport } from "../../schemas/index.ts";
 import { JobError } from "./errors.ts";
 import { BuiltinRuntime } from "./runtimes/builtin/index.ts";
 import type { RunOutput, RuntimeAdapter } from "./runtimes/types.ts";
@@ -81,10 +81,13 @@ export function withReport(json: unknown, report: ModerationReport): unknown {
 /** The failure of a blocked job, with the scores in its message (the broker keeps the message with the job). */
 export class ContentModerated extends JobError {
   readonly report: ModerationReport;
-  constructor(report: ModerationReport) {
+  /** the run's measured compute: the work was valid, so the platform pays the provider's share of it */
+  readonly metrics: FailMetrics | undefined;
+  constructor(report: ModerationReport, metrics?: FailMetrics) {
     const worst = report.outputs.filter((o) => o.flagged).map((o) => `${o.name} scored ${o.nsfw_score}`);
     const why = `output blocked by moderation: ${worst.join(", ")} (threshold ${report.threshold})`;
     super("content_moderated", why, false);
     this.report = report;
+    this.metrics = metrics;
   }
 }

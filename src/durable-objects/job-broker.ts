@@ -7,6 +7,7 @@ import { canRun, noCapacityMessage, type AgentOffer } from "./job-broker-caps.ts
 import type { ComfyRequirements } from "../../schemas/index.ts";
 import { JobEventLog, type JobEvent, type Progress } from "./job-events.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
+import type { FailMetrics } from "../../schemas/index.ts";
 
 export interface EnqueueJob {
   id: string;
@@ -322,7 +323,13 @@ export class JobBroker extends DurableObject<Env> {
     return { ok: true, job: this.view(this.row(jobId)!) };
   }
 
-  async fail(jobId: string, agentId: string, req: { lease_id: string; epoch: number; kind: JobErrorKind; message: string; retryable: boolean }): Promise<Transition> {
+  async fail(
+    jobId: string,
+    agentId: string,
+    req: {
+      lease_id: string; epoch: number; kind: JobErrorKind; message: string; retryable: boolean; metrics?: FailMetrics;
+    },
+  ): Promise<Transition> {
     const r = this.row(jobId);
     const bad = this.fence(r, agentId, req.lease_id, req.epoch);
     if (bad) return bad;
@@ -336,11 +343,28 @@ export class JobBroker extends DurableObject<Env> {
       // An output that moderation blocked is final whatever the agent says: the same model would be paid again.
       this.requeue(r!, r!.attempt);
     } else {
-      this.finish(r!, "FAILED", { error_kind: req.kind, error_message: req.message });
+      const metered = req.kind === "content_moderated" && req.metrics ? this.meteredFail(r!, req.metrics) : {};
+      this.finish(r!, "FAILED", { error_kind: req.kind, error_message: req.message, ...metered });
     }
     this.dispatch();
     await this.schedule();
     return { ok: true, job: this.view(this.row(jobId)!) };
+  }
+
+  /**
+   * The compute of a run whose output moderation blocked: the provider's work was valid and the platform pays its
+   * share, so it is capped as a completion's is (lease window × registered count, the registered class). A claim of
+   * another class or count earns nothing.
+   */
+  private meteredFail(r: JobRow, m: FailMetrics): Partial<Pick<JobRow, "gpu_ms" | "load_ms" | "gpu_class">> {
+    const count = r.lease_gpu_count ?? 1;
+    if ((r.lease_gpu_class !== null && m.gpu_class !== r.lease_gpu_class) || m.gpu_count !== count) return {};
+    const window = Math.max(0, this.now() - (r.leased_at ?? this.now()));
+    return {
+      gpu_ms: Math.min(Math.round(m.gpu_ms * count), window * count),
+      load_ms: Math.min(m.load_ms, window),
+      gpu_class: r.lease_gpu_class ?? m.gpu_class,
+    };
   }
 
   /** Gives a job back without counting an attempt (draining, or never started). */

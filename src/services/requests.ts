@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { COMFY_SPEC_KEY, JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
-import { MODERATION_KEY, type ModelDefinition } from "../../schemas/index.ts";
+import { MODERATION_KEY, type Moderation, type ModelDefinition } from "../../schemas/index.ts";
+import { DEFAULT_THRESHOLD, chosenModeration } from "./moderation-choice.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { JobView } from "../durable-objects/job-broker.ts";
@@ -39,12 +40,12 @@ async function requestHash(slug: string, raw: Record<string, unknown>): Promise<
   return sha256Hex(JSON.stringify([slug, fields]));
 }
 
-/** The job's input with the model's moderation policy stored beside it (lifted out again at lease time). */
+/** The job's input with its moderation policy stored beside it (lifted out again at lease time). */
 export function withModeration(
-  input: Record<string, unknown>, def: Pick<ModelDefinition, "moderation">,
+  input: Record<string, unknown>, def: Pick<ModelDefinition, "moderation">, chosen?: Moderation,
 ): Record<string, unknown> {
-  const policy = def.moderation;
-  return policy === "none" ? input : { ...input, [MODERATION_KEY]: { policy, threshold: 0.5 } };
+  const m = chosen ?? { policy: def.moderation, threshold: DEFAULT_THRESHOLD };
+  return m.policy === "none" ? input : { ...input, [MODERATION_KEY]: m };
 }
 
 export class RequestService {
@@ -63,7 +64,11 @@ export class RequestService {
     const def = model.definition;
     const images = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(raw)) if (v instanceof Uint8Array) images.set(k, v);
-    const input = validateModelInput(def.input_schema, { ...raw, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) });
+    // Checked before anything is stored or held: a looser policy than the plan allows is refused with nothing kept.
+    const { moderation: requested, ...fields } = raw;
+    const moderation = chosenModeration(requested, def, account.plan);
+    const binary = Object.fromEntries([...images.keys()].map((k) => [k, "binary"]));
+    const input = validateModelInput(def.input_schema, { ...fields, ...binary });
 
     const bodyHash = opts.idempotencyKey ? await requestHash(def.slug, raw) : null;
     if (opts.idempotencyKey) {
@@ -113,7 +118,7 @@ export class RequestService {
     try {
       job = await broker(this.env, model.pool).enqueue({
         id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes,
-        input: withModeration(input, def),
+        input: withModeration(input, def, moderation),
         priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
         ...(model.comfy ? { requires: model.comfy.requires } : {}),
       });

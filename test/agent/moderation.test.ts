@@ -111,6 +111,9 @@ describe("output moderation inside the job", () => {
     expect(high!.nsfw_score).toBeGreaterThanOrEqual(THRESHOLD);
     expect(low!.nsfw_score).toBeLessThan(THRESHOLD);
     expect(high!.predictions).toHaveLength(5);
+    // the run's compute travels with the failure: the platform pays the provider's share of it
+    expect(fail.metrics).toMatchObject({ gpu_ms: 40, load_ms: 0, gpu_count: 1 });
+    expect(fail.metrics!.moderation_ms).toBeGreaterThan(0);
   });
 
   it("block: outputs under the threshold complete, with the moderation time metered apart from gpu_ms", async () => {
