@@ -13,3 +13,4 @@ export * from "./workflow.ts";
 export * from "./workflow-api.ts";
 export * from "./workflow-check.ts";
 export * from "./billing.ts";
+export * from "./endpoints.ts";

@@ -340,6 +340,16 @@ export class JobBroker extends DurableObject<Env> {
     return { jobs, agents };
   }
 
+  /** A dedicated endpoint's pool at a glance, for its scaler: queue depth and jobs running per agent. */
+  async poolStats(): Promise<{ queued: number; running: Record<string, number> }> {
+    const queued = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'QUEUED'`).one().n;
+    const running: Record<string, number> = {};
+    for (const r of this.sql.exec<{ agent_id: string; n: number }>(`SELECT agent_id, COUNT(*) AS n FROM jobs WHERE status = 'PROCESSING' GROUP BY agent_id`)) {
+      running[r.agent_id] = r.n;
+    }
+    return { queued, running };
+  }
+
   // ---- deadlines ----------------------------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {

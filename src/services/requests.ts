@@ -19,6 +19,8 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   webhook?: string;
   base: string;
+  /** a dedicated endpoint's request: its private pool and class; no per-request hold (its instances are billed) */
+  dedicated?: { pool: string; gpu_class: string };
 }
 
 export interface Submitted {
@@ -39,6 +41,12 @@ async function requestHash(slug: string, raw: Record<string, unknown>): Promise<
 
 export class RequestService {
   constructor(private env: Env, private cfg: Config) {}
+
+  /** Checks an input against the model's schema without admitting or storing anything (throws the 400/422). */
+  validate(model: CatalogModel, raw: Record<string, unknown>): void {
+    const bin = Object.entries(raw).filter(([, v]) => v instanceof Uint8Array).map(([k]) => [k, "binary"]);
+    validateModelInput(model.definition.input_schema, { ...raw, ...Object.fromEntries(bin) });
+  }
 
   /**
    * Validates the input with the model's schema, resolves image inputs into R2, admits the request through billing,
@@ -77,25 +85,26 @@ export class RequestService {
 
     let admission;
     try {
-      admission = await billing(this.env).admit(account.id, account.plan, id, def, input);
+      admission = opts.dedicated ? null : await billing(this.env).admit(account.id, account.plan, id, def, input);
     } catch (e) {
       if (stored.length) await this.env.BLOBS.delete(stored);
       throw e;
     }
     try {
       await db(this.env).insert(requests).values({
-        id, accountId: account.id, model: def.slug, pool: model.pool, mode: opts.mode, status: "QUEUED",
+        id, accountId: account.id, model: def.slug, pool: opts.dedicated?.pool ?? model.pool, mode: opts.mode, status: "QUEUED",
         idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base, createdAt: Date.now(),
       });
-      const job = await broker(this.env, model.pool).enqueue({
-        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes, input,
-        priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
+      const pool = opts.dedicated?.pool ?? model.pool;
+      const job = await broker(this.env, pool).enqueue({
+        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: opts.dedicated ? [opts.dedicated.gpu_class] : def.gpu_classes, input,
+        priority: admission?.priority ?? 0, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
         ...(model.comfy ? { requires: model.comfy.requires } : {}),
       });
-      return { id, job, pool: model.pool, replayed: false, headers: rateHeaders(admission.rate, admission.available) };
+      return { id, job, pool, replayed: false, headers: admission ? rateHeaders(admission.rate, admission.available) : {} };
     } catch (e) {
       // Nothing is left half-made: the hold is released and the stored inputs removed.
-      await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "enqueue_failed" });
+      if (admission) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "enqueue_failed" });
       if (stored.length) await this.env.BLOBS.delete(stored);
       if (e instanceof Error && /UNIQUE constraint failed/.test(e.message)) throw new ApiError("idempotency_conflict", "a request with this Idempotency-Key is being created");
       throw e;
