@@ -172,7 +172,7 @@ export class Endpoint extends DurableObject<Env> {
         const now = this.now() + d;
         this.db.setClock(now);
         left -= d;
-        if (ACTIVE.has(this.rec().state) || this.db.live().length) await this.step(now);
+        if (this.wants()) await this.step(now);
       }
       return this.snapshot();
     });
@@ -182,8 +182,14 @@ export class Endpoint extends DurableObject<Env> {
     if (this.manual) return;
     await this.serial(async () => {
       const e = this.db.record();
-      if (e && (ACTIVE.has(e.state) || this.db.live().length)) await this.step(this.now());
+      if (e && this.wants()) await this.step(this.now());
     });
+  }
+
+  /** Whether the endpoint has anything to look after: it is active, or instances or money are still out. */
+  private wants(): boolean {
+    const e = this.rec();
+    return ACTIVE.has(e.state) || this.db.live().length > 0 || e.held > 0 || this.db.pendingTicks().length > 0;
   }
 
   // ---- the step: instances, scaling, money --------------------------------------------------------------------------
@@ -213,7 +219,10 @@ export class Endpoint extends DurableObject<Env> {
       await this.scaleDown(e, now);
       await this.scaleUp(this.rec(), now);
     }
-    if (now - this.rec().last_tick_at >= TICK_MS) await this.money(now, false);
+    const stopped = !ACTIVE.has(this.rec().state) && this.db.live().length === 0 && this.rec().held > 0;
+    // A suspended endpoint whose last instance has drained settles and gives the rest of its hold back.
+    if (stopped) await this.money(now, true);
+    else if (now - this.rec().last_tick_at >= TICK_MS) await this.money(now, false);
     this.deriveState();
     if (this.rec().state === "failed") {
       for (const i of this.db.live()) await this.release(i, now, "failed");
@@ -225,7 +234,8 @@ export class Endpoint extends DurableObject<Env> {
   private async scaleDown(e: EndpointRecord, now: number): Promise<void> {
     const live = this.db.live();
     let count = live.length;
-    for (const i of live) {
+    // Newest first: the longest-running instances stay (warm caches, and their 60-s minimum is long spent).
+    for (const i of [...live].reverse()) {
       if (count <= e.min_instances) break;
       if (i.state === "ready" && i.idle_since !== null && now - i.idle_since >= e.idle_timeout_s * 1000 && e.queue_depth === 0) {
         await this.release(i, now, "idle");
@@ -327,7 +337,10 @@ export class Endpoint extends DurableObject<Env> {
       this.db.save({ ...cur, captured: cur.captured + r.captured, written_off: cur.written_off + r.written_off, held: r.held, state: suspend ? "suspended" : cur.state });
     });
     if (r.split_ids.length) await this.ports.deliverSplits(e.account_id, r.split_ids).catch((err) => console.error(JSON.stringify({ level: "warn", message: "provider earnings delivery failed", error: String(err) })));
-    if (this.rec().state === "suspended") await this.suspend(this.now());
+    if (this.rec().state === "suspended") {
+      await this.suspend(this.now());
+      if (this.db.live().length === 0 && this.rec().held > 0) await this.money(this.now(), true);
+    }
   }
 
   /** Out of credit: idle instances go now, busy ones drain (their requests finish), nothing new is admitted. */
