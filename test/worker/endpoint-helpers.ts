@@ -29,9 +29,10 @@ export async function balances(accountId: string) {
 
 export interface DedicatedAgent extends FakeAgent {
   /** one dedicated poll: the lease reply's jobs and assignment */
-  poll(): Promise<{ jobs: LeasedJob[]; assignment?: DedicatedAssignment }>;
+  poll(slots?: number): Promise<{ jobs: LeasedJob[]; assignment?: DedicatedAssignment }>;
   /** polls, and reports ready when it sees a new assignment (as gpu-agent does once the model is loaded) */
-  serve(): Promise<{ jobs: LeasedJob[]; assignment?: DedicatedAssignment }>;
+  serve(slots?: number): Promise<{ jobs: LeasedJob[]; assignment?: DedicatedAssignment }>;
+  complete(job: LeasedJob): Promise<Response>;
   heartbeat(leases: { job_id: string; lease_id: string }[]): Promise<Response>;
 }
 
@@ -39,8 +40,8 @@ export async function dedicatedAgent(models = [MODEL], gpuClass = "cpu"): Promis
   const a = await newAgent(models, gpuClass);
   const auth = { authorization: a.headers.authorization! };
   let readyFor: string | null = null;
-  const poll = async () => {
-    const res = await json("POST", "/agent/v1/lease", { agent_id: a.id, slots_free: 1, wait_ms: 0, dedicated: true }, auth);
+  const poll = async (slots = 1) => {
+    const res = await json("POST", "/agent/v1/lease", { agent_id: a.id, slots_free: slots, wait_ms: 0, dedicated: true }, auth);
     if (res.status === 204) return { jobs: [] };
     expect(res.status).toBe(200);
     return (await res.json()) as { jobs: LeasedJob[]; assignment?: DedicatedAssignment };
@@ -48,8 +49,8 @@ export async function dedicatedAgent(models = [MODEL], gpuClass = "cpu"): Promis
   const d: DedicatedAgent = {
     ...a,
     poll,
-    async serve() {
-      const r = await poll();
+    async serve(slots = 1) {
+      const r = await poll(slots);
       const key = r.assignment ? `${r.assignment.endpoint_id}:${r.assignment.epoch}` : null;
       if (r.assignment && key !== readyFor) {
         const ok = await json("POST", "/agent/v1/dedicated/ready", { agent_id: a.id, endpoint_id: r.assignment.endpoint_id, epoch: r.assignment.epoch }, auth);
@@ -58,6 +59,9 @@ export async function dedicatedAgent(models = [MODEL], gpuClass = "cpu"): Promis
       }
       return r;
     },
+    complete: (job) => json("POST", `/agent/v1/jobs/${job.job_id}/complete`, {
+      lease_id: job.lease_id, epoch: job.epoch, outputs: [], output_json: { label: "Neutral" }, metrics: { gpu_ms: 40, load_ms: 0, gpu_class: "cpu" },
+    }, a.headers),
     heartbeat: (leases) => json("POST", "/agent/v1/heartbeat", { agent_id: a.id, leases, dedicated: true }, auth),
   };
   await poll();

@@ -9,6 +9,7 @@ import type { AuthedAccount } from "../auth.ts";
 import { D1Catalog, type CatalogModel } from "../catalog.ts";
 import { newId } from "../crypto.ts";
 import { billing } from "../billing.ts";
+import { broker } from "../broker.ts";
 import { holdTarget } from "./metering.ts";
 
 /** Per instance-hour when the model has no per-second rate for the class (micro-USD; H100 about $9/hour). */
@@ -118,12 +119,14 @@ export class EndpointService {
     const ready = s.instances.filter((i) => i.state === "ready" || i.state === "busy" || i.state === "draining").length;
     const rate = ready * e.price_per_hour;
     const summary = await this.summaryOf(e.account_id, e.plan);
+    // The queue as it is now (the endpoint's own copy is as of its last step).
+    const queued = e.state === "deleted" ? 0 : (await broker(this.env, `ep:${e.id}`).poolStats()).queued;
     return {
       id: e.id, name: e.name, model: e.model, gpu_class: e.gpu_class as GpuClass, state: e.state, price_per_hour: e.price_per_hour,
       min_instances: e.min_instances, max_instances: e.max_instances, idle_timeout_s: e.idle_timeout_s,
       scale_up_queue_delay_s: e.scale_up_queue_delay_s, init_timeout_s: e.init_timeout_s, max_hourly_spend: e.max_hourly_spend,
       instances: billing.map(({ i, ms }) => ({ id: i.id, agent_id: i.agent_id, state: i.state, since: new Date(i.since).toISOString(), billed_s: Math.ceil(ms / 1000) })),
-      queue_depth: e.queue_depth, spend_rate_per_hour: rate, held: e.held,
+      queue_depth: queued, spend_rate_per_hour: rate, held: e.held,
       runway_s: rate > 0 && summary !== null ? Math.floor(((summary + e.held) * 3600) / rate) : null,
       spent: e.captured, written_off: e.written_off, billed_s: Math.ceil(billing.reduce((a, b) => a + b.ms, 0) / 1000),
       created_at: new Date(e.created_at).toISOString(), run_url: `${base}/v1/endpoints/${e.id}/run`,
