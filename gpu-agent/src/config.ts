@@ -32,6 +32,8 @@ export const AgentConfig = z.object({
   backendCmd: z.string().min(1).optional(),
   /** the catalog's model folders (`<slug>/manifest.json` + `workflow.json`); its comfyui models are served */
   comfyuiWorkflows: z.string().min(1),
+  /** the provider opts this agent in to dedicated endpoints: it may be reserved for one endpoint at a time */
+  dedicated: z.boolean(),
 }).refine((c) => !c.cogUrl || c.cogModel, { message: "--cog-model is required with --cog-url", path: ["cogModel"] });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -81,6 +83,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig
     comfyuiUrl: pick("comfyui-url", "COMFYUI_URL"),
     backendCmd: pick("backend-cmd", "AGENT_BACKEND_CMD"),
     comfyuiWorkflows: pick("comfyui-workflows", "COMFYUI_WORKFLOWS") ?? new URL("../../models", import.meta.url).pathname,
+    dedicated: (pick("dedicated", "AGENT_DEDICATED") ?? "false") === "true",
   });
   if (!result.success) {
     throw new Error(`invalid configuration:\n${result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
