@@ -8,6 +8,7 @@
 import type { Operation } from "./openapi.ts";
 import { ERROR_EXAMPLES, EXAMPLES, type OperationExample } from "./openapi-examples.ts";
 import { OPERATOR_EXAMPLES } from "./openapi-examples-operators.ts";
+import { ENDPOINT_EXAMPLES } from "./openapi-examples-endpoints.ts";
 import { CLIENT_SAMPLES } from "./openapi-client-samples.ts";
 
 type Json = Record<string, unknown>;
@@ -21,7 +22,7 @@ const AUTH_HEADER: Record<Operation["auth"], [string, string] | null> = {
 export const exampleKey = (op: Pick<Operation, "method" | "path">) => `${op.method} ${op.path}`;
 
 export function attachExamples(op: Operation, doc: Json, serverUrl: string): void {
-  const ex = EXAMPLES[exampleKey(op)] ?? OPERATOR_EXAMPLES[exampleKey(op)];
+  const ex = EXAMPLES[exampleKey(op)] ?? OPERATOR_EXAMPLES[exampleKey(op)] ?? ENDPOINT_EXAMPLES[exampleKey(op)];
   if (!ex) return;
   const where = exampleKey(op);
   for (const p of (doc.parameters as Json[] | undefined) ?? []) {

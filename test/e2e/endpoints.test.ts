@@ -59,7 +59,12 @@ describe("dedicated endpoint, end to end", () => {
     expect(running.spend_rate_per_hour).toBe(360_000);
     expect(running.held).toBe(ep.hold_required);
 
-    const sync = await api(`/v1/endpoints/${ep.id}/run`, { method: "POST", body: JSON.stringify({ image: photo.toString("base64") }) });
+    // The same answers as /v1/nsfw-detector: the model's JSON as is, or the envelope with Accept: application/json.
+    const plain = await api(`/v1/endpoints/${ep.id}/run`, { method: "POST", body: JSON.stringify({ image: photo.toString("base64") }) });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("x-request-cost")).toBe("0");
+    expect(((await plain.json()) as { predictions: unknown[] }).predictions).toHaveLength(5);
+    const sync = await api(`/v1/endpoints/${ep.id}/run`, { method: "POST", headers: { accept: "application/json" }, body: JSON.stringify({ image: photo.toString("base64") }) });
     expect(sync.status).toBe(200);
     const out = (await sync.json()) as { output_json: { predictions: unknown[] }; cost: number };
     expect(out.output_json.predictions).toHaveLength(5);

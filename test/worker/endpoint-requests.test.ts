@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { LeasedJob } from "../../schemas/index.ts";
 import { Endpoint } from "../../src/durable-objects/endpoint.ts";
-import { json, PNG_1x1 } from "./helpers.ts";
+import { adminHeaders, json, PNG_1x1 } from "./helpers.ts";
 import { prng } from "./prng.ts";
 import {
   CPU_PRICE, balances, createEndpoint, dedicatedAgent, epStub, fundedAccount, getEndpoint, resetReservations, run, type DedicatedAgent,
@@ -20,6 +20,12 @@ describe("dedicated endpoints: requests and scaling", () => {
     const { body: ep } = await createEndpoint(acct.auth, { min_instances: 0, max_instances: 2, idle_timeout_s: 60 });
     expect(ep.state).toBe("scaled_to_zero");
     expect(ep.held).toBe(0);
+    // A sync call that outlasts its wait while the endpoint wakes answers 202 with the request to poll.
+    const sync = await json("POST", `/v1/endpoints/${ep.id}/run`, { image: PNG_1x1 }, { ...acct.auth, prefer: "wait=0" });
+    expect(sync.status).toBe(202);
+    expect(sync.headers.get("location")).toMatch(/\/v2\/requests\/req_/);
+    const { request_id: first } = (await sync.json()) as { request_id: string };
+    await json("POST", `/v2/requests/${first}/cancel`, undefined, acct.auth);
     const r = await submit(acct.auth, ep.id);
     expect(r.status).toBe(202);
     const { request_id } = (await r.json()) as { request_id: string };
@@ -137,6 +143,16 @@ describe("dedicated endpoints: requests and scaling", () => {
     expect(s.held).toBe(0);
     expect(s.spent).toBe(view.spent);
     expect(view.spent + view.written_off).toBe(cost(view.instances[0]!.billed_s));
+    // Resume needs the runway first: refused while the account is empty, accepted after a deposit.
+    expect((await json("POST", `/v1/endpoints/${ep.id}/resume`, undefined, acct.auth)).status).toBe(402);
+    await json("POST", `/admin/v1/accounts/${acct.id}/credits`, { amount: 1_000_000, reason: "t", idempotency_key: `more-${acct.id}` }, adminHeaders);
+    const resumed = await json("POST", `/v1/endpoints/${ep.id}/resume`, undefined, acct.auth);
+    expect(resumed.status).toBe(200);
+    await a.serve();
+    await a.serve();
+    expect((await getEndpoint(acct.auth, ep.id)).state).toBe("running");
+    await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth);
+    expect((await balances(acct.id)).held).toBe(0);
   });
 });
 
