@@ -100,15 +100,15 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   /** An agent reserved for this endpoint polled or heartbeat: it is alive; the reply says whether it still is ours. */
-  async seen(agentId: string, epoch: number): Promise<{ active: boolean; ready: boolean }> {
+  async seen(agentId: string, epoch: number): Promise<{ active: boolean; ready: boolean; draining: boolean }> {
     return this.serial(async () => {
       const i = this.db.byAgent(agentId, epoch);
-      if (!i || !LIVE.has(i.state)) return { active: false, ready: false };
+      if (!i || !LIVE.has(i.state)) return { active: false, ready: false, draining: false };
       const now = this.now();
       const next = { ...i, last_hb: now };
       if (i.state === "reserving") Object.assign(next, { state: "loading", since: now });
       this.db.update(next);
-      return { active: true, ready: next.state === "ready" || next.state === "busy" || next.state === "draining" };
+      return { active: true, ready: next.state === "ready" || next.state === "busy", draining: next.state === "draining" };
     });
   }
 
@@ -135,15 +135,22 @@ export class Endpoint extends DurableObject<Env> {
     });
   }
 
-  /** pause / delete: every instance released now, billed to the second, and the rest of the hold released. */
+  /**
+   * pause / delete: idle instances are released now and busy ones drain (their requests finish), each billed to the
+   * second of its release; the rest of the hold is released once none is left.
+   */
   async stop(to: "paused" | "deleted"): Promise<EndpointSnapshot> {
     return this.serial(async () => {
       const e = this.rec();
       if (e.state === "deleted") return this.snapshot();
       const now = this.now();
-      for (const i of this.db.live()) await this.release(i, now, to);
-      this.db.save({ ...this.rec(), state: to });
-      await this.money(now, true);
+      this.db.save({ ...e, state: to });
+      for (const i of this.db.live()) {
+        if (i.state === "busy") this.db.update({ ...i, state: "draining", since: now });
+        else if (i.state !== "draining") await this.release(i, now, to);
+      }
+      if (this.db.live().length === 0) await this.money(now, true);
+      await this.schedule(now);
       return this.snapshot();
     });
   }
@@ -303,7 +310,8 @@ export class Endpoint extends DurableObject<Env> {
     const e = this.rec();
     const total = cumulativeCharge(e.price_per_hour, this.billedMs());
     const charge = total - e.charged;
-    const live = this.db.live().filter((i) => i.state !== "draining").length;
+    // Draining instances still run (and bill) until released: the hold keeps covering them.
+    const live = this.db.live().filter((i) => i.state !== "draining" || !ACTIVE.has(e.state)).length;
     const earners: TickEarner[] = [];
     for (const i of this.db.instances()) {
       const ms = this.instanceMs(i);
@@ -313,7 +321,7 @@ export class Endpoint extends DurableObject<Env> {
       this.db.update({ ...i, reported_ms: ms });
     }
     const seq = this.db.nextSeq();
-    const target = close || !ACTIVE.has(e.state) ? 0 : holdTarget(e.price_per_hour, live, e.max_hourly_spend);
+    const target = close ? 0 : holdTarget(e.price_per_hour, live, e.max_hourly_spend);
     const body = { seq, charge, target, earners, close: close || undefined };
     this.ctx.storage.transactionSync(() => {
       this.db.addTick(seq, JSON.stringify(body), now);

@@ -350,6 +350,14 @@ export class JobBroker extends DurableObject<Env> {
     return { queued, running };
   }
 
+  /** A deleted endpoint's pool: every queued job ends now as cancelled (running ones finish on their agents). */
+  async cancelQueued(reason: string): Promise<{ cancelled: number }> {
+    const rows = this.sql.exec<JobRow>(`SELECT * FROM jobs WHERE status = 'QUEUED'`).toArray() as unknown as JobRow[];
+    for (const r of rows) this.finish(r, "CANCELLED", { error_kind: "cancelled", error_message: reason });
+    await this.schedule();
+    return { cancelled: rows.length };
+  }
+
   // ---- deadlines ----------------------------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {

@@ -71,19 +71,26 @@ describe("dedicated endpoints: requests and scaling", () => {
       peak = Math.max(peak, live);
     }
     expect(peak).toBe(3);
+    // Deleted, its busy instances drain; once their agents give the jobs back they are released and free again.
+    await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth);
+    for (const a of agents) for (const j of held.get(a.id) ?? []) await a.post(`/agent/v1/jobs/${j.job_id}/release`, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });
+    await epStub(ep.id).advance(20_000);
+    expect((await epStub(ep.id).snapshot()).instances.map((i) => i.state)).toEqual(["released", "released", "released"]);
     const capped = await createEndpoint(acct.auth, { min_instances: 0, max_instances: 5, max_hourly_spend: 2 * CPU_PRICE + 1 });
     for (let i = 0; i < 6; i++) await submit(acct.auth, capped.body.id);
-    await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth);
     let cappedPeak = 0;
     for (let t = 0; t < 30; t++) {
       await epStub(capped.body.id).advance(10_000);
-      for (const a of agents) await a.serve();
+      for (const a of agents) held.set(a.id, [...(held.get(a.id) ?? []), ...(await a.serve()).jobs]);
       const v = await getEndpoint(acct.auth, capped.body.id);
       cappedPeak = Math.max(cappedPeak, v.instances.filter((i) => i.state !== "released" && i.state !== "lost").length);
       expect(v.held).toBeLessThanOrEqual(Math.floor((2 * CPU_PRICE + 1) / 4));
     }
+    // Five agents were free; the hourly cap allowed two.
     expect(cappedPeak).toBe(2);
-    await json("DELETE", `/v1/endpoints/${capped.body.id}`, undefined, acct.auth);
+    await json("POST", `/v1/endpoints/${capped.body.id}/pause`, undefined, acct.auth);
+    for (const a of agents) for (const j of held.get(a.id) ?? []) await a.post(`/agent/v1/jobs/${j.job_id}/release`, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });
+    await epStub(capped.body.id).advance(20_000);
     expect((await balances(acct.id)).held).toBe(0);
   });
 
@@ -153,6 +160,45 @@ describe("dedicated endpoints: requests and scaling", () => {
     expect((await getEndpoint(acct.auth, ep.id)).state).toBe("running");
     await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth);
     expect((await balances(acct.id)).held).toBe(0);
+  });
+});
+
+describe("dedicated endpoints: pause and delete with work in flight", () => {
+  it("pause drains the busy instance (its request finishes, billed until then); delete cancels what is queued", async () => {
+    const acct = await fundedAccount();
+    const a = await dedicatedAgent();
+    const { body: ep } = await createEndpoint(acct.auth, { min_instances: 1 });
+    await a.serve();
+    const { request_id } = (await (await submit(acct.auth, ep.id)).json()) as { request_id: string };
+    const { jobs } = await a.serve();
+    expect(jobs.map((j) => j.job_id)).toEqual([request_id]);
+    await epStub(ep.id).advance(20_000); // the step sees the instance busy
+    const queued = (await (await submit(acct.auth, ep.id)).json()) as { request_id: string };
+    const paused = (await (await json("POST", `/v1/endpoints/${ep.id}/pause`, undefined, acct.auth)).json()) as { state: string; instances: { state: string }[] };
+    expect(paused.state).toBe("paused");
+    expect(paused.instances[0]!.state).toBe("draining");
+    // A draining instance takes no new job, and its running one keeps its lease.
+    expect((await a.poll()).jobs).toEqual([]);
+    const hb = (await (await a.heartbeat([{ job_id: jobs[0]!.job_id, lease_id: jobs[0]!.lease_id }])).json()) as { extended: unknown[] };
+    expect(hb.extended).toHaveLength(1);
+    for (let t = 0; t < 4; t++) {
+      await epStub(ep.id).advance(25_000);
+      await a.heartbeat([{ job_id: jobs[0]!.job_id, lease_id: jobs[0]!.lease_id }]);
+    }
+    expect((await a.complete(jobs[0]!)).status).toBe(200);
+    await epStub(ep.id).advance(10_000);
+    const view = await getEndpoint(acct.auth, ep.id);
+    expect(view.instances[0]!.state).toBe("released");
+    expect(view.instances[0]!.billed_s).toBe(130);
+    expect(view.spent).toBe(cost(130));
+    expect(view.held).toBe(0);
+    const del = await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth);
+    expect(del.status).toBe(200);
+    const st = (await (await json("GET", `/v2/requests/${queued.request_id}`, undefined, acct.auth)).json()) as { status: string };
+    expect(st.status).toBe("CANCELLED");
+    const s = await balances(acct.id);
+    expect(s.spent).toBe(cost(130));
+    expect(s.held).toBe(0);
   });
 });
 

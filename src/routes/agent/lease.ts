@@ -14,7 +14,11 @@ export function registerAgentLease(api: Api) {
       const agent = await ownAgent(c, body.agent_id);
       // An opted-in agent reserved for a dedicated endpoint leases only from that endpoint's pool, once it is ready.
       const ded = body.dedicated ? await routeDedicated(c.env, agent) : { pool: null };
-      if ("assignment" in ded && !ded.ready) return reply(c, LeaseResponse, { jobs: [], assignment: ded.assignment });
+      if ("assignment" in ded && !ded.ready) {
+        // A draining instance takes no new job: its poll is held like an empty long-poll, so the agent does not spin.
+        if (ded.draining) await new Promise((r) => setTimeout(r, Math.min(body.wait_ms ?? 0, 5000)));
+        return reply(c, LeaseResponse, { jobs: [], assignment: ded.assignment });
+      }
       const jobs = await broker(c.env, ded.pool ?? AGENT_POOL).lease(
         {
           agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass,

@@ -6,8 +6,8 @@ import { Reservations } from "./reservations.ts";
 export type DedicatedRoute =
   /** not reserved: the agent serves the public pool */
   | { pool: null }
-  /** reserved and loading: no jobs until it reports ready */
-  | { pool: null; assignment: DedicatedAssignment; ready: false }
+  /** reserved and loading (no jobs until it reports ready), or draining (no new jobs; its running ones finish) */
+  | { pool: null; assignment: DedicatedAssignment; ready: false; draining: boolean }
   /** reserved and ready: only its endpoint's pool */
   | { pool: string; assignment: DedicatedAssignment; ready: true };
 
@@ -28,7 +28,7 @@ export async function routeDedicated(env: Env, agent: { id: string; gpuClass: st
   }
   const model = (await ep.snapshot()).record.model;
   const assignment = { endpoint_id: r.endpoint_id, model, epoch: r.epoch };
-  return s.ready ? { pool: `ep:${r.endpoint_id}`, assignment, ready: true } : { pool: null, assignment, ready: false };
+  return s.ready ? { pool: `ep:${r.endpoint_id}`, assignment, ready: true } : { pool: null, assignment, ready: false, draining: s.draining };
 }
 
 /**

@@ -96,6 +96,8 @@ export class EndpointService {
       return this.view(r, base);
     }
     const snap = await ep.stop(op === "pause" ? "paused" : "deleted");
+    // Deleted, nothing will serve what is still queued: its callers hear now, not at the TTL.
+    if (op === "delete") await broker(this.env, `ep:${id}`).cancelQueued("the endpoint was deleted");
     await db(this.env).update(endpoints).set({ state: snap.record.state, ...(op === "delete" ? { deletedAt: Date.now() } : {}) }).where(eq(endpoints.id, id));
     return this.view(snap, base);
   }
