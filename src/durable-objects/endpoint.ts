@@ -1,11 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import type { Plan } from "../../schemas/index.ts";
-import type { TickEarner } from "./account-ledger-running.ts";
+import { nextTick } from "./endpoint-money.ts";
 import { EndpointSql, LIVE, type EndpointRecord, type InstanceRow } from "./endpoint-sql.ts";
 import { endpointPorts, type EndpointPorts } from "../services/endpoints/ports.ts";
 import {
-  LOST_AFTER_MS, TICK_MS, cumulativeCharge, holdTarget, instancesToAdd, openAccruedMs, sessionBilledMs, spendCapInstances,
+  LOST_AFTER_MS, TICK_MS, holdTarget, instancesToAdd, sessionBilledMs, spendCapInstances,
 } from "../services/endpoints/metering.ts";
 
 /** How often the endpoint looks at its queue and instances while it has any. */
@@ -292,42 +292,22 @@ export class Endpoint extends DurableObject<Env> {
     await this.ports.free(i.agent_id, this.rec().id, i.epoch);
   }
 
-  /** Instance time billed so far: closed sessions, plus open ones up to their last heartbeat. */
-  private billedMs(): number {
-    return this.db.instances().reduce((a, i) => a + this.instanceMs(i), 0);
-  }
-
-  private instanceMs(i: InstanceRow): number {
-    if (i.released_at !== null) return i.billed_ms;
-    return i.ready_at === null ? 0 : openAccruedMs(i.ready_at, i.last_hb);
-  }
-
   /**
    * A money tick: capture what accrued since the last one and top the hold up to the runway of the live instances.
    * The tick is written before it is sent and resent after a crash (the ledger applies each seq once).
    */
   private async money(now: number, close: boolean): Promise<void> {
     const e = this.rec();
-    const total = cumulativeCharge(e.price_per_hour, this.billedMs());
-    const charge = total - e.charged;
     // Draining instances still run (and bill) until released: the hold keeps covering them.
     const live = this.db.live().filter((i) => i.state !== "draining" || !ACTIVE.has(e.state)).length;
-    const earners: TickEarner[] = [];
-    for (const i of this.db.instances()) {
-      const ms = this.instanceMs(i);
-      if (ms === i.reported_ms) continue;
-      const part = cumulativeCharge(e.price_per_hour, ms) - cumulativeCharge(e.price_per_hour, i.reported_ms);
-      if (i.provider_id) earners.push({ provider_id: i.provider_id, agent_id: i.agent_id, share_bp: i.share_bp, model: e.model, charge: part, billed_ms: ms - i.reported_ms, gpu_class: e.gpu_class });
-      this.db.update({ ...i, reported_ms: ms });
-    }
-    const seq = this.db.nextSeq();
-    const target = close ? 0 : holdTarget(e.price_per_hour, live, e.max_hourly_spend);
-    const body = { seq, charge, target, earners, close: close || undefined };
+    const t = nextTick(e, this.db.instances(), live, this.db.nextSeq(), close);
+    const body = JSON.stringify(t.body);
     this.ctx.storage.transactionSync(() => {
-      this.db.addTick(seq, JSON.stringify(body), now);
-      this.db.save({ ...e, charged: total, last_tick_at: now });
+      for (const i of t.reported) this.db.update(i);
+      this.db.addTick(t.body.seq, body, now);
+      this.db.save({ ...e, charged: t.total, last_tick_at: now });
     });
-    await this.sendTick(seq, JSON.stringify(body));
+    await this.sendTick(t.body.seq, body);
   }
 
   private async resendTicks(): Promise<void> {

@@ -11,6 +11,7 @@ import { newId } from "../crypto.ts";
 import { billing } from "../billing.ts";
 import { broker } from "../broker.ts";
 import { holdTarget } from "./metering.ts";
+import { instanceMs } from "../../durable-objects/endpoint-money.ts";
 
 /** Per instance-hour when the model has no per-second rate for the class (micro-USD; H100 about $9/hour). */
 export const DEDICATED_HOURLY: Record<GpuClass, number> = {
@@ -117,7 +118,7 @@ export class EndpointService {
 
   async view(s: EndpointSnapshot, base: string): Promise<EndpointView> {
     const e = s.record;
-    const billing = s.instances.map((i) => ({ i, ms: i.released_at !== null ? i.billed_ms : i.ready_at === null ? 0 : Math.max(0, i.last_hb - i.ready_at) }));
+    const billing = s.instances.map((i) => ({ i, ms: instanceMs(i) }));
     const ready = s.instances.filter((i) => i.state === "ready" || i.state === "busy" || i.state === "draining").length;
     const rate = ready * e.price_per_hour;
     const summary = await this.summaryOf(e.account_id, e.plan);
