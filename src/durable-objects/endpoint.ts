@@ -2,11 +2,10 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import type { Plan } from "../../schemas/index.ts";
 import { nextTick } from "./endpoint-money.ts";
+import { scaleDown, scaleUp, type ScalingHost } from "./endpoint-scaling.ts";
 import { EndpointSql, LIVE, type EndpointRecord, type InstanceRow } from "./endpoint-sql.ts";
 import { endpointPorts, type EndpointPorts } from "../services/endpoints/ports.ts";
-import {
-  LOST_AFTER_MS, TICK_MS, holdTarget, instancesToAdd, sessionBilledMs, spendCapInstances,
-} from "../services/endpoints/metering.ts";
+import { LOST_AFTER_MS, TICK_MS, holdTarget, sessionBilledMs } from "../services/endpoints/metering.ts";
 
 /** How often the endpoint looks at its queue and instances while it has any. */
 export const STEP_MS = 10_000;
@@ -91,7 +90,7 @@ export class Endpoint extends DurableObject<Env> {
         const now = this.now();
         this.db.save({ ...e, held: raised.held });
         // The request is not in the pool yet: the wake counts it as queued so one instance is reserved for it now.
-        await this.scaleUp({ ...this.rec(), queue_depth: Math.max(1, e.queue_depth), queued_since: e.queued_since ?? now }, now);
+        await scaleUp(this.host(), { ...this.rec(), queue_depth: Math.max(1, e.queue_depth), queued_since: e.queued_since ?? now }, now);
         this.deriveState();
         await this.schedule(now);
       }
@@ -223,8 +222,8 @@ export class Endpoint extends DurableObject<Env> {
     }
     e = this.rec();
     if (ACTIVE.has(e.state)) {
-      await this.scaleDown(e, now);
-      await this.scaleUp(this.rec(), now);
+      await scaleDown(this.host(), e, now);
+      await scaleUp(this.host(), this.rec(), now);
     }
     const stopped = !ACTIVE.has(this.rec().state) && this.db.live().length === 0 && this.rec().held > 0;
     // A suspended endpoint whose last instance has drained settles and gives the rest of its hold back.
@@ -238,48 +237,14 @@ export class Endpoint extends DurableObject<Env> {
     await this.schedule(now);
   }
 
-  private async scaleDown(e: EndpointRecord, now: number): Promise<void> {
-    const live = this.db.live();
-    let count = live.length;
-    // Newest first: the longest-running instances stay (warm caches, and their 60-s minimum is long spent).
-    for (const i of [...live].reverse()) {
-      if (count <= e.min_instances) break;
-      if (i.state === "ready" && i.idle_since !== null && now - i.idle_since >= e.idle_timeout_s * 1000 && e.queue_depth === 0) {
-        await this.release(i, now, "idle");
-        count--;
-      }
-    }
+  private host(): ScalingHost {
+    return { db: this.db, ports: this.ports, rec: () => this.rec(), release: (i, now, reason) => this.release(i, now, reason) };
   }
 
-  private async scaleUp(e: EndpointRecord, now: number): Promise<void> {
-    const live = this.db.live().filter((i) => i.state !== "draining");
-    const add = instancesToAdd({
-      min: e.min_instances, max: e.max_instances, cap: spendCapInstances(e.price_per_hour, e.max_hourly_spend), live: live.length,
-      queued: e.queue_depth, queueWaitMs: e.queued_since === null ? 0 : now - e.queued_since, queueDelayMs: e.scale_up_queue_delay_s * 1000,
-    });
-    const failed = this.db.instances().filter((i) => i.reason === "init_timeout").map((i) => i.agent_id);
-    for (let k = 0; k < add; k++) {
-      // The hold is raised before the instance exists: an instance is never started that the account cannot fund.
-      const target = holdTarget(e.price_per_hour, live.length + k + 1, e.max_hourly_spend);
-      const cur = this.rec();
-      if (target > cur.held) {
-        const raised = await this.ports.raiseHold(e.account_id, e.plan as Plan, e.id, target);
-        if (!raised.ok) break;
-        this.db.save({ ...cur, held: raised.held });
-      }
-      const r = await this.ports.reserve(e.id, e.gpu_class, e.model, failed);
-      if (!r) break;
-      this.db.insert({
-        id: `inst_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`, agent_id: r.agent_id, epoch: r.epoch, state: "reserving",
-        since: now, reserved_at: now, ready_at: null, last_hb: now, idle_since: null, released_at: null, billed_ms: 0, reported_ms: 0,
-        provider_id: r.provider_id, share_bp: r.share_bp, reason: null,
-      });
-      // The queue restarts its delay clock: the next instance is added only if this one does not drain it.
-      this.db.save({ ...this.rec(), queued_since: this.rec().queue_depth > 0 ? now : null });
-    }
-  }
-
-  /** Ends an instance's session: billed ready → now (60 s minimum), or → its last heartbeat when lost, unbilled when never ready. */
+  /**
+   * Ends an instance's session: billed ready → now (60 s minimum), or → its last heartbeat when lost (no minimum),
+   * nothing when it never became ready.
+   */
   private async release(i: InstanceRow, now: number, reason: string): Promise<void> {
     const lost = reason === "lost";
     const end = lost ? i.last_hb : now;
