@@ -13,6 +13,11 @@ export const STEP_MS = 10_000;
 const MAX_INIT_FAILURES = 3;
 const ACTIVE = new Set(["pending", "provisioning", "running", "scaled_to_zero"]);
 
+/** What a new endpoint is created with: its configuration; the rest of the record starts at zero. */
+export type EndpointConfig = Omit<EndpointRecord, "state" | "last_tick_at" | "charged" | "captured" | "written_off" | "held"
+  | "queued_since" | "queue_depth" | "init_failures">;
+type Knob = "min_instances" | "max_instances" | "idle_timeout_s" | "scale_up_queue_delay_s" | "init_timeout_s" | "max_hourly_spend";
+
 export type Admission = { ok: true; pool: string; model: string; gpu_class: string; runtime: string }
   | { ok: false; code: "insufficient_credits" | "conflict" | "not_found"; message: string };
 
@@ -60,12 +65,15 @@ export class Endpoint extends DurableObject<Env> {
     return r;
   }
 
-  async create(r: Omit<EndpointRecord, "state" | "last_tick_at" | "charged" | "captured" | "written_off" | "held" | "queued_since" | "queue_depth" | "init_failures">): Promise<EndpointSnapshot> {
+  async create(r: EndpointConfig): Promise<EndpointSnapshot> {
     return this.serial(async () => {
       if (!this.db.record()) {
         const now = Date.now();
         if (this.manual) this.db.setClock(now);
-        this.db.save({ ...r, created_at: now, state: "pending", last_tick_at: now, charged: 0, captured: 0, written_off: 0, held: 0, queued_since: null, queue_depth: 0, init_failures: 0 });
+        this.db.save({
+          ...r, created_at: now, state: "pending", last_tick_at: now, charged: 0, captured: 0, written_off: 0, held: 0,
+          queued_since: null, queue_depth: 0, init_failures: 0,
+        });
         await this.step(now);
       }
       return this.snapshot();
@@ -81,16 +89,25 @@ export class Endpoint extends DurableObject<Env> {
     return this.serial(async () => {
       const e = this.db.record();
       if (!e || e.state === "deleted") return { ok: false, code: "not_found", message: "endpoint not found" };
-      if (e.state === "suspended") return { ok: false, code: "insufficient_credits", message: "endpoint is suspended: the account's credit ran out; add credit and resume it" };
+      if (e.state === "suspended") {
+        return { ok: false, code: "insufficient_credits", message: "endpoint is suspended: the account's credit ran out; add credit and resume it" };
+      }
       if (e.state === "paused") return { ok: false, code: "conflict", message: "endpoint is paused: resume it first" };
-      if (e.state === "failed") return { ok: false, code: "conflict", message: "endpoint failed: no instance became ready; see its instances" };
+      if (e.state === "failed") {
+        return { ok: false, code: "conflict", message: "endpoint failed: no instance became ready; see its instances" };
+      }
       if (this.db.live().length === 0) {
-        const raised = await this.ports.raiseHold(e.account_id, e.plan as Plan, e.id, holdTarget(e.price_per_hour, 1, e.max_hourly_spend));
-        if (!raised.ok) return { ok: false, code: "insufficient_credits", message: `waking the endpoint needs ${holdTarget(e.price_per_hour, 1, e.max_hourly_spend)} micro-USD of runway; ${raised.available} available` };
+        const need = holdTarget(e.price_per_hour, 1, e.max_hourly_spend);
+        const raised = await this.ports.raiseHold(e.account_id, e.plan as Plan, e.id, need);
+        if (!raised.ok) {
+          const message = `waking the endpoint needs ${need} micro-USD of runway; ${raised.available} available`;
+          return { ok: false, code: "insufficient_credits", message };
+        }
         const now = this.now();
         this.db.save({ ...e, held: raised.held });
         // The request is not in the pool yet: the wake counts it as queued so one instance is reserved for it now.
-        await scaleUp(this.host(), { ...this.rec(), queue_depth: Math.max(1, e.queue_depth), queued_since: e.queued_since ?? now }, now);
+        const waking = { ...this.rec(), queue_depth: Math.max(1, e.queue_depth), queued_since: e.queued_since ?? now };
+        await scaleUp(this.host(), waking, now);
         this.deriveState();
         await this.schedule(now);
       }
@@ -125,7 +142,7 @@ export class Endpoint extends DurableObject<Env> {
     });
   }
 
-  async patch(p: Partial<Pick<EndpointRecord, "min_instances" | "max_instances" | "idle_timeout_s" | "scale_up_queue_delay_s" | "init_timeout_s" | "max_hourly_spend">>): Promise<EndpointSnapshot> {
+  async patch(p: Partial<Pick<EndpointRecord, Knob>>): Promise<EndpointSnapshot> {
     return this.serial(async () => {
       const e = this.rec();
       this.db.save({ ...e, ...p });
@@ -159,7 +176,8 @@ export class Endpoint extends DurableObject<Env> {
     return this.serial(async () => {
       const e = this.rec();
       if (e.state !== "paused" && e.state !== "suspended") return this.snapshot();
-      const raised = await this.ports.raiseHold(e.account_id, e.plan as Plan, e.id, holdTarget(e.price_per_hour, e.min_instances, e.max_hourly_spend));
+      const target = holdTarget(e.price_per_hour, e.min_instances, e.max_hourly_spend);
+      const raised = await this.ports.raiseHold(e.account_id, e.plan as Plan, e.id, target);
       if (!raised.ok) return { error: "insufficient_credits", available: raised.available };
       const now = this.now();
       this.db.save({ ...e, state: "pending", held: raised.held, last_tick_at: now, init_failures: 0 });
@@ -215,7 +233,9 @@ export class Endpoint extends DurableObject<Env> {
       } else if (i.state === "ready" || i.state === "busy") {
         const state = running > 0 ? "busy" : "ready";
         const idleSince = running > 0 ? null : (i.idle_since ?? now);
-        if (state !== i.state || idleSince !== i.idle_since) this.db.update({ ...i, state, since: state !== i.state ? now : i.since, idle_since: idleSince });
+        if (state !== i.state || idleSince !== i.idle_since) {
+          this.db.update({ ...i, state, since: state !== i.state ? now : i.since, idle_since: idleSince });
+        }
       } else if (i.state === "draining" && running === 0) {
         await this.release(i, now, "drained");
       }
@@ -287,9 +307,16 @@ export class Endpoint extends DurableObject<Env> {
       this.db.doneTick(seq, r.captured, r.written_off);
       const cur = this.rec();
       const suspend = !r.topped_up && ACTIVE.has(cur.state);
-      this.db.save({ ...cur, captured: cur.captured + r.captured, written_off: cur.written_off + r.written_off, held: r.held, state: suspend ? "suspended" : cur.state });
+      this.db.save({
+        ...cur, captured: cur.captured + r.captured, written_off: cur.written_off + r.written_off, held: r.held,
+        state: suspend ? "suspended" : cur.state,
+      });
     });
-    if (r.split_ids.length) await this.ports.deliverSplits(e.account_id, r.split_ids).catch((err) => console.error(JSON.stringify({ level: "warn", message: "provider earnings delivery failed", error: String(err) })));
+    // Idempotent by split: a failed delivery is logged, and the split stays in the account's ledger (splitsOf).
+    if (r.split_ids.length) {
+      await this.ports.deliverSplits(e.account_id, r.split_ids).catch((err) =>
+        console.error(JSON.stringify({ level: "warn", message: "provider earnings delivery failed", error: String(err) })));
+    }
     if (this.rec().state === "suspended") {
       await this.suspend(this.now());
       if (this.db.live().length === 0 && this.rec().held > 0) await this.money(this.now(), true);
@@ -321,6 +348,7 @@ export class Endpoint extends DurableObject<Env> {
     if (this.manual) return;
     const e = this.rec();
     const waiting = e.state === "pending" || e.state === "provisioning" || e.queue_depth > 0;
-    if (waiting || this.db.live().length || this.db.pendingTicks().length || e.held > 0) await this.ctx.storage.setAlarm(now + STEP_MS);
+    const owed = this.db.live().length > 0 || this.db.pendingTicks().length > 0 || e.held > 0;
+    if (waiting || owed) await this.ctx.storage.setAlarm(now + STEP_MS);
   }
 }
