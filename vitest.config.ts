@@ -25,6 +25,8 @@ export default defineConfig({
                 TEST_MIGRATIONS: await readD1Migrations("./src/db/migrations"),
                 // replays one seed of the ledger simulation
                 SIM_SEED: process.env.SIM_SEED ?? "",
+                // dedicated endpoints keep a simulated clock that tests move with `advance`
+                ENDPOINT_CLOCK: "manual",
               },
             },
           })),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { GpuClass } from "./models.ts";
 import { JobErrorKind } from "./errors.ts";
 import { ComfyRequirements } from "./manifest.ts";
+import { DedicatedAssignment } from "./endpoints.ts";
 
 /** Every shape of the agent API, used by the Worker (src/routes/agent) and by gpu-agent (gpu-agent/src/client.ts). */
 
@@ -48,6 +49,8 @@ export const LeaseRequest = z.strictObject({
   prefetch: z.boolean().default(false),
   /** custom node types and model files (`folder/file`) of the agent's ComfyUI, for private ComfyUI models */
   comfyui: ComfyRequirements.optional(),
+  /** the agent's provider opted it in to dedicated endpoints: it may be reserved for one */
+  dedicated: z.boolean().optional(),
 });
 export type LeaseRequest = z.input<typeof LeaseRequest>;
 
@@ -106,7 +109,11 @@ export const LeasedJob = z.object({
 });
 export type LeasedJob = z.infer<typeof LeasedJob>;
 
-export const LeaseResponse = z.object({ jobs: z.array(LeasedJob) });
+export const LeaseResponse = z.object({
+  jobs: z.array(LeasedJob),
+  /** a dedicated agent's reservation: load this model and report ready; it serves only this endpoint's jobs */
+  assignment: DedicatedAssignment.optional(),
+});
 export type LeaseResponse = z.infer<typeof LeaseResponse>;
 
 export const LeaseRef = z.object({ job_id: z.string(), lease_id: z.string() });
@@ -130,6 +137,8 @@ export const HeartbeatLease = LeaseRef.extend({ progress: JobProgress.optional()
 export const HeartbeatRequest = z.strictObject({
   agent_id: z.string(),
   leases: z.array(HeartbeatLease).max(64),
+  /** a dedicated agent: its heartbeat also keeps its endpoint's instance alive */
+  dedicated: z.boolean().optional(),
 });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
 

@@ -14,3 +14,4 @@ export * from "./workflow-api.ts";
 export * from "./workflow-check.ts";
 export * from "./billing.ts";
 export * from "./cpu-models.ts";
+export * from "./endpoints.ts";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { JobBroker } from "./durable-objects/job-broker.ts";
 import type { AccountLedger } from "./durable-objects/account-ledger.ts";
 import type { WorkflowRun } from "./durable-objects/workflow-run.ts";
+import type { Endpoint } from "./durable-objects/endpoint.ts";
 import type { EventMessage, WebhookDelivery } from "../schemas/index.ts";
 
 export interface Env {
@@ -9,6 +10,9 @@ export interface Env {
   JOB_BROKER: DurableObjectNamespace<JobBroker>;
   ACCOUNT_LEDGER: DurableObjectNamespace<AccountLedger>;
   WORKFLOW_RUN: DurableObjectNamespace<WorkflowRun>;
+  ENDPOINT: DurableObjectNamespace<Endpoint>;
+  /** tests only: "manual" makes each endpoint's clock move only through its `advance` method */
+  ENDPOINT_CLOCK?: string;
   EVENTS: Queue<EventMessage>;
   WEBHOOKS: Queue<WebhookDelivery>;
   BLOBS: R2Bucket;

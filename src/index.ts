@@ -36,10 +36,14 @@ import { registerWorkflowRuns } from "./routes/workflow-runs/index.ts";
 import { registerBillingPay } from "./routes/billing/pay.ts";
 import { registerBillingView } from "./routes/billing/view.ts";
 import { registerProvider } from "./routes/provider/index.ts";
+import { registerEndpointManagement } from "./routes/endpoints/manage.ts";
+import { registerEndpointRun } from "./routes/endpoints/run.ts";
+import { registerEndpointAgent } from "./routes/endpoints/agent.ts";
 
 export { JobBroker } from "./durable-objects/job-broker.ts";
 export { AccountLedger } from "./durable-objects/account-ledger.ts";
 export { WorkflowRun } from "./durable-objects/workflow-run.ts";
+export { Endpoint } from "./durable-objects/endpoint.ts";
 
 export function buildApp() {
   const api = createApi();
@@ -73,6 +77,9 @@ export function buildApp() {
   registerWorkflowRun(api);
   registerWorkflowTemplates(api);
   registerWorkflowRuns(api);
+  registerEndpointManagement(api);
+  registerEndpointRun(api);
+  registerEndpointAgent(api);
   registerSyncInference(api);
   registerAsyncInference(api);
   mountConsole(api.app);

@@ -10,6 +10,7 @@ import { ERROR_EXAMPLES, EXAMPLES, type OperationExample } from "./openapi-examp
 import { OPERATOR_EXAMPLES } from "./openapi-examples-operators.ts";
 import { PRODUCT_EXAMPLES } from "./openapi-examples-products.ts";
 import { WORKFLOW_EXAMPLES } from "./openapi-examples-workflows.ts";
+import { ENDPOINT_EXAMPLES } from "./openapi-examples-endpoints.ts";
 import { CLIENT_SAMPLES } from "./openapi-client-samples.ts";
 
 type Json = Record<string, unknown>;
@@ -24,7 +25,7 @@ export const exampleKey = (op: Pick<Operation, "method" | "path">) => `${op.meth
 
 export function attachExamples(op: Operation, doc: Json, serverUrl: string): void {
   const key = exampleKey(op);
-  const ex = EXAMPLES[key] ?? OPERATOR_EXAMPLES[key] ?? PRODUCT_EXAMPLES[key] ?? WORKFLOW_EXAMPLES[key];
+  const ex = EXAMPLES[key] ?? OPERATOR_EXAMPLES[key] ?? PRODUCT_EXAMPLES[key] ?? WORKFLOW_EXAMPLES[key] ?? ENDPOINT_EXAMPLES[key];
   if (!ex) return;
   const where = exampleKey(op);
   for (const p of (doc.parameters as Json[] | undefined) ?? []) {

@@ -3,11 +3,11 @@ import { ErrorEnvelope } from "../schemas/index.ts";
 import { attachExamples } from "./openapi-samples.ts";
 
 export interface Operation {
-  method: "get" | "post" | "put" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   /** OpenAPI-style path: /v2/requests/{id} */
   path: string;
   summary: string;
-  tag: "Inference" | "Requests" | "Models" | "Account" | "Webhooks" | "Admin" | "Agent" | "System" | "Workflows" | "Billing" | "Provider";
+  tag: "Inference" | "Requests" | "Models" | "Account" | "Webhooks" | "Admin" | "Agent" | "System" | "Workflows" | "Billing" | "Provider" | "Endpoints";
   auth: "api_key" | "admin" | "agent" | "none";
   body?: z.ZodType;
   bodyContent?: Record<string, { schema: Record<string, unknown> }>;

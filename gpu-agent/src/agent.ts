@@ -11,7 +11,7 @@ import { Metrics } from "./metrics.ts";
 import { agentClassifier, type Classifier } from "./moderation.ts";
 import { ModelCache, progressPrinter, type ModelSource } from "./cache.ts";
 import { readFileSync } from "node:fs";
-import type { GpuClass } from "../../schemas/index.ts";
+import type { DedicatedAssignment, GpuClass } from "../../schemas/index.ts";
 
 export const VERSION = "0.1.0";
 
@@ -46,6 +46,8 @@ export class Agent {
   private inventory: Inventory | null;
   private meter: GpuMeter | null;
   private gpuClass: GpuClass = "cpu";
+  /** the dedicated endpoint this agent is reserved for and has loaded the model of (`endpoint:epoch`) */
+  private assignedTo: string | null = null;
 
   /** `inventory` and `meter` are detected from nvidia-smi unless given (tests pass recorded ones). */
   constructor(
@@ -200,6 +202,7 @@ export class Agent {
         continue;
       }
       backoff = 250;
+      if (this.cfg.dedicated) await this.onAssignment(res.value?.assignment);
       for (const job of res.value?.jobs ?? []) this.startJob(job);
     }
   }
@@ -211,6 +214,7 @@ export class Agent {
       prefetch: this.running.size >= this.cfg.slots,
       // custom node types and model files of the ComfyUI backend, for private graphs
       ...(this.comfyCaps ? { comfyui: this.comfyCaps } : {}),
+      ...(this.cfg.dedicated ? { dedicated: true } : {}),
     };
   }
 
@@ -228,12 +232,44 @@ export class Agent {
     return this.client.release(j.job_id, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });
   }
 
+  /**
+   * A dedicated reservation arrived (or ended): load the endpoint's model, then report ready, after which the
+   * platform sends only that endpoint's jobs. Loading is never billed; the endpoint bills from the readiness report.
+   */
+  private async onAssignment(a: DedicatedAssignment | undefined): Promise<void> {
+    const key = a ? `${a.endpoint_id}:${a.epoch}` : null;
+    if (key === this.assignedTo) return;
+    if (!a) {
+      this.log.info({ endpoint_id: this.assignedTo }, "dedicated reservation ended; back to the shared pool");
+      this.assignedTo = null;
+      return;
+    }
+    const rt = this.modelRuntime.get(a.model);
+    if (!rt) {
+      this.log.warn({ endpoint_id: a.endpoint_id, model: a.model }, "reserved for a model this agent does not serve");
+      await sleep(1000); // the endpoint's init timeout releases it; meanwhile do not spin on instant lease replies
+      return;
+    }
+    const t = performance.now();
+    this.log.info({ endpoint_id: a.endpoint_id, model: a.model }, "reserved for a dedicated endpoint; loading the model");
+    try {
+      await rt.warm(a.model);
+    } catch (e) {
+      // Not reporting ready lets the endpoint's init timeout release this agent and try another.
+      this.log.warn({ endpoint_id: a.endpoint_id, err: String(e) }, "model load failed; the endpoint will try another agent");
+      return;
+    }
+    const r = await this.client.dedicatedReady(a.endpoint_id, a.epoch);
+    if (r.ok) this.assignedTo = key;
+    this.log.info({ endpoint_id: a.endpoint_id, ok: r.ok, load_ms: Math.round(performance.now() - t) }, "dedicated instance ready");
+  }
+
   private async heartbeat(): Promise<void> {
     if (this.running.size === 0) return;
     const leases = [...this.running.values()].map((r) => ({
       job_id: r.job.job_id, lease_id: r.job.lease_id, ...(r.progress ? { progress: r.progress } : {}),
     }));
-    const res = await this.client.heartbeat(leases);
+    const res = await this.client.heartbeat(leases, this.cfg.dedicated);
     if (!res.ok) {
       this.log.warn({ err: res.message }, "heartbeat failed");
       return;

@@ -67,8 +67,14 @@ export class AgentClient {
     return this.call("POST", "/agent/v1/deregister", DeregisterResponse, { agent_id: this.agentId }, undefined, 10_000) as Promise<Result<DeregisterResponse>>;
   }
 
-  heartbeat(leases: HeartbeatRequest["leases"]) {
-    return this.call("POST", "/agent/v1/heartbeat", HeartbeatResponse, { agent_id: this.agentId, leases }, undefined, 10_000) as Promise<Result<HeartbeatResponse>>;
+  heartbeat(leases: HeartbeatRequest["leases"], dedicated = false) {
+    const body = { agent_id: this.agentId, leases, ...(dedicated ? { dedicated } : {}) };
+    return this.call("POST", "/agent/v1/heartbeat", HeartbeatResponse, body, undefined, 10_000) as Promise<Result<HeartbeatResponse>>;
+  }
+
+  /** The assigned endpoint's model is loaded: the platform starts the instance's billed session. */
+  dedicatedReady(endpointId: string, epoch: number) {
+    return this.call("POST", "/agent/v1/dedicated/ready", null, { agent_id: this.agentId, endpoint_id: endpointId, epoch });
   }
 
   async input(path: string, leaseId: string): Promise<Result<{ bytes: Uint8Array; contentType: string }>> {

@@ -106,6 +106,10 @@ export const OPTIONS = {
     flag: "model-sources", env: "AGENT_MODEL_SOURCES", arg: "FILE", schema: z.string().optional(),
     help: "JSON file: model slug -> {url, sha256} of weights to keep in the cache (downloaded at start)",
   }),
+  dedicated: option({
+    flag: "dedicated", env: "AGENT_DEDICATED", arg: "true|false", schema: bool, default: false,
+    help: "opt this agent in to dedicated endpoints: it may be reserved for one endpoint at a time",
+  }),
   metricsPort: option({
     flag: "metrics-port", env: "AGENT_METRICS_PORT", arg: "PORT", schema: int(0, 65535), default: 0,
     help: "Prometheus metrics on 127.0.0.1:<port>/metrics; 0 turns them off",

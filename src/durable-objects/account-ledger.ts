@@ -9,6 +9,7 @@ import { GROUP_DDL, GroupHolds, type CaptureResult, type GroupOutcome, type Grou
 import { LedgerMoney, type AutoRechargeClaim, type BillingState, type EffectResult, type MoneyCore, type StripeEffect } from "./account-ledger-money.ts";
 import { LedgerEarnings, type Earner, type EarningsReport } from "./account-ledger-earnings.ts";
 import type { EarningRow, PaymentRow, SplitRow } from "./account-ledger-money-sql.ts";
+import { RUNNING_DDL, RunningHolds, type RaiseResult, type RunningTick, type TickResult } from "./account-ledger-running.ts";
 
 const MINUTE = 60_000;
 /** Void reasons that give a free call back: the platform failed, not the caller. */
@@ -149,6 +150,22 @@ export class AccountLedger extends DurableObject<Env> {
   });
   private money: LedgerMoney;
   private earnings: LedgerEarnings;
+  /** dedicated endpoints: one running hold each, captured and topped up by the endpoint's ticks */
+  private running = new RunningHolds({
+    sql: this.ctx.storage.sql,
+    tx: (fn) => this.moneyTx(fn),
+    ensure: (accountId, plan) => void this.ensure(accountId, plan),
+    balances: () => this.s ?? { deposits: 0, spent: 0, held: 0 },
+    shift: (opId, kind, d, amount, holdId, reason, now) => {
+      const s = this.s!;
+      const next: State = { ...s, held: s.held + d.held, spent: s.spent + d.spent };
+      this.writeBalances(next);
+      this.journal(this.seq + 1, opId, kind, amount, holdId, reason, now, next);
+      this.s = next;
+      this.seq++;
+    },
+    split: (...args) => this.earnings.split(...args),
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -173,6 +190,7 @@ export class AccountLedger extends DurableObject<Env> {
     for (const [col, type] of HOLD_COLUMNS) {
       if (!cols.includes(col)) this.sql.exec(`ALTER TABLE holds ADD COLUMN ${col} ${type}`);
     }
+    for (const q of RUNNING_DDL) this.sql.exec(q);
   }
 
   /** Rebuilds the in-memory copy from SQLite. */
@@ -715,6 +733,22 @@ export class AccountLedger extends DurableObject<Env> {
 
   async autoRechargeFailed(seq: number, code: string, message: string): Promise<void> {
     this.moneyTx(() => this.money.fail(seq, code, message));
+  }
+
+  // ---- dedicated endpoints: running holds (account-ledger-running.ts) ---------------------------------------------
+
+  /** Sets an endpoint's running hold to `target`; raising needs the difference available. */
+  async raiseRunning(accountId: string, planHint: Plan, id: string, target: number): Promise<RaiseResult> {
+    return this.running.raise(accountId, planHint, id, target, Date.now());
+  }
+
+  /** One tick of an endpoint: capture what accrued (never more than held), top up; idempotent by (id, seq). */
+  async tickRunning(id: string, tick: RunningTick): Promise<TickResult | { ok: false; code: "not_found" | "invalid_input" }> {
+    return this.running.tick(id, tick, Date.now());
+  }
+
+  async runningView(id: string) {
+    return this.running.view(id);
   }
 
   async splitsOf(holdId: string): Promise<SplitRow[]> {

@@ -435,6 +435,24 @@ export class JobBroker extends DurableObject<Env> {
     return { jobs, agents };
   }
 
+  /** A dedicated endpoint's pool at a glance, for its scaler: queue depth and jobs running per agent. */
+  async poolStats(): Promise<{ queued: number; running: Record<string, number> }> {
+    const queued = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'QUEUED'`).one().n;
+    const running: Record<string, number> = {};
+    for (const r of this.sql.exec<{ agent_id: string; n: number }>(`SELECT agent_id, COUNT(*) AS n FROM jobs WHERE status = 'PROCESSING' GROUP BY agent_id`)) {
+      running[r.agent_id] = r.n;
+    }
+    return { queued, running };
+  }
+
+  /** A deleted endpoint's pool: every queued job ends now as cancelled (running ones finish on their agents). */
+  async cancelQueued(reason: string): Promise<{ cancelled: number }> {
+    const rows = this.sql.exec<JobRow>(`SELECT * FROM jobs WHERE status = 'QUEUED'`).toArray() as unknown as JobRow[];
+    for (const r of rows) this.finish(r, "CANCELLED", { error_kind: "cancelled", error_message: reason });
+    await this.schedule();
+    return { cancelled: rows.length };
+  }
+
   // ---- deadlines ----------------------------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {

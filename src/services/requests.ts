@@ -22,6 +22,8 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   webhook?: string;
   base: string;
+  /** a dedicated endpoint's request: its private pool and class; no per-request hold (its instances are billed) */
+  dedicated?: { pool: string; gpu_class: string };
 }
 
 export interface Submitted {
@@ -50,6 +52,12 @@ export function withModeration(
 
 export class RequestService {
   constructor(private env: Env, private cfg: Config) {}
+
+  /** Checks an input against the model's schema without admitting or storing anything (throws the 400/422). */
+  validate(model: CatalogModel, raw: Record<string, unknown>): void {
+    const bin = Object.entries(raw).filter(([, v]) => v instanceof Uint8Array).map(([k]) => [k, "binary"]);
+    validateModelInput(model.definition.input_schema, { ...raw, ...Object.fromEntries(bin) });
+  }
 
   /**
    * Validates the input with the model's schema, resolves image inputs into R2, admits the request through billing,
@@ -93,19 +101,19 @@ export class RequestService {
 
     let admission;
     try {
-      admission = await billing(this.env).admit(account.id, account.plan, id, def, input, model.pool);
+      admission = opts.dedicated ? null : await billing(this.env).admit(account.id, account.plan, id, def, input, model.pool);
     } catch (e) {
       if (stored.length) await this.env.BLOBS.delete(stored);
       throw e;
     }
     try {
       await db(this.env).insert(requests).values({
-        id, accountId: account.id, model: def.slug, pool: model.pool, mode: opts.mode, status: "QUEUED",
+        id, accountId: account.id, model: def.slug, pool: opts.dedicated?.pool ?? model.pool, mode: opts.mode, status: "QUEUED",
         idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base, createdAt: Date.now(),
       });
     } catch (e) {
       // No row, so no job will be queued: the hold is released at once and the stored inputs removed.
-      await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed" });
+      if (admission) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed" });
       if (stored.length) await this.env.BLOBS.delete(stored);
       // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
       const prior = opts.idempotencyKey && uniqueViolation(e) ? await this.priorByKey(account.id, opts.idempotencyKey) : null;
@@ -114,20 +122,23 @@ export class RequestService {
     }
     // The row exists now, so the job must reach a terminal state: on an error the broker is asked to fail the job
     // unless it was queued after all; if even that cannot be said, the reconciler settles it.
+    // A dedicated endpoint's request goes to its private pool, on its GPU class, with no per-request hold.
+    const pool = opts.dedicated?.pool ?? model.pool;
+    const gpuClasses = opts.dedicated ? [opts.dedicated.gpu_class] : def.gpu_classes;
     let job: JobView;
     try {
-      job = await broker(this.env, model.pool).enqueue({
-        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: def.gpu_classes,
+      job = await broker(this.env, pool).enqueue({
+        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: gpuClasses,
         input: withModeration(input, def, moderation),
-        priority: admission.priority, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
+        priority: admission?.priority ?? 0, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
         ...(model.comfy ? { requires: model.comfy.requires } : {}),
       });
     } catch (e) {
-      const [r] = await broker(this.env, model.pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
-      if (r && !r.present) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "submission_interrupted" });
+      const [r] = await broker(this.env, pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
+      if (admission && r && !r.present) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "submission_interrupted" });
       throw e;
     }
-    return { id, job, pool: model.pool, replayed: false, headers: rateHeaders(admission.rate, admission.available) };
+    return { id, job, pool, replayed: false, headers: admission ? rateHeaders(admission.rate, admission.available) : {} };
   }
 
   private priorByKey(accountId: string, key: string) {

@@ -3,6 +3,7 @@ import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { broker } from "../../services/broker.ts";
 import { AGENT_POOL, ownAgent } from "./context.ts";
+import { routeDedicated } from "../../services/endpoints/agents.ts";
 
 export function registerAgentLease(api: Api) {
   api.op(
@@ -11,7 +12,14 @@ export function registerAgentLease(api: Api) {
     async (c: Ctx) => {
       const body = await jsonBody(c, LeaseRequest);
       const agent = await ownAgent(c, body.agent_id);
-      const jobs = await broker(c.env, AGENT_POOL).lease(
+      // An opted-in agent reserved for a dedicated endpoint leases only from that endpoint's pool, once it is ready.
+      const ded = body.dedicated ? await routeDedicated(c.env, agent) : { pool: null };
+      if ("assignment" in ded && !ded.ready) {
+        // A draining instance takes no new job: its poll is held like an empty long-poll, so the agent does not spin.
+        if (ded.draining) await new Promise((r) => setTimeout(r, Math.min(body.wait_ms ?? 0, 5000)));
+        return reply(c, LeaseResponse, { jobs: [], assignment: ded.assignment });
+      }
+      const jobs = await broker(c.env, ded.pool ?? AGENT_POOL).lease(
         {
           agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass, gpu_count: agent.gpuCount,
           slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models, prefetch: body.prefetch,
@@ -19,6 +27,7 @@ export function registerAgentLease(api: Api) {
         },
         body.wait_ms,
       );
+      if ("assignment" in ded) return reply(c, LeaseResponse, { jobs, assignment: ded.assignment });
       if (jobs.length === 0) return c.body(null, 204);
       return reply(c, LeaseResponse, { jobs: jobs.map(liftModeration) });
     },

@@ -1,0 +1,90 @@
+import { AsyncSubmitted, RequestStatusView, SyncJsonOutput } from "../../../schemas/index.ts";
+import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
+import { ApiError } from "../../errors.ts";
+import { requireApiKey } from "../../services/auth.ts";
+import { EndpointService } from "../../services/endpoints/index.ts";
+import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
+import { RequestService } from "../../services/requests.ts";
+import { baseUrl, requestUrls } from "../../services/urls.ts";
+import { inferenceBody, preferWait } from "../inference/parse.ts";
+
+/**
+ * Requests to a dedicated endpoint: the model's normal input, queued in the endpoint's private pool, no per-request
+ * hold or charge. A scaled-to-zero endpoint wakes and the request waits in its queue (the sync call answers 202 with
+ * the request when the wake outlasts Prefer: wait).
+ */
+export function registerEndpointRun(api: Api) {
+  api.op(
+    { method: "post", path: "/v1/endpoints/{id}/run", tag: "Endpoints", auth: "api_key", maxBody: LIMITS.inference, summary: "Run the endpoint's model and wait for the output, answered as /v1/{model} answers (image bytes, the model's JSON, or the JSON envelope with Accept: application/json); 202 with the request when it is not done within Prefer: wait=N", responses: { 200: { description: "the output", schema: SyncJsonOutput }, 202: { description: "still queued or running", schema: RequestStatusView } }, errors: [400, 401, 402, 404, 409, 413, 422] },
+    requireApiKey,
+    async (c: Ctx) => {
+      const { svc, id, pool, base, model, raw } = await submit(c, "sync");
+      c.header("x-inference-request-id", id);
+      const job = await svc.wait(pool, id, preferWait(c, 60, 300) * 1000);
+      if (job.status === "QUEUED" || job.status === "PROCESSING") {
+        c.header("location", `${base}/v2/requests/${id}`);
+        return reply(c, RequestStatusView, svc.statusView(job, base), 202);
+      }
+      if (job.gpu_ms !== null) c.header("x-gpu-ms", String(job.gpu_ms));
+      c.header("x-request-cost", "0");
+      if (job.status !== "COMPLETED") throw RequestService.failure(job);
+      // The same answers as /v1/{model}: a JSON model's output as is, an image model's bytes, or the JSON envelope
+      // (Accept: application/json) with base64 outputs when `base64: true`.
+      const accept = c.req.header("accept") ?? "";
+      const wantsBase64 = raw.base64 === true;
+      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json")) return c.json(job.output_json as object);
+      const account = c.get("account").id;
+      if (wantsBase64 || accept.includes("application/json") || model.view.output_type === "json") {
+        const output_base64 = wantsBase64
+          ? await Promise.all((job.outputs ?? []).map(async (o) => {
+              const obj = await svc.readOutput(account, id, o.name);
+              if (!obj) throw new ApiError("internal", `output ${o.name} is missing`);
+              return { name: o.name, content_type: o.content_type, data: Buffer.from(await obj.arrayBuffer()).toString("base64") };
+            }))
+          : undefined;
+        return reply(c, SyncJsonOutput, {
+          request_id: id, status: job.status, output: await svc.outputs(job, base), output_json: job.output_json ?? null,
+          metrics: svc.statusView(job, base, 0).metrics, cost: 0, ...(output_base64 ? { output_base64 } : {}),
+        });
+      }
+      const first = job.outputs?.[0];
+      const obj = first ? await svc.readOutput(account, id, first.name) : null;
+      if (!first || !obj) throw new ApiError("internal", "the job completed without an output");
+      return new Response(obj.body, {
+        headers: {
+          "content-type": first.content_type, "content-length": String(obj.size), "x-request-id": c.get("requestId"),
+          "x-inference-request-id": id, "x-request-cost": "0", ...(job.gpu_ms !== null ? { "x-gpu-ms": String(job.gpu_ms) } : {}),
+        },
+      });
+    },
+  );
+  api.op(
+    { method: "post", path: "/v2/endpoints/{id}/run", tag: "Endpoints", auth: "api_key", maxBody: LIMITS.inference, summary: "Queue a request on the endpoint; status, result, cancel and webhook work as for models", responses: { 202: { description: "queued", schema: AsyncSubmitted } }, errors: [400, 401, 402, 404, 409, 413, 422] },
+    requireApiKey,
+    async (c: Ctx) => {
+      const { id, job, base } = await submit(c, "async");
+      return reply(c, AsyncSubmitted, { request_id: id, status: job.status, queue_position: job.queue_position, ...requestUrls(base, id) }, 202);
+    },
+  );
+}
+
+async function submit(c: Ctx, mode: "sync" | "async") {
+  const account = c.get("account");
+  const endpoints = new EndpointService(c.env);
+  const row = await endpoints.owned(account, c.req.param("id")!);
+  const model = await endpoints.model(account, row.model);
+  const raw = await inferenceBody(c, model);
+  const webhook = typeof raw.webhook === "string" ? raw.webhook : undefined;
+  if (raw.webhook !== undefined && !webhook) throw new ApiError("invalid_input", "webhook must be an http(s) URL", { fields: [{ path: "webhook", message: "invalid URL" }] });
+  if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(c.get("cfg")));
+  delete raw.webhook;
+  const key = c.req.header("idempotency-key");
+  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
+  const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
+  const svc = new RequestService(c.env, c.get("cfg"));
+  // Validate the input before waking anything: bad input neither wakes the endpoint nor queues a job.
+  svc.validate(model, raw);
+  const { pool, gpu_class } = await endpoints.admit(account, row.id);
+  const r = await svc.submit(account, model, raw, { mode, webhook, base, idempotencyKey: key, dedicated: { pool, gpu_class } });
+  return { svc, id: r.id, job: r.job, pool: r.pool, base, model, raw };
+}
