@@ -2,19 +2,9 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/durable-objects/account-ledger.ts";
+import { prng } from "./prng.ts";
 
-/** mulberry32: a small seeded PRNG, so a failing seed replays exactly (SIM_SEED=<seed> npm run test:worker). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+// A seeded PRNG, so a failing seed replays exactly (SIM_SEED=<seed> npm run test:worker).
 type ModelHold = { amount: number; rate: number; status: "pending" | "settled" | "voided" | "expired"; charge: number; deadline: number };
 
 const STEPS = 10_000;
