@@ -6,7 +6,7 @@ import { r2Keys } from "../../services/urls.ts";
 import { billing } from "../../services/billing.ts";
 import { AgentService } from "../../services/agents.ts";
 import type { Transition } from "../../durable-objects/job-broker.ts";
-import { jobScope, staleLease } from "./context.ts";
+import { jobScope, leasedScope, staleLease } from "./context.ts";
 
 /** Acknowledges a transition; a finished job's hold is settled or voided at once (the events queue repeats it, idempotently). */
 async function ack(c: Ctx, t: Transition) {
@@ -28,7 +28,7 @@ export function registerAgentFinish(api: Api) {
     requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, CompleteRequest);
-      const s = await jobScope(c);
+      const s = await leasedScope(c, body.lease_id);
       for (const o of body.outputs) {
         const head = await c.env.BLOBS.head(r2Keys.output(s.accountId, s.jobId, o.name));
         // Only files uploaded under this very lease: an earlier attempt's outputs are never attached to a later one.
