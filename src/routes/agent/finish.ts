@@ -29,12 +29,14 @@ export function registerAgentFinish(api: Api) {
     async (c: Ctx) => {
       const body = await jsonBody(c, CompleteRequest);
       const s = await leasedScope(c, body.lease_id);
-      for (const o of body.outputs) {
-        const head = await c.env.BLOBS.head(r2Keys.output(s.accountId, s.jobId, o.name));
+      // The outputs' R2 heads in parallel: one round trip whatever their number.
+      const heads = await Promise.all(body.outputs.map((o) => c.env.BLOBS.head(r2Keys.output(s.accountId, s.jobId, o.name))));
+      body.outputs.forEach((o, i) => {
+        const head = heads[i];
         // Only files uploaded under this very lease: an earlier attempt's outputs are never attached to a later one.
         if (!head || head.customMetadata?.lease_id !== body.lease_id) throw new ApiError("invalid_input", `output '${o.name}' was not uploaded under this lease`, { fields: [{ path: "outputs", message: `${o.name}: not uploaded under this lease` }] });
         o.size = head.size;
-      }
+      });
       const t = await s.broker.complete(s.jobId, s.agentId, {
         lease_id: body.lease_id, epoch: body.epoch, outputs: body.outputs, output_json: body.output_json,
         gpu_ms: body.metrics.gpu_ms, load_ms: body.metrics.load_ms, gpu_class: body.metrics.gpu_class, gpu_count: body.metrics.gpu_count,
