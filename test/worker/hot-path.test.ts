@@ -88,9 +88,10 @@ describe("binding calls on the hot path (functional: what is called, never how l
       expect(d1(lease.before)).toEqual([]);
       expect(lease.before).toEqual(["broker.lease"]);
       expect(d1(complete.before)).toEqual([]);
-      // one lease check (it names the owner), the completion, one settle
+      // a JSON-only completion: the completion (it checks the lease) and one settle; with files, one lease check
+      // first names the owner whose R2 prefix holds them
       expect(complete.before.filter((c) => !c.startsWith("ledger.") || c === "ledger.settle"))
-        .toEqual(["broker.checkLease", "broker.complete", "ledger.settle"]);
+        .toEqual(["broker.complete", "ledger.settle"]);
     }
   });
 });

@@ -28,7 +28,9 @@ export function registerAgentFinish(api: Api) {
     requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, CompleteRequest);
-      const s = await leasedScope(c, body.lease_id);
+      // The owner is needed only to find uploaded files: a JSON-only completion goes straight to the broker, whose
+      // complete checks the lease itself.
+      const s = body.outputs.length ? await leasedScope(c, body.lease_id) : { ...(await jobScope(c)), accountId: "" };
       // The outputs' R2 heads in parallel: one round trip whatever their number.
       const heads = await Promise.all(body.outputs.map((o) => c.env.BLOBS.head(r2Keys.output(s.accountId, s.jobId, o.name))));
       body.outputs.forEach((o, i) => {
