@@ -142,7 +142,7 @@ export class JobBroker extends DurableObject<Env> {
       this.eventLog.append(job.id, "queued", {}, now);
       if (job.record) this.recordAccepted(job, job.record);
     });
-    if (job.record) this.ctx.waitUntil(this.flushOutbox());
+    if (job.record) this.flushSoon();
     this.dispatch();
     await this.schedule();
     return this.view(this.row(job.id)!);
@@ -502,6 +502,20 @@ export class JobBroker extends DurableObject<Env> {
     this.ctx.waitUntil(this.flushOutbox());
     // A workflow node's run hears at once; the outbox event repeats it durably (both idempotent).
     if (workflowRunOf(r.id)) this.ctx.waitUntil(notifyWorkflowRun(this.env, r.id).catch(() => undefined));
+  }
+
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Accepted-request events leave in batches (one queue send per ~50 ms of submissions, not one per submission);
+   * if this object is evicted first, the outbox alarm sends them within seconds.
+   */
+  private flushSoon(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flushOutbox();
+    }, 50);
   }
 
   /** The accepted request's D1 row, as an outbox event written in the enqueue's own transaction. */
