@@ -4,6 +4,7 @@ import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { billing } from "../services/billing.ts";
+import { DEFAULT_POOL } from "../services/broker.ts";
 import { deleteRequestFiles } from "../services/retention.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 
@@ -40,7 +41,7 @@ async function onAccepted(e: RequestAcceptedEvent, env: Env): Promise<void> {
 }
 
 /** Retries of a finished event that waits for its request's accepted event before it is projected without one. */
-const MAX_WAIT_FOR_ROW = 8;
+const MAX_WAIT_FOR_ROW = 4;
 
 async function onFinished(e: RequestFinishedEvent, env: Env, attempts = 1): Promise<void> {
   if (workflowRunOf(e.request_id)) return notifyWorkflowRun(env, e.request_id);
@@ -50,11 +51,20 @@ async function onFinished(e: RequestFinishedEvent, env: Env, attempts = 1): Prom
     .where(and(eq(requests.id, e.request_id), ne(requests.status, e.status)))
     .returning({ webhookUrl: requests.webhookUrl })
     .get();
-  if (!row && attempts < MAX_WAIT_FOR_ROW) {
+  if (!row) {
+    const exists = await db(env).select({ id: requests.id }).from(requests).where(eq(requests.id, e.request_id)).get();
     // The accepted event (same outbox, same batch or an earlier one) may not have been projected yet: the row must
     // exist before this moves it, or its webhook would never go out. Billing above is idempotent, so a retry is safe.
-    const exists = await db(env).select({ id: requests.id }).from(requests).where(eq(requests.id, e.request_id)).get();
-    if (!exists) throw new Error(`request ${e.request_id} not projected yet`);
+    if (!exists && attempts < MAX_WAIT_FOR_ROW) throw new Error(`request ${e.request_id} not projected yet`);
+    // Still none after the retries (an accepted event lost with a local queue on a crash): the usage history gets
+    // the row from what the finished event knows; only its webhook and base URL are not known here.
+    if (!exists) {
+      await db(env).insert(requests).values({
+        id: e.request_id, accountId: e.account_id, model: e.model, pool: DEFAULT_POOL, mode: "async", status: e.status,
+        baseUrl: "", createdAt: e.started_at ?? e.completed_at, completedAt: e.completed_at, gpuMs: e.gpu_ms,
+        gpuClass: e.gpu_class, errorKind: e.error_kind, cost: outcome?.charge ?? null,
+      }).onConflictDoNothing();
+    }
   }
   // The job has ended: nothing reads its inputs again (a retried attempt runs before the end, not after).
   await deleteRequestFiles(env, e.account_id, e.request_id, "inputs");
