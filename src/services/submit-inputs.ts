@@ -51,5 +51,6 @@ export async function stageInputs(
 }
 
 export function putInputs(env: Env, files: StagedFile[]): Promise<PromiseSettledResult<unknown>[]> {
-  return Promise.allSettled(files.map((f) => env.BLOBS.put(f.key, f.bytes, { httpMetadata: { contentType: f.contentType } })));
+  const put = (f: StagedFile) => env.BLOBS.put(f.key, f.bytes, { httpMetadata: { contentType: f.contentType } });
+  return Promise.allSettled(files.map(put));
 }
