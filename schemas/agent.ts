@@ -71,6 +71,17 @@ export type Moderation = z.infer<typeof Moderation>;
  * into `LeasedJob.moderation` when the job is leased (so the broker's storage needs no column of its own).
  */
 export const MODERATION_KEY = "$moderation";
+/** Small image inputs stored inside the job, lifted into `inline_inputs` of the lease (no download needed). */
+export const INLINE_INPUTS_KEY = "$inline_inputs";
+
+export const InlineInput = z.object({ content_type: z.string(), data: z.string() });
+
+/** Moves small inputs stored inside the job out of its input, into the lease's own field. */
+export function liftInlineInputs<J extends { input: Record<string, unknown> }>(job: J): J & { inline_inputs?: Record<string, z.infer<typeof InlineInput>> } {
+  const { [INLINE_INPUTS_KEY]: stored, ...input } = job.input;
+  const parsed = z.record(z.string(), InlineInput).safeParse(stored);
+  return { ...job, input, ...(stored !== undefined && parsed.success ? { inline_inputs: parsed.data } : {}) };
+}
 
 /** Moves the stored policy out of the job's input into its own field of the lease. */
 export function liftModeration<J extends { input: Record<string, unknown> }>(job: J): J & { moderation?: Moderation } {
@@ -106,6 +117,8 @@ export const LeasedJob = z.object({
   /** wall-clock budget for the execution, enforced by the broker */
   execution_timeout_ms: z.number().int().positive(),
   moderation: Moderation.optional(),
+  /** image inputs small enough to ride in the lease reply (base64), by field; the agent downloads the others */
+  inline_inputs: z.record(z.string(), InlineInput).optional(),
 });
 export type LeasedJob = z.infer<typeof LeasedJob>;
 

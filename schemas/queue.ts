@@ -20,7 +20,25 @@ export const RequestFinishedEvent = z.object({
 });
 export type RequestFinishedEvent = z.infer<typeof RequestFinishedEvent>;
 
-export const EventMessage = z.discriminatedUnion("type", [RequestFinishedEvent]);
+/**
+ * A request accepted without a D1 write on its path: the broker's outbox carries the row's fields, written in the
+ * same transaction as the job, and the events queue projects them into D1.
+ */
+export const RequestAcceptedEvent = z.object({
+  type: z.literal("request.accepted"),
+  event_id: z.string(),
+  request_id: z.string(),
+  account_id: z.string(),
+  model: z.string(),
+  pool: z.string(),
+  mode: z.enum(["sync", "async"]),
+  webhook_url: z.string().nullable(),
+  base_url: z.string(),
+  created_at: z.number().int(),
+});
+export type RequestAcceptedEvent = z.infer<typeof RequestAcceptedEvent>;
+
+export const EventMessage = z.discriminatedUnion("type", [RequestFinishedEvent, RequestAcceptedEvent]);
 export type EventMessage = z.infer<typeof EventMessage>;
 
 export const WebhookDelivery = z.object({

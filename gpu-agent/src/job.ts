@@ -64,13 +64,17 @@ export class JobRunner {
     }
   }
 
-  /** Image inputs arrive as platform paths and are downloaded; everything else is a parameter. */
+  /** Image inputs arrive inline (small) or as platform paths to download; everything else is a parameter. */
   private async fetchInputs(): Promise<{ params: Record<string, unknown>; files: Record<string, InputFile> }> {
     const { job } = this.r;
     const files: Record<string, InputFile> = {};
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(job.input)) {
-      if (typeof v === "string" && v.startsWith("/agent/v1/jobs/")) {
+      const inline = job.inline_inputs?.[k];
+      if (inline && typeof v === "string" && v.startsWith("/agent/v1/jobs/")) {
+        // small inputs ride in the lease reply: no round trip before the model runs
+        files[k] = { bytes: new Uint8Array(Buffer.from(inline.data, "base64")), contentType: inline.content_type };
+      } else if (typeof v === "string" && v.startsWith("/agent/v1/jobs/")) {
         const got = await this.ctx.client.input(v, job.lease_id);
         if (!got.ok) throw new JobError("runtime_error", `input ${k}: ${got.message}`, true);
         files[k] = got.value;

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { config } from "../env.ts";
-import type { AgentOutput, EventMessage, JobErrorKind, LeasedJob, HeartbeatResponse } from "../../schemas/index.ts";
+import type { AgentOutput, EventMessage, RequestAcceptedEvent, JobErrorKind, LeasedJob, HeartbeatResponse } from "../../schemas/index.ts";
 import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
 import { canRun, noCapacityMessage, type AgentOffer } from "./job-broker-caps.ts";
 import type { ComfyRequirements } from "../../schemas/index.ts";
@@ -21,6 +21,8 @@ export interface EnqueueJob {
   ttl_ms: number;
   /** a private ComfyUI graph's custom node types and model files: only agents declaring them may lease it */
   requires?: ComfyRequirements;
+  /** the request row's fields, for a submission that wrote none: projected into D1 from this broker's outbox */
+  record?: Omit<RequestAcceptedEvent, "type" | "event_id" | "request_id" | "account_id" | "model">;
 }
 
 export interface AgentCaps {
@@ -139,7 +141,9 @@ export class JobBroker extends DurableObject<Env> {
         job.priority, this.cfg.MAX_ATTEMPTS, now, now + job.ttl_ms, job.exec_timeout_ms, job.requires ? JSON.stringify(job.requires) : null,
       );
       this.eventLog.append(job.id, "queued", {}, now);
+      if (job.record) this.recordAccepted(job, job.record);
     });
+    if (job.record) this.flushSoon();
     this.dispatch();
     await this.schedule();
     return this.view(this.row(job.id)!);
@@ -540,6 +544,29 @@ export class JobBroker extends DurableObject<Env> {
     this.ctx.waitUntil(this.flushOutbox());
     // A workflow node's run hears at once; the outbox event repeats it durably (both idempotent).
     if (workflowRunOf(r.id)) this.ctx.waitUntil(notifyWorkflowRun(this.env, r.id).catch(() => undefined));
+  }
+
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Accepted-request events leave in batches (one queue send per ~50 ms of submissions, not one per submission);
+   * if this object is evicted first, the outbox alarm sends them within seconds.
+   */
+  private flushSoon(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flushOutbox();
+    }, 50);
+  }
+
+  /** The accepted request's D1 row, as an outbox event written in the enqueue's own transaction. */
+  private recordAccepted(job: EnqueueJob, record: NonNullable<EnqueueJob["record"]>): void {
+    const event: RequestAcceptedEvent = {
+      type: "request.accepted", event_id: `${job.id}:accepted`, request_id: job.id, account_id: job.account_id,
+      model: job.model, ...record,
+    };
+    this.sql.exec(`INSERT INTO outbox (body, created_at) VALUES (?, ?)`, JSON.stringify(event), this.now());
   }
 
   /** Events leave through an outbox written in the same transaction as the state change: none is lost on a crash. */

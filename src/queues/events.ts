@@ -1,9 +1,10 @@
 import { and, eq, ne } from "drizzle-orm";
-import { EventMessage, type RequestFinishedEvent } from "../../schemas/index.ts";
+import { EventMessage, type RequestAcceptedEvent, type RequestFinishedEvent } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { billing } from "../services/billing.ts";
+import { DEFAULT_POOL } from "../services/broker.ts";
 import { deleteRequestFiles } from "../services/retention.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 
@@ -21,7 +22,8 @@ export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Prom
       continue;
     }
     try {
-      await onFinished(parsed.data, env);
+      if (parsed.data.type === "request.accepted") await onAccepted(parsed.data, env);
+      else await onFinished(parsed.data, env, msg.attempts);
       msg.ack();
     } catch (e) {
       console.error(JSON.stringify({ level: "warn", message: "event failed; retrying", error: String(e) }));
@@ -30,7 +32,18 @@ export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Prom
   }
 }
 
-async function onFinished(e: RequestFinishedEvent, env: Env): Promise<void> {
+/** The projection of a request accepted without a D1 write; a redelivery (or a row already there) changes nothing. */
+async function onAccepted(e: RequestAcceptedEvent, env: Env): Promise<void> {
+  await db(env).insert(requests).values({
+    id: e.request_id, accountId: e.account_id, model: e.model, pool: e.pool, mode: e.mode, status: "QUEUED",
+    webhookUrl: e.webhook_url, baseUrl: e.base_url, createdAt: e.created_at,
+  }).onConflictDoNothing();
+}
+
+/** Retries of a finished event that waits for its request's accepted event before it is projected without one. */
+const MAX_WAIT_FOR_ROW = 4;
+
+async function onFinished(e: RequestFinishedEvent, env: Env, attempts = 1): Promise<void> {
   if (workflowRunOf(e.request_id)) return notifyWorkflowRun(env, e.request_id);
   const outcome = await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class, reason: e.error_kind, agent_id: e.agent_id ?? null, model: e.model });
   const row = await db(env).update(requests)
@@ -38,6 +51,21 @@ async function onFinished(e: RequestFinishedEvent, env: Env): Promise<void> {
     .where(and(eq(requests.id, e.request_id), ne(requests.status, e.status)))
     .returning({ webhookUrl: requests.webhookUrl })
     .get();
+  if (!row) {
+    const exists = await db(env).select({ id: requests.id }).from(requests).where(eq(requests.id, e.request_id)).get();
+    // The accepted event (same outbox, same batch or an earlier one) may not have been projected yet: the row must
+    // exist before this moves it, or its webhook would never go out. Billing above is idempotent, so a retry is safe.
+    if (!exists && attempts < MAX_WAIT_FOR_ROW) throw new Error(`request ${e.request_id} not projected yet`);
+    // Still none after the retries (an accepted event lost with a local queue on a crash): the usage history gets
+    // the row from what the finished event knows; only its webhook and base URL are not known here.
+    if (!exists) {
+      await db(env).insert(requests).values({
+        id: e.request_id, accountId: e.account_id, model: e.model, pool: DEFAULT_POOL, mode: "async", status: e.status,
+        baseUrl: "", createdAt: e.started_at ?? e.completed_at, completedAt: e.completed_at, gpuMs: e.gpu_ms,
+        gpuClass: e.gpu_class, errorKind: e.error_kind, cost: outcome?.charge ?? null,
+      }).onConflictDoNothing();
+    }
+  }
   // The job has ended: nothing reads its inputs again (a retried attempt runs before the end, not after).
   await deleteRequestFiles(env, e.account_id, e.request_id, "inputs");
   // Only the delivery that moved the row fans out the webhook; a redelivered event finds the row already moved.

@@ -7,6 +7,9 @@ import type { JobBroker } from "../durable-objects/job-broker.ts";
  */
 export type BrokerApi = Pick<JobBroker, "enqueue" | "get" | "waitFor" | "cancel" | "lease" | "forget" | "heartbeat" | "checkLease" | "complete" | "fail" | "release" | "prune" | "reconcile" | "seenSince" | "poolStats" | "cancelQueued">;
 
+/** The pool every catalog model and private model runs in, and the one agents lease from. */
+export const DEFAULT_POOL = "public";
+
 export function broker(env: Env, pool: string): BrokerApi {
   return env.JOB_BROKER.get(env.JOB_BROKER.idFromName(`pool:${pool}`)) as unknown as BrokerApi;
 }

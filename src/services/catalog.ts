@@ -8,6 +8,9 @@ import { db } from "../db/client.ts";
 import { models } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { CustomModels } from "./custom-models.ts";
+import { cached, invalidate } from "./edge-cache.ts";
+
+const CATALOG_CACHE_KEY = "catalog:models";
 
 export interface CatalogModel {
   view: ModelView;
@@ -55,9 +58,22 @@ export class D1Catalog implements Catalog {
     return rows.filter((r) => MODEL_BY_SLUG.has(r.slug)).map(toView);
   }
 
+  /**
+   * The catalog rows as one versioned snapshot held in memory (services/edge-cache.ts): a request reads no D1, and a
+   * change is seen within the cache's 30 s bound (at once where `sync` ran). Operators change rows rarely; the
+   * whole table is a few KB.
+   */
+  async snapshot(): Promise<Map<string, Row>> {
+    const rows = await cached(CATALOG_CACHE_KEY, async () => {
+      const all = await db(this.env).select().from(models).all();
+      return { version: all.reduce((v, r) => Math.max(v, r.updatedAt), 0), rows: all };
+    });
+    return new Map((rows?.rows ?? []).map((r) => [r.slug, r]));
+  }
+
   async row(slug: string): Promise<Row | null> {
     if (!MODEL_BY_SLUG.has(slug)) return null;
-    const row = await db(this.env).select().from(models).where(eq(models.slug, slug)).get();
+    const row = (await this.snapshot()).get(slug);
     return row && row.enabled ? row : null;
   }
 
@@ -97,6 +113,7 @@ export class D1Catalog implements Catalog {
       return d.insert(models).values(values).onConflictDoUpdate({ target: models.slug, set: owned });
     });
     await d.batch(stmts as unknown as [never]);
+    await invalidate(CATALOG_CACHE_KEY);
     return MODEL_MANIFESTS.length;
   }
 }

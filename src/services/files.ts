@@ -67,18 +67,16 @@ export function servingHeaders(storedType: string | undefined, name: string): Re
 export interface UploadScope {
   accountId: string;
   jobId: string;
-  /** the job's model where the caller knows it already (a workflow node's job has no request row) */
-  model?: string;
+  /** the job's model, as the broker's lease check reported it */
+  model: string;
 }
 
 /** Checks an agent's upload against the job's model and stores it; refusals are stable 4xx codes. */
 export async function storeOutput(
   env: Env, scope: UploadScope, name: string, declared: string | undefined, bytes: Uint8Array, leaseId = "",
 ) {
-  const model = scope.model
-    ?? (await db(env).select({ model: requests.model }).from(requests).where(eq(requests.id, scope.jobId)).get())?.model;
   // The account's private models are outputs' owners too, so the lookup goes through the catalog, not the built-ins.
-  const def = model ? (await new D1Catalog(env).get(model, scope.accountId))?.view : undefined;
+  const def = (await new D1Catalog(env).get(scope.model, scope.accountId))?.view;
   if (!def) throw notFound("job");
   const type = mediaType(declared);
   const allowed = OUTPUT_MEDIA[def.output_type];

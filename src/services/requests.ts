@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { COMFY_SPEC_KEY, JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
-import { MODERATION_KEY, type Moderation, type ModelDefinition } from "../../schemas/index.ts";
+import { INLINE_INPUTS_KEY, MODERATION_KEY, type Moderation, type ModelDefinition } from "../../schemas/index.ts";
 import { DEFAULT_THRESHOLD, chosenModeration } from "./moderation-choice.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
@@ -9,11 +9,11 @@ import { ApiError, notFound } from "../errors.ts";
 import { signingSecret, type Config, type Env } from "../env.ts";
 import type { AuthedAccount } from "./auth.ts";
 import { billing, rateHeaders } from "./billing.ts";
-import { broker } from "./broker.ts";
+import { DEFAULT_POOL, broker } from "./broker.ts";
 import type { CatalogModel } from "./catalog.ts";
 import { newId, sha256Hex } from "./crypto.ts";
 import { uniqueViolation } from "./db-errors.ts";
-import { resolveImage } from "./inputs.ts";
+import { putInputs, stageInputs } from "./submit-inputs.ts";
 import { validateModelInput } from "./model-input.ts";
 import { r2Keys, requestUrls, signOutputUrl } from "./urls.ts";
 
@@ -24,6 +24,8 @@ export interface SubmitOptions {
   base: string;
   /** a dedicated endpoint's request: its private pool and class; no per-request hold (its instances are billed) */
   dedicated?: { pool: string; gpu_class: string };
+  /** runs work after the response (the Worker's waitUntil); awaited in place when absent */
+  defer?: (p: Promise<unknown>) => void;
 }
 
 export interface Submitted {
@@ -60,13 +62,18 @@ export class RequestService {
   }
 
   /**
-   * Validates the input with the model's schema, resolves image inputs into R2, admits the request through billing,
-   * records ownership in D1 and queues the job. Nothing is held or queued for input that fails validation.
+   * Validates the input with the model's schema, admits the request through billing and queues the job. Nothing is
+   * held or queued for input that fails validation.
    *
-   * Crash-atomic in this order: the hold (which names its job's pool), the request row, the job. A crash after the
+   * Without an Idempotency-Key the path touches no D1: small image inputs travel inside the job, large ones are put
+   * in R2 while the ledger decides (deleted again when it refuses), and the request row is written by the events
+   * queue from the broker's outbox (the `record` of the job, committed with it). With a key, the row is written
+   * before the job, as its unique index is what makes a racing duplicate a replay.
+   *
+   * Crash-atomic in this order: the hold (which names its job's pool), [the keyed row], the job. A crash after the
    * hold leaves a hold the ledger's reconciler checks against the broker within about a minute: a job that never came
    * to be is written as failed there (so a late enqueue cannot revive it), and the hold is voided; the failed job's
-   * event moves a request row written before the crash to FAILED, so no row is left without a job behind it.
+   * event moves a keyed row written before the crash to FAILED, so no row is left without a job behind it.
    */
   async submit(account: AuthedAccount, model: CatalogModel, raw: Record<string, unknown>, opts: SubmitOptions): Promise<Submitted> {
     const def = model.definition;
@@ -85,46 +92,55 @@ export class RequestService {
     }
 
     const id = newId("req");
-    const stored: string[] = [];
-    for (const field of imageFields(def.input_schema)) {
-      const value = images.get(field) ?? input[field];
-      if (value === undefined) continue;
-      const img = await resolveImage(value as string | Uint8Array, field, this.cfg);
-      const key = r2Keys.input(account.id, id, field);
-      await this.env.BLOBS.put(key, img.bytes, { httpMetadata: { contentType: img.contentType } });
-      stored.push(key);
-      input[field] = `/agent/v1/jobs/${id}/inputs/${field}`;
-    }
+    const files = await stageInputs(def, images, input, account.id, id, this.cfg);
+    const removeFiles = async () => {
+      const keys = [...files.large, ...files.small].map((f) => f.key);
+      if (keys.length) await this.env.BLOBS.delete(keys).catch(() => undefined);
+    };
     delete input.base64;
     // A private ComfyUI model's graph travels with the job: agents hold no copy of it.
     if (model.comfy) input[COMFY_SPEC_KEY] = model.comfy.spec;
+    if (Object.keys(files.inline).length) input[INLINE_INPUTS_KEY] = files.inline;
 
+    const uploads = files.large.length ? putInputs(this.env, files.large) : null;
     let admission;
     try {
       admission = opts.dedicated ? null : await billing(this.env).admit(account.id, account.plan, id, def, input, model.pool);
     } catch (e) {
-      if (stored.length) await this.env.BLOBS.delete(stored);
+      if (uploads) await uploads;
+      await removeFiles();
       throw e;
     }
-    try {
-      await db(this.env).insert(requests).values({
-        id, accountId: account.id, model: def.slug, pool: opts.dedicated?.pool ?? model.pool, mode: opts.mode, status: "QUEUED",
-        idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base, createdAt: Date.now(),
-      });
-    } catch (e) {
-      // No row, so no job will be queued: the hold is released at once and the stored inputs removed.
-      if (admission) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed" });
-      if (stored.length) await this.env.BLOBS.delete(stored);
-      // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
-      const prior = opts.idempotencyKey && uniqueViolation(e) ? await this.priorByKey(account.id, opts.idempotencyKey) : null;
-      if (prior) return this.replay(prior, bodyHash!);
-      throw e;
+    if (uploads && (await uploads).some((r) => r.status === "rejected")) {
+      if (admission) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "enqueue_failed" });
+      await removeFiles();
+      throw new ApiError("internal", "the input could not be stored; nothing was charged");
     }
-    // The row exists now, so the job must reach a terminal state: on an error the broker is asked to fail the job
-    // unless it was queued after all; if even that cannot be said, the reconciler settles it.
-    // A dedicated endpoint's request goes to its private pool, on its GPU class, with no per-request hold.
+    // A dedicated endpoint's request goes to its private pool, on its GPU class, with no per-request hold. Its row is
+    // written before its job, as a keyed request's is: agent calls find a private pool's jobs through it.
     const pool = opts.dedicated?.pool ?? model.pool;
     const gpuClasses = opts.dedicated ? [opts.dedicated.gpu_class] : def.gpu_classes;
+    const rowFirst = Boolean(opts.idempotencyKey || opts.dedicated);
+    if (rowFirst) {
+      try {
+        await db(this.env).insert(requests).values({
+          id, accountId: account.id, model: def.slug, pool, mode: opts.mode, status: "QUEUED",
+          idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base,
+          createdAt: Date.now(),
+        });
+      } catch (e) {
+        // No row, so no job will be queued: the hold is released at once and the stored inputs removed.
+        const reason = uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed";
+        if (admission) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason });
+        await removeFiles();
+        // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
+        const prior = opts.idempotencyKey && uniqueViolation(e) ? await this.priorByKey(account.id, opts.idempotencyKey) : null;
+        if (prior) return this.replay(prior, bodyHash!);
+        throw e;
+      }
+    }
+    // The hold (and a row written first) exist now, so the job must reach a terminal state: on an error the broker
+    // is asked to fail the job unless it was queued after all; if even that cannot be said, the reconciler settles it.
     let job: JobView;
     try {
       job = await broker(this.env, pool).enqueue({
@@ -132,11 +148,20 @@ export class RequestService {
         input: withModeration(input, def, moderation),
         priority: admission?.priority ?? 0, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
         ...(model.comfy ? { requires: model.comfy.requires } : {}),
+        ...(rowFirst ? {} : {
+          record: { pool, mode: opts.mode, webhook_url: opts.webhook ?? null, base_url: opts.base, created_at: Date.now() },
+        }),
       });
     } catch (e) {
       const [r] = await broker(this.env, pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
       if (admission && r && !r.present) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "submission_interrupted" });
       throw e;
+    }
+    // The small inputs' copy in R2 is for the console's request page only: written after the answer.
+    if (files.small.length) {
+      const copy = putInputs(this.env, files.small).then(() => undefined);
+      if (opts.defer) opts.defer(copy);
+      else await copy;
     }
     return { id, job, pool, replayed: false, headers: admission ? rateHeaders(admission.rate, admission.available) : {} };
   }
@@ -157,16 +182,26 @@ export class RequestService {
     return { id: prior.id, job, pool: prior.pool, replayed: true, headers: {} };
   }
 
-  /** Ownership check: another account's request is reported as not found, not forbidden. */
-  async owned(account: AuthedAccount, id: string): Promise<{ pool: string; model: string }> {
+  /**
+   * Ownership check: another account's request is reported as not found, not forbidden. The broker of the pool every
+   * catalog model runs in is asked first: it holds the job from the moment the 202 was sent, before the events
+   * queue has projected the D1 row (read your own write), and it answers from the same DO call the status needs.
+   * D1 names the pool of a request the broker does not know there.
+   */
+  async owned(account: AuthedAccount, id: string): Promise<{ pool: string; model: string; job?: JobView }> {
+    const job = await broker(this.env, DEFAULT_POOL).get(id);
+    if (job) {
+      if (job.account_id !== account.id) throw notFound("request");
+      return { pool: DEFAULT_POOL, model: job.model, job };
+    }
     const row = await db(this.env).select({ pool: requests.pool, model: requests.model, accountId: requests.accountId }).from(requests).where(eq(requests.id, id)).get();
-    if (!row || row.accountId !== account.id) throw notFound("request");
+    if (!row || row.accountId !== account.id || row.pool === DEFAULT_POOL) throw notFound("request");
     return row;
   }
 
   async job(account: AuthedAccount, id: string): Promise<JobView> {
-    const { pool } = await this.owned(account, id);
-    const job = await broker(this.env, pool).get(id);
+    const { pool, job: known } = await this.owned(account, id);
+    const job = known ?? await broker(this.env, pool).get(id);
     if (!job) throw notFound("request");
     return job;
   }

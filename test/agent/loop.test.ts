@@ -107,6 +107,18 @@ describe("lease loop", () => {
     expect(platform.of("complete")[0]!.body).toMatchObject({ lease_id: "lease-j1", epoch: 1, metrics: { gpu_ms: 5, load_ms: 0, gpu_class: "cpu" } });
   });
 
+  it("takes a small input from the lease reply without downloading it", async () => {
+    const bytes = new Uint8Array([9, 8, 7, 6]);
+    platform.queue.push(job("j-inline", "fake-model", {
+      inline_inputs: { image: { content_type: "image/png", data: Buffer.from(bytes).toString("base64") } },
+    }));
+    makeAgent();
+    await until(() => platform.of("complete").length === 1);
+    expect(runtime.runs[0]!.files.image).toEqual({ bytes, contentType: "image/png" });
+    expect(runtime.runs[0]!.params).toEqual({ steps: 2 });
+    expect(platform.calls.some((c) => c.path.includes("/inputs/"))).toBe(false);
+  });
+
   it("on a GPU host: registers its inventory and class, and completes with the meter's evidence for the job window", async () => {
     const fx = (n: string) => readFileSync(new URL(`../fixtures/nvidia-smi/${n}`, import.meta.url), "utf8");
     const { gpus, driver } = parseInventory(fx("h100x2.csv"));

@@ -4,7 +4,7 @@ import { buildApp } from "../../src/index.ts";
 import { config, signingSecret, type Env } from "../../src/env.ts";
 import { matchesMagic } from "../../src/services/files.ts";
 import { r2Keys, signOutputUrl } from "../../src/services/urls.ts";
-import { BASE, PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog, type FakeAgent } from "./helpers.ts";
+import { BASE, PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog, type FakeAgent, projected } from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
@@ -111,7 +111,7 @@ describe("serving outputs", () => {
 
   it("an object stored with any other type (written before the checks) is served as an attachment of octet-stream", async () => {
     const { job, urls } = await completed([{ name: "output.png", type: "image/png", body: PNG }]);
-    const row = (await env.DB.prepare("SELECT account_id AS a FROM requests WHERE id = ?").bind(job.job_id).first<{ a: string }>())!;
+    const row = { a: (await projected(job.job_id)).account_id as string };
     for (const type of ["text/html", "image/svg+xml", "application/json"]) {
       await env.BLOBS.put(r2Keys.output(row.a, job.job_id, "legacy.html"), HTML, { httpMetadata: { contentType: type } });
       const signed = new URL((await signOutputUrl(signingSecret(config(env)), BASE, job.job_id, "legacy.html", Date.now())).url);
@@ -194,8 +194,8 @@ describe("security headers and public URLs", () => {
       expect(r.status, host).toBe(202);
       const b = (await r.json()) as { request_id: string; status_url: string; response_url: string; cancel_url: string };
       for (const u of [b.status_url, b.response_url, b.cancel_url]) expect(u.startsWith(`https://api.example.com/v2/requests/${b.request_id}`), u).toBe(true);
-      const row = await env.DB.prepare("SELECT base_url AS b FROM requests WHERE id = ?").bind(b.request_id).first<{ b: string }>();
-      expect(row!.b).toBe("https://api.example.com");
+      const row = await projected(b.request_id);
+      expect(row.base_url).toBe("https://api.example.com");
       const doc = (await (await app.fetch(new Request(`https://${host}/openapi.json`, { headers: { host } }), prodEnv, ctx)).json()) as { servers: { url: string }[] };
       expect(doc.servers[0]!.url).toBe("https://api.example.com");
     }

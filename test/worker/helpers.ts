@@ -80,3 +80,16 @@ export function brokerStub() {
 }
 
 export const PNG_1x1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+/**
+ * Waits until the events queue has projected a request's D1 row (an unkeyed submission writes none on its path).
+ * `until` narrows it to a row in some state.
+ */
+export async function projected(id: string, until: (row: Record<string, unknown>) => boolean = () => true) {
+  for (let i = 0; i < 200; i++) {
+    const row = await env.DB.prepare("SELECT * FROM requests WHERE id = ?").bind(id).first<Record<string, unknown>>();
+    if (row && until(row)) return row;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`request ${id} was never projected into D1`);
+}

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import worker from "../../src/index.ts";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, adminHeaders, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+import { PNG_1x1, adminHeaders, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog, projected } from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
@@ -54,7 +54,13 @@ describe("plans, quotas and limits through the Worker", () => {
     const acct = await account(a.key);
     expect(acct.daily_quota).toEqual({ used: 100, limit: 100, resets_at: expect.any(String) });
     expect(acct.total_requests).toBe(100);
-    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM requests WHERE account_id = ?").bind(a.id).first<{ n: number }>())!.n).toBe(100);
+    // the rows are projected from the brokers' outboxes by the events queue
+    let rows = 0;
+    for (let i = 0; i < 200 && rows < 100; i++) {
+      rows = (await env.DB.prepare("SELECT COUNT(*) AS n FROM requests WHERE account_id = ?").bind(a.id).first<{ n: number }>())!.n;
+      if (rows < 100) await sleep(50);
+    }
+    expect(rows).toBe(100);
   });
 
   it("the free plan's rate limit answers 429 rate_limited with Retry-After and RateLimit headers", async () => {
@@ -136,11 +142,7 @@ describe("credits", () => {
     const status = (await (await call(`/v2/requests/${sub.request_id}/status`, { headers: { "x-api-key": a.key } })).json()) as { cost: number };
     expect(status.cost).toBe(charge);
     // the events queue resolves the same request again: still one charge
-    for (let i = 0; i < 40; i++) {
-      const row = await env.DB.prepare("SELECT cost FROM requests WHERE id = ?").bind(sub.request_id).first<{ cost: number | null }>();
-      if (row?.cost !== null) break;
-      await sleep(50);
-    }
+    await projected(sub.request_id, (r) => r.cost !== null);
     expect(await account(a.key)).toMatchObject({ spent: spentBefore + charge });
     const usage = (await (await call("/v1/usage", { headers: { "x-api-key": a.key } })).json()) as { data: { request_id: string; cost: number; gpu_seconds: number; gpu_class: string }[] };
     expect(usage.data[0]).toMatchObject({ request_id: sub.request_id, cost: charge, gpu_seconds: 1, gpu_class: "cpu" });

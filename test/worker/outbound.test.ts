@@ -4,7 +4,7 @@ import { Config } from "../../src/env.ts";
 import { ApiError } from "../../src/errors.ts";
 import { checkUrl, hostRefusal, outboundFetch, outboundPolicy, type Fetcher } from "../../src/services/outbound.ts";
 import { resolveImage } from "../../src/services/inputs.ts";
-import { PNG_1x1, adminHeaders, call, json, newAccount, resetBroker, syncCatalog } from "./helpers.ts";
+import { PNG_1x1, adminHeaders, call, json, newAccount, resetBroker, syncCatalog, projected } from "./helpers.ts";
 
 const prod = outboundPolicy(Config.parse({ ENVIRONMENT: "production", PUBLIC_BASE_URL: "https://api.example.com" }));
 const testDefault = outboundPolicy(Config.parse({ ENVIRONMENT: "test" }));
@@ -199,8 +199,7 @@ describe("outbound policy through the submission routes", () => {
       const r = await json("POST", "/v2/nsfw-detector", { image: PNG_1x1, webhook: url }, { "x-api-key": a.key });
       expect(r.status, url).toBe(202);
       const { request_id } = (await r.json()) as { request_id: string };
-      const row = await env.DB.prepare("SELECT webhook_url AS u FROM requests WHERE id = ?").bind(request_id).first<{ u: string }>();
-      expect(row!.u).toBe(url);
+      expect((await projected(request_id)).webhook_url).toBe(url);
     }
   });
 
@@ -235,6 +234,7 @@ describe("webhook delivery under the policy", () => {
     const url = "https://hooks.example.com/h";
     const r = await json("POST", "/v2/nsfw-detector", { image: PNG_1x1, webhook: url }, { "x-api-key": a.key });
     const { request_id } = (await r.json()) as { request_id: string };
+    await projected(request_id); // the consumer reads the row the events queue projects
     for (const status of [301, 302, 307, 308]) {
       const f = stand({ [url]: redirect("https://elsewhere.example.com/", status), "https://elsewhere.example.com/": () => new Response("ok") });
       const b = batch({ webhook_id: `wh_${status}`, request_id, account_id: a.id, url });
@@ -253,6 +253,7 @@ describe("webhook delivery under the policy", () => {
     const a = await richAccount();
     const r = await json("POST", "/v2/nsfw-detector", { image: PNG_1x1, webhook: "https://hooks.example.com/h" }, { "x-api-key": a.key });
     const { request_id } = (await r.json()) as { request_id: string };
+    await projected(request_id);
     for (const url of ["http://127.0.0.1:9/h", "https://169.254.169.254/", "https://[::ffff:7f00:1]/"]) {
       const f = stand({ [url]: () => new Response("ok") });
       const b = batch({ webhook_id: "wh_x", request_id, account_id: a.id, url });

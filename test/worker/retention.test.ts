@@ -32,7 +32,8 @@ async function finished(agent: FakeAgent, key: string, accountId: string) {
   const sub = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })).json()) as { request_id: string };
   const id = sub.request_id;
   const prefix = `accounts/${accountId}/requests/${id}/`;
-  expect(await keys(prefix)).toEqual([`${prefix}inputs/image`]);
+  // a small input travels inside the job; its R2 copy (for the console) is written just after the answer
+  expect(await until(() => keys(prefix), (k) => k.length === 1)).toEqual([`${prefix}inputs/image`]);
   let jobs = await agent.lease();
   for (let i = 0; jobs.length === 0 && i < 50; i++) jobs = await agent.lease({ wait_ms: 100 });
   const job = jobs[0]!;

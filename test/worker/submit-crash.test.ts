@@ -27,6 +27,15 @@ const journal = (account: string, id: string) => runInDurableObject(ledgerStub(a
 const job = (id: string) => runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec<{ status: string }>("SELECT status FROM jobs WHERE id = ?", id).toArray()[0] ?? null);
 const rows = async (account: string) => (await env.DB.prepare("SELECT id, status FROM requests WHERE account_id = ?").bind(account).all<{ id: string; status: string }>()).results;
 
+/** The request row an unkeyed submission's job carries reaches D1 through the events queue. */
+async function projected(id: string) {
+  for (let i = 0; i < 100; i++) {
+    if (await env.DB.prepare("SELECT id FROM requests WHERE id = ?").bind(id).first()) return;
+    await sleep(50);
+  }
+  expect.fail(`request ${id} was never projected into D1`);
+}
+
 /** Runs every queued job of the pool the way gpu-agent does. */
 async function drain(agent: FakeAgent) {
   for (;;) {
@@ -85,8 +94,9 @@ describe("a fault at any await of the submit path loses nothing", () => {
     const acct0 = await newAccount("pro");
     await submitWith(clean, acct0.id, "key-clean");
     const steps = clean.calls;
-    // the idempotency lookup, the input upload, the hold, the request row, the job
-    expect(steps).toEqual(["d1:select \"id\", \"pool\",", "r2.put", "ledger.admit", "d1:insert into \"requests\"", "broker.enqueue"]);
+    // the idempotency lookup, the hold, the keyed request row, the job, then the console's copy of the small input
+    // (the input itself travels inside the job)
+    expect(steps).toEqual(["d1:select \"id\", \"pool\",", "ledger.admit", "d1:insert into \"requests\"", "broker.enqueue", "r2.put"]);
     const agent = await newAgent(["background-removal"]);
     await drain(agent);
     let scenarios = 0;
@@ -114,11 +124,38 @@ describe("a fault at any await of the submit path loses nothing", () => {
     expect(scenarios).toBe(15);
   });
 
+  it("without an Idempotency-Key (no D1 on the path): every step × every fault loses nothing either", async () => {
+    const clean = new FaultPlan();
+    const acct0 = await newAccount("pro");
+    await submitWith(clean, acct0.id);
+    const steps = clean.calls;
+    // the hold, the job (which carries the request row to the events queue), the console's copy of the input
+    expect(steps).toEqual(["ledger.admit", "broker.enqueue", "r2.put"]);
+    const agent = await newAgent(["background-removal"]);
+    await drain(agent);
+    let scenarios = 0;
+    for (let at = 0; at < steps.length; at++) {
+      for (const mode of ["crash-before", "crash-after", "throw"] as FaultMode[]) {
+        const { id: account } = await newAccount("pro");
+        let answered: string | null = null;
+        try {
+          answered = (await submitWith(new FaultPlan(at, mode), account)).id;
+        } catch (e) {
+          expect(e, `${mode} at ${steps[at]}: ${String(e)}`).toBeInstanceOf(InjectedFault);
+        }
+        await checkRecovered(account, answered, agent, `${mode} at ${steps[at]}`);
+        if (answered) await projected(answered);
+        scenarios++;
+      }
+    }
+    expect(scenarios).toBe(9);
+  });
+
   it("a submission that resumes after the reconciler failed its job finds the job failed and is voided once", async () => {
     const { id: account } = await newAccount("pro");
     const agent = await newAgent(["background-removal"]);
-    // crash right after the hold: no row, no job
-    const plan = new FaultPlan(2, "crash-after");
+    // crash right after the hold: no job (and so no row)
+    const plan = new FaultPlan(0, "crash-after");
     await expect(submitWith(plan, account)).rejects.toBeInstanceOf(InjectedFault);
     const [h] = await holds(account);
     expect(h!.status).toBe("pending");

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import type { DeliveryPage, WebhookDelivery, WebhookSecretView } from "../../schemas/index.ts";
 import { handleWebhooks } from "../../src/queues/webhooks.ts";
 import { signWebhook } from "../../src/services/crypto.ts";
-import { PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+import { PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog, projected } from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
@@ -44,6 +44,8 @@ async function finishedRequest() {
     metrics: { gpu_ms: 10, load_ms: 0, gpu_class: "cpu" },
   });
   expect(done.status).toBe(200);
+  // the consumer reads the request row, which the events queue projects from the broker's outbox
+  await projected(request_id, (r) => r.status === "COMPLETED");
   return { ...acct, request_id, auth: { "x-api-key": acct.key } };
 }
 

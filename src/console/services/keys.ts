@@ -3,6 +3,8 @@ import { db } from "../../db/client.ts";
 import { apiKeys } from "../../db/schema.ts";
 import type { Env } from "../../env.ts";
 import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
+import { invalidate } from "../../services/edge-cache.ts";
+import { apiKeyCacheKey } from "../../services/auth.ts";
 
 export interface KeyRow {
   id: string;
@@ -49,8 +51,10 @@ export class KeyService {
       .update(apiKeys)
       .set({ revokedAt: Date.now() })
       .where(and(eq(apiKeys.id, id), eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id })
+      .returning({ id: apiKeys.id, hash: apiKeys.hash })
       .get();
+    // This isolate and colo stop accepting the key now; every other one within the edge cache's 30 s bound.
+    if (row) await invalidate(apiKeyCacheKey(row.hash));
     return !!row;
   }
 }

@@ -9,6 +9,8 @@ import { D1Catalog } from "../../services/catalog.ts";
 import { currentPeriod, ledger } from "../../services/billing.ts";
 import { newId, randomToken, sha256Hex, webhookSecret } from "../../services/crypto.ts";
 import { uniqueViolation } from "../../services/db-errors.ts";
+import { invalidate } from "../../services/edge-cache.ts";
+import { apiKeyCacheKey } from "../../services/auth.ts";
 
 export function registerAdminAccounts(api: Api) {
   api.op(
@@ -51,7 +53,8 @@ export function registerAdminAccounts(api: Api) {
     requireAdmin,
     async (c: Ctx) => {
       const id = c.req.param("id")!;
-      const row = await db(c.env).update(apiKeys).set({ revokedAt: Date.now() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id }).get();
+      const row = await db(c.env).update(apiKeys).set({ revokedAt: Date.now() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id, hash: apiKeys.hash }).get();
+      if (row) await invalidate(apiKeyCacheKey(row.hash));
       if (!row) {
         const exists = await db(c.env).select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id)).get();
         if (!exists) throw notFound("key");

@@ -7,6 +7,8 @@ import { ApiError, notFound } from "../../errors.ts";
 import { requireAdmin } from "../../services/auth.ts";
 import { billing, currentPeriod, ledger } from "../../services/billing.ts";
 import { payments } from "../../services/payments/index.ts";
+import { invalidate } from "../../services/edge-cache.ts";
+import { planCacheKey } from "../../services/auth.ts";
 
 async function account(c: Ctx) {
   const row = await db(c.env).select({ id: accounts.id, plan: accounts.plan }).from(accounts).where(eq(accounts.id, c.req.param("id")!)).get();
@@ -51,6 +53,7 @@ export function registerAdminLedger(api: Api) {
       // The ledger first: it enforces the limits. D1 follows; a retry converges both.
       const limits = await ledger(c.env, a.id).setPlan(a.id, body.plan, body.limits ?? {});
       await db(c.env).update(accounts).set({ plan: body.plan }).where(eq(accounts.id, a.id));
+      await invalidate(planCacheKey(a.id));
       await ledger(c.env, a.id).grantMonthly(a.id, body.plan, currentPeriod());
       return reply(c, PlanChanged, { id: a.id, plan: body.plan, limits });
     },

@@ -16,6 +16,8 @@ import { notFound } from "../../errors.ts";
 import { requireAdmin } from "../../services/auth.ts";
 import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
 import { ProviderAccounts } from "../../services/provider-accounts.ts";
+import { invalidate } from "../../services/edge-cache.ts";
+import { agentTokenCacheKey } from "../../services/auth.ts";
 
 export function registerAdminProviders(api: Api) {
   api.op(
@@ -83,7 +85,8 @@ export function registerAdminProviders(api: Api) {
     requireAdmin,
     async (c: Ctx) => {
       const id = c.req.param("id")!;
-      const row = await db(c.env).update(agentTokens).set({ revokedAt: Date.now() }).where(and(eq(agentTokens.id, id), isNull(agentTokens.revokedAt))).returning({ id: agentTokens.id }).get();
+      const row = await db(c.env).update(agentTokens).set({ revokedAt: Date.now() }).where(and(eq(agentTokens.id, id), isNull(agentTokens.revokedAt))).returning({ id: agentTokens.id, hash: agentTokens.hash }).get();
+      if (row) await invalidate(agentTokenCacheKey(row.hash));
       if (!row && !(await db(c.env).select({ id: agentTokens.id }).from(agentTokens).where(eq(agentTokens.id, id)).get())) throw notFound("agent token");
       return reply(c, Revoked, { id, revoked: true });
     },

@@ -4,7 +4,7 @@ import { ApiError, notFound } from "../../errors.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { FILE_NAME, storeOutput, validName } from "../../services/files.ts";
 import { r2Keys } from "../../services/urls.ts";
-import { jobScope, staleLease } from "./context.ts";
+import { leasedScope } from "./context.ts";
 
 export function registerAgentFiles(api: Api) {
   api.op(
@@ -13,9 +13,7 @@ export function registerAgentFiles(api: Api) {
     async (c: Ctx) => {
       const name = c.req.param("name")!;
       if (!validName(name)) throw notFound("input");
-      const s = await jobScope(c);
-      const check = await s.broker.checkLease(s.jobId, c.req.header("x-lease-id") ?? "", s.agentId);
-      if (!check.ok) throw check.error === "not_found" ? notFound("job") : staleLease();
+      const s = await leasedScope(c, c.req.header("x-lease-id") ?? "");
       const obj = await c.env.BLOBS.get(r2Keys.input(s.accountId, s.jobId, name));
       if (!obj) throw notFound("input");
       return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream", "content-length": String(obj.size) } });
@@ -31,9 +29,7 @@ export function registerAgentFiles(api: Api) {
         const fields = [{ path: "name", message: "invalid file name" }];
         throw new ApiError("invalid_input", `output name must match ${FILE_NAME.source} without ".."`, { fields });
       }
-      const s = await jobScope(c);
-      const check = await s.broker.checkLease(s.jobId, c.req.header("x-lease-id") ?? "", s.agentId);
-      if (!check.ok) throw check.error === "not_found" ? notFound("job") : staleLease();
+      const s = await leasedScope(c, c.req.header("x-lease-id") ?? "");
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       // Tagged with the lease it was uploaded under: a completion attaches only its own lease's files.
       const leaseId = c.req.header("x-lease-id") ?? "";

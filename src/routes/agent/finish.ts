@@ -6,7 +6,7 @@ import { r2Keys } from "../../services/urls.ts";
 import { billing } from "../../services/billing.ts";
 import { AgentService } from "../../services/agents.ts";
 import type { Transition } from "../../durable-objects/job-broker.ts";
-import { jobScope, staleLease } from "./context.ts";
+import { jobScope, leasedScope, staleLease } from "./context.ts";
 
 /** Acknowledges a transition; a finished job's hold is settled or voided at once (the events queue repeats it, idempotently). */
 async function ack(c: Ctx, t: Transition) {
@@ -28,13 +28,17 @@ export function registerAgentFinish(api: Api) {
     requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, CompleteRequest);
-      const s = await jobScope(c);
-      for (const o of body.outputs) {
-        const head = await c.env.BLOBS.head(r2Keys.output(s.accountId, s.jobId, o.name));
+      // The owner is needed only to find uploaded files: a JSON-only completion goes straight to the broker, whose
+      // complete checks the lease itself.
+      const s = body.outputs.length ? await leasedScope(c, body.lease_id) : { ...(await jobScope(c)), accountId: "" };
+      // The outputs' R2 heads in parallel: one round trip whatever their number.
+      const heads = await Promise.all(body.outputs.map((o) => c.env.BLOBS.head(r2Keys.output(s.accountId, s.jobId, o.name))));
+      body.outputs.forEach((o, i) => {
+        const head = heads[i];
         // Only files uploaded under this very lease: an earlier attempt's outputs are never attached to a later one.
         if (!head || head.customMetadata?.lease_id !== body.lease_id) throw new ApiError("invalid_input", `output '${o.name}' was not uploaded under this lease`, { fields: [{ path: "outputs", message: `${o.name}: not uploaded under this lease` }] });
         o.size = head.size;
-      }
+      });
       const t = await s.broker.complete(s.jobId, s.agentId, {
         lease_id: body.lease_id, epoch: body.epoch, outputs: body.outputs, output_json: body.output_json,
         gpu_ms: body.metrics.gpu_ms, load_ms: body.metrics.load_ms, gpu_class: body.metrics.gpu_class, gpu_count: body.metrics.gpu_count,

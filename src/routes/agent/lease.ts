@@ -1,4 +1,4 @@
-import { LeaseRequest, LeaseResponse, liftModeration } from "../../../schemas/index.ts";
+import { LeaseRequest, LeaseResponse, liftInlineInputs, liftModeration } from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { broker } from "../../services/broker.ts";
@@ -29,7 +29,7 @@ export function registerAgentLease(api: Api) {
       );
       if ("assignment" in ded) return reply(c, LeaseResponse, { jobs, assignment: ded.assignment });
       if (jobs.length === 0) return c.body(null, 204);
-      return reply(c, LeaseResponse, { jobs: jobs.map(liftModeration) });
+      return reply(c, LeaseResponse, { jobs: jobs.map((j) => liftInlineInputs(liftModeration(j))) });
     },
   );
 }

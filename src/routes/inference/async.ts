@@ -5,7 +5,7 @@ import { requireApiKey } from "../../services/auth.ts";
 import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
 import { RequestService } from "../../services/requests.ts";
 import { baseUrl, requestUrls } from "../../services/urls.ts";
-import { inferenceBody, loadModel } from "./parse.ts";
+import { deferrer, inferenceBody, loadModel } from "./parse.ts";
 
 export function registerAsyncInference(api: Api) {
   api.op(
@@ -26,7 +26,7 @@ export function registerAsyncInference(api: Api) {
       const key = c.req.header("idempotency-key");
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
       const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
-      const { id, job, headers } = await new RequestService(c.env, c.get("cfg")).submit(c.get("account"), model, raw, { mode: "async", idempotencyKey: key, webhook, base });
+      const { id, job, headers } = await new RequestService(c.env, c.get("cfg")).submit(c.get("account"), model, raw, { mode: "async", idempotencyKey: key, webhook, base, defer: deferrer(c) });
       for (const [k, v] of Object.entries(headers)) c.header(k, v);
       return reply(c, AsyncSubmitted, { request_id: id, status: job.status, queue_position: job.queue_position, ...requestUrls(base, id) }, 202);
     },

@@ -48,3 +48,13 @@ export function preferWait(c: Ctx, fallback: number, max: number): number {
   const n = m ? Number(m[1]) : fallback;
   return Math.min(Math.max(n, 0), max);
 }
+
+/** The Worker's waitUntil, when the runtime gave this request an execution context. */
+export function deferrer(c: Ctx): ((p: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p.catch(() => undefined));
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@ import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { requireApiKey } from "../../services/auth.ts";
 import { RequestService } from "../../services/requests.ts";
 import { baseUrl } from "../../services/urls.ts";
-import { inferenceBody, loadModel, preferWait } from "./parse.ts";
+import { deferrer, inferenceBody, loadModel, preferWait } from "./parse.ts";
 import { ApiError } from "../../errors.ts";
 
 const DEFAULT_WAIT_S = 60;
@@ -25,7 +25,7 @@ export function registerSyncInference(api: Api) {
       const raw = await inferenceBody(c, model);
       const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
       const svc = new RequestService(c.env, c.get("cfg"));
-      const { id, pool, headers } = await svc.submit(c.get("account"), model, raw, { mode: "sync", base });
+      const { id, pool, headers } = await svc.submit(c.get("account"), model, raw, { mode: "sync", base, defer: deferrer(c) });
       const out: Record<string, string> = { ...headers, "x-inference-request-id": id };
       for (const [k, v] of Object.entries(out)) c.header(k, v);
       const job = await svc.wait(pool, id, preferWait(c, DEFAULT_WAIT_S, MAX_WAIT_S) * 1000);

@@ -6,6 +6,7 @@ import { requests } from "../../db/schema.ts";
 import { eq } from "drizzle-orm";
 import { ID, servingHeaders, validName } from "../../services/files.ts";
 import { RequestService } from "../../services/requests.ts";
+import { DEFAULT_POOL, broker } from "../../services/broker.ts";
 import { verifyOutputSignature } from "../../services/urls.ts";
 
 export function registerGetOutput(api: Api) {
@@ -19,7 +20,10 @@ export function registerGetOutput(api: Api) {
       if (!ID.test(id) || !validName(name)) throw notFound("output");
       const ok = await verifyOutputSignature(signingSecret(c.get("cfg")), id, name, Number(c.req.query("expires")), c.req.query("sig") ?? "", Date.now());
       if (!ok) throw new ApiError("forbidden", "missing, invalid or expired signature");
-      const row = await db(c.env).select({ accountId: requests.accountId }).from(requests).where(eq(requests.id, id)).get();
+      // The job in the broker names the owner even before the events queue has written the D1 row.
+      const job = await broker(c.env, DEFAULT_POOL).get(id);
+      const row = job ? { accountId: job.account_id }
+        : await db(c.env).select({ accountId: requests.accountId }).from(requests).where(eq(requests.id, id)).get();
       if (!row) throw notFound("output");
       const obj = await new RequestService(c.env, c.get("cfg")).readOutput(row.accountId, id, name);
       if (!obj) throw notFound("output");

@@ -8,18 +8,25 @@ import { ApiError } from "../../errors.ts";
 import { safeEqual, sha256Hex } from "../crypto.ts";
 import { payments } from "./index.ts";
 import { moneyLedger, providerLedger } from "./ledger.ts";
+import { cached } from "../edge-cache.ts";
+import { agentRowCacheKey } from "../auth.ts";
 
 /** Failure kinds where the platform refunds the caller for its own reasons after the provider's valid work. */
 const PLATFORM_REFUNDED = new Set(["content_moderated"]);
 
 /** Who earns from a job run by `agentId`: its provider and that provider's revenue share (from the broker's lease). */
+export const shareCacheKey = (providerId: string) => `share:${providerId}`;
+
 export async function earnerFor(env: Env, agentId: string, model: string): Promise<Earner | null> {
-  const row = await db(env)
-    .select({ providerId: agents.providerId, share: providers.revenueShareBp })
-    .from(agents)
-    .innerJoin(providers, eq(providers.id, agents.providerId))
-    .where(eq(agents.id, agentId))
-    .get();
+  // Both from the edge cache: the agent's provider is fixed at registration, and a share change applies at once in
+  // the isolate and colo that made it, elsewhere within the cache's 30 s bound.
+  const agent = await cached(agentRowCacheKey(agentId), () =>
+    db(env).select().from(agents).where(eq(agents.id, agentId)).get().then((r) => r ?? null));
+  if (!agent) return null;
+  const share = await cached(shareCacheKey(agent.providerId), () =>
+    db(env).select({ bp: providers.revenueShareBp }).from(providers).where(eq(providers.id, agent.providerId)).get()
+      .then((r) => r?.bp ?? null));
+  const row = share === null ? null : { providerId: agent.providerId, share };
   return row ? { provider_id: row.providerId, agent_id: agentId, share_bp: row.share, model } : null;
 }
 

@@ -10,6 +10,8 @@ import type { AuthedAccount } from "../auth.ts";
 import { moneyLedger as ledger } from "./ledger.ts";
 import { creditFromIntent, route } from "./events.ts";
 import { MICRO_PER_CENT, Stripe, stripe, verifyEvent, type StripeSetup } from "./stripe.ts";
+import { invalidate } from "../edge-cache.ts";
+import { planCacheKey } from "../auth.ts";
 
 /** Monthly price of each paid plan in cents; each paid invoice grants the plan's monthly credit. */
 export const PLAN_PRICE_CENTS = { pro: 3_900, business: 9_900 } as const;
@@ -236,6 +238,7 @@ export class Payments {
     // D1's plan follows the ledger's (the ledger enforces the limits); replays converge it too.
     if (res.plan !== account.plan)
       await db(this.env).update(accounts).set({ plan: res.plan }).where(eq(accounts.id, account.id));
+      await invalidate(planCacheKey(account.id));
     if (res.claim) await this.autoRecharge(res.claim);
     return { ...base, applied: res.applied, account: account.id };
   }

@@ -5,6 +5,8 @@ import type { Env } from "../../env.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { newId, randomToken, sha256Hex } from "../crypto.ts";
 import { providerLedger } from "./ledger.ts";
+import { invalidate } from "../edge-cache.ts";
+import { shareCacheKey } from "./earnings.ts";
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
@@ -125,6 +127,8 @@ export class Providers {
   async setShare(providerId: string, bp: number): Promise<void> {
     await this.provider(providerId);
     await db(this.env).update(providers).set({ revenueShareBp: bp }).where(eq(providers.id, providerId));
+    // this isolate splits the next charge at the new share; others within the edge cache's bound
+    await invalidate(shareCacheKey(providerId));
   }
 
   async issueKey(providerId: string): Promise<{ id: string; key: string; prefix: string }> {
