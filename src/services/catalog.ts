@@ -10,7 +10,7 @@ import type { Env } from "../env.ts";
 import { CustomModels } from "./custom-models.ts";
 import { cached, invalidate } from "./edge-cache.ts";
 
-const CATALOG_CACHE_KEY = "catalog:models";
+export const CATALOG_CACHE_KEY = "catalog:models";
 
 export interface CatalogModel {
   view: ModelView;

@@ -15,6 +15,7 @@ import { newId, sha256Hex } from "./crypto.ts";
 import { uniqueViolation } from "./db-errors.ts";
 import { putInputs, stageInputs } from "./submit-inputs.ts";
 import { validateModelInput } from "./model-input.ts";
+import { workflowRunOf } from "./workflows/notify.ts";
 import { r2Keys, requestUrls, signOutputUrl } from "./urls.ts";
 
 export interface SubmitOptions {
@@ -189,6 +190,8 @@ export class RequestService {
    * D1 names the pool of a request the broker does not know there.
    */
   async owned(account: AuthedAccount, id: string): Promise<{ pool: string; model: string; job?: JobView }> {
+    // A workflow node's job ({run}:{node}) is the run's, not a request: its intermediate outputs are never served.
+    if (workflowRunOf(id)) throw notFound("request");
     const job = await broker(this.env, DEFAULT_POOL).get(id);
     if (job) {
       if (job.account_id !== account.id) throw notFound("request");

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { json, PNG_1x1 } from "./helpers.ts";
+import { CATALOG_CACHE_KEY } from "../../src/services/catalog.ts";
+import { invalidate } from "../../src/services/edge-cache.ts";
 import {
   CPU_PRICE, MODEL, balances, createEndpoint, dedicatedAgent, epStub, fundedAccount, getEndpoint, resetReservations, run,
 } from "./endpoint-helpers.ts";
@@ -144,6 +146,7 @@ describe("dedicated endpoints: lifecycle and money", () => {
     expect(run402.status).toBe(409);
 
     await env.DB.prepare(`UPDATE models SET pricing = json_set(pricing, '$.micro_usd_per_second.cpu', 1000) WHERE slug = ?`).bind(MODEL).run();
+    await invalidate(CATALOG_CACHE_KEY); // what an operator's catalog change does (the Worker caches the catalog)
     const resumed = await json("POST", `/v1/endpoints/${ep.id}/resume`, undefined, acct.auth);
     expect(resumed.status).toBe(200);
     await a.serve();
@@ -154,6 +157,7 @@ describe("dedicated endpoints: lifecycle and money", () => {
     const fresh = await createEndpoint(acct.auth, { min_instances: 0 });
     expect(fresh.body.price_per_hour).toBe(3_600_000);
     await env.DB.prepare(`UPDATE models SET pricing = json_set(pricing, '$.micro_usd_per_second.cpu', 100) WHERE slug = ?`).bind(MODEL).run();
+    await invalidate(CATALOG_CACHE_KEY);
   });
 
   it("credit running out suspends the endpoint: 402 on new requests, instances released, nothing overdrawn", async () => {
