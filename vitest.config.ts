@@ -31,16 +31,33 @@ export default defineConfig({
             },
           })),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["./test/worker/setup.ts"], testTimeout: 120_000 },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["./test/worker/setup.ts"],
+          testTimeout: 120_000,
+        },
       },
       {
         test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
       },
       {
-        test: { name: "client", include: ["clients/typescript/test/**/*.test.ts"], environment: "node", testTimeout: 30_000 },
+        test: {
+          name: "client",
+          include: ["clients/typescript/test/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+        },
       },
       {
-        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 240_000, hookTimeout: 240_000, fileParallelism: false },
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
       },
     ],
   },

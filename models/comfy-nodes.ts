@@ -18,13 +18,29 @@ export interface NodeDef {
 }
 
 const L = {
-  MODEL: "MODEL", CLIP: "CLIP", VAE: "VAE", COND: "CONDITIONING", LATENT: "LATENT", IMAGE: "IMAGE", MASK: "MASK",
-  CN: "CONTROL_NET", CV: "CLIP_VISION", CVO: "CLIP_VISION_OUTPUT", STYLE: "STYLE_MODEL", UPSCALE: "UPSCALE_MODEL",
-  SAMPLER: "SAMPLER", SIGMAS: "SIGMAS",
+  MODEL: "MODEL",
+  CLIP: "CLIP",
+  VAE: "VAE",
+  COND: "CONDITIONING",
+  LATENT: "LATENT",
+  IMAGE: "IMAGE",
+  MASK: "MASK",
+  CN: "CONTROL_NET",
+  CV: "CLIP_VISION",
+  CVO: "CLIP_VISION_OUTPUT",
+  STYLE: "STYLE_MODEL",
+  UPSCALE: "UPSCALE_MODEL",
+  SAMPLER: "SAMPLER",
+  SIGMAS: "SIGMAS",
 } as const;
 
 const sampler = {
-  seed: "INT", steps: "INT", cfg: "FLOAT", sampler_name: "COMBO", scheduler: "COMBO", denoise: "FLOAT",
+  seed: "INT",
+  steps: "INT",
+  cfg: "FLOAT",
+  sampler_name: "COMBO",
+  scheduler: "COMBO",
+  denoise: "FLOAT",
 };
 
 export const CORE_NODES: Record<string, NodeDef> = {
@@ -97,8 +113,15 @@ export const CORE_NODES: Record<string, NodeDef> = {
   CLIPTextEncode: { required: { text: "STRING", clip: L.CLIP }, outputs: [L.COND] },
   CLIPTextEncodeSDXL: {
     required: {
-      clip: L.CLIP, width: "INT", height: "INT", crop_w: "INT", crop_h: "INT", target_width: "INT",
-      target_height: "INT", text_g: "STRING", text_l: "STRING",
+      clip: L.CLIP,
+      width: "INT",
+      height: "INT",
+      crop_w: "INT",
+      crop_h: "INT",
+      target_width: "INT",
+      target_height: "INT",
+      text_g: "STRING",
+      text_l: "STRING",
     },
     outputs: [L.COND],
   },
@@ -108,8 +131,13 @@ export const CORE_NODES: Record<string, NodeDef> = {
   ReferenceLatent: { required: { conditioning: L.COND }, optional: { latent: L.LATENT }, outputs: [L.COND] },
   ControlNetApplyAdvanced: {
     required: {
-      positive: L.COND, negative: L.COND, control_net: L.CN, image: L.IMAGE, strength: "FLOAT",
-      start_percent: "FLOAT", end_percent: "FLOAT",
+      positive: L.COND,
+      negative: L.COND,
+      control_net: L.CN,
+      image: L.IMAGE,
+      strength: "FLOAT",
+      start_percent: "FLOAT",
+      end_percent: "FLOAT",
     },
     optional: { vae: L.VAE },
     outputs: [L.COND, L.COND],
@@ -117,7 +145,10 @@ export const CORE_NODES: Record<string, NodeDef> = {
   CLIPVisionEncode: { required: { clip_vision: L.CV, image: L.IMAGE, crop: "COMBO" }, outputs: [L.CVO] },
   StyleModelApply: {
     required: {
-      conditioning: L.COND, style_model: L.STYLE, clip_vision_output: L.CVO, strength: "FLOAT",
+      conditioning: L.COND,
+      style_model: L.STYLE,
+      clip_vision_output: L.CVO,
+      strength: "FLOAT",
       strength_type: "COMBO",
     },
     outputs: [L.COND],
@@ -128,15 +159,29 @@ export const CORE_NODES: Record<string, NodeDef> = {
   },
   SVD_img2vid_Conditioning: {
     required: {
-      clip_vision: L.CV, init_image: L.IMAGE, vae: L.VAE, width: "INT", height: "INT", video_frames: "INT",
-      motion_bucket_id: "INT", fps: "INT", augmentation_level: "FLOAT",
+      clip_vision: L.CV,
+      init_image: L.IMAGE,
+      vae: L.VAE,
+      width: "INT",
+      height: "INT",
+      video_frames: "INT",
+      motion_bucket_id: "INT",
+      fps: "INT",
+      augmentation_level: "FLOAT",
     },
     outputs: [L.COND, L.COND, L.LATENT],
   },
   LTXVImgToVideo: {
     required: {
-      positive: L.COND, negative: L.COND, vae: L.VAE, image: L.IMAGE, width: "INT", height: "INT", length: "INT",
-      batch_size: "INT", strength: "FLOAT",
+      positive: L.COND,
+      negative: L.COND,
+      vae: L.VAE,
+      image: L.IMAGE,
+      width: "INT",
+      height: "INT",
+      length: "INT",
+      batch_size: "INT",
+      strength: "FLOAT",
     },
     outputs: [L.COND, L.COND, L.LATENT],
   },
@@ -166,16 +211,33 @@ export const CORE_NODES: Record<string, NodeDef> = {
   },
   KSamplerAdvanced: {
     required: {
-      model: L.MODEL, add_noise: "COMBO", noise_seed: "INT", steps: "INT", cfg: "FLOAT", sampler_name: "COMBO",
-      scheduler: "COMBO", positive: L.COND, negative: L.COND, latent_image: L.LATENT, start_at_step: "INT",
-      end_at_step: "INT", return_with_leftover_noise: "COMBO",
+      model: L.MODEL,
+      add_noise: "COMBO",
+      noise_seed: "INT",
+      steps: "INT",
+      cfg: "FLOAT",
+      sampler_name: "COMBO",
+      scheduler: "COMBO",
+      positive: L.COND,
+      negative: L.COND,
+      latent_image: L.LATENT,
+      start_at_step: "INT",
+      end_at_step: "INT",
+      return_with_leftover_noise: "COMBO",
     },
     outputs: [L.LATENT],
   },
   SamplerCustom: {
     required: {
-      model: L.MODEL, add_noise: "BOOLEAN", noise_seed: "INT", cfg: "FLOAT", positive: L.COND, negative: L.COND,
-      sampler: L.SAMPLER, sigmas: L.SIGMAS, latent_image: L.LATENT,
+      model: L.MODEL,
+      add_noise: "BOOLEAN",
+      noise_seed: "INT",
+      cfg: "FLOAT",
+      positive: L.COND,
+      negative: L.COND,
+      sampler: L.SAMPLER,
+      sigmas: L.SIGMAS,
+      latent_image: L.LATENT,
     },
     outputs: [L.LATENT, L.LATENT],
   },
@@ -217,7 +279,12 @@ export const CORE_NODES: Record<string, NodeDef> = {
   PreviewImage: { required: { images: L.IMAGE }, outputs: [], output_node: true },
   SaveAnimatedWEBP: {
     required: {
-      images: L.IMAGE, filename_prefix: "STRING", fps: "FLOAT", lossless: "BOOLEAN", quality: "INT", method: "COMBO",
+      images: L.IMAGE,
+      filename_prefix: "STRING",
+      fps: "FLOAT",
+      lossless: "BOOLEAN",
+      quality: "INT",
+      method: "COMBO",
     },
     outputs: [],
     output_node: true,
@@ -242,22 +309,26 @@ export const KNOWN_CUSTOM_NODES: Record<string, string> = {
   DepthAnythingV2Preprocessor: "comfyui_controlnet_aux",
   DWPreprocessor: "comfyui_controlnet_aux",
   OpenposePreprocessor: "comfyui_controlnet_aux",
-  "VHS_VideoCombine": "ComfyUI-VideoHelperSuite",
-  "VHS_LoadVideo": "ComfyUI-VideoHelperSuite",
+  VHS_VideoCombine: "ComfyUI-VideoHelperSuite",
+  VHS_LoadVideo: "ComfyUI-VideoHelperSuite",
   FaceDetailer: "ComfyUI-Impact-Pack",
   UltralyticsDetectorProvider: "ComfyUI-Impact-Pack",
   FaceRestoreModelLoader: "facerestore_cf",
   FaceRestoreCFWithModel: "facerestore_cf",
-  "ICLightConditioning": "ComfyUI-IC-Light",
-  "LoadAndApplyICLightUnet": "ComfyUI-IC-Light",
+  ICLightConditioning: "ComfyUI-IC-Light",
+  LoadAndApplyICLightUnet: "ComfyUI-IC-Light",
   "Image Remove Background (rembg)": "was-node-suite-comfyui",
   "CR Upscale Image": "ComfyUI_Comfyroll_CustomNodes",
   "easy fullLoader": "ComfyUI-Easy-Use",
-  "UnetLoaderGGUF": "ComfyUI-GGUF",
-  "DualCLIPLoaderGGUF": "ComfyUI-GGUF",
+  UnetLoaderGGUF: "ComfyUI-GGUF",
+  DualCLIPLoaderGGUF: "ComfyUI-GGUF",
 };
 
-export const OUTPUT_NODE_TYPES = new Set(Object.entries(CORE_NODES).filter(([, d]) => d.output_node).map(([k]) => k));
+export const OUTPUT_NODE_TYPES = new Set(
+  Object.entries(CORE_NODES)
+    .filter(([, d]) => d.output_node)
+    .map(([k]) => k),
+);
 
 /** Node types that take a file the agent uploads (the image inputs of a graph). */
 export const IMAGE_INPUT_NODES: Record<string, string> = { LoadImage: "image", LoadImageMask: "image" };

@@ -77,7 +77,9 @@ export const INLINE_INPUTS_KEY = "$inline_inputs";
 export const InlineInput = z.object({ content_type: z.string(), data: z.string() });
 
 /** Moves small inputs stored inside the job out of its input, into the lease's own field. */
-export function liftInlineInputs<J extends { input: Record<string, unknown> }>(job: J): J & { inline_inputs?: Record<string, z.infer<typeof InlineInput>> } {
+export function liftInlineInputs<J extends { input: Record<string, unknown> }>(
+  job: J,
+): J & { inline_inputs?: Record<string, z.infer<typeof InlineInput>> } {
   const { [INLINE_INPUTS_KEY]: stored, ...input } = job.input;
   const parsed = z.record(z.string(), InlineInput).safeParse(stored);
   return { ...job, input, ...(stored !== undefined && parsed.success ? { inline_inputs: parsed.data } : {}) };
@@ -95,12 +97,14 @@ export const ModerationReport = z.object({
   policy: z.enum(["flag", "block"]),
   threshold: z.number(),
   flagged: z.boolean(),
-  outputs: z.array(z.object({
-    name: z.string(),
-    nsfw_score: z.number(),
-    flagged: z.boolean(),
-    predictions: z.array(z.object({ className: z.string(), probability: z.number() })),
-  })),
+  outputs: z.array(
+    z.object({
+      name: z.string(),
+      nsfw_score: z.number(),
+      flagged: z.boolean(),
+      predictions: z.array(z.object({ className: z.string(), probability: z.number() })),
+    }),
+  ),
 });
 export type ModerationReport = z.infer<typeof ModerationReport>;
 
@@ -137,11 +141,13 @@ export const DeregisterResponse = z.object({ released: z.number().int().nonnegat
 export type DeregisterResponse = z.infer<typeof DeregisterResponse>;
 
 /** How far a running job is, as its runtime reports it (ComfyUI's `progress` messages: value of max). */
-export const JobProgress = z.strictObject({
-  step: z.number().int().nonnegative().max(1_000_000_000),
-  total: z.number().int().positive().max(1_000_000_000),
-  message: z.string().max(200).optional(),
-}).refine((p) => p.step <= p.total, { message: "step must not exceed total", path: ["step"] });
+export const JobProgress = z
+  .strictObject({
+    step: z.number().int().nonnegative().max(1_000_000_000),
+    total: z.number().int().positive().max(1_000_000_000),
+    message: z.string().max(200).optional(),
+  })
+  .refine((p) => p.step <= p.total, { message: "step must not exceed total", path: ["step"] });
 export type JobProgress = z.infer<typeof JobProgress>;
 
 /** A lease the agent holds, with the job's latest progress when its runtime reports any. */
@@ -192,25 +198,51 @@ export const CompleteRequest = z.strictObject({
   output_json: z.unknown().optional(),
   metrics: z.strictObject({
     /** monotonic wall time of the model execution itself, in ms */
-    gpu_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
+    gpu_ms: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(7 * 24 * 3600 * 1000),
     /** model load time for this job (0 when warm); reported, never billed */
-    load_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
+    load_ms: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(7 * 24 * 3600 * 1000),
     gpu_class: GpuClass,
     gpu_count: z.number().int().min(1).max(16).default(1),
     /** what the GPU meter saw in the execution window: audit evidence, never the billed quantity */
     evidence: GpuEvidence.optional(),
     /** time the output moderation took, metered apart from gpu_ms */
-    moderation_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).optional(),
+    moderation_ms: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(7 * 24 * 3600 * 1000)
+      .optional(),
   }),
 });
 export type CompleteRequest = z.input<typeof CompleteRequest>;
 
 export const FailMetrics = z.strictObject({
-  gpu_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
-  load_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
+  gpu_ms: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 24 * 3600 * 1000),
+  load_ms: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 24 * 3600 * 1000),
   gpu_class: GpuClass,
   gpu_count: z.number().int().min(1).max(16).default(1),
-  moderation_ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).optional(),
+  moderation_ms: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 24 * 3600 * 1000)
+    .optional(),
 });
 export type FailMetrics = z.infer<typeof FailMetrics>;
 

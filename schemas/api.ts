@@ -136,12 +136,21 @@ export const AccountView = z.object({
   in_flight: z.number().int().nonnegative(),
   requests_today: z.number().int().nonnegative(),
   total_requests: z.number().int().nonnegative(),
-  daily_quota: z.object({ used: z.number().int().nonnegative(), limit: z.number().int().nullable(), resets_at: z.iso.datetime() }),
+  daily_quota: z.object({
+    used: z.number().int().nonnegative(),
+    limit: z.number().int().nullable(),
+    resets_at: z.iso.datetime(),
+  }),
 });
 export type AccountView = z.infer<typeof AccountView>;
 
 /** Segmind's `GET /v1/get-user-credits` shape (credits in USD). */
-export const UserCredits = z.object({ remaining_credits: z.number(), used_credits: z.number(), held_credits: z.number(), plan: z.string() });
+export const UserCredits = z.object({
+  remaining_credits: z.number(),
+  used_credits: z.number(),
+  held_credits: z.number(),
+  plan: z.string(),
+});
 
 export const UsageRow = z.object({
   request_id: z.string(),
@@ -163,7 +172,13 @@ export const AdminLedgerOp = z.strictObject({
   idempotency_key: z.string().min(1).max(255),
 });
 export type AdminLedgerOp = z.infer<typeof AdminLedgerOp>;
-export const LedgerOpResult = z.object({ op_id: z.string(), kind: z.enum(["credit", "debit"]), amount: z.number().int(), available: z.number().int(), replayed: z.boolean() });
+export const LedgerOpResult = z.object({
+  op_id: z.string(),
+  kind: z.enum(["credit", "debit"]),
+  amount: z.number().int(),
+  available: z.number().int(),
+  replayed: z.boolean(),
+});
 export const ChangePlan = z.strictObject({ plan: Plan, limits: PlanLimits.partial().optional() });
 export const PlanChanged = z.object({ id: z.string(), plan: Plan, limits: PlanLimits });
 
@@ -175,6 +190,8 @@ export const AdminLedgerView = z.object({
   held: z.number().int(),
   available: z.number().int(),
   in_flight: z.number().int(),
-  holds: z.array(z.object({ status: z.string(), count: z.number().int(), amount: z.number().int(), charged: z.number().int() })),
+  holds: z.array(
+    z.object({ status: z.string(), count: z.number().int(), amount: z.number().int(), charged: z.number().int() }),
+  ),
 });
 export type AdminLedgerView = z.infer<typeof AdminLedgerView>;

@@ -20,7 +20,15 @@ export const Gradient = z
     "linear-gradient(<angle>deg, #c1, #c2, ...)",
   );
 export const Gravity = z.enum([
-  "center", "top", "bottom", "left", "right", "top-left", "top-right", "bottom-left", "bottom-right",
+  "center",
+  "top",
+  "bottom",
+  "left",
+  "right",
+  "top-left",
+  "top-right",
+  "bottom-left",
+  "bottom-right",
 ]);
 export type Gravity = z.infer<typeof Gravity>;
 export const ImageFormat = z.enum(["png", "jpeg", "webp", "avif"]);
@@ -64,10 +72,10 @@ export const ImageCropInput = z
     gravity: Gravity.default("center").describe("Where the aspect-ratio region sits"),
     ...output,
   })
-  .refine(
-    (v) => (v.aspect_ratio !== undefined) !== [v.left, v.top, v.width, v.height].every((n) => n !== undefined),
-    { message: "give either a box (left, top, width, height) or aspect_ratio", path: ["aspect_ratio"] },
-  );
+  .refine((v) => (v.aspect_ratio !== undefined) !== [v.left, v.top, v.width, v.height].every((n) => n !== undefined), {
+    message: "give either a box (left, top, width, height) or aspect_ratio",
+    path: ["aspect_ratio"],
+  });
 
 export const ImageCompositeInput = z.strictObject({
   image: imageField("Foreground (a cutout with transparency): base64, data URL, or https URL"),
@@ -108,7 +116,10 @@ export const TextOverlayInput = z.strictObject({
 
 export const UpscaleInput = z.strictObject({
   image: imageField("Image to upscale (at most 1024x1024): base64, data URL, or https URL"),
-  scale: z.union([z.literal(2), z.literal(3), z.literal(4)]).default(2).describe("Upscaling factor"),
+  scale: z
+    .union([z.literal(2), z.literal(3), z.literal(4)])
+    .default(2)
+    .describe("Upscaling factor"),
   ...output,
 });
 
@@ -126,7 +137,11 @@ const perSecond: Pricing = {
   micro_usd_per_second: { cpu: 100, A40: 400, L40S: 600, "A100-40": 800, "A100-80": 1000, H100: 1400 },
 };
 const utility = {
-  category: "image-editing", output_type: "image", runtime: "builtin", gpu_classes: anywhere, free: true,
+  category: "image-editing",
+  output_type: "image",
+  runtime: "builtin",
+  gpu_classes: anywhere,
+  free: true,
   pool: "public",
 } as const;
 
@@ -151,43 +166,77 @@ export interface CpuModelSpec {
 
 export const CPU_MODEL_DEFINITIONS: CpuModelSpec[] = [
   {
-    ...utility, slug: "image-resize", name: "Image Resize", input: ImageResizeInput,
-    pricing: perRequest(100), max_execution_s: 30,
+    ...utility,
+    slug: "image-resize",
+    name: "Image Resize",
+    input: ImageResizeInput,
+    pricing: perRequest(100),
+    max_execution_s: 30,
     description: "Resizes an image to a width and/or height: fit inside, fill exactly, or cover and crop.",
   },
   {
-    ...utility, slug: "image-crop", name: "Image Crop", input: ImageCropInput,
-    pricing: perRequest(100), max_execution_s: 30,
+    ...utility,
+    slug: "image-crop",
+    name: "Image Crop",
+    input: ImageCropInput,
+    pricing: perRequest(100),
+    max_execution_s: 30,
     description: "Crops an image to a pixel box, or to the largest region of an aspect ratio placed by gravity.",
   },
   {
-    ...utility, slug: "image-composite", name: "Image Composite", input: ImageCompositeInput,
-    pricing: perRequest(200), max_execution_s: 30,
+    ...utility,
+    slug: "image-composite",
+    name: "Image Composite",
+    input: ImageCompositeInput,
+    pricing: perRequest(200),
+    max_execution_s: 30,
     description: "Places a cutout over a solid colour, a linear gradient or another image, with position and scale.",
   },
   {
-    ...utility, slug: "image-convert", name: "Image Convert", input: ImageConvertInput,
-    pricing: perRequest(100), max_execution_s: 60,
+    ...utility,
+    slug: "image-convert",
+    name: "Image Convert",
+    input: ImageConvertInput,
+    pricing: perRequest(100),
+    max_execution_s: 60,
     description: "Converts an image to PNG, JPEG, WebP or AVIF with a quality setting.",
   },
   {
-    ...utility, slug: "text-overlay", name: "Text Overlay (watermark)", input: TextOverlayInput,
-    pricing: perRequest(200), max_execution_s: 30,
+    ...utility,
+    slug: "text-overlay",
+    name: "Text Overlay (watermark)",
+    input: TextOverlayInput,
+    pricing: perRequest(200),
+    max_execution_s: 30,
     description: "Draws watermark text on an image with position, size, colour and opacity.",
   },
   {
-    ...utility, slug: "esrgan-slim", name: "ESRGAN Upscaler (slim)", input: UpscaleInput,
-    pricing: perSecond, max_execution_s: 300,
+    ...utility,
+    slug: "esrgan-slim",
+    name: "ESRGAN Upscaler (slim)",
+    input: UpscaleInput,
+    pricing: perSecond,
+    max_execution_s: 300,
     description: "Upscales an image 2x, 3x or 4x with UpscalerJS's ESRGAN-slim RDN model (MIT), on TensorFlow.js.",
   },
   {
-    ...utility, slug: "esrgan-medium", name: "ESRGAN Upscaler (medium)", input: UpscaleInput,
-    pricing: perSecond, max_execution_s: 600,
+    ...utility,
+    slug: "esrgan-medium",
+    name: "ESRGAN Upscaler (medium)",
+    input: UpscaleInput,
+    pricing: perSecond,
+    max_execution_s: 600,
     description: "Upscales an image 2x, 3x or 4x with UpscalerJS's larger ESRGAN-medium RDN model (MIT).",
   },
   {
-    ...utility, slug: "face-detection", name: "Face Detection (SSD MobileNetV1 + landmarks)", input: FaceDetectionInput,
-    category: "vision", output_type: "json", pricing: perSecond, max_execution_s: 60,
+    ...utility,
+    slug: "face-detection",
+    name: "Face Detection (SSD MobileNetV1 + landmarks)",
+    input: FaceDetectionInput,
+    category: "vision",
+    output_type: "json",
+    pricing: perSecond,
+    max_execution_s: 60,
     description: "Finds faces in an image: a box and score per face, and 68 landmarks (face-api.js models, MIT).",
   },
 ];

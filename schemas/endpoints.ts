@@ -2,7 +2,16 @@ import { z } from "zod";
 import { GpuClass } from "./models.ts";
 
 /** Dedicated endpoints: private instances of one model, billed per instance-second while ready. */
-export const EndpointState = z.enum(["pending", "provisioning", "running", "scaled_to_zero", "paused", "suspended", "failed", "deleted"]);
+export const EndpointState = z.enum([
+  "pending",
+  "provisioning",
+  "running",
+  "scaled_to_zero",
+  "paused",
+  "suspended",
+  "failed",
+  "deleted",
+]);
 export type EndpointState = z.infer<typeof EndpointState>;
 export const InstanceState = z.enum(["reserving", "loading", "ready", "busy", "draining", "released", "lost"]);
 export type InstanceState = z.infer<typeof InstanceState>;
@@ -20,17 +29,22 @@ const Knobs = {
   max_hourly_spend: z.number().int().positive().max(1e12).nullable(),
 };
 
-export const CreateEndpoint = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes, at most 63"),
-  model: z.string().min(1).max(100),
-  gpu_class: GpuClass,
-  min_instances: Knobs.min_instances.default(0),
-  max_instances: Knobs.max_instances.default(1),
-  idle_timeout_s: Knobs.idle_timeout_s.default(300),
-  scale_up_queue_delay_s: Knobs.scale_up_queue_delay_s.default(10),
-  init_timeout_s: Knobs.init_timeout_s.default(900),
-  max_hourly_spend: Knobs.max_hourly_spend.optional(),
-}).refine((e) => e.max_instances >= e.min_instances, { message: "max_instances must be at least min_instances", path: ["max_instances"] });
+export const CreateEndpoint = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes, at most 63"),
+    model: z.string().min(1).max(100),
+    gpu_class: GpuClass,
+    min_instances: Knobs.min_instances.default(0),
+    max_instances: Knobs.max_instances.default(1),
+    idle_timeout_s: Knobs.idle_timeout_s.default(300),
+    scale_up_queue_delay_s: Knobs.scale_up_queue_delay_s.default(10),
+    init_timeout_s: Knobs.init_timeout_s.default(900),
+    max_hourly_spend: Knobs.max_hourly_spend.optional(),
+  })
+  .refine((e) => e.max_instances >= e.min_instances, {
+    message: "max_instances must be at least min_instances",
+    path: ["max_instances"],
+  });
 export type CreateEndpoint = z.infer<typeof CreateEndpoint>;
 
 export const PatchEndpoint = z.strictObject({
@@ -88,7 +102,15 @@ export type EndpointView = z.infer<typeof EndpointView>;
 export const EndpointList = z.object({ data: z.array(EndpointView) });
 
 /** Agent side: the endpoint an opted-in agent is reserved for (in lease replies), and its readiness report. */
-export const DedicatedAssignment = z.object({ endpoint_id: z.string(), model: z.string(), epoch: z.number().int().positive() });
+export const DedicatedAssignment = z.object({
+  endpoint_id: z.string(),
+  model: z.string(),
+  epoch: z.number().int().positive(),
+});
 export type DedicatedAssignment = z.infer<typeof DedicatedAssignment>;
-export const DedicatedReady = z.strictObject({ agent_id: z.string(), endpoint_id: z.string(), epoch: z.number().int().positive() });
+export const DedicatedReady = z.strictObject({
+  agent_id: z.string(),
+  endpoint_id: z.string(),
+  epoch: z.number().int().positive(),
+});
 export type DedicatedReady = z.infer<typeof DedicatedReady>;

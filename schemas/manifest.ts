@@ -76,12 +76,25 @@ export type ComfyTarget = z.infer<typeof ComfyTarget>;
 /** A weight file a ComfyUI host needs, under `ComfyUI/models/<folder>/<file>`, with its public source. */
 export const WeightFile = z.strictObject({
   folder: z.enum([
-    "checkpoints", "diffusion_models", "unet", "vae", "clip", "text_encoders", "clip_vision", "controlnet", "loras",
-    "upscale_models", "ipadapter", "style_models",
+    "checkpoints",
+    "diffusion_models",
+    "unet",
+    "vae",
+    "clip",
+    "text_encoders",
+    "clip_vision",
+    "controlnet",
+    "loras",
+    "upscale_models",
+    "ipadapter",
+    "style_models",
   ]),
   file: z.string().min(1).max(200),
   source: z.url(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   license: z.string().optional(),
 });
 export type WeightFile = z.infer<typeof WeightFile>;

@@ -54,9 +54,7 @@ export function fieldIssues(errors: OutputUnit[]): FieldIssue[] {
   return [...out.values()];
 }
 
-export type ModelInputResult =
-  | { ok: true; input: Record<string, unknown> }
-  | { ok: false; issues: FieldIssue[] };
+export type ModelInputResult = { ok: true; input: Record<string, unknown> } | { ok: false; issues: FieldIssue[] };
 
 /** The validated input with the schema's top-level defaults filled in, or every failing field. */
 export function checkModelInput(schema: Record<string, unknown>, raw: Record<string, unknown>): ModelInputResult {

@@ -10,22 +10,26 @@ export const ModelPage = ModelView.extend({
   license_url: z.string().nullable(),
   tags: z.array(z.string()),
   cover: z.string().nullable(),
-  prices: z.array(z.object({
-    gpu_class: GpuClass.nullable().describe("null for a per-generation price"),
-    micro_usd: z.number().int().nonnegative(),
-    per: z.enum(["gpu_second", "image", "megapixel", "video_second", "request"]),
-    usd_per_hour: z.number().nullable().describe("per-GPU-second prices as USD per hour"),
-  })),
+  prices: z.array(
+    z.object({
+      gpu_class: GpuClass.nullable().describe("null for a per-generation price"),
+      micro_usd: z.number().int().nonnegative(),
+      per: z.enum(["gpu_second", "image", "megapixel", "video_second", "request"]),
+      usd_per_hour: z.number().nullable().describe("per-GPU-second prices as USD per hour"),
+    }),
+  ),
   speed: z.object({
-    note: z.string().describe("\"no data yet\" until completed requests exist"),
+    note: z.string().describe('"no data yet" until completed requests exist'),
     by_gpu_class: z.array(z.object({ gpu_class: z.string(), p50_ms: z.number().int(), completed: z.number().int() })),
   }),
   example: z.object({ input: z.record(z.string(), z.unknown()), output: z.unknown().nullable() }),
   snippets: z.object({ curl: z.string(), javascript: z.string(), python: z.string() }),
-  comfyui: z.object({
-    node_types: z.array(z.string()),
-    weights: z.array(z.object({ folder: z.string(), file: z.string(), source: z.string() })),
-  }).nullable(),
+  comfyui: z
+    .object({
+      node_types: z.array(z.string()),
+      weights: z.array(z.object({ folder: z.string(), file: z.string(), source: z.string() })),
+    })
+    .nullable(),
 });
 export type ModelPage = z.infer<typeof ModelPage>;
 
@@ -38,7 +42,11 @@ export const CustomModelInput = z.strictObject({
   description: z.string().max(500).optional(),
   minimum: z.number().optional(),
   maximum: z.number().optional(),
-  enum: z.array(z.union([z.string(), z.number()])).min(1).max(100).optional(),
+  enum: z
+    .array(z.union([z.string(), z.number()]))
+    .min(1)
+    .max(100)
+    .optional(),
 });
 export type CustomModelInput = z.infer<typeof CustomModelInput>;
 
@@ -47,11 +55,14 @@ export const CreateCustomModel = z.strictObject({
   name: z.string().min(1).max(100),
   description: z.string().max(1000).default(""),
   /** the graph in ComfyUI's API format (Export (API) in ComfyUI): node id → {class_type, inputs} */
-  workflow: z.record(z.string(), z.object({
-    class_type: z.string().min(1).max(200),
-    inputs: z.record(z.string(), z.unknown()),
-    _meta: z.unknown().optional(),
-  })),
+  workflow: z.record(
+    z.string(),
+    z.object({
+      class_type: z.string().min(1).max(200),
+      inputs: z.record(z.string(), z.unknown()),
+      _meta: z.unknown().optional(),
+    }),
+  ),
   inputs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), CustomModelInput),
   output_type: z.enum(["image", "video"]).default("image"),
   gpu_classes: z.array(GpuClass.exclude(["cpu"])).min(1),

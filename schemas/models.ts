@@ -11,7 +11,9 @@ export { imageField } from "./fields.ts";
 /** The body of an inference call, as the OpenAPI document shows it: each model's fields are in its input_schema. */
 export const ModelInput = z
   .record(z.string(), z.unknown())
-  .describe("The model's input fields: see input_schema in GET /v1/models/{model}. Image fields take base64, a data URL or an https URL.")
+  .describe(
+    "The model's input fields: see input_schema in GET /v1/models/{model}. Image fields take base64, a data URL or an https URL.",
+  )
   .meta({ example: { image: "https://example.com/photo.jpg" } });
 
 export const GpuClass = z.enum(["cpu", "A40", "L40S", "A100-40", "A100-80", "H100", "other"]);
@@ -63,5 +65,7 @@ export interface ModelDefinition {
 /** Names of the image inputs of a model, read from the `format: "image"` marks in its JSON Schema. */
 export function imageFields(schema: Record<string, unknown>): string[] {
   const props = (schema.properties ?? {}) as Record<string, { format?: unknown }>;
-  return Object.entries(props).filter(([, p]) => p?.format === "image").map(([k]) => k);
+  return Object.entries(props)
+    .filter(([, p]) => p?.format === "image")
+    .map(([k]) => k);
 }

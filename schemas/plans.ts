@@ -32,16 +32,42 @@ export type PlanLimits = z.infer<typeof PlanLimits>;
 
 /** The defaults of ../shared/design.md; operators override per account (enterprise is custom). */
 export const PLAN_DEFAULTS: Record<Plan, PlanLimits> = {
-  free: { rpm: 5, in_flight: 1, daily_quota: 100, free_models_only: true, monthly_credit: 0, priority: 0,
-    moderation: { min_policy: "block", max_threshold: 0.5 } },
-  pro: { rpm: 50, in_flight: 5, daily_quota: null, free_models_only: false, monthly_credit: 39_000_000, priority: 10,
-    moderation: { min_policy: "flag", max_threshold: 0.8 } },
+  free: {
+    rpm: 5,
+    in_flight: 1,
+    daily_quota: 100,
+    free_models_only: true,
+    monthly_credit: 0,
+    priority: 0,
+    moderation: { min_policy: "block", max_threshold: 0.5 },
+  },
+  pro: {
+    rpm: 50,
+    in_flight: 5,
+    daily_quota: null,
+    free_models_only: false,
+    monthly_credit: 39_000_000,
+    priority: 10,
+    moderation: { min_policy: "flag", max_threshold: 0.8 },
+  },
   business: {
-    rpm: 200, in_flight: 20, daily_quota: null, free_models_only: false, monthly_credit: 99_000_000, priority: 10,
+    rpm: 200,
+    in_flight: 20,
+    daily_quota: null,
+    free_models_only: false,
+    monthly_credit: 99_000_000,
+    priority: 10,
     moderation: { min_policy: "none", max_threshold: 1 },
   },
-  enterprise: { rpm: 1000, in_flight: 100, daily_quota: null, free_models_only: false, monthly_credit: 0, priority: 10,
-    moderation: { min_policy: "none", max_threshold: 1 } },
+  enterprise: {
+    rpm: 1000,
+    in_flight: 100,
+    daily_quota: null,
+    free_models_only: false,
+    monthly_credit: 0,
+    priority: 10,
+    moderation: { min_policy: "none", max_threshold: 1 },
+  },
 };
 
 /** An amount of micro-USD: a positive safe integer (no floats, no NaN, nothing beyond 2^53). */

@@ -6,7 +6,9 @@ import { DefinitionError } from "./workflow.ts";
 /** The same words as requests' statuses (schemas/api.ts imports this module, so it is not imported back). */
 const RequestStatus = z.enum(["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
 
-export const WorkflowSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "slug: 2-63 of a-z, 0-9 and -, starting with a letter or digit");
+export const WorkflowSlug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "slug: 2-63 of a-z, 0-9 and -, starting with a letter or digit");
 export const AliasName = z.enum(["production", "staging"]);
 
 export const CreateWorkflow = z.strictObject({
@@ -29,7 +31,11 @@ export const Estimate = z.object({
 });
 export type Estimate = z.infer<typeof Estimate>;
 
-export const ValidationResult = z.object({ valid: z.boolean(), errors: z.array(DefinitionError), estimate: Estimate.nullable() });
+export const ValidationResult = z.object({
+  valid: z.boolean(),
+  errors: z.array(DefinitionError),
+  estimate: Estimate.nullable(),
+});
 
 export const WorkflowVersionView = z.object({ version: z.number().int(), created_at: z.iso.datetime() });
 
@@ -40,7 +46,11 @@ export const WorkflowView = z.object({
   status: z.enum(["active", "archived"]),
   draft: z.object({ definition: z.unknown(), etag: z.string(), updated_at: z.iso.datetime() }),
   versions: z.array(WorkflowVersionView),
-  aliases: z.object({ production: z.number().int().nullable(), staging: z.number().int().nullable(), latest: z.number().int().nullable() }),
+  aliases: z.object({
+    production: z.number().int().nullable(),
+    staging: z.number().int().nullable(),
+    latest: z.number().int().nullable(),
+  }),
   /** the version a bare-slug run uses: production if set, else latest */
   serving: z.number().int().nullable(),
   input_schema: z.record(z.string(), z.unknown()).nullable(),
@@ -64,12 +74,23 @@ export const WorkflowCatalogEntry = z.object({
 });
 export type WorkflowCatalogEntry = z.infer<typeof WorkflowCatalogEntry>;
 
-export const PublishedVersion = z.object({ slug: z.string(), version: z.number().int(), created_at: z.iso.datetime(), estimate: Estimate });
+export const PublishedVersion = z.object({
+  slug: z.string(),
+  version: z.number().int(),
+  created_at: z.iso.datetime(),
+  estimate: Estimate,
+});
 
 export const NodeStatus = z.enum(["PENDING", "QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
 
 export const RunOutput = z.union([
-  z.object({ type: z.literal("file"), url: z.url(), content_type: z.string(), size: z.number().int(), expires_at: z.iso.datetime() }),
+  z.object({
+    type: z.literal("file"),
+    url: z.url(),
+    content_type: z.string(),
+    size: z.number().int(),
+    expires_at: z.iso.datetime(),
+  }),
   z.object({ type: z.literal("json"), value: z.unknown() }),
 ]);
 
@@ -88,19 +109,22 @@ export const WorkflowRunView = z.object({
   /** Segmind-style: the first output (a URL or the JSON value) */
   output: z.unknown().nullable(),
   error: z.object({ node: z.string().nullable(), kind: z.string(), message: z.string() }).nullable(),
-  nodes: z.record(z.string(), z.object({
-    status: NodeStatus,
-    model: z.string(),
-    request_id: z.string(),
-    attempts: z.number().int(),
-    queued_at: z.iso.datetime().nullable(),
-    started_at: z.iso.datetime().nullable(),
-    ended_at: z.iso.datetime().nullable(),
-    gpu_ms: z.number().int().nullable(),
-    max_cost: z.number().int(),
-    cost: z.number().int().nullable(),
-    error: z.object({ kind: z.string(), message: z.string() }).nullable(),
-  })),
+  nodes: z.record(
+    z.string(),
+    z.object({
+      status: NodeStatus,
+      model: z.string(),
+      request_id: z.string(),
+      attempts: z.number().int(),
+      queued_at: z.iso.datetime().nullable(),
+      started_at: z.iso.datetime().nullable(),
+      ended_at: z.iso.datetime().nullable(),
+      gpu_ms: z.number().int().nullable(),
+      max_cost: z.number().int(),
+      cost: z.number().int().nullable(),
+      error: z.object({ kind: z.string(), message: z.string() }).nullable(),
+    }),
+  ),
   poll_url: z.string(),
   status_url: z.string(),
   events_url: z.string(),
@@ -128,4 +152,7 @@ export const WorkflowTemplate = z.object({
   definition: z.unknown(),
 });
 export const TemplateList = z.object({ data: z.array(WorkflowTemplate) });
-export const CopyTemplate = z.strictObject({ slug: WorkflowSlug.optional(), name: z.string().min(1).max(200).optional() });
+export const CopyTemplate = z.strictObject({
+  slug: WorkflowSlug.optional(),
+  name: z.string().min(1).max(200).optional(),
+});

@@ -1,7 +1,19 @@
 import { checkModelInput, type FieldIssue } from "./model-input.ts";
 import {
-  classify, dependencies, hasNestedRef, inputSchema, MAX_NODES, INPUT_NAME, NODE_ID, parseRef, topoOrder, WorkflowDefinition,
-  type DefinitionError, type DefinitionErrorCode, type ModelLookup, type WorkflowInput,
+  classify,
+  dependencies,
+  hasNestedRef,
+  inputSchema,
+  MAX_NODES,
+  INPUT_NAME,
+  NODE_ID,
+  parseRef,
+  topoOrder,
+  WorkflowDefinition,
+  type DefinitionError,
+  type DefinitionErrorCode,
+  type ModelLookup,
+  type WorkflowInput,
 } from "./workflow.ts";
 
 /**
@@ -10,7 +22,7 @@ import {
  */
 
 const esc = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
-export const pointer = (...parts: (string | number)[]) => "/" + parts.map((p) => esc(String(p))).join("/");
+export const pointer = (...parts: (string | number)[]) => `/${parts.map((p) => esc(String(p))).join("/")}`;
 
 type FieldType = "image" | "string" | "number" | "integer" | "boolean" | "json" | "unknown";
 
@@ -27,7 +39,7 @@ function fieldType(p: JsonProp | undefined): FieldType {
   if (p.format === "image") return "image";
   const t = Array.isArray(p.type) ? p.type[0] : p.type;
   if (t === "string" || t === "number" || t === "integer" || t === "boolean") return t;
-  if (p.enum && p.enum.every((x) => typeof x === "string")) return "string";
+  if (p.enum?.every((x) => typeof x === "string")) return "string";
   // a choice among string forms (a colour or a gradient) is a string
   const branches = p.anyOf ?? p.oneOf;
   if (branches?.length && branches.every((b) => b.type === "string" && b.format !== "image")) return "string";
@@ -80,34 +92,62 @@ function inputType(d: WorkflowInput): FieldType {
  * Checks a definition and returns every problem found, each with a JSON pointer into the definition. An empty
  * list means the definition can be published. The parsed definition is returned when its shape is valid.
  */
-export function checkDefinition(raw: unknown, models: ModelLookup): { errors: DefinitionError[]; definition: WorkflowDefinition | null } {
+export function checkDefinition(
+  raw: unknown,
+  models: ModelLookup,
+): { errors: DefinitionError[]; definition: WorkflowDefinition | null } {
   const parsed = WorkflowDefinition.safeParse(raw);
   if (!parsed.success) {
-    return { definition: null, errors: parsed.error.issues.map((i) => ({ pointer: pointer(...(i.path as (string | number)[])), code: "invalid_format" as const, message: i.message })) };
+    return {
+      definition: null,
+      errors: parsed.error.issues.map((i) => ({
+        pointer: pointer(...(i.path as (string | number)[])),
+        code: "invalid_format" as const,
+        message: i.message,
+      })),
+    };
   }
   const def = parsed.data;
   const errors: DefinitionError[] = [];
-  const err = (code: DefinitionErrorCode, message: string, ...path: (string | number)[]) => errors.push({ pointer: pointer(...path), code, message });
+  const err = (code: DefinitionErrorCode, message: string, ...path: (string | number)[]) =>
+    errors.push({ pointer: pointer(...path), code, message });
   const ids = Object.keys(def.nodes);
 
   if (ids.length === 0) err("no_nodes", "a workflow needs at least one node", "nodes");
-  if (ids.length > MAX_NODES) err("too_many_nodes", `a workflow has at most ${MAX_NODES} nodes; this one has ${ids.length}`, "nodes");
+  if (ids.length > MAX_NODES)
+    err("too_many_nodes", `a workflow has at most ${MAX_NODES} nodes; this one has ${ids.length}`, "nodes");
   if (Object.keys(def.outputs).length === 0) err("no_outputs", "a workflow needs at least one output", "outputs");
-  for (const id of ids) if (!NODE_ID.test(id)) err("invalid_node_id", `node id '${id}' must match ${NODE_ID.source}`, "nodes", id);
-  for (const name of Object.keys(def.inputs)) if (!INPUT_NAME.test(name)) err("invalid_name", `input name '${name}' must match ${INPUT_NAME.source}`, "inputs", name);
-  for (const name of Object.keys(def.outputs)) if (!INPUT_NAME.test(name)) err("invalid_name", `output name '${name}' must match ${INPUT_NAME.source}`, "outputs", name);
+  for (const id of ids)
+    if (!NODE_ID.test(id)) err("invalid_node_id", `node id '${id}' must match ${NODE_ID.source}`, "nodes", id);
+  for (const name of Object.keys(def.inputs))
+    if (!INPUT_NAME.test(name))
+      err("invalid_name", `input name '${name}' must match ${INPUT_NAME.source}`, "inputs", name);
+  for (const name of Object.keys(def.outputs))
+    if (!INPUT_NAME.test(name))
+      err("invalid_name", `output name '${name}' must match ${INPUT_NAME.source}`, "outputs", name);
 
   for (const [name, d] of Object.entries(def.inputs)) {
     if (!("default" in d) || d.default === undefined) continue;
     const r = inputSchema(d).safeParse(d.default);
-    if (!r.success) err("invalid_default", `default does not fit the input: ${r.error.issues[0]!.message}`, "inputs", name, "default");
+    if (!r.success)
+      err(
+        "invalid_default",
+        `default does not fit the input: ${r.error.issues[0]!.message}`,
+        "inputs",
+        name,
+        "default",
+      );
   }
 
   /** The type a ref yields, or null (with an error recorded) when it does not resolve. */
   const resolve = (ref: string, at: (string | number)[]): FieldType | null => {
     const p = parseRef(ref);
     if (!p) {
-      err("invalid_ref", `'${ref}' is not a ref: use inputs.<name>, nodes.<id>.output, nodes.<id>.outputs.<n> or nodes.<id>.json[.<path>]`, ...at);
+      err(
+        "invalid_ref",
+        `'${ref}' is not a ref: use inputs.<name>, nodes.<id>.output, nodes.<id>.outputs.<n> or nodes.<id>.json[.<path>]`,
+        ...at,
+      );
       return null;
     }
     if (p.kind === "input") {
@@ -123,7 +163,8 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
     const m = models(n.model);
     if (!m) return "unknown";
     if (p.kind === "json") {
-      if (m.output_type !== "json") err("type_mismatch", `node '${p.node}' (${n.model}) returns a file, not JSON`, ...at);
+      if (m.output_type !== "json")
+        err("type_mismatch", `node '${p.node}' (${n.model}) returns a file, not JSON`, ...at);
       return "json";
     }
     if (m.output_type === "json") err("type_mismatch", `node '${p.node}' (${n.model}) returns JSON, not a file`, ...at);
@@ -134,7 +175,8 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
     const node = def.nodes[id]!;
     const model = models(node.model);
     if (!model) err("unknown_model", `no model '${node.model}' in the catalog`, "nodes", id, "model");
-    else if (!model.allowed) err("model_not_allowed", model.reason ?? `this account may not use '${node.model}'`, "nodes", id, "model");
+    else if (!model.allowed)
+      err("model_not_allowed", model.reason ?? `this account may not use '${node.model}'`, "nodes", id, "model");
     const props = model ? propsOf(model.input_schema) : {};
     // A schema that allows no extra fields (every manifest's `additionalProperties: false`) names all of them.
     const closed = model?.input_schema.additionalProperties === false;
@@ -155,13 +197,19 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
       const target = fieldType(props[field]);
       if (c.kind === "ref") {
         const t = resolve(c.ref, at);
-        if (t && model && !fits(t, target)) err("type_mismatch", `'${c.ref}' is ${t === "image" ? "a file" : `of type ${t}`} but ${node.model}.${field} takes ${target}`, ...at);
+        if (t && model && !fits(t, target))
+          err(
+            "type_mismatch",
+            `'${c.ref}' is ${t === "image" ? "a file" : `of type ${t}`} but ${node.model}.${field} takes ${target}`,
+            ...at,
+          );
       } else {
         for (const r of c.refs) {
           const t = resolve(r, at);
           if (t === "image") err("type_mismatch", `'{${r}}' is a file and cannot be put inside text`, ...at);
         }
-        if (model && !fits("string", target)) err("type_mismatch", `a $template makes text but ${node.model}.${field} takes ${target}`, ...at);
+        if (model && !fits("string", target))
+          err("type_mismatch", `a $template makes text but ${node.model}.${field} takes ${target}`, ...at);
       }
     }
     if (model) {
@@ -185,7 +233,8 @@ export function checkDefinition(raw: unknown, models: ModelLookup): { errors: De
     const deps = (id: string) => dependencies(def.nodes[id]!).filter((d) => d in def.nodes);
     const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
       deps(from).some((d) => d === to || (!seen.has(d) && (seen.add(d), reaches(d, to, seen))));
-    for (const id of cyclic) if (reaches(id, id)) err("cycle", `node '${id}' depends on itself through ${deps(id).join(", ")}`, "nodes", id);
+    for (const id of cyclic)
+      if (reaches(id, id)) err("cycle", `node '${id}' depends on itself through ${deps(id).join(", ")}`, "nodes", id);
   }
   return { errors, definition: def };
 }

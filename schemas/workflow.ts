@@ -12,11 +12,34 @@ export const INPUT_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
 const base = { description: z.string().max(500).optional() };
 export const WorkflowInput = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("image"), ...base }),
-  z.strictObject({ type: z.literal("string"), default: z.string().optional(), min_length: z.number().int().min(0).optional(), max_length: z.number().int().min(1).optional(), ...base }),
-  z.strictObject({ type: z.literal("number"), default: z.number().optional(), minimum: z.number().optional(), maximum: z.number().optional(), ...base }),
-  z.strictObject({ type: z.literal("integer"), default: z.number().int().optional(), minimum: z.number().int().optional(), maximum: z.number().int().optional(), ...base }),
+  z.strictObject({
+    type: z.literal("string"),
+    default: z.string().optional(),
+    min_length: z.number().int().min(0).optional(),
+    max_length: z.number().int().min(1).optional(),
+    ...base,
+  }),
+  z.strictObject({
+    type: z.literal("number"),
+    default: z.number().optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+    ...base,
+  }),
+  z.strictObject({
+    type: z.literal("integer"),
+    default: z.number().int().optional(),
+    minimum: z.number().int().optional(),
+    maximum: z.number().int().optional(),
+    ...base,
+  }),
   z.strictObject({ type: z.literal("boolean"), default: z.boolean().optional(), ...base }),
-  z.strictObject({ type: z.literal("enum"), values: z.array(z.string().min(1)).min(1).max(100), default: z.string().optional(), ...base }),
+  z.strictObject({
+    type: z.literal("enum"),
+    values: z.array(z.string().min(1)).min(1).max(100),
+    default: z.string().optional(),
+    ...base,
+  }),
 ]);
 export type WorkflowInput = z.infer<typeof WorkflowInput>;
 
@@ -35,8 +58,20 @@ export const WorkflowDefinition = z.strictObject({
 export type WorkflowDefinition = z.infer<typeof WorkflowDefinition>;
 
 export const DefinitionErrorCode = z.enum([
-  "invalid_format", "too_many_nodes", "no_nodes", "no_outputs", "invalid_node_id", "invalid_name", "invalid_default",
-  "invalid_ref", "unresolved_ref", "cycle", "unknown_model", "model_not_allowed", "unknown_field", "type_mismatch",
+  "invalid_format",
+  "too_many_nodes",
+  "no_nodes",
+  "no_outputs",
+  "invalid_node_id",
+  "invalid_name",
+  "invalid_default",
+  "invalid_ref",
+  "unresolved_ref",
+  "cycle",
+  "unknown_model",
+  "model_not_allowed",
+  "unknown_field",
+  "type_mismatch",
   "invalid_node_input",
 ]);
 export type DefinitionErrorCode = z.infer<typeof DefinitionErrorCode>;
@@ -69,7 +104,8 @@ export function parseRef(s: string): Ref | null {
   if (p[0] !== "nodes" || p.length < 3 || !SEG.test(p[1]!)) return null;
   const node = p[1]!;
   if (p[2] === "output" && p.length === 3) return { kind: "output", node, index: 0 };
-  if (p[2] === "outputs" && p.length === 4 && /^(0|[1-9][0-9]{0,2})$/.test(p[3]!)) return { kind: "output", node, index: Number(p[3]) };
+  if (p[2] === "outputs" && p.length === 4 && /^(0|[1-9][0-9]{0,2})$/.test(p[3]!))
+    return { kind: "output", node, index: Number(p[3]) };
   if (p[2] === "json" && p.slice(3).every((x) => SEG.test(x))) return { kind: "json", node, path: p.slice(3) };
   return null;
 }
@@ -77,7 +113,10 @@ export function parseRef(s: string): Ref | null {
 const TEMPLATE_REF = /\{([^{}]*)\}/g;
 
 /** A node input value: a literal, a whole-value ref, or a template of refs. */
-export type Value = { kind: "literal"; value: unknown } | { kind: "ref"; ref: string } | { kind: "template"; template: string; refs: string[] };
+export type Value =
+  | { kind: "literal"; value: unknown }
+  | { kind: "ref"; ref: string }
+  | { kind: "template"; template: string; refs: string[] };
 
 export function classify(v: unknown): Value {
   if (v && typeof v === "object" && !Array.isArray(v)) {
@@ -85,7 +124,11 @@ export function classify(v: unknown): Value {
     const o = v as Record<string, unknown>;
     if (keys.length === 1 && keys[0] === "$ref" && typeof o.$ref === "string") return { kind: "ref", ref: o.$ref };
     if (keys.length === 1 && keys[0] === "$template" && typeof o.$template === "string") {
-      return { kind: "template", template: o.$template, refs: [...o.$template.matchAll(TEMPLATE_REF)].map((m) => m[1]!) };
+      return {
+        kind: "template",
+        template: o.$template,
+        refs: [...o.$template.matchAll(TEMPLATE_REF)].map((m) => m[1]!),
+      };
     }
   }
   return { kind: "literal", value: v };
@@ -93,7 +136,8 @@ export function classify(v: unknown): Value {
 
 export function hasNestedRef(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(hasNestedRef);
-  if (v && typeof v === "object") return Object.entries(v).some(([k, x]) => k === "$ref" || k === "$template" || hasNestedRef(x));
+  if (v && typeof v === "object")
+    return Object.entries(v).some(([k, x]) => k === "$ref" || k === "$template" || hasNestedRef(x));
   return false;
 }
 
@@ -145,7 +189,10 @@ export function longestPath(def: Pick<WorkflowDefinition, "nodes">, weight: (id:
 export function inputSchema(d: WorkflowInput): z.ZodType {
   switch (d.type) {
     case "image":
-      return z.string().min(1).meta({ format: "image", ...(d.description ? { description: d.description } : {}) });
+      return z
+        .string()
+        .min(1)
+        .meta({ format: "image", ...(d.description ? { description: d.description } : {}) });
     case "string": {
       let s = z.string();
       if (d.min_length !== undefined) s = s.min(d.min_length);
@@ -162,7 +209,9 @@ export function inputSchema(d: WorkflowInput): z.ZodType {
     case "boolean":
       return d.description ? z.boolean().describe(d.description) : z.boolean();
     case "enum":
-      return d.description ? z.enum(d.values as [string, ...string[]]).describe(d.description) : z.enum(d.values as [string, ...string[]]);
+      return d.description
+        ? z.enum(d.values as [string, ...string[]]).describe(d.description)
+        : z.enum(d.values as [string, ...string[]]);
   }
 }
 

@@ -17,7 +17,11 @@ const BIN = path.join(ROOT, "node_modules", ".bin");
  * The local start makes no request off the machine: no usage metrics, no Request.cf download from
  * workers.cloudflare.com (Miniflare uses its built-in stand-in object), and no banner with its npm update check.
  */
-export const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" };
+export const OFFLINE_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+};
 
 export interface PlatformOptions {
   port: number;
@@ -45,11 +49,16 @@ export interface Platform {
 
 function run(cmd: string, args: string[], logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV, PATH: `${BIN}:${process.env.PATH}` } });
+    const p = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...OFFLINE_ENV, PATH: `${BIN}:${process.env.PATH}` },
+    });
     const log = createWriteStream(logFile, { flags: "a" });
     p.stdout.pipe(log);
     p.stderr.pipe(log);
-    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}; see ${logFile}`))));
+    p.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}; see ${logFile}`)),
+    );
   });
 }
 
@@ -66,10 +75,19 @@ async function waitHealthy(url: string, proc: ChildProcess, timeoutMs: number, l
   throw new Error(`platform not healthy after ${timeoutMs} ms; see ${logFile}`);
 }
 
-export async function admin<T>(url: string, token: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function admin<T>(
+  url: string,
+  token: string,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const r = await fetch(url + p, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   return { status: r.status, body: (await r.json()) as T };
@@ -80,18 +98,33 @@ async function ensureDemo(url: string, token: string, file: string): Promise<Dem
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, "utf8")) as Demo;
     const probe = await fetch(`${url}/v2/requests/req_probe/status`, { headers: { "x-api-key": saved.api_key } });
-    const agentProbe = await fetch(`${url}/agent/v1/heartbeat`, { method: "POST", headers: { authorization: `Bearer ${saved.agent_token}`, "content-type": "application/json" }, body: "{}" });
+    const agentProbe = await fetch(`${url}/agent/v1/heartbeat`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${saved.agent_token}`, "content-type": "application/json" },
+      body: "{}",
+    });
     if (probe.status !== 401 && agentProbe.status !== 401) return saved;
   }
   const email = `demo+${randomBytes(4).toString("hex")}@example.com`;
   // A pro demo account: its $39 monthly credit shows holds, charges and x-remaining-credits at work.
   const acct = await admin<{ id: string }>(url, token, "POST", "/admin/v1/accounts", { email, plan: "pro" });
-  const key = await admin<{ key: string }>(url, token, "POST", `/admin/v1/accounts/${acct.body.id}/keys`, { name: "demo" });
+  const key = await admin<{ key: string }>(url, token, "POST", `/admin/v1/accounts/${acct.body.id}/keys`, {
+    name: "demo",
+  });
   // The local provider is the operator's own machine: it may register whatever class its GPUs are.
-  const prov = await admin<{ id: string }>(url, token, "POST", "/admin/v1/providers", { name: "local", gpu_classes: ["cpu", "A40", "L40S", "A100-40", "A100-80", "H100", "other"] });
+  const prov = await admin<{ id: string }>(url, token, "POST", "/admin/v1/providers", {
+    name: "local",
+    gpu_classes: ["cpu", "A40", "L40S", "A100-40", "A100-80", "H100", "other"],
+  });
   const tok = await admin<{ token: string }>(url, token, "POST", `/admin/v1/providers/${prov.body.id}/agent-tokens`);
-  if (acct.status !== 201 || key.status !== 201 || prov.status !== 201 || tok.status !== 201) throw new Error("could not create the demo account");
-  const demo = { account_id: acct.body.id, api_key: key.body.key, provider_id: prov.body.id, agent_token: tok.body.token };
+  if (acct.status !== 201 || key.status !== 201 || prov.status !== 201 || tok.status !== 201)
+    throw new Error("could not create the demo account");
+  const demo = {
+    account_id: acct.body.id,
+    api_key: key.body.key,
+    provider_id: prov.body.id,
+    agent_token: tok.body.token,
+  };
   writeFileSync(file, JSON.stringify(demo, null, 2), { mode: 0o600 });
   return demo;
 }
@@ -101,11 +134,30 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   mkdirSync(o.logDir, { recursive: true });
   const wlog = path.join(o.logDir, "wrangler.log");
   copyDocsAssets();
-  await run(path.join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", o.persistDir], wlog);
+  await run(
+    path.join(BIN, "wrangler"),
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", o.persistDir],
+    wlog,
+  );
   // Webhook receivers and image URLs on this machine are the point of a local start; production ignores the setting.
   const vars = { ADMIN_TOKEN: o.adminToken, ALLOW_PRIVATE_OUTBOUND: "true", ...(o.vars ?? {}) };
-  const args = ["dev", "--port", String(o.port), "--ip", "127.0.0.1", "--persist-to", o.persistDir, "--show-interactive-dev-session=false", ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
-  const wrangler = spawn(path.join(BIN, "wrangler"), args, { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV, PATH: `${BIN}:${process.env.PATH}`, CI: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const args = [
+    "dev",
+    "--port",
+    String(o.port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    o.persistDir,
+    "--show-interactive-dev-session=false",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+  ];
+  const wrangler = spawn(path.join(BIN, "wrangler"), args, {
+    cwd: ROOT,
+    env: { ...process.env, ...OFFLINE_ENV, PATH: `${BIN}:${process.env.PATH}`, CI: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const log = createWriteStream(wlog, { flags: "a" });
   wrangler.stdout!.pipe(log);
   wrangler.stderr!.pipe(log);
@@ -140,10 +192,22 @@ export interface AgentProcess {
   waitFor(re: RegExp, timeoutMs: number): Promise<string>;
 }
 
-export function startAgent(url: string, token: string, extra: string[] = [], logFile?: string, env: Record<string, string> = {}): AgentProcess {
-  const proc = spawn(process.execPath, [path.join(ROOT, "gpu-agent", "bin", "gpu-agent.js"), "run", "--platform-url", url, "--token", token, ...extra], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env },
-  });
+export function startAgent(
+  url: string,
+  token: string,
+  extra: string[] = [],
+  logFile?: string,
+  env: Record<string, string> = {},
+): AgentProcess {
+  const proc = spawn(
+    process.execPath,
+    [path.join(ROOT, "gpu-agent", "bin", "gpu-agent.js"), "run", "--platform-url", url, "--token", token, ...extra],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    },
+  );
   const lines: string[] = [];
   const listeners = new Set<(l: string) => void>();
   const log = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
@@ -151,7 +215,7 @@ export function startAgent(url: string, token: string, extra: string[] = [], log
   const onData = (d: Buffer) => {
     log?.write(d);
     buf += d.toString();
-    let i;
+    let i: number;
     while ((i = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
@@ -170,7 +234,9 @@ export function startAgent(url: string, token: string, extra: string[] = [], log
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`agent did not log ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-10).join("\n")}`));
+          reject(
+            new Error(`agent did not log ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-10).join("\n")}`),
+          );
         }, timeoutMs);
         const check = (l: string) => {
           if (re.test(l)) {

@@ -10,13 +10,21 @@ const persistDir = path.join(ROOT, ".wrangler", "state");
 const logDir = path.join(ROOT, ".wrangler", "logs");
 mkdirSync(persistDir, { recursive: true });
 const tokenFile = path.join(persistDir, "admin-token");
-const adminToken = process.env.ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : randomBytes(24).toString("hex"));
+const adminToken =
+  process.env.ADMIN_TOKEN ??
+  (existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : randomBytes(24).toString("hex"));
 if (!process.env.ADMIN_TOKEN) writeFileSync(tokenFile, adminToken, { mode: 0o600 });
 
 // Payments: real Stripe when both keys are set, otherwise the local stand-in (test cards, signed webhooks).
 const realStripe = Boolean(process.env.STRIPE_SECRET_KEY && process.env.STRIPE_WEBHOOK_SECRET);
 const stripePort = Number(process.env.STRIPE_STANDIN_PORT ?? 12111);
-const stripe = realStripe ? null : await startStripeStandIn({ port: stripePort, webhookUrl: `http://127.0.0.1:${port}/v1/billing/stripe-webhook`, stateFile: path.join(persistDir, "stripe-standin.json") });
+const stripe = realStripe
+  ? null
+  : await startStripeStandIn({
+      port: stripePort,
+      webhookUrl: `http://127.0.0.1:${port}/v1/billing/stripe-webhook`,
+      stateFile: path.join(persistDir, "stripe-standin.json"),
+    });
 const stripeVars: Record<string, string> = realStripe
   ? { STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY!, STRIPE_WEBHOOK_SECRET: process.env.STRIPE_WEBHOOK_SECRET! }
   : { STRIPE_API_BASE: stripe!.url };
@@ -29,10 +37,16 @@ platform.wrangler.stdout!.on("data", (d: Buffer) => {
   pending += d.toString();
   const lines = pending.split("\n");
   pending = lines.pop() ?? "";
-  for (const l of lines) if (l.includes("[magic-link]")) console.log(`\nconsole sign-in link: ${l.slice(l.indexOf("[magic-link]") + 13)}`);
+  for (const l of lines)
+    if (l.includes("[magic-link]")) console.log(`\nconsole sign-in link: ${l.slice(l.indexOf("[magic-link]") + 13)}`);
 });
 console.log("platform up; starting a local gpu-agent (loads ISNet and NSFW models, ~20 s on 2 cores) ...");
-const agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "local-agent"], path.join(logDir, "agent.log"));
+const agent = startAgent(
+  platform.url,
+  platform.demo.agent_token,
+  ["--name", "local-agent"],
+  path.join(logDir, "agent.log"),
+);
 
 let stopping = false;
 async function shutdown(code: number) {
@@ -41,7 +55,10 @@ async function shutdown(code: number) {
   console.log("\nstopping: draining the agent, then the platform ...");
   if (agent.proc.exitCode === null) {
     agent.proc.kill("SIGTERM");
-    await new Promise((r) => { agent.proc.once("exit", r); setTimeout(r, 35_000); });
+    await new Promise((r) => {
+      agent.proc.once("exit", r);
+      setTimeout(r, 35_000);
+    });
   }
   await platform.stop();
   await stripe?.stop();

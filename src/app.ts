@@ -1,7 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
-import { ErrorEnvelope } from "../schemas/index.ts";
+import type { z } from "zod";
+import type { ErrorEnvelope } from "../schemas/index.ts";
 import { ApiError, invalidFields } from "./errors.ts";
 import { config, type Config, type Env } from "./env.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
@@ -29,7 +29,12 @@ export function limit(maxSize: number): MiddlewareHandler<AppEnv> {
 
 export function errorResponse(c: Ctx, err: ApiError): Response {
   const body: ErrorEnvelope = {
-    error: { code: err.code, message: err.message, request_id: c.get("requestId") ?? "unknown", ...(err.details !== undefined ? { details: err.details } : {}) },
+    error: {
+      code: err.code,
+      message: err.message,
+      request_id: c.get("requestId") ?? "unknown",
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    },
   };
   return c.json(body, err.status as 400, err.headers);
 }
@@ -47,17 +52,23 @@ export async function jsonBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<
   return validate(schema, raw);
 }
 
-
 export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw invalidFields(parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code })));
+    throw invalidFields(
+      parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code })),
+    );
   }
   return parsed.data;
 }
 
 /** Validates a response before it is sent, so the OpenAPI document never lies. */
-export function reply<S extends z.ZodType>(c: Ctx, schema: S, data: z.input<S>, status: 200 | 201 | 202 = 200): Response {
+export function reply<S extends z.ZodType>(
+  c: Ctx,
+  schema: S,
+  data: z.input<S>,
+  status: 200 | 201 | 202 = 200,
+): Response {
   return c.json(schema.parse(data) as object, status);
 }
 
@@ -73,7 +84,10 @@ export function createApi(): Api {
 
   app.use("*", async (c, next) => {
     const incoming = c.req.header("x-request-id");
-    const id = incoming && /^[A-Za-z0-9._-]{8,100}$/.test(incoming) ? incoming : `req_${crypto.randomUUID().replaceAll("-", "")}`;
+    const id =
+      incoming && /^[A-Za-z0-9._-]{8,100}$/.test(incoming)
+        ? incoming
+        : `req_${crypto.randomUUID().replaceAll("-", "")}`;
     c.set("requestId", id);
     c.set("cfg", config(c.env));
     await next();
@@ -83,7 +97,14 @@ export function createApi(): Api {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
-    console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), message: String(err), stack: (err as Error).stack }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        request_id: c.get("requestId"),
+        message: String(err),
+        stack: (err as Error).stack,
+      }),
+    );
     return errorResponse(c, new ApiError("internal", "internal error"));
   });
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
@@ -95,7 +116,12 @@ export function createApi(): Api {
       registry.add(def);
       const path = def.path.replace(/\{([^}]+)\}/g, ":$1");
       // Every route gets a body limit, checked before authentication reads anything.
-      app.on(def.method.toUpperCase(), path, limit(def.maxBody ?? LIMITS.json), ...(handlers as [MiddlewareHandler<AppEnv>]));
+      app.on(
+        def.method.toUpperCase(),
+        path,
+        limit(def.maxBody ?? LIMITS.json),
+        ...(handlers as [MiddlewareHandler<AppEnv>]),
+      );
     },
   };
 }

@@ -50,14 +50,25 @@ export const Config = z.object({
   ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
   LEASE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  JOB_TTL_S: z.coerce.number().int().min(5).max(7 * 24 * 3600).default(600),
+  JOB_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(7 * 24 * 3600)
+    .default(600),
   ADMIN_TOKEN: z.string().min(16).optional(),
   URL_SIGNING_SECRET: z.string().min(16).optional(),
   PUBLIC_BASE_URL: z.url().optional(),
   /** outside production only: lets outbound requests reach loopback and private addresses (the local start) */
-  ALLOW_PRIVATE_OUTBOUND: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  ALLOW_PRIVATE_OUTBOUND: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   /** ports outbound URLs may name; unset = 80 and 443 in production, any elsewhere */
-  OUTBOUND_ALLOWED_PORTS: z.string().regex(/^\d{1,5}(,\d{1,5})*$/).transform((v) => v.split(",").map(Number))
+  OUTBOUND_ALLOWED_PORTS: z
+    .string()
+    .regex(/^\d{1,5}(,\d{1,5})*$/)
+    .transform((v) => v.split(",").map(Number))
     .optional(),
   OUTPUT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   REQUEST_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
@@ -65,7 +76,10 @@ export const Config = z.object({
   MAIL_API_KEY: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(3).optional(),
   /** real Stripe when both are set; otherwise the local stand-in at STRIPE_API_BASE (never in production) */
-  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/).optional(),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_/)
+    .optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_").optional(),
   STRIPE_API_BASE: z.url().default("http://127.0.0.1:12111"),
 });
@@ -113,7 +127,9 @@ export function checkProduction(cfg: Config): void {
 
 /** Outside production, a missing signing secret falls back to the admin token so local starts need no extra setup. */
 export function signingSecret(cfg: Config): string {
-  const secret = cfg.URL_SIGNING_SECRET ?? (cfg.ENVIRONMENT !== "production" ? (cfg.ADMIN_TOKEN ?? "local-dev-signing-secret") : undefined);
+  const secret =
+    cfg.URL_SIGNING_SECRET ??
+    (cfg.ENVIRONMENT !== "production" ? (cfg.ADMIN_TOKEN ?? "local-dev-signing-secret") : undefined);
   if (!secret) throw new Error("URL_SIGNING_SECRET is required in production");
   return secret;
 }

@@ -26,7 +26,9 @@ const clip = (s: string) => (s.length > MAX_DETAIL_CHARS ? `${s.slice(0, MAX_DET
 /** The one `invalid_input` error for failing fields (zod's or a JSON Schema's), bounded in count and length. */
 export function invalidFields(issues: { path: string; message: string; code: string }[]): ApiError {
   return new ApiError("invalid_input", "input failed validation", {
-    fields: issues.slice(0, MAX_FIELD_ERRORS).map((i) => ({ path: clip(i.path), message: clip(i.message), code: i.code })),
+    fields: issues
+      .slice(0, MAX_FIELD_ERRORS)
+      .map((i) => ({ path: clip(i.path), message: clip(i.message), code: i.code })),
     ...(issues.length > MAX_FIELD_ERRORS ? { omitted: issues.length - MAX_FIELD_ERRORS } : {}),
   });
 }

@@ -42,14 +42,23 @@ export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
   "post /admin/v1/accounts/{id}/keys": {
     params: { id: "acct_0QhYw2m8Rt4uVx6Yz8Ab1Cd3" },
     request: { name: "production" },
-    responses: { 201: { id: "key_0QhYw3p1Gh7jKl9Mn2Pq4Rs6", key: "sk_live_3q2-7wU0oPj5rYc9XaLzKf1bVhTnMd8e", prefix: "sk_live_3q2-" } },
+    responses: {
+      201: {
+        id: "key_0QhYw3p1Gh7jKl9Mn2Pq4Rs6",
+        key: "sk_live_3q2-7wU0oPj5rYc9XaLzKf1bVhTnMd8e",
+        prefix: "sk_live_3q2-",
+      },
+    },
   },
   "delete /admin/v1/keys/{id}": {
     params: { id: "key_0QhYw3p1Gh7jKl9Mn2Pq4Rs6" },
     responses: { 200: { id: "key_0QhYw3p1Gh7jKl9Mn2Pq4Rs6", revoked: true } },
   },
   "post /admin/v1/models/sync": { responses: { 200: { models: 5 } } },
-  "post /admin/v1/providers": { request: { name: "gpu-host-co" }, responses: { 201: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" } } },
+  "post /admin/v1/providers": {
+    request: { name: "gpu-host-co" },
+    responses: { 201: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" } },
+  },
   "put /admin/v1/providers/{id}/email": {
     params: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" },
     request: { email: "ops@gpu-host.example" },
@@ -57,7 +66,9 @@ export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
   },
   "post /admin/v1/providers/{id}/agent-tokens": {
     params: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" },
-    responses: { 201: { id: "atok_0QhYx1c7Tu3vWx5Yz7Ab9Cd1", token: "agt_Zp4mV1s8KcQ0yWb3nLx6Rj2tHf9dGe5u", prefix: "agt_Zp4mV1" } },
+    responses: {
+      201: { id: "atok_0QhYx1c7Tu3vWx5Yz7Ab9Cd1", token: "agt_Zp4mV1s8KcQ0yWb3nLx6Rj2tHf9dGe5u", prefix: "agt_Zp4mV1" },
+    },
   },
   "delete /admin/v1/agent-tokens/{id}": {
     params: { id: "atok_0QhYx1c7Tu3vWx5Yz7Ab9Cd1" },
@@ -115,7 +126,11 @@ export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
   "post /admin/v1/providers/{id}/keys": {
     params: { id: "prov_0QhYx0a4Lm7nQp2RsT5uVw8X" },
     responses: {
-      201: { id: "pkey_0QhYx2d9Ef4gHi6JkL8mNo0P", token: "pk_KT5QE37CiCx3-qp9FzPYohfN_72h4-HrPT_ncFkUDaw", prefix: "pk_KT5QE37" },
+      201: {
+        id: "pkey_0QhYx2d9Ef4gHi6JkL8mNo0P",
+        token: "pk_KT5QE37CiCx3-qp9FzPYohfN_72h4-HrPT_ncFkUDaw",
+        prefix: "pk_KT5QE37",
+      },
     },
   },
   "delete /admin/v1/provider-keys/{id}": {
@@ -169,7 +184,10 @@ export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
     request: { agent_id: "agent_0QhYy4k2Bd6fHj9KmN3pQr5S", leases: [{ job_id: ID, lease_id: leased.lease_id }] },
     responses: { 200: { extended: [{ job_id: ID, lease_expires_at: 1764590460000 }], cancel: [], drain: false } },
   },
-  "post /agent/v1/deregister": { request: { agent_id: "agent_0QhYy4k2Bd6fHj9KmN3pQr5S" }, responses: { 200: { released: 0 } } },
+  "post /agent/v1/deregister": {
+    request: { agent_id: "agent_0QhYy4k2Bd6fHj9KmN3pQr5S" },
+    responses: { 200: { released: 0 } },
+  },
   "get /agent/v1/jobs/{id}/inputs/{name}": {
     params: { id: ID, name: "image" },
     headers: { "x-agent-id": "agent_0QhYy4k2Bd6fHj9KmN3pQr5S", "x-lease-id": leased.lease_id },

@@ -17,10 +17,15 @@ const modelPage = {
     type: "object",
     properties: {
       image: {
-        type: "string", minLength: 1, format: "image", description: "Image to cut out: base64, data URL, or https URL",
+        type: "string",
+        minLength: 1,
+        format: "image",
+        description: "Image to cut out: base64, data URL, or https URL",
       },
       model: {
-        default: "medium", description: "ISNet variant: small is quantized and faster", type: "string",
+        default: "medium",
+        description: "ISNet variant: small is quantized and faster",
+        type: "string",
         enum: ["small", "medium"],
       },
       format: { default: "png", type: "string", enum: ["png", "webp"] },
@@ -41,7 +46,10 @@ const modelPage = {
   tags: ["image-editing", "cutout"],
   cover: null,
   prices: Object.entries(RATES).map(([gpu_class, micro_usd]) => ({
-    gpu_class, micro_usd, per: "gpu_second", usd_per_hour: Math.round(micro_usd * 3.6 * 100) / 100,
+    gpu_class,
+    micro_usd,
+    per: "gpu_second",
+    usd_per_hour: Math.round(micro_usd * 3.6 * 100) / 100,
   })),
   speed: {
     note: "p50 of the last 500 completed requests",
@@ -52,13 +60,16 @@ const modelPage = {
   },
   example: { input: body, output: null },
   snippets: {
-    curl: `curl -X POST ${BASE}/v1/background-removal -H "x-api-key: $API_KEY" -H "content-type: application/json" \\\n`
-      + `  -d '${JSON.stringify(body)}' -o output.png`,
-    javascript: `const res = await fetch("${BASE}/v1/background-removal", {\n  method: "POST",\n`
-      + `  headers: { "x-api-key": process.env.API_KEY, "content-type": "application/json" },\n`
-      + `  body: JSON.stringify(${JSON.stringify(body)}),\n});`,
-    python: `import os, requests\nres = requests.post("${BASE}/v1/background-removal", `
-      + `headers={"x-api-key": os.environ["API_KEY"]}, json=${JSON.stringify(body)})`,
+    curl:
+      `curl -X POST ${BASE}/v1/background-removal -H "x-api-key: $API_KEY" -H "content-type: application/json" \\\n` +
+      `  -d '${JSON.stringify(body)}' -o output.png`,
+    javascript:
+      `const res = await fetch("${BASE}/v1/background-removal", {\n  method: "POST",\n` +
+      `  headers: { "x-api-key": process.env.API_KEY, "content-type": "application/json" },\n` +
+      `  body: JSON.stringify(${JSON.stringify(body)}),\n});`,
+    python:
+      `import os, requests\nres = requests.post("${BASE}/v1/background-removal", ` +
+      `headers={"x-api-key": os.environ["API_KEY"]}, json=${JSON.stringify(body)})`,
   },
   comfyui: null,
 };
@@ -73,8 +84,16 @@ const comfyWorkflow = {
   "6": {
     class_type: "KSampler",
     inputs: {
-      seed: 5, steps: 25, cfg: 6, sampler_name: "euler", scheduler: "normal", denoise: 0.7,
-      model: ["1", 0], positive: ["4", 0], negative: ["5", 0], latent_image: ["3", 0],
+      seed: 5,
+      steps: 25,
+      cfg: 6,
+      sampler_name: "euler",
+      scheduler: "normal",
+      denoise: 0.7,
+      model: ["1", 0],
+      positive: ["4", 0],
+      negative: ["5", 0],
+      latent_image: ["3", 0],
     },
   },
   "7": { class_type: "VAEDecode", inputs: { samples: ["6", 0], vae: ["1", 2] } },
@@ -87,7 +106,11 @@ const mapping = {
   strength: { node: "6", input: "denoise", type: "number", default: 0.7 },
 };
 const createCustom = {
-  slug: "my-restyler", name: "My restyler", workflow: comfyWorkflow, inputs: mapping, gpu_classes: ["L40S", "H100"],
+  slug: "my-restyler",
+  name: "My restyler",
+  workflow: comfyWorkflow,
+  inputs: mapping,
+  gpu_classes: ["L40S", "H100"],
 };
 const customModel = {
   slug: "my-restyler",
@@ -127,8 +150,14 @@ const billing = {
   card: { brand: "visa", last4: "4242" },
   available: 62_010_000,
   auto_recharge: {
-    enabled: true, threshold: 1_000, amount: 2_500, in_flight: false, consecutive_failures: 0,
-    last_error: null, disabled_reason: null, paused_reason: null,
+    enabled: true,
+    threshold: 1_000,
+    amount: 2_500,
+    in_flight: false,
+    consecutive_failures: 0,
+    last_error: null,
+    disabled_reason: null,
+    paused_reason: null,
   },
   flagged: null,
   owed: 0,
@@ -150,7 +179,12 @@ const PROVIDER = "prov_0QhYx0a4Lm7nQp2RsT5uVw8X";
 const AGENT = "agent_0QhYy4k2Bd6fHj9KmN3pQr5S";
 const earned = { key: AGENT, earned: 1_651_520, jobs: 912, gpu_ms: 5_160_400 };
 const totals = {
-  earned: 1_651_520, platform_paid: 2_880, paid_out: 1_000_000, balance: 654_400, jobs: 912, gpu_ms: 5_160_400,
+  earned: 1_651_520,
+  platform_paid: 2_880,
+  paid_out: 1_000_000,
+  balance: 654_400,
+  jobs: 912,
+  gpu_ms: 5_160_400,
   charged: 2_064_400,
 };
 const report = {
@@ -182,8 +216,9 @@ export const PRODUCT_EXAMPLES: Record<string, OperationExample> = {
   "get /v1/billing/return": {
     query: { session_id: "cs_live_a1Kx2bLmC8dVq9RtGm4PzW7n" },
     responses: {
-      200: "<!doctype html><title>Payment received</title><p>Thank you. Your credit appears on your account as soon as "
-        + "Stripe confirms the payment (usually seconds).</p>",
+      200:
+        "<!doctype html><title>Payment received</title><p>Thank you. Your credit appears on your account as soon as " +
+        "Stripe confirms the payment (usually seconds).</p>",
     },
   },
   "post /v1/billing/stripe-webhook": {
@@ -213,8 +248,11 @@ export const PRODUCT_EXAMPLES: Record<string, OperationExample> = {
     query: { from: "2026-11-30", to: "2026-12-02" },
     responses: {
       200: {
-        provider_id: PROVIDER, from: "2026-11-30T00:00:00.000Z", to: "2026-12-02T00:00:00.000Z",
-        revenue_share_bp: 8_000, ...report,
+        provider_id: PROVIDER,
+        from: "2026-11-30T00:00:00.000Z",
+        to: "2026-12-02T00:00:00.000Z",
+        revenue_share_bp: 8_000,
+        ...report,
       },
     },
   },
@@ -223,8 +261,14 @@ export const PRODUCT_EXAMPLES: Record<string, OperationExample> = {
       200: {
         data: [
           {
-            id: AGENT, name: "host-01", gpu_class: "A40", state: "active", registered_at: "2026-11-29T08:00:12.004Z",
-            jobs: 912, gpu_seconds: 5_160.4, earned: 1_651_520,
+            id: AGENT,
+            name: "host-01",
+            gpu_class: "A40",
+            state: "active",
+            registered_at: "2026-11-29T08:00:12.004Z",
+            jobs: 912,
+            gpu_seconds: 5_160.4,
+            earned: 1_651_520,
           },
         ],
       },
@@ -241,14 +285,24 @@ export const PRODUCT_EXAMPLES: Record<string, OperationExample> = {
         status: "open",
         rows: [
           {
-            op_id: "req_0QhZk3a1f9JmXbT4cLw8rNpY:settle", kind: "earning", account_id: "acct_0QhYw2m8Rt4uVx6Yz8Ab1Cd3",
-            agent_id: AGENT, model: "background-removal", gpu_class: "A40", gpu_ms: 1_840, charge: 736, earn: 588,
-            day: "2026-12-01", created_at: 1796126402020,
+            op_id: "req_0QhZk3a1f9JmXbT4cLw8rNpY:settle",
+            kind: "earning",
+            account_id: "acct_0QhYw2m8Rt4uVx6Yz8Ab1Cd3",
+            agent_id: AGENT,
+            model: "background-removal",
+            gpu_class: "A40",
+            gpu_ms: 1_840,
+            charge: 736,
+            earn: 588,
+            day: "2026-12-01",
+            created_at: 1796126402020,
           },
         ],
         payouts: [
           {
-            op_id: "payout:wire-2026-12-001", amount: 1_000_000, reference: "wire 2026-12-001",
+            op_id: "payout:wire-2026-12-001",
+            amount: 1_000_000,
+            reference: "wire 2026-12-001",
             created_at: 1796122800000,
           },
         ],

@@ -64,8 +64,17 @@ const SIG = "ivbjqVhJi-MpMGCNr98DJp8QtsEGJJGydpfDJKQerZ4";
 const imageUrl = `${BASE}/v2/workflow-runs/${RUN}/outputs/image?expires=1796133602&sig=${SIG}`;
 type Node = { model: string; max_cost: number };
 const node = (n: Node, over: Record<string, unknown>) => ({
-  status: "PENDING", model: n.model, attempts: 0, queued_at: null, started_at: null, ended_at: null,
-  gpu_ms: null, max_cost: n.max_cost, cost: null, error: null, ...over,
+  status: "PENDING",
+  model: n.model,
+  attempts: 0,
+  queued_at: null,
+  started_at: null,
+  ended_at: null,
+  gpu_ms: null,
+  max_cost: n.max_cost,
+  cost: null,
+  error: null,
+  ...over,
 });
 const NODES: Record<string, Node> = {
   cutout: { model: "background-removal", max_cost: 168_000 },
@@ -75,8 +84,14 @@ const NODES: Record<string, Node> = {
 const at = (minSec: string) => `2026-12-01T12:${minSec}Z`;
 const done = (name: string, t: [string, string, string], gpuMs: number, cost: number) =>
   node(NODES[name]!, {
-    status: "COMPLETED", request_id: `${RUN}:${name}`, attempts: 1,
-    queued_at: t[0], started_at: t[1], ended_at: t[2], gpu_ms: gpuMs, cost,
+    status: "COMPLETED",
+    request_id: `${RUN}:${name}`,
+    attempts: 1,
+    queued_at: t[0],
+    started_at: t[1],
+    ended_at: t[2],
+    gpu_ms: gpuMs,
+    cost,
   });
 const completedRun = {
   run_id: RUN,
@@ -90,7 +105,11 @@ const completedRun = {
   held: 0,
   outputs: {
     image: {
-      type: "file", url: imageUrl, content_type: "image/png", size: 482_113, expires_at: "2026-12-01T13:00:03.000Z",
+      type: "file",
+      url: imageUrl,
+      content_type: "image/png",
+      size: 482_113,
+      expires_at: "2026-12-01T13:00:03.000Z",
     },
     safety: { type: "json", value: { Neutral: 0.97, Drawing: 0.02, Porn: 0.01 } },
   },
@@ -114,8 +133,11 @@ const runningRun = {
   nodes: {
     cutout: completedRun.nodes.cutout,
     flat: node(NODES.flat!, {
-      status: "PROCESSING", request_id: `${RUN}:flat`, attempts: 1,
-      queued_at: "2026-12-01T12:00:02.031Z", started_at: "2026-12-01T12:00:02.090Z",
+      status: "PROCESSING",
+      request_id: `${RUN}:flat`,
+      attempts: 1,
+      queued_at: "2026-12-01T12:00:02.031Z",
+      started_at: "2026-12-01T12:00:02.090Z",
     }),
     check: node(NODES.check!, { request_id: `${RUN}:check` }),
   },
@@ -136,8 +158,9 @@ const cancelledRun = {
 const TEMPLATE = {
   id: "product-photo-on-white",
   name: "Product photo on white",
-  description: "Cuts the product out and puts it on a flat background colour (white by default): "
-    + "a marketplace-ready packshot.",
+  description:
+    "Cuts the product out and puts it on a flat background colour (white by default): " +
+    "a marketplace-ready packshot.",
   models: ["background-removal", "image-composite"],
   definition: {
     inputs: {
@@ -205,7 +228,11 @@ export const WORKFLOW_EXAMPLES: Record<string, OperationExample> = {
     responses: {
       200: [
         event(10, "node.completed", {
-          request_id: `${RUN}:check`, cost: 124, released: 83_876, ended_at: 1796126402990, node: "check",
+          request_id: `${RUN}:check`,
+          cost: 124,
+          released: 83_876,
+          ended_at: 1796126402990,
+          node: "check",
           at: "2026-12-01T12:00:03.001Z",
         }),
         event(11, "run.completed", { status: "COMPLETED", cost: 1_060, node: null, at: "2026-12-01T12:00:03.020Z" }),

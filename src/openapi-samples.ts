@@ -25,7 +25,12 @@ export const exampleKey = (op: Pick<Operation, "method" | "path">) => `${op.meth
 
 export function attachExamples(op: Operation, doc: Json, serverUrl: string): void {
   const key = exampleKey(op);
-  const ex = EXAMPLES[key] ?? OPERATOR_EXAMPLES[key] ?? PRODUCT_EXAMPLES[key] ?? WORKFLOW_EXAMPLES[key] ?? ENDPOINT_EXAMPLES[key];
+  const ex =
+    EXAMPLES[key] ??
+    OPERATOR_EXAMPLES[key] ??
+    PRODUCT_EXAMPLES[key] ??
+    WORKFLOW_EXAMPLES[key] ??
+    ENDPOINT_EXAMPLES[key];
   if (!ex) return;
   const where = exampleKey(op);
   for (const p of (doc.parameters as Json[] | undefined) ?? []) {

@@ -7,7 +7,19 @@ export interface Operation {
   /** OpenAPI-style path: /v2/requests/{id} */
   path: string;
   summary: string;
-  tag: "Inference" | "Requests" | "Models" | "Account" | "Webhooks" | "Admin" | "Agent" | "System" | "Workflows" | "Billing" | "Provider" | "Endpoints";
+  tag:
+    | "Inference"
+    | "Requests"
+    | "Models"
+    | "Account"
+    | "Webhooks"
+    | "Admin"
+    | "Agent"
+    | "System"
+    | "Workflows"
+    | "Billing"
+    | "Provider"
+    | "Endpoints";
   auth: "api_key" | "admin" | "agent" | "none";
   body?: z.ZodType;
   bodyContent?: Record<string, { schema: Record<string, unknown> }>;
@@ -17,7 +29,8 @@ export interface Operation {
   maxBody?: number;
 }
 
-const toSchema = (s: z.ZodType, io: "input" | "output") => z.toJSONSchema(s, { target: "draft-2020-12", io, unrepresentable: "any" });
+const toSchema = (s: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(s, { target: "draft-2020-12", io, unrepresentable: "any" });
 
 /** Collects operations as routes are mounted and renders an OpenAPI 3.1 document from their zod schemas. */
 export class OpenApiRegistry {
@@ -30,25 +43,45 @@ export class OpenApiRegistry {
     const paths: Record<string, Record<string, unknown>> = {};
     const errorSchema = toSchema(ErrorEnvelope, "output");
     for (const op of this.operations) {
-      const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+      const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
+        name: m[1],
+        in: "path",
+        required: true,
+        schema: { type: "string" },
+      }));
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(op.responses)) {
         responses[status] = {
           description: r.description,
-          ...(r.schema ? { content: { [r.content ?? "application/json"]: { schema: toSchema(r.schema, "output") } } } : r.content ? { content: { [r.content]: { schema: { type: "string", format: "binary" } } } } : {}),
+          ...(r.schema
+            ? { content: { [r.content ?? "application/json"]: { schema: toSchema(r.schema, "output") } } }
+            : r.content
+              ? { content: { [r.content]: { schema: { type: "string", format: "binary" } } } }
+              : {}),
         };
       }
       for (const status of op.errors ?? []) {
         responses[String(status)] = { description: "error", content: { "application/json": { schema: errorSchema } } };
       }
-      const security = op.auth === "none" ? [] : [{ [op.auth === "api_key" ? "ApiKey" : op.auth === "admin" ? "AdminToken" : "AgentToken"]: [] }];
+      const security =
+        op.auth === "none"
+          ? []
+          : [{ [op.auth === "api_key" ? "ApiKey" : op.auth === "admin" ? "AdminToken" : "AgentToken"]: [] }];
       const requestBody = op.body
-        ? { required: true, content: { "application/json": { schema: toSchema(op.body, "input") }, ...(op.bodyContent ?? {}) } }
-        : op.bodyContent ? { required: true, content: op.bodyContent } : undefined;
+        ? {
+            required: true,
+            content: { "application/json": { schema: toSchema(op.body, "input") }, ...(op.bodyContent ?? {}) },
+          }
+        : op.bodyContent
+          ? { required: true, content: op.bodyContent }
+          : undefined;
       const operation: Record<string, unknown> = {
         summary: op.summary,
         tags: [op.tag],
-        operationId: `${op.method}_${op.path.replace(/[{}]/g, "").replace(/[^a-zA-Z0-9]+/g, "_").replace(/^_|_$/g, "")}`,
+        operationId: `${op.method}_${op.path
+          .replace(/[{}]/g, "")
+          .replace(/[^a-zA-Z0-9]+/g, "_")
+          .replace(/^_|_$/g, "")}`,
         ...(params.length ? { parameters: params } : {}),
         ...(requestBody ? { requestBody } : {}),
         responses,
@@ -59,7 +92,11 @@ export class OpenApiRegistry {
     }
     return {
       openapi: "3.1.0",
-      info: { title: "Edge Inference API", version: "1.0.0", description: "Serverless inference for generative image and video models." },
+      info: {
+        title: "Edge Inference API",
+        version: "1.0.0",
+        description: "Serverless inference for generative image and video models.",
+      },
       servers: [{ url: serverUrl }],
       components: {
         securitySchemes: {

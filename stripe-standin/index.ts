@@ -37,7 +37,7 @@ export class StripeStandIn {
         {
           error: {
             type: "invalid_request_error",
-            message: "Invalid API Key provided: " + auth.replace(/^Bearer\s+/, "").slice(0, 8) + "***",
+            message: `Invalid API Key provided: ${auth.replace(/^Bearer\s+/, "").slice(0, 8)}***`,
           },
         },
         { status: 401, headers },
@@ -98,7 +98,7 @@ export class StripeStandIn {
   private async page(req: Request, url: URL): Promise<Response> {
     const [, , id, step] = url.pathname.split("/");
     const cs = this.store.objects.get(id ?? "");
-    if (!cs || cs.object !== "checkout.session") return new Response("Checkout session not found", { status: 404 });
+    if (cs?.object !== "checkout.session") return new Response("Checkout session not found", { status: 404 });
     let result: PageResult = { status: cs.status === "complete" ? "complete" : "open" };
     if (req.method === "POST") {
       const form = parseForm(new TextDecoder().decode(await req.arrayBuffer()));

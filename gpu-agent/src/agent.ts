@@ -69,8 +69,13 @@ export class Agent {
     this.metrics.gauge("gpu_agent_slots_busy", "device slots running a job now", () => this.device.busy());
     this.metrics.gauge("gpu_agent_jobs_held", "jobs leased (running or prefetched)", () => this.running.size);
     this.jobContext = {
-      client: this.client, device: this.device, metrics: this.metrics, stats: this.stats,
-      meter: () => this.meter!, gpuClass: () => this.gpuClass, runtimeFor: (job) => this.runtimeFor(job),
+      client: this.client,
+      device: this.device,
+      metrics: this.metrics,
+      stats: this.stats,
+      meter: () => this.meter!,
+      gpuClass: () => this.gpuClass,
+      runtimeFor: (job) => this.runtimeFor(job),
       classifier: opts.classifier === undefined ? this.classifier.classify : opts.classifier,
     };
   }
@@ -107,7 +112,10 @@ export class Agent {
   /** A catalog model's runtime, or for a private ComfyUI graph (it travels in the job) the runtime it names. */
   private runtimeFor(job: LeasedJob): RuntimeAdapter | undefined {
     const graph = COMFY_SPEC_KEY in job.input;
-    return this.modelRuntime.get(job.model) ?? (graph ? this.runtimes.find((rt) => rt.name === job.runtime && rt.capabilities) : undefined);
+    return (
+      this.modelRuntime.get(job.model) ??
+      (graph ? this.runtimes.find((rt) => rt.name === job.runtime && rt.capabilities) : undefined)
+    );
   }
 
   /** Weights this host keeps on disk are fetched (with progress) before the agent reports them cached. */
@@ -115,7 +123,11 @@ export class Agent {
     if (this.cfg.modelSources) {
       const sources = JSON.parse(readFileSync(this.cfg.modelSources, "utf8")) as Record<string, ModelSource>;
       for (const [model, src] of Object.entries(sources)) {
-        await this.cache.ensure(model, src, progressPrinter((m) => this.log.info(m)));
+        await this.cache.ensure(
+          model,
+          src,
+          progressPrinter((m) => this.log.info(m)),
+        );
       }
     }
     this.cached = (await this.cache.models().catch(() => [])).filter((m) => this.modelRuntime.has(m));
@@ -134,9 +146,15 @@ export class Agent {
   private async register(): Promise<boolean> {
     const inv = this.inventory!;
     const body = {
-      name: this.cfg.name, version: VERSION, gpu_class: this.gpuClass, slots: this.cfg.slots,
-      gpus: inv.gpus, driver: inv.driver, cuda: inv.cuda,
-      runtimes: [...new Set(this.runtimes.map((r) => r.name))], models: [...this.modelRuntime.keys()],
+      name: this.cfg.name,
+      version: VERSION,
+      gpu_class: this.gpuClass,
+      slots: this.cfg.slots,
+      gpus: inv.gpus,
+      driver: inv.driver,
+      cuda: inv.cuda,
+      runtimes: [...new Set(this.runtimes.map((r) => r.name))],
+      models: [...this.modelRuntime.keys()],
     };
     for (let attempt = 0; ; attempt++) {
       const reg = await this.client.register(body);
@@ -209,7 +227,10 @@ export class Agent {
 
   private leaseRequest(free: number) {
     return {
-      slots_free: free, loaded_models: this.loaded(), cached_models: this.cached, wait_ms: this.cfg.leaseWaitMs,
+      slots_free: free,
+      loaded_models: this.loaded(),
+      cached_models: this.cached,
+      wait_ms: this.cfg.leaseWaitMs,
       // every device slot is busy: this lease only fills the prefetch queue
       prefetch: this.running.size >= this.cfg.slots,
       // custom node types and model files of the ComfyUI backend, for private graphs
@@ -251,23 +272,34 @@ export class Agent {
       return;
     }
     const t = performance.now();
-    this.log.info({ endpoint_id: a.endpoint_id, model: a.model }, "reserved for a dedicated endpoint; loading the model");
+    this.log.info(
+      { endpoint_id: a.endpoint_id, model: a.model },
+      "reserved for a dedicated endpoint; loading the model",
+    );
     try {
       await rt.warm(a.model);
     } catch (e) {
       // Not reporting ready lets the endpoint's init timeout release this agent and try another.
-      this.log.warn({ endpoint_id: a.endpoint_id, err: String(e) }, "model load failed; the endpoint will try another agent");
+      this.log.warn(
+        { endpoint_id: a.endpoint_id, err: String(e) },
+        "model load failed; the endpoint will try another agent",
+      );
       return;
     }
     const r = await this.client.dedicatedReady(a.endpoint_id, a.epoch);
     if (r.ok) this.assignedTo = key;
-    this.log.info({ endpoint_id: a.endpoint_id, ok: r.ok, load_ms: Math.round(performance.now() - t) }, "dedicated instance ready");
+    this.log.info(
+      { endpoint_id: a.endpoint_id, ok: r.ok, load_ms: Math.round(performance.now() - t) },
+      "dedicated instance ready",
+    );
   }
 
   private async heartbeat(): Promise<void> {
     if (this.running.size === 0) return;
     const leases = [...this.running.values()].map((r) => ({
-      job_id: r.job.job_id, lease_id: r.job.lease_id, ...(r.progress ? { progress: r.progress } : {}),
+      job_id: r.job.job_id,
+      lease_id: r.job.lease_id,
+      ...(r.progress ? { progress: r.progress } : {}),
     }));
     const res = await this.client.heartbeat(leases, this.cfg.dedicated);
     if (!res.ok) {

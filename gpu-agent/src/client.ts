@@ -1,7 +1,18 @@
-import { z } from "zod";
+import type { z } from "zod";
 import {
-  DeregisterResponse, ErrorEnvelope, HeartbeatResponse, JobAck, LeaseResponse, RegisterResponse, UploadResponse,
-  type CompleteRequest, type FailRequest, type HeartbeatRequest, type LeaseRequest, type RegisterRequest, type ReleaseRequest,
+  DeregisterResponse,
+  ErrorEnvelope,
+  HeartbeatResponse,
+  JobAck,
+  LeaseResponse,
+  RegisterResponse,
+  UploadResponse,
+  type CompleteRequest,
+  type FailRequest,
+  type HeartbeatRequest,
+  type LeaseRequest,
+  type RegisterRequest,
+  type ReleaseRequest,
 } from "../../schemas/index.ts";
 
 /** Expected outcomes come back as values; only programming errors throw. */
@@ -25,7 +36,14 @@ export class AgentClient {
     return { authorization: `Bearer ${this.token}`, ...(this.agentId ? { "x-agent-id": this.agentId } : {}), ...extra };
   }
 
-  private async call<T>(method: string, path: string, schema: z.ZodType<T> | null, body?: unknown, signal?: AbortSignal, timeoutMs = 30_000): Promise<Result<T | null>> {
+  private async call<T>(
+    method: string,
+    path: string,
+    schema: z.ZodType<T> | null,
+    body?: unknown,
+    signal?: AbortSignal,
+    timeoutMs = 30_000,
+  ): Promise<Result<T | null>> {
     let res: Response;
     try {
       const timeout = AbortSignal.timeout(timeoutMs);
@@ -46,11 +64,18 @@ export class AgentClient {
     const text = await res.text().catch(() => "");
     if (!res.ok) {
       const env = ErrorEnvelope.safeParse(safeJson(text));
-      return { ok: false, kind: "http", status: res.status, code: env.success ? env.data.error.code : "unknown", message: env.success ? env.data.error.message : text.slice(0, 200) };
+      return {
+        ok: false,
+        kind: "http",
+        status: res.status,
+        code: env.success ? env.data.error.code : "unknown",
+        message: env.success ? env.data.error.message : text.slice(0, 200),
+      };
     }
     if (!schema) return { ok: true, value: null };
     const parsed = schema.safeParse(safeJson(text));
-    if (!parsed.success) return { ok: false, kind: "http", status: res.status, code: "bad_reply", message: parsed.error.message };
+    if (!parsed.success)
+      return { ok: false, kind: "http", status: res.status, code: "bad_reply", message: parsed.error.message };
     return { ok: true, value: parsed.data };
   }
 
@@ -60,28 +85,57 @@ export class AgentClient {
 
   lease(body: Omit<LeaseRequest, "agent_id">, signal?: AbortSignal) {
     const wait = body.wait_ms ?? 20_000;
-    return this.call("POST", "/agent/v1/lease", LeaseResponse, { ...body, agent_id: this.agentId }, signal, wait + 15_000) as Promise<Result<LeaseResponse | null>>;
+    return this.call(
+      "POST",
+      "/agent/v1/lease",
+      LeaseResponse,
+      { ...body, agent_id: this.agentId },
+      signal,
+      wait + 15_000,
+    ) as Promise<Result<LeaseResponse | null>>;
   }
 
   deregister() {
-    return this.call("POST", "/agent/v1/deregister", DeregisterResponse, { agent_id: this.agentId }, undefined, 10_000) as Promise<Result<DeregisterResponse>>;
+    return this.call(
+      "POST",
+      "/agent/v1/deregister",
+      DeregisterResponse,
+      { agent_id: this.agentId },
+      undefined,
+      10_000,
+    ) as Promise<Result<DeregisterResponse>>;
   }
 
   heartbeat(leases: HeartbeatRequest["leases"], dedicated = false) {
     const body = { agent_id: this.agentId, leases, ...(dedicated ? { dedicated } : {}) };
-    return this.call("POST", "/agent/v1/heartbeat", HeartbeatResponse, body, undefined, 10_000) as Promise<Result<HeartbeatResponse>>;
+    return this.call("POST", "/agent/v1/heartbeat", HeartbeatResponse, body, undefined, 10_000) as Promise<
+      Result<HeartbeatResponse>
+    >;
   }
 
   /** The assigned endpoint's model is loaded: the platform starts the instance's billed session. */
   dedicatedReady(endpointId: string, epoch: number) {
-    return this.call("POST", "/agent/v1/dedicated/ready", null, { agent_id: this.agentId, endpoint_id: endpointId, epoch });
+    return this.call("POST", "/agent/v1/dedicated/ready", null, {
+      agent_id: this.agentId,
+      endpoint_id: endpointId,
+      epoch,
+    });
   }
 
   async input(path: string, leaseId: string): Promise<Result<{ bytes: Uint8Array; contentType: string }>> {
     try {
-      const res = await fetch(this.base + path, { headers: this.headers({ "x-lease-id": leaseId }), signal: AbortSignal.timeout(60_000) });
+      const res = await fetch(this.base + path, {
+        headers: this.headers({ "x-lease-id": leaseId }),
+        signal: AbortSignal.timeout(60_000),
+      });
       if (!res.ok) return (await this.read(res, null)) as Result<never>;
-      return { ok: true, value: { bytes: new Uint8Array(await res.arrayBuffer()), contentType: res.headers.get("content-type") ?? "application/octet-stream" } };
+      return {
+        ok: true,
+        value: {
+          bytes: new Uint8Array(await res.arrayBuffer()),
+          contentType: res.headers.get("content-type") ?? "application/octet-stream",
+        },
+      };
     } catch (e) {
       return { ok: false, kind: "network", message: String(e) };
     }

@@ -20,18 +20,28 @@ export async function doctor(cfg: AgentConfig, runtimes: RuntimeAdapter[], minFr
   checks.push({
     name: "gpu",
     ok: cfg.gpuClass === "cpu" || inv.gpus.length > 0 || cfg.gpuClass === "auto",
-    detail: inv.gpus.length ? `${inv.gpus.length}× ${inv.gpus[0]!.name}, driver ${inv.driver}, CUDA ${inv.cuda ?? "?"} → class ${inv.gpu_class}` : "no NVIDIA GPU (nvidia-smi not found or no driver): CPU host",
+    detail: inv.gpus.length
+      ? `${inv.gpus.length}× ${inv.gpus[0]!.name}, driver ${inv.driver}, CUDA ${inv.cuda ?? "?"} → class ${inv.gpu_class}`
+      : "no NVIDIA GPU (nvidia-smi not found or no driver): CPU host",
   });
   const fs = await statfs(process.cwd());
   const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
-  checks.push({ name: "disk", ok: freeGiB >= minFreeGiB, detail: `${freeGiB.toFixed(1)} GiB free (need ${minFreeGiB})` });
+  checks.push({
+    name: "disk",
+    ok: freeGiB >= minFreeGiB,
+    detail: `${freeGiB.toFixed(1)} GiB free (need ${minFreeGiB})`,
+  });
   try {
     const r = await fetch(`${cfg.platformUrl.replace(/\/$/, "")}/health`, { signal: AbortSignal.timeout(5000) });
     checks.push({ name: "platform", ok: r.ok, detail: `${cfg.platformUrl} answered ${r.status}` });
   } catch (e) {
     checks.push({ name: "platform", ok: false, detail: `${cfg.platformUrl} unreachable: ${(e as Error).message}` });
   }
-  const image = new Uint8Array(await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 90, g: 140, b: 200 } } }).png().toBuffer());
+  const image = new Uint8Array(
+    await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 90, g: 140, b: 200 } } })
+      .png()
+      .toBuffer(),
+  );
   for (const rt of runtimes) {
     const models = (await rt.models()).filter((m) => !cfg.models || cfg.models.includes(m));
     const model = models.includes("nsfw-detector") ? "nsfw-detector" : models[0];
@@ -42,9 +52,29 @@ export async function doctor(cfg: AgentConfig, runtimes: RuntimeAdapter[], minFr
     try {
       await rt.warm(model);
       const t = performance.now();
-      const params: Record<string, unknown> = rt.name === "builtin" ? {} : { prompt: "a test pattern", num_inference_steps: 1, width: 512, height: 512, samples: 1, guidance_scale: 1, negative_prompt: "" };
-      const out = await rt.run({ jobId: `doctor-${Date.now()}`, model, params, files: rt.name === "builtin" ? { image: { bytes: image, contentType: "image/png" } } : {} });
-      checks.push({ name: `runtime ${rt.name}`, ok: true, detail: `${model}: test inference in ${Math.round(performance.now() - t)} ms (${out.outputs.length} file(s)${out.json ? ", JSON" : ""})` });
+      const params: Record<string, unknown> =
+        rt.name === "builtin"
+          ? {}
+          : {
+              prompt: "a test pattern",
+              num_inference_steps: 1,
+              width: 512,
+              height: 512,
+              samples: 1,
+              guidance_scale: 1,
+              negative_prompt: "",
+            };
+      const out = await rt.run({
+        jobId: `doctor-${Date.now()}`,
+        model,
+        params,
+        files: rt.name === "builtin" ? { image: { bytes: image, contentType: "image/png" } } : {},
+      });
+      checks.push({
+        name: `runtime ${rt.name}`,
+        ok: true,
+        detail: `${model}: test inference in ${Math.round(performance.now() - t)} ms (${out.outputs.length} file(s)${out.json ? ", JSON" : ""})`,
+      });
     } catch (e) {
       checks.push({ name: `runtime ${rt.name}`, ok: false, detail: `${model}: ${(e as Error).message}` });
     }

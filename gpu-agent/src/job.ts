@@ -108,7 +108,13 @@ export class JobRunner {
   /** Out of memory: the backend frees what it can and the job gets one more try; a second OOM is the input's size. */
   private async runWithOomRetry(rt: RuntimeAdapter, params: Record<string, unknown>, files: Record<string, InputFile>) {
     const r = this.r;
-    const req = { jobId: r.job.job_id, model: r.job.model, params, files, onProgress: (p: { step: number; total: number }) => (r.progress = p) };
+    const req = {
+      jobId: r.job.job_id,
+      model: r.job.model,
+      params,
+      files,
+      onProgress: (p: { step: number; total: number }) => (r.progress = p),
+    };
     try {
       return await rt.run(req);
     } catch (e) {
@@ -158,7 +164,10 @@ export class JobRunner {
         outputs: out.outputs.map((o) => ({ name: o.name, content_type: o.contentType, size: o.bytes.byteLength })),
         ...(json !== undefined ? { output_json: json } : {}),
         metrics: {
-          gpu_ms: out.gpuMs, load_ms: out.loadMs, gpu_class: this.ctx.gpuClass(), gpu_count: 1,
+          gpu_ms: out.gpuMs,
+          load_ms: out.loadMs,
+          gpu_class: this.ctx.gpuClass(),
+          gpu_count: 1,
           ...(evidence ? { evidence } : {}),
           ...(moderated ? { moderation_ms: moderated.ms } : {}),
         },
@@ -192,7 +201,10 @@ export class JobRunner {
     this.ctx.metrics.inc("gpu_agent_failures_total", "failed jobs, by error kind", { kind: je.kind });
     this.log.warn({ kind: je.kind, err: je.message }, "job failed");
     const body = {
-      lease_id: job.lease_id, epoch: job.epoch, kind: je.kind, retryable: je.retryable,
+      lease_id: job.lease_id,
+      epoch: job.epoch,
+      kind: je.kind,
+      retryable: je.retryable,
       message: je.message.slice(0, 2000),
       ...(je instanceof ContentModerated ? { moderation: je.report } : {}),
       ...(je instanceof ContentModerated && je.metrics ? { metrics: je.metrics } : {}),

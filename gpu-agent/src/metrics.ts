@@ -1,13 +1,20 @@
 import { createServer, type Server } from "node:http";
 
 type Labels = Record<string, string>;
-const key = (l: Labels) => Object.entries(l).sort().map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`).join(",");
+const key = (l: Labels) =>
+  Object.entries(l)
+    .sort()
+    .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`)
+    .join(",");
 
 /** Counters, gauges and histograms in the Prometheus text exposition format, without a dependency. */
 export class Metrics {
   private counters = new Map<string, { help: string; values: Map<string, number> }>();
   private gauges = new Map<string, { help: string; read: () => number }>();
-  private histograms = new Map<string, { help: string; buckets: number[]; counts: number[]; sum: number; count: number }>();
+  private histograms = new Map<
+    string,
+    { help: string; buckets: number[]; counts: number[]; sum: number; count: number }
+  >();
 
   inc(name: string, help: string, labels: Labels = {}, by = 1): void {
     const c = this.counters.get(name) ?? { help, values: new Map() };
@@ -36,13 +43,14 @@ export class Metrics {
       out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
       for (const [k, v] of c.values) out.push(`${name}${k ? `{${k}}` : ""} ${v}`);
     }
-    for (const [name, g] of this.gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`);
+    for (const [name, g] of this.gauges)
+      out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`);
     for (const [name, h] of this.histograms) {
       out.push(`# HELP ${name} ${h.help}`, `# TYPE ${name} histogram`);
       h.buckets.forEach((b, i) => out.push(`${name}_bucket{le="${b}"} ${h.counts[i]}`));
       out.push(`${name}_bucket{le="+Inf"} ${h.count}`, `${name}_sum ${h.sum}`, `${name}_count ${h.count}`);
     }
-    return out.join("\n") + "\n";
+    return `${out.join("\n")}\n`;
   }
 
   /** Serves /metrics on 127.0.0.1 (scrape it locally or through the host's exporter). */

@@ -1,4 +1,4 @@
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import type { Hono, Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../app.ts";
 import type { Config, Env } from "../env.ts";
@@ -25,8 +25,7 @@ const CSP_BASE = [
  * form-action governs too): Stripe's, or the local stand-in's origin when no real Stripe keys are configured.
  */
 export function csp(cfg: Pick<Config, "STRIPE_SECRET_KEY" | "STRIPE_API_BASE"> | undefined): string {
-  const checkout =
-    !cfg || cfg.STRIPE_SECRET_KEY ? "https://checkout.stripe.com" : new URL(cfg.STRIPE_API_BASE).origin;
+  const checkout = !cfg || cfg.STRIPE_SECRET_KEY ? "https://checkout.stripe.com" : new URL(cfg.STRIPE_API_BASE).origin;
   return [...CSP_BASE, `form-action 'self' ${checkout}`].join("; ");
 }
 

@@ -6,12 +6,12 @@ export function usd(micro: number | null | undefined, decimals = 6): string {
   const frac = String(abs % 1_000_000)
     .padStart(6, "0")
     .slice(0, decimals);
-  return `${sign}$${Math.floor(abs / 1_000_000).toLocaleString("en-US")}${decimals > 0 ? "." + frac : ""}`;
+  return `${sign}$${Math.floor(abs / 1_000_000).toLocaleString("en-US")}${decimals > 0 ? `.${frac}` : ""}`;
 }
 
 export function when(ms: number | null | undefined): string {
   if (!ms) return "—";
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  return `${new Date(ms).toISOString().replace("T", " ").slice(0, 19)} UTC`;
 }
 
 export function seconds(ms: number | null | undefined): string {

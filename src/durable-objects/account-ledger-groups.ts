@@ -71,9 +71,23 @@ export interface LedgerHost<S extends Balances, A extends { ok: boolean }> {
   seq(): number;
   /** memory follows a transaction that returned: new state, journal rows written */
   advance(next: S, rows: number): void;
-  admit(accountId: string, plan: Plan, req: { id: string; amount: number; pricing: HoldPricing; ttl_ms: number; model_free: boolean }, now: number): A;
+  admit(
+    accountId: string,
+    plan: Plan,
+    req: { id: string; amount: number; pricing: HoldPricing; ttl_ms: number; model_free: boolean },
+    now: number,
+  ): A;
   writeBalances(next: S): void;
-  journal(seq: number, opId: string, kind: string, amount: number, holdId: string | null, reason: string | null, now: number, after: S): void;
+  journal(
+    seq: number,
+    opId: string,
+    kind: string,
+    amount: number,
+    holdId: string | null,
+    reason: string | null,
+    now: number,
+    after: S,
+  ): void;
   release(id: string, reason: string, now: number): unknown;
   reload(): void;
 }
@@ -88,12 +102,28 @@ export class GroupHolds<S extends Balances, A extends { ok: boolean; hold?: numb
   reserve(accountId: string, plan: Plan, req: GroupReserve, now: number): A {
     const total = req.nodes.reduce((a, n) => a + n.max, 0);
     if (!req.nodes.every((n) => Number.isSafeInteger(n.max) && n.max >= 0) || !Number.isSafeInteger(total)) {
-      return { ok: false, code: "invalid_input", message: "node maxima must be non-negative safe integers", available: 0 } as unknown as A;
+      return {
+        ok: false,
+        code: "invalid_input",
+        message: "node maxima must be non-negative safe integers",
+        available: 0,
+      } as unknown as A;
     }
     let result!: A;
     try {
       this.h.transaction(() => {
-        result = this.h.admit(accountId, plan, { id: req.id, amount: total, pricing: { kind: "fixed", amount: total }, ttl_ms: req.ttl_ms, model_free: req.model_free }, now);
+        result = this.h.admit(
+          accountId,
+          plan,
+          {
+            id: req.id,
+            amount: total,
+            pricing: { kind: "fixed", amount: total },
+            ttl_ms: req.ttl_ms,
+            model_free: req.model_free,
+          },
+          now,
+        );
         if (!result.ok) throw ROLLBACK;
         if (result.replayed) return;
         // A plan that holds nothing (the free plan pays with its quota) gives every node a zero share.
@@ -101,7 +131,10 @@ export class GroupHolds<S extends Balances, A extends { ok: boolean; hold?: numb
         for (const n of req.nodes) {
           this.h.sql.exec(
             `INSERT INTO group_nodes (group_id, node, max, pricing, status) VALUES (?, ?, ?, ?, 'pending') ON CONFLICT DO NOTHING`,
-            req.id, n.node, scale ? n.max : 0, JSON.stringify(scale ? n.pricing : { kind: "fixed", amount: 0 }),
+            req.id,
+            n.node,
+            scale ? n.max : 0,
+            JSON.stringify(scale ? n.pricing : { kind: "fixed", amount: 0 }),
           );
         }
       });
@@ -117,11 +150,29 @@ export class GroupHolds<S extends Balances, A extends { ok: boolean; hold?: numb
   /** Captures one node's charge (once per node: a retry or a duplicate event returns the first outcome). */
   capture(group: string, node: string, gpuMs: number, gpuClass: string | null, now: number): CaptureResult {
     if (!Number.isSafeInteger(gpuMs) || gpuMs < 0) return { ok: false, error: "invalid_input" };
-    const row = this.h.sql.exec<NodeRow>(`SELECT node, max, pricing, status, charge FROM group_nodes WHERE group_id = ? AND node = ?`, group, node).toArray()[0];
+    const row = this.h.sql
+      .exec<NodeRow>(
+        `SELECT node, max, pricing, status, charge FROM group_nodes WHERE group_id = ? AND node = ?`,
+        group,
+        node,
+      )
+      .toArray()[0];
     if (!row) return { ok: false, error: "not_found" };
     const pend = this.h.pending().get(group);
-    const available = () => { const s = this.h.state(); return s.deposits - s.spent - s.held; };
-    if (row.status === "captured") return { ok: true, node, charge: row.charge, released: row.max - row.charge, first: false, held: pend?.amount ?? 0, available: available() };
+    const available = () => {
+      const s = this.h.state();
+      return s.deposits - s.spent - s.held;
+    };
+    if (row.status === "captured")
+      return {
+        ok: true,
+        node,
+        charge: row.charge,
+        released: row.max - row.charge,
+        first: false,
+        held: pend?.amount ?? 0,
+        available: available(),
+      };
     if (!pend || row.status !== "pending") return { ok: false, error: "closed" };
     const c = priceOf(JSON.parse(row.pricing) as HoldPricing, row.max, gpuMs, gpuClass);
     const released = row.max - c;
@@ -129,10 +180,25 @@ export class GroupHolds<S extends Balances, A extends { ok: boolean; hold?: numb
     const next = { ...s, held: s.held - released };
     const seq = this.h.seq();
     this.h.transaction(() => {
-      this.h.sql.exec(`UPDATE group_nodes SET status = 'captured', charge = ?, captured_at = ? WHERE group_id = ? AND node = ?`, c, now, group, node);
+      this.h.sql.exec(
+        `UPDATE group_nodes SET status = 'captured', charge = ?, captured_at = ? WHERE group_id = ? AND node = ?`,
+        c,
+        now,
+        group,
+        node,
+      );
       this.h.sql.exec(`UPDATE holds SET amount = amount - ? WHERE id = ?`, released, group);
       this.h.writeBalances(next);
-      this.h.journal(seq + 1, `${group}:${node}:capture`, "capture", c, group, `node ${node}; ${released} released`, now, next);
+      this.h.journal(
+        seq + 1,
+        `${group}:${node}:capture`,
+        "capture",
+        c,
+        group,
+        `node ${node}; ${released} released`,
+        now,
+        next,
+      );
     });
     this.h.advance(next, 1);
     pend.amount -= released;
@@ -153,12 +219,24 @@ export class GroupHolds<S extends Balances, A extends { ok: boolean; hold?: numb
       });
       return this.outcome(group, true);
     }
-    const captured = this.h.sql.exec<{ c: number | null }>(`SELECT SUM(charge) AS c FROM group_nodes WHERE group_id = ? AND status = 'captured'`, group).one().c ?? 0;
+    const captured =
+      this.h.sql
+        .exec<{ c: number | null }>(
+          `SELECT SUM(charge) AS c FROM group_nodes WHERE group_id = ? AND status = 'captured'`,
+          group,
+        )
+        .one().c ?? 0;
     const s = this.h.state();
     const next = { ...s, held: s.held - pend.amount, spent: s.spent + captured };
     const seq = this.h.seq();
     this.h.transaction(() => {
-      this.h.sql.exec(`UPDATE holds SET status = 'settled', charge = ?, resolved_at = ?, reason = ? WHERE id = ?`, captured, now, reason, group);
+      this.h.sql.exec(
+        `UPDATE holds SET status = 'settled', charge = ?, resolved_at = ?, reason = ? WHERE id = ?`,
+        captured,
+        now,
+        reason,
+        group,
+      );
       this.h.sql.exec(`UPDATE group_nodes SET status = 'voided' WHERE group_id = ? AND status = 'pending'`, group);
       this.h.writeBalances(next);
       this.h.journal(seq + 1, `${group}:commit`, "settle", captured, group, reason, now, next);
@@ -169,9 +247,19 @@ export class GroupHolds<S extends Balances, A extends { ok: boolean; hold?: numb
   }
 
   outcome(group: string, first: boolean): GroupOutcome | null {
-    const hold = this.h.sql.exec<{ status: GroupOutcome["status"]; amount: number; charge: number }>(`SELECT status, amount, charge FROM holds WHERE id = ?`, group).toArray()[0];
+    const hold = this.h.sql
+      .exec<{ status: GroupOutcome["status"]; amount: number; charge: number }>(
+        `SELECT status, amount, charge FROM holds WHERE id = ?`,
+        group,
+      )
+      .toArray()[0];
     if (!hold) return null;
-    const nodes = this.h.sql.exec<NodeRow>(`SELECT node, max, pricing, status, charge FROM group_nodes WHERE group_id = ? ORDER BY node`, group).toArray()
+    const nodes = this.h.sql
+      .exec<NodeRow>(
+        `SELECT node, max, pricing, status, charge FROM group_nodes WHERE group_id = ? ORDER BY node`,
+        group,
+      )
+      .toArray()
       .map((n) => ({ node: n.node, max: n.max, charge: n.charge, status: n.status }));
     const s = this.h.state();
     return {

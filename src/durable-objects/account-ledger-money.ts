@@ -141,7 +141,10 @@ export class LedgerMoney {
         );
         this.record(e.object_id, "grant", amount, "paid", e.receipt_url, op, now);
         const receivable = this.recover(e.object_id, b.receivable, now);
-        if (b.ended.includes(e.subscription_id)) return this.save({ ...b, receivable });
+        if (b.ended.includes(e.subscription_id)) {
+          this.save({ ...b, receivable });
+          return;
+        }
         this.core.setPlan(e.plan, PLAN_DEFAULTS[e.plan]);
         const sub: Subscription = {
           id: e.subscription_id,
@@ -150,7 +153,8 @@ export class LedgerMoney {
           period_end: e.period_end,
           cancel_at_period_end: b.subscription?.cancel_at_period_end ?? false,
         };
-        return this.save({ ...b, receivable, stripe_managed: true, subscription: sub });
+        this.save({ ...b, receivable, stripe_managed: true, subscription: sub });
+        return;
       }
       case "refund": {
         const prior = this.payment(e.charge_id);
@@ -184,11 +188,15 @@ export class LedgerMoney {
         if (ending && current) {
           // Back to free at the period's end (Stripe ends the subscription then); the credit stays.
           this.core.setPlan("free", PLAN_DEFAULTS.free);
-          return this.save({ ...b, ended, stripe_managed: false, subscription: { ...s, plan: s.plan } });
+          this.save({ ...b, ended, stripe_managed: false, subscription: { ...s, plan: s.plan } });
+          return;
         }
-        if (current && !b.ended.includes(s.id))
-          return this.save({ ...b, ended, subscription: { ...s, plan: b.subscription?.plan ?? s.plan } });
-        return this.save({ ...b, ended });
+        if (current && !b.ended.includes(s.id)) {
+          this.save({ ...b, ended, subscription: { ...s, plan: b.subscription?.plan ?? s.plan } });
+          return;
+        }
+        this.save({ ...b, ended });
+        return;
       }
       case "payment_failed":
         if (e.seq !== undefined) this.fail(e.seq, e.code, e.message);

@@ -67,7 +67,9 @@ export interface TickResult {
   replayed: boolean;
 }
 
-export type RaiseResult = { ok: true; held: number; available: number } | { ok: false; code: "insufficient_credits" | "invalid_input"; held: number; available: number };
+export type RaiseResult =
+  | { ok: true; held: number; available: number }
+  | { ok: false; code: "insufficient_credits" | "invalid_input"; held: number; available: number };
 
 interface Balances {
   deposits: number;
@@ -82,7 +84,15 @@ export interface RunningHost {
   ensure(accountId: string, plan: Plan): void;
   balances(): Balances;
   /** writes new held/spent to the state row and journals one movement (inside the caller's transaction) */
-  shift(opId: string, kind: string, d: { held: number; spent: number }, amount: number, holdId: string, reason: string | null, now: number): void;
+  shift(
+    opId: string,
+    kind: string,
+    d: { held: number; spent: number },
+    amount: number,
+    holdId: string,
+    reason: string | null,
+    now: number,
+  ): void;
   split(holdId: string, e: Earner, charge: number, gpuMs: number, gpuClass: string | null, now: number): void;
 }
 
@@ -119,7 +129,13 @@ export class RunningHolds {
         this.h.sql.exec(`UPDATE running_holds SET status = 'open' WHERE id = ?`, id);
       }
       const delta = target - r.amount;
-      if (delta > this.available()) return { ok: false as const, code: "insufficient_credits" as const, held: r.amount, available: this.available() };
+      if (delta > this.available())
+        return {
+          ok: false as const,
+          code: "insufficient_credits" as const,
+          held: r.amount,
+          available: this.available(),
+        };
       if (delta !== 0) this.move(id, delta, `raise to ${target}`, now);
       return { ok: true as const, held: target, available: this.available() };
     });
@@ -130,18 +146,35 @@ export class RunningHolds {
     if (!safe(t.charge) || !safe(t.target) || !Number.isSafeInteger(t.seq)) return { ok: false, code: "invalid_input" };
     const r = this.row(id);
     if (!r) return { ok: false, code: "not_found" };
-    const done = this.h.sql.exec<TickRow>(`SELECT * FROM running_ticks WHERE id = ? AND seq = ?`, id, t.seq).toArray()[0];
+    const done = this.h.sql
+      .exec<TickRow>(`SELECT * FROM running_ticks WHERE id = ? AND seq = ?`, id, t.seq)
+      .toArray()[0];
     if (done) {
       return {
-        ok: true, seq: t.seq, captured: done.captured, written_off: done.written_off, held: done.held_after,
-        topped_up: done.topped_up === 1, available: this.available(), split_ids: this.splitIds(id, t), replayed: true,
+        ok: true,
+        seq: t.seq,
+        captured: done.captured,
+        written_off: done.written_off,
+        held: done.held_after,
+        topped_up: done.topped_up === 1,
+        available: this.available(),
+        split_ids: this.splitIds(id, t),
+        replayed: true,
       };
     }
     return this.h.tx(() => {
       const captured = Math.min(t.charge, r.amount);
       const writtenOff = t.charge - captured;
       if (captured > 0) {
-        this.h.shift(`${id}:${t.seq}:capture`, "capture", { held: -captured, spent: captured }, captured, id, `tick ${t.seq}`, now);
+        this.h.shift(
+          `${id}:${t.seq}:capture`,
+          "capture",
+          { held: -captured, spent: captured },
+          captured,
+          id,
+          `tick ${t.seq}`,
+          now,
+        );
       }
       let held = r.amount - captured;
       const target = t.close ? 0 : t.target;
@@ -153,11 +186,22 @@ export class RunningHolds {
       }
       this.h.sql.exec(
         `UPDATE running_holds SET amount = ?, captured = captured + ?, written_off = written_off + ?, status = ? WHERE id = ?`,
-        held, captured, writtenOff, t.close ? "closed" : "open", id,
+        held,
+        captured,
+        writtenOff,
+        t.close ? "closed" : "open",
+        id,
       );
       this.h.sql.exec(
         `INSERT INTO running_ticks (id, seq, charge, captured, written_off, held_after, topped_up, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        id, t.seq, t.charge, captured, writtenOff, held, toppedUp ? 1 : 0, now,
+        id,
+        t.seq,
+        t.charge,
+        captured,
+        writtenOff,
+        held,
+        toppedUp ? 1 : 0,
+        now,
       );
       // Providers earn their share of what was captured, instance by instance (a write-off scales every part down).
       for (const e of t.earners) {
@@ -166,8 +210,15 @@ export class RunningHolds {
         this.h.split(`${id}:${t.seq}:${e.agent_id}`, e, part, e.billed_ms, e.gpu_class, now);
       }
       return {
-        ok: true as const, seq: t.seq, captured, written_off: writtenOff, held, topped_up: toppedUp,
-        available: this.available(), split_ids: this.splitIds(id, t), replayed: false,
+        ok: true as const,
+        seq: t.seq,
+        captured,
+        written_off: writtenOff,
+        held,
+        topped_up: toppedUp,
+        available: this.available(),
+        split_ids: this.splitIds(id, t),
+        replayed: false,
       };
     });
   }

@@ -87,7 +87,11 @@ export const MIGRATE_V1_TO_V2: string[] = [
  * Columns added to `holds` after version 2, applied when missing: the pool and model of the job a hold pays for, and
  * when the reconciler should check that the job exists (null once it has, or for holds with no job to check).
  */
-export const HOLD_COLUMNS: [column: string, type: string][] = [["job_pool", "TEXT"], ["job_model", "TEXT"], ["check_at", "INTEGER"]];
+export const HOLD_COLUMNS: [column: string, type: string][] = [
+  ["job_pool", "TEXT"],
+  ["job_model", "TEXT"],
+  ["check_at", "INTEGER"],
+];
 
 export type HoldStatus = "pending" | "settled" | "voided" | "expired";
 

@@ -3,22 +3,57 @@ import type { Env } from "../env.ts";
 import { PLAN_DEFAULTS, type Plan, type PlanLimits } from "../../schemas/index.ts";
 import { charge as priceOf, type HoldPricing } from "../services/pricing.ts";
 import { broker } from "../services/broker.ts";
-import { CREATE_V2, HOLD_COLUMNS, MIGRATE_V1_TO_V2, type HoldRow, type HoldStatus, type StateRow } from "./account-ledger-sql.ts";
+import {
+  CREATE_V2,
+  HOLD_COLUMNS,
+  MIGRATE_V1_TO_V2,
+  type HoldRow,
+  type HoldStatus,
+  type StateRow,
+} from "./account-ledger-sql.ts";
 import { gcra } from "./gcra.ts";
-import { GROUP_DDL, GroupHolds, type CaptureResult, type GroupOutcome, type GroupReserve } from "./account-ledger-groups.ts";
-import { LedgerMoney, type AutoRechargeClaim, type BillingState, type EffectResult, type MoneyCore, type StripeEffect } from "./account-ledger-money.ts";
+import {
+  GROUP_DDL,
+  GroupHolds,
+  type CaptureResult,
+  type GroupOutcome,
+  type GroupReserve,
+} from "./account-ledger-groups.ts";
+import {
+  LedgerMoney,
+  type AutoRechargeClaim,
+  type BillingState,
+  type EffectResult,
+  type MoneyCore,
+  type StripeEffect,
+} from "./account-ledger-money.ts";
 import { LedgerEarnings, type Earner, type EarningsReport } from "./account-ledger-earnings.ts";
 import type { EarningRow, PaymentRow, SplitRow } from "./account-ledger-money-sql.ts";
-import { RUNNING_DDL, RunningHolds, type RaiseResult, type RunningTick, type TickResult } from "./account-ledger-running.ts";
+import {
+  RUNNING_DDL,
+  RunningHolds,
+  type RaiseResult,
+  type RunningTick,
+  type TickResult,
+} from "./account-ledger-running.ts";
 
 const MINUTE = 60_000;
 /** Void reasons that give a free call back: the platform failed, not the caller. */
 const QUOTA_REFUND_REASONS = new Set([
-  "worker_lost", "timeout", "no_capacity", "backend_crash", "runtime_error", "model_unavailable", "oom", "expired",
+  "worker_lost",
+  "timeout",
+  "no_capacity",
+  "backend_crash",
+  "runtime_error",
+  "model_unavailable",
+  "oom",
+  "expired",
   "enqueue_failed",
   // Input the platform's own validation accepted and agents then called invalid (caller-side invalid input is refused
   // before any hold), a submission cut off by a crash, and the loser of two concurrent uses of one Idempotency-Key.
-  "invalid_input", "submission_interrupted", "idempotency_conflict",
+  "invalid_input",
+  "submission_interrupted",
+  "idempotency_conflict",
 ]);
 /** A hold whose job was not confirmed this long after the hold is checked against the broker by the alarm. */
 export const RECONCILE_AFTER_MS = 30_000;
@@ -45,7 +80,14 @@ export interface RateInfo {
 
 export type AdmitResult =
   | { ok: true; replayed: boolean; hold: number; available: number; rate: RateInfo; priority: number }
-  | { ok: false; code: "insufficient_credits" | "rate_limited" | "daily_quota_exceeded" | "forbidden" | "invalid_input"; message: string; retry_after_s?: number; available: number; rate?: RateInfo };
+  | {
+      ok: false;
+      code: "insufficient_credits" | "rate_limited" | "daily_quota_exceeded" | "forbidden" | "invalid_input";
+      message: string;
+      retry_after_s?: number;
+      available: number;
+      rate?: RateInfo;
+    };
 
 export interface HoldOutcome {
   status: HoldStatus;
@@ -74,7 +116,14 @@ export type GroupLedgerOp =
 export type SettleResult = HoldOutcome | { error: "not_found" | "invalid_input" };
 export type VoidResult = HoldOutcome | { error: "not_found" };
 /** The result of one operation of a batch, in the batch's order; `failed` when that operation threw and was rolled back. */
-export type LedgerOpResult = AdmitResult | SettleResult | VoidResult | CaptureResult | GroupOutcome | null | { failed: string };
+export type LedgerOpResult =
+  | AdmitResult
+  | SettleResult
+  | VoidResult
+  | CaptureResult
+  | GroupOutcome
+  | null
+  | { failed: string };
 
 export type OpResult =
   | { ok: true; op_id: string; kind: "credit" | "debit"; amount: number; available: number; replayed: boolean }
@@ -96,7 +145,8 @@ export interface LedgerSummary {
 
 const isAmount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n > 0;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const nextMidnight = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), new Date(ms).getUTCDate() + 1);
+const nextMidnight = (ms: number) =>
+  Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), new Date(ms).getUTCDate() + 1);
 
 /** The account's balances and limits: the `state` row, with its limits parsed; the object keeps a copy in memory. */
 type State = Omit<StateRow, "plan" | "limits"> & { plan: Plan; limits: PlanLimits };
@@ -133,7 +183,11 @@ export class AccountLedger extends DurableObject<Env> {
   /** since this object woke: group commits made and operations they carried (the benchmark reports ops per commit) */
   private commits = { commits: 0, operations: 0 };
   private pumping = false;
-  private queue: { ops: (LedgerOp | GroupLedgerOp)[]; resolve: (r: LedgerOpResult[]) => void; reject: (e: unknown) => void }[] = [];
+  private queue: {
+    ops: (LedgerOp | GroupLedgerOp)[];
+    resolve: (r: LedgerOpResult[]) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   /** workflow runs: one hold per run, captured per node (account-ledger-groups.ts) */
   private groups = new GroupHolds<State, AdmitResult>({
     sql: this.ctx.storage.sql,
@@ -182,11 +236,20 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   private migrate(): void {
-    const tables = new Set(this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name));
+    const tables = new Set(
+      this.sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+        .toArray()
+        .map((r) => r.name),
+    );
     if (!tables.has("state")) this.ctx.storage.transactionSync(() => CREATE_V2.forEach((q) => this.sql.exec(q)));
-    else if (tables.has("gcra")) this.ctx.storage.transactionSync(() => MIGRATE_V1_TO_V2.forEach((q) => this.sql.exec(q)));
+    else if (tables.has("gcra"))
+      this.ctx.storage.transactionSync(() => MIGRATE_V1_TO_V2.forEach((q) => this.sql.exec(q)));
     this.sql.exec(GROUP_DDL);
-    const cols = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('holds')`).toArray().map((c) => c.name);
+    const cols = this.sql
+      .exec<{ name: string }>(`SELECT name FROM pragma_table_info('holds')`)
+      .toArray()
+      .map((c) => c.name);
     for (const [col, type] of HOLD_COLUMNS) {
       if (!cols.includes(col)) this.sql.exec(`ALTER TABLE holds ADD COLUMN ${col} ${type}`);
     }
@@ -199,9 +262,18 @@ export class AccountLedger extends DurableObject<Env> {
     this.s = row ? { ...row, plan: row.plan as Plan, limits: JSON.parse(row.limits) as PlanLimits } : null;
     this.pending = new Map();
     type Row = Pick<HoldRow, "id" | "amount" | "pricing" | "deadline" | "day" | "job_pool" | "job_model" | "check_at">;
-    for (const h of this.sql.exec<Row>(`SELECT id, amount, pricing, deadline, day, job_pool, job_model, check_at FROM holds WHERE status = 'pending'`)) {
+    for (const h of this.sql.exec<Row>(
+      `SELECT id, amount, pricing, deadline, day, job_pool, job_model, check_at FROM holds WHERE status = 'pending'`,
+    )) {
       const job = h.job_pool !== null ? { pool: h.job_pool, model: h.job_model ?? "" } : null;
-      this.pending.set(h.id, { amount: h.amount, pricing: JSON.parse(h.pricing) as HoldPricing, deadline: h.deadline, day: h.day, job, checkAt: h.check_at });
+      this.pending.set(h.id, {
+        amount: h.amount,
+        pricing: JSON.parse(h.pricing) as HoldPricing,
+        deadline: h.deadline,
+        day: h.day,
+        job,
+        checkAt: h.check_at,
+      });
     }
     this.seq = this.sql.exec<{ n: number | null }>(`SELECT MAX(seq) AS n FROM journal`).one().n ?? 0;
     this.money?.reload();
@@ -213,8 +285,26 @@ export class AccountLedger extends DurableObject<Env> {
   private ensure(accountId: string, plan: Plan): State {
     if (this.s) return this.s;
     const limits = PLAN_DEFAULTS[plan];
-    this.ctx.storage.transactionSync(() => this.sql.exec(`INSERT INTO state (id, account_id, plan, limits) VALUES (1, ?, ?, ?)`, accountId, plan, JSON.stringify(limits)));
-    this.s = { account_id: accountId, plan, limits, deposits: 0, spent: 0, held: 0, total_requests: 0, tat: null, quota_day: null, quota_used: 0 };
+    this.ctx.storage.transactionSync(() =>
+      this.sql.exec(
+        `INSERT INTO state (id, account_id, plan, limits) VALUES (1, ?, ?, ?)`,
+        accountId,
+        plan,
+        JSON.stringify(limits),
+      ),
+    );
+    this.s = {
+      account_id: accountId,
+      plan,
+      limits,
+      deposits: 0,
+      spent: 0,
+      held: 0,
+      total_requests: 0,
+      tat: null,
+      quota_day: null,
+      quota_used: 0,
+    };
     return this.s;
   }
 
@@ -222,15 +312,39 @@ export class AccountLedger extends DurableObject<Env> {
   private writeBalances(next: State): void {
     this.sql.exec(
       `UPDATE state SET deposits = ?, spent = ?, held = ?, total_requests = ?, tat = ?, quota_day = ?, quota_used = ? WHERE id = 1`,
-      next.deposits, next.spent, next.held, next.total_requests, next.tat, next.quota_day, next.quota_used,
+      next.deposits,
+      next.spent,
+      next.held,
+      next.total_requests,
+      next.tat,
+      next.quota_day,
+      next.quota_used,
     );
   }
 
   /** A journal entry carrying the balances after the movement (inside the caller's transaction). */
-  private journal(seq: number, opId: string, kind: string, amount: number, holdId: string | null, reason: string | null, now: number, after: State): void {
+  private journal(
+    seq: number,
+    opId: string,
+    kind: string,
+    amount: number,
+    holdId: string | null,
+    reason: string | null,
+    now: number,
+    after: State,
+  ): void {
     this.sql.exec(
       `INSERT INTO journal (op_id, seq, kind, amount, hold_id, reason, created_at, deposits, spent, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      opId, seq, kind, amount, holdId, reason, now, after.deposits, after.spent, after.held,
+      opId,
+      seq,
+      kind,
+      amount,
+      holdId,
+      reason,
+      now,
+      after.deposits,
+      after.spent,
+      after.held,
     );
   }
 
@@ -247,14 +361,20 @@ export class AccountLedger extends DurableObject<Env> {
   async setPlan(accountId: string, plan: Plan, overrides: Partial<PlanLimits> = {}): Promise<PlanLimits> {
     const limits = { ...PLAN_DEFAULTS[plan], ...overrides };
     const s = this.ensure(accountId, plan);
-    this.ctx.storage.transactionSync(() => this.sql.exec(`UPDATE state SET plan = ?, limits = ? WHERE id = 1`, plan, JSON.stringify(limits)));
+    this.ctx.storage.transactionSync(() =>
+      this.sql.exec(`UPDATE state SET plan = ?, limits = ? WHERE id = 1`, plan, JSON.stringify(limits)),
+    );
     this.s = { ...s, plan, limits };
     return limits;
   }
 
   private rateInfo(limits: PlanLimits, tat: number | null, now: number): RateInfo {
     const d = gcra(tat, now, limits.rpm, MINUTE);
-    return { limit: limits.rpm, remaining: d.allowed ? d.remaining + 1 : 0, reset_s: Math.ceil(Math.max(0, (tat ?? now) - now) / 1000) };
+    return {
+      limit: limits.rpm,
+      remaining: d.allowed ? d.remaining + 1 : 0,
+      reset_s: Math.ceil(Math.max(0, (tat ?? now) - now) / 1000),
+    };
   }
 
   // ---- group commit ---------------------------------------------------------------------------------------------
@@ -296,7 +416,9 @@ export class AccountLedger extends DurableObject<Env> {
     let due: number | null = null;
     let results: LedgerOpResult[][];
     try {
-      results = this.ctx.storage.transactionSync(() => batch.map((b) => b.ops.map((o) => this.applyOne(o, now, (at) => (due = Math.min(due ?? Infinity, at))))));
+      results = this.ctx.storage.transactionSync(() =>
+        batch.map((b) => b.ops.map((o) => this.applyOne(o, now, (at) => (due = Math.min(due ?? Infinity, at))))),
+      );
     } catch (e) {
       // The batch's transaction itself failed and rolled back: memory may hold some of its operations, so it is
       // rebuilt from what is stored, and every caller is told.
@@ -306,7 +428,12 @@ export class AccountLedger extends DurableObject<Env> {
     }
     this.commits.commits++;
     for (const b of batch) this.commits.operations += b.ops.length;
-    if (due !== null) this.schedule(due).catch((e) => console.error(JSON.stringify({ level: "error", message: "setting the hold-expiry alarm failed", error: String(e) })));
+    if (due !== null)
+      this.schedule(due).catch((e) =>
+        console.error(
+          JSON.stringify({ level: "error", message: "setting the hold-expiry alarm failed", error: String(e) }),
+        ),
+      );
     batch.forEach((b, i) => b.resolve(results[i]!));
   }
 
@@ -365,42 +492,112 @@ export class AccountLedger extends DurableObject<Env> {
     const available = s.deposits - s.spent - s.held;
     const replay = (): AdmitResult | null => {
       const h = this.pending.get(req.id) ?? this.hold(req.id);
-      return h ? { ok: true, replayed: true, hold: h.amount, available, rate: this.rateInfo(limits, s.tat, now), priority: limits.priority } : null;
+      return h
+        ? {
+            ok: true,
+            replayed: true,
+            hold: h.amount,
+            available,
+            rate: this.rateInfo(limits, s.tat, now),
+            priority: limits.priority,
+          }
+        : null;
     };
     if (this.pending.has(req.id)) return replay()!;
-    if (!isAmount(req.amount) && req.amount !== 0) return { ok: false, code: "invalid_input", message: "hold amount must be a non-negative safe integer", available };
-    if (limits.free_models_only && !req.model_free) return { ok: false, code: "forbidden", message: `the ${s.plan} plan can call free models only`, available };
+    if (!isAmount(req.amount) && req.amount !== 0)
+      return {
+        ok: false,
+        code: "invalid_input",
+        message: "hold amount must be a non-negative safe integer",
+        available,
+      };
+    if (limits.free_models_only && !req.model_free)
+      return { ok: false, code: "forbidden", message: `the ${s.plan} plan can call free models only`, available };
 
     // A refusal first checks that this is not the replay of a request admitted earlier (and resolved since).
     const rate = gcra(s.tat, now, limits.rpm, MINUTE);
-    const rateInfo: RateInfo = { limit: limits.rpm, remaining: rate.remaining, reset_s: Math.ceil(rate.resetMs / 1000) };
+    const rateInfo: RateInfo = {
+      limit: limits.rpm,
+      remaining: rate.remaining,
+      reset_s: Math.ceil(rate.resetMs / 1000),
+    };
     if (!rate.allowed) {
-      return replay() ?? { ok: false, code: "rate_limited", message: `rate limit of ${limits.rpm} requests per minute exceeded`, retry_after_s: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)), available, rate: rateInfo };
+      return (
+        replay() ?? {
+          ok: false,
+          code: "rate_limited",
+          message: `rate limit of ${limits.rpm} requests per minute exceeded`,
+          retry_after_s: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)),
+          available,
+          rate: rateInfo,
+        }
+      );
     }
     const day = dayOf(now);
     const used = this.usedToday(day);
     if (limits.daily_quota !== null && used >= limits.daily_quota) {
-      return replay() ?? { ok: false, code: "daily_quota_exceeded", message: `daily quota of ${limits.daily_quota} calls used; it resets at 00:00 UTC`, retry_after_s: Math.ceil((nextMidnight(now) - now) / 1000), available, rate: rateInfo };
+      return (
+        replay() ?? {
+          ok: false,
+          code: "daily_quota_exceeded",
+          message: `daily quota of ${limits.daily_quota} calls used; it resets at 00:00 UTC`,
+          retry_after_s: Math.ceil((nextMidnight(now) - now) / 1000),
+          available,
+          rate: rateInfo,
+        }
+      );
     }
     if (this.pending.size >= limits.in_flight) {
-      return replay() ?? { ok: false, code: "rate_limited", message: `at most ${limits.in_flight} requests may run at once on the ${s.plan} plan`, retry_after_s: 1, available, rate: rateInfo };
+      return (
+        replay() ?? {
+          ok: false,
+          code: "rate_limited",
+          message: `at most ${limits.in_flight} requests may run at once on the ${s.plan} plan`,
+          retry_after_s: 1,
+          available,
+          rate: rateInfo,
+        }
+      );
     }
     // Free-plan calls are paid for by the quota, not by credit.
     const amount = limits.free_models_only ? 0 : req.amount;
     if (available < amount) {
-      return replay() ?? { ok: false, code: "insufficient_credits", message: `this request needs ${amount} micro-USD held; ${available} available`, available, rate: rateInfo };
+      return (
+        replay() ?? {
+          ok: false,
+          code: "insufficient_credits",
+          message: `this request needs ${amount} micro-USD held; ${available} available`,
+          available,
+          rate: rateInfo,
+        }
+      );
     }
     const pricing: HoldPricing = limits.free_models_only ? { kind: "fixed", amount: 0 } : req.pricing;
     const deadline = now + Math.max(0, req.ttl_ms);
     const job = req.job ?? null;
     const checkAt = job ? now + RECONCILE_AFTER_MS : null;
-    const next: State = { ...s, held: s.held + amount, total_requests: s.total_requests + 1, tat: rate.tat, quota_day: day, quota_used: used + 1 };
+    const next: State = {
+      ...s,
+      held: s.held + amount,
+      total_requests: s.total_requests + 1,
+      tat: rate.tat,
+      quota_day: day,
+      quota_used: used + 1,
+    };
     const inserted = this.ctx.storage.transactionSync(() => {
       // The hold's id is its primary key: a request id seen before (and already resolved) inserts nothing.
       const ins = this.sql.exec(
         `INSERT INTO holds (id, amount, status, pricing, deadline, day, created_at, job_pool, job_model, check_at)
          VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        req.id, amount, JSON.stringify(pricing), deadline, day, now, job?.pool ?? null, job?.model ?? null, checkAt,
+        req.id,
+        amount,
+        JSON.stringify(pricing),
+        deadline,
+        day,
+        now,
+        job?.pool ?? null,
+        job?.model ?? null,
+        checkAt,
       );
       if (ins.rowsWritten === 0) return false;
       this.writeBalances(next);
@@ -411,7 +608,14 @@ export class AccountLedger extends DurableObject<Env> {
     this.s = next;
     this.seq++;
     this.pending.set(req.id, { amount, pricing, deadline, day, job, checkAt });
-    return { ok: true, replayed: false, hold: amount, available: available - amount, rate: rateInfo, priority: limits.priority };
+    return {
+      ok: true,
+      replayed: false,
+      hold: amount,
+      available: available - amount,
+      rate: rateInfo,
+      priority: limits.priority,
+    };
   }
 
   // ---- workflow runs: grouped holds ----------------------------------------------------------------------------
@@ -437,7 +641,13 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Settles a hold on the measured GPU time: charge = min(hold, price). A resolved hold returns its first outcome. */
   async settle(id: string, gpuMs: number, gpuClass: string | null, earner?: Earner): Promise<SettleResult> {
-    return this.one<SettleResult>({ op: "settle", id, gpu_ms: gpuMs, gpu_class: gpuClass, ...(earner ? { earner } : {}) });
+    return this.one<SettleResult>({
+      op: "settle",
+      id,
+      gpu_ms: gpuMs,
+      gpu_class: gpuClass,
+      ...(earner ? { earner } : {}),
+    });
   }
 
   private settleNow(id: string, gpuMs: number, gpuClass: string | null, now: number, earner?: Earner): SettleResult {
@@ -457,7 +667,14 @@ export class AccountLedger extends DurableObject<Env> {
     this.seq++;
     this.pending.delete(id);
     const auto = this.money.due(now) ? this.moneyTx(() => this.money.claim(s.account_id, now)) : null;
-    return { status: "settled", amount: h.amount, charge: c, first: true, available: this.available(), ...(auto ? { auto_recharge: auto } : {}) };
+    return {
+      status: "settled",
+      amount: h.amount,
+      charge: c,
+      first: true,
+      available: this.available(),
+      ...(auto ? { auto_recharge: auto } : {}),
+    };
   }
 
   /** Releases the whole hold; platform failures also give a free call back. A resolved hold returns its first outcome. */
@@ -468,7 +685,9 @@ export class AccountLedger extends DurableObject<Env> {
   private release(id: string, status: "voided" | "expired", reason: string, now: number): HoldOutcome | null {
     const h = this.pending.get(id);
     if (!h) return this.resolved(id);
-    const next = this.ctx.storage.transactionSync(() => this.writeRelease(id, h, status, reason, now, this.s!, this.seq + 1));
+    const next = this.ctx.storage.transactionSync(() =>
+      this.writeRelease(id, h, status, reason, now, this.s!, this.seq + 1),
+    );
     this.s = next;
     this.seq++;
     this.pending.delete(id);
@@ -476,9 +695,21 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   /** The writes that release a pending hold (inside the caller's transaction); returns the state after them. */
-  private writeRelease(id: string, h: PendingHold, status: "voided" | "expired", reason: string, now: number, cur: State, seq: number): State {
+  private writeRelease(
+    id: string,
+    h: PendingHold,
+    status: "voided" | "expired",
+    reason: string,
+    now: number,
+    cur: State,
+    seq: number,
+  ): State {
     const refund = QUOTA_REFUND_REASONS.has(reason) && cur.quota_day === h.day;
-    const next: State = { ...cur, held: cur.held - h.amount, quota_used: refund ? Math.max(0, cur.quota_used - 1) : cur.quota_used };
+    const next: State = {
+      ...cur,
+      held: cur.held - h.amount,
+      quota_used: refund ? Math.max(0, cur.quota_used - 1) : cur.quota_used,
+    };
     const kind = status === "voided" ? "void" : "expire";
     this.sql.exec(`UPDATE holds SET status = ?, resolved_at = ?, reason = ? WHERE id = ?`, status, now, reason, id);
     this.writeBalances(next);
@@ -489,7 +720,9 @@ export class AccountLedger extends DurableObject<Env> {
   /** The first outcome of a hold that is no longer pending; null when there never was such a hold. */
   private resolved(id: string): HoldOutcome | null {
     const h = this.hold(id);
-    return h ? { status: h.status, amount: h.amount, charge: h.charge, first: false, available: this.available() } : null;
+    return h
+      ? { status: h.status, amount: h.amount, charge: h.charge, first: false, available: this.available() }
+      : null;
   }
 
   hold(id: string): HoldRow | undefined {
@@ -503,9 +736,11 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Holds by status, with the total charged: the admin ledger view reconciles these against the requests. */
   async holdCounts(): Promise<{ status: HoldStatus; count: number; amount: number; charged: number }[]> {
-    return this.sql.exec<{ status: HoldStatus; count: number; amount: number; charged: number }>(
-      `SELECT status, COUNT(*) AS count, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(charge), 0) AS charged FROM holds GROUP BY status ORDER BY status`,
-    ).toArray();
+    return this.sql
+      .exec<{ status: HoldStatus; count: number; amount: number; charged: number }>(
+        `SELECT status, COUNT(*) AS count, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(charge), 0) AS charged FROM holds GROUP BY status ORDER BY status`,
+      )
+      .toArray();
   }
 
   async outcome(id: string): Promise<{ status: HoldStatus; amount: number; charge: number } | null> {
@@ -516,19 +751,36 @@ export class AccountLedger extends DurableObject<Env> {
   // ---- deposits and adjustments ---------------------------------------------------------------------------------
 
   /** Credit or debit, idempotent by operation id; a repeat with other parameters is a conflict. */
-  async adjust(accountId: string, planHint: Plan, kind: "credit" | "debit", opId: string, amount: number, reason: string): Promise<OpResult> {
-    if (!isAmount(amount)) return { ok: false, code: "invalid_input", message: "amount must be a positive integer of micro-USD below 2^53" };
+  async adjust(
+    accountId: string,
+    planHint: Plan,
+    kind: "credit" | "debit",
+    opId: string,
+    amount: number,
+    reason: string,
+  ): Promise<OpResult> {
+    if (!isAmount(amount))
+      return { ok: false, code: "invalid_input", message: "amount must be a positive integer of micro-USD below 2^53" };
     const now = Date.now();
     const s = this.ensure(accountId, planHint);
     const id = `${kind}:${opId}`;
     const available = s.deposits - s.spent - s.held;
-    const prior = this.sql.exec<{ kind: string; amount: number }>(`SELECT kind, amount FROM journal WHERE op_id = ?`, id).toArray()[0];
+    const prior = this.sql
+      .exec<{ kind: string; amount: number }>(`SELECT kind, amount FROM journal WHERE op_id = ?`, id)
+      .toArray()[0];
     if (prior) {
-      if (prior.amount !== amount) return { ok: false, code: "idempotency_conflict", message: "this idempotency key was used with another amount" };
+      if (prior.amount !== amount)
+        return {
+          ok: false,
+          code: "idempotency_conflict",
+          message: "this idempotency key was used with another amount",
+        };
       return { ok: true, op_id: id, kind, amount, available, replayed: true };
     }
-    if (kind === "debit" && available < amount) return { ok: false, code: "insufficient_credits", message: `cannot debit ${amount}; ${available} available` };
-    if (kind === "credit" && !Number.isSafeInteger(s.deposits + amount)) return { ok: false, code: "invalid_input", message: "the balance would exceed 2^53 micro-USD" };
+    if (kind === "debit" && available < amount)
+      return { ok: false, code: "insufficient_credits", message: `cannot debit ${amount}; ${available} available` };
+    if (kind === "credit" && !Number.isSafeInteger(s.deposits + amount))
+      return { ok: false, code: "invalid_input", message: "the balance would exceed 2^53 micro-USD" };
     const next: State = kind === "credit" ? { ...s, deposits: s.deposits + amount } : { ...s, spent: s.spent + amount };
     this.ctx.storage.transactionSync(() => {
       this.writeBalances(next);
@@ -536,7 +788,14 @@ export class AccountLedger extends DurableObject<Env> {
     });
     this.s = next;
     this.seq++;
-    return { ok: true, op_id: id, kind, amount, available: kind === "credit" ? available + amount : available - amount, replayed: false };
+    return {
+      ok: true,
+      op_id: id,
+      kind,
+      amount,
+      available: kind === "credit" ? available + amount : available - amount,
+      replayed: false,
+    };
   }
 
   /** The plan's monthly credit, once per period (`YYYY-MM`); safe to call any number of times. */
@@ -545,7 +804,14 @@ export class AccountLedger extends DurableObject<Env> {
     const amount = s.limits.monthly_credit;
     // A Stripe subscription credits the month on each paid invoice instead.
     if (amount <= 0 || this.money.state().stripe_managed) return { granted: 0 };
-    const r = await this.adjust(accountId, planHint, "credit", `grant:${s.plan}:${period}`, amount, `${s.plan} plan credit for ${period}`);
+    const r = await this.adjust(
+      accountId,
+      planHint,
+      "credit",
+      `grant:${s.plan}:${period}`,
+      amount,
+      `${s.plan} plan credit for ${period}`,
+    );
     return { granted: r.ok && !r.replayed ? amount : 0 };
   }
 
@@ -743,7 +1009,10 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   /** One tick of an endpoint: capture what accrued (never more than held), top up; idempotent by (id, seq). */
-  async tickRunning(id: string, tick: RunningTick): Promise<TickResult | { ok: false; code: "not_found" | "invalid_input" }> {
+  async tickRunning(
+    id: string,
+    tick: RunningTick,
+  ): Promise<TickResult | { ok: false; code: "not_found" | "invalid_input" }> {
     return this.running.tick(id, tick, Date.now());
   }
 

@@ -22,7 +22,10 @@ export interface NextTick {
  * to keep for `live` instances (none when closing).
  */
 export function nextTick(e: EndpointRecord, rows: InstanceRow[], live: number, seq: number, close: boolean): NextTick {
-  const total = cumulativeCharge(e.price_per_hour, rows.reduce((a, i) => a + instanceMs(i), 0));
+  const total = cumulativeCharge(
+    e.price_per_hour,
+    rows.reduce((a, i) => a + instanceMs(i), 0),
+  );
   const earners: TickEarner[] = [];
   const reported: InstanceRow[] = [];
   for (const i of rows) {
@@ -31,8 +34,13 @@ export function nextTick(e: EndpointRecord, rows: InstanceRow[], live: number, s
     const part = cumulativeCharge(e.price_per_hour, ms) - cumulativeCharge(e.price_per_hour, i.reported_ms);
     if (i.provider_id) {
       earners.push({
-        provider_id: i.provider_id, agent_id: i.agent_id, share_bp: i.share_bp, model: e.model, charge: part,
-        billed_ms: ms - i.reported_ms, gpu_class: e.gpu_class,
+        provider_id: i.provider_id,
+        agent_id: i.agent_id,
+        share_bp: i.share_bp,
+        model: e.model,
+        charge: part,
+        billed_ms: ms - i.reported_ms,
+        gpu_class: e.gpu_class,
       });
     }
     reported.push({ ...i, reported_ms: ms });

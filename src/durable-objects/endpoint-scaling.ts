@@ -33,11 +33,18 @@ export async function scaleDown(h: ScalingHost, e: EndpointRecord, now: number):
 export async function scaleUp(h: ScalingHost, e: EndpointRecord, now: number): Promise<void> {
   const live = h.db.live().filter((i) => i.state !== "draining");
   const add = instancesToAdd({
-    min: e.min_instances, max: e.max_instances, cap: spendCapInstances(e.price_per_hour, e.max_hourly_spend),
-    live: live.length, queued: e.queue_depth, queueWaitMs: e.queued_since === null ? 0 : now - e.queued_since,
+    min: e.min_instances,
+    max: e.max_instances,
+    cap: spendCapInstances(e.price_per_hour, e.max_hourly_spend),
+    live: live.length,
+    queued: e.queue_depth,
+    queueWaitMs: e.queued_since === null ? 0 : now - e.queued_since,
     queueDelayMs: e.scale_up_queue_delay_s * 1000,
   });
-  const failed = h.db.instances().filter((i) => i.reason === "init_timeout").map((i) => i.agent_id);
+  const failed = h.db
+    .instances()
+    .filter((i) => i.reason === "init_timeout")
+    .map((i) => i.agent_id);
   for (let k = 0; k < add; k++) {
     // The hold is raised before the instance exists: an instance is never started that the account cannot fund.
     const target = holdTarget(e.price_per_hour, live.length + k + 1, e.max_hourly_spend);
@@ -50,9 +57,21 @@ export async function scaleUp(h: ScalingHost, e: EndpointRecord, now: number): P
     const r = await h.ports.reserve(e.id, e.gpu_class, e.model, failed);
     if (!r) break;
     h.db.insert({
-      id: `inst_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`, agent_id: r.agent_id, epoch: r.epoch,
-      state: "reserving", since: now, reserved_at: now, ready_at: null, last_hb: now, idle_since: null, released_at: null,
-      billed_ms: 0, reported_ms: 0, provider_id: r.provider_id, share_bp: r.share_bp, reason: null,
+      id: `inst_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
+      agent_id: r.agent_id,
+      epoch: r.epoch,
+      state: "reserving",
+      since: now,
+      reserved_at: now,
+      ready_at: null,
+      last_hb: now,
+      idle_since: null,
+      released_at: null,
+      billed_ms: 0,
+      reported_ms: 0,
+      provider_id: r.provider_id,
+      share_bp: r.share_bp,
+      reason: null,
     });
     // The queue restarts its delay clock: the next instance is added only if this one does not drain it.
     h.db.save({ ...h.rec(), queued_since: h.rec().queue_depth > 0 ? now : null });

@@ -76,11 +76,16 @@ export class EndpointSql {
   }
 
   save(e: EndpointRecord): void {
-    this.sql.exec(`INSERT INTO endpoint (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body`, JSON.stringify(e));
+    this.sql.exec(
+      `INSERT INTO endpoint (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body`,
+      JSON.stringify(e),
+    );
   }
 
   instances(): InstanceRow[] {
-    return this.sql.exec<InstanceRow>(`SELECT * FROM instances ORDER BY reserved_at, id`).toArray() as unknown as InstanceRow[];
+    return this.sql
+      .exec<InstanceRow>(`SELECT * FROM instances ORDER BY reserved_at, id`)
+      .toArray() as unknown as InstanceRow[];
   }
 
   live(): InstanceRow[] {
@@ -88,27 +93,53 @@ export class EndpointSql {
   }
 
   byAgent(agentId: string, epoch: number): InstanceRow | undefined {
-    return this.sql.exec<InstanceRow>(`SELECT * FROM instances WHERE agent_id = ? AND epoch = ?`, agentId, epoch).toArray()[0] as InstanceRow | undefined;
+    return this.sql
+      .exec<InstanceRow>(`SELECT * FROM instances WHERE agent_id = ? AND epoch = ?`, agentId, epoch)
+      .toArray()[0] as InstanceRow | undefined;
   }
 
   insert(i: InstanceRow): void {
     this.sql.exec(
       `INSERT INTO instances (id, agent_id, epoch, state, since, reserved_at, ready_at, last_hb, idle_since, released_at, billed_ms, reported_ms, provider_id, share_bp, reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      i.id, i.agent_id, i.epoch, i.state, i.since, i.reserved_at, i.ready_at, i.last_hb, i.idle_since, i.released_at, i.billed_ms, i.reported_ms,
-      i.provider_id, i.share_bp, i.reason,
+      i.id,
+      i.agent_id,
+      i.epoch,
+      i.state,
+      i.since,
+      i.reserved_at,
+      i.ready_at,
+      i.last_hb,
+      i.idle_since,
+      i.released_at,
+      i.billed_ms,
+      i.reported_ms,
+      i.provider_id,
+      i.share_bp,
+      i.reason,
     );
   }
 
   update(i: InstanceRow): void {
     this.sql.exec(
       `UPDATE instances SET state = ?, since = ?, ready_at = ?, last_hb = ?, idle_since = ?, released_at = ?, billed_ms = ?, reported_ms = ?, reason = ? WHERE id = ?`,
-      i.state, i.since, i.ready_at, i.last_hb, i.idle_since, i.released_at, i.billed_ms, i.reported_ms, i.reason, i.id,
+      i.state,
+      i.since,
+      i.ready_at,
+      i.last_hb,
+      i.idle_since,
+      i.released_at,
+      i.billed_ms,
+      i.reported_ms,
+      i.reason,
+      i.id,
     );
   }
 
   pendingTicks(): { seq: number; body: string }[] {
-    return this.sql.exec<{ seq: number; body: string }>(`SELECT seq, body FROM ticks WHERE status = 'pending' ORDER BY seq`).toArray();
+    return this.sql
+      .exec<{ seq: number; body: string }>(`SELECT seq, body FROM ticks WHERE status = 'pending' ORDER BY seq`)
+      .toArray();
   }
 
   nextSeq(): number {
@@ -120,7 +151,12 @@ export class EndpointSql {
   }
 
   doneTick(seq: number, captured: number, writtenOff: number): void {
-    this.sql.exec(`UPDATE ticks SET status = 'done', captured = ?, written_off = ? WHERE seq = ?`, captured, writtenOff, seq);
+    this.sql.exec(
+      `UPDATE ticks SET status = 'done', captured = ?, written_off = ? WHERE seq = ?`,
+      captured,
+      writtenOff,
+      seq,
+    );
   }
 
   clock(): number | null {

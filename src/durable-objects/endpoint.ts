@@ -14,11 +14,28 @@ const MAX_INIT_FAILURES = 3;
 const ACTIVE = new Set(["pending", "provisioning", "running", "scaled_to_zero"]);
 
 /** What a new endpoint is created with: its configuration; the rest of the record starts at zero. */
-export type EndpointConfig = Omit<EndpointRecord, "state" | "last_tick_at" | "charged" | "captured" | "written_off" | "held"
-  | "queued_since" | "queue_depth" | "init_failures">;
-type Knob = "min_instances" | "max_instances" | "idle_timeout_s" | "scale_up_queue_delay_s" | "init_timeout_s" | "max_hourly_spend";
+export type EndpointConfig = Omit<
+  EndpointRecord,
+  | "state"
+  | "last_tick_at"
+  | "charged"
+  | "captured"
+  | "written_off"
+  | "held"
+  | "queued_since"
+  | "queue_depth"
+  | "init_failures"
+>;
+type Knob =
+  | "min_instances"
+  | "max_instances"
+  | "idle_timeout_s"
+  | "scale_up_queue_delay_s"
+  | "init_timeout_s"
+  | "max_hourly_spend";
 
-export type Admission = { ok: true; pool: string; model: string; gpu_class: string; runtime: string }
+export type Admission =
+  | { ok: true; pool: string; model: string; gpu_class: string; runtime: string }
   | { ok: false; code: "insufficient_credits" | "conflict" | "not_found"; message: string };
 
 export interface EndpointSnapshot {
@@ -71,8 +88,17 @@ export class Endpoint extends DurableObject<Env> {
         const now = Date.now();
         if (this.manual) this.db.setClock(now);
         this.db.save({
-          ...r, created_at: now, state: "pending", last_tick_at: now, charged: 0, captured: 0, written_off: 0, held: 0,
-          queued_since: null, queue_depth: 0, init_failures: 0,
+          ...r,
+          created_at: now,
+          state: "pending",
+          last_tick_at: now,
+          charged: 0,
+          captured: 0,
+          written_off: 0,
+          held: 0,
+          queued_since: null,
+          queue_depth: 0,
+          init_failures: 0,
         });
         await this.step(now);
       }
@@ -90,7 +116,11 @@ export class Endpoint extends DurableObject<Env> {
       const e = this.db.record();
       if (!e || e.state === "deleted") return { ok: false, code: "not_found", message: "endpoint not found" };
       if (e.state === "suspended") {
-        return { ok: false, code: "insufficient_credits", message: "endpoint is suspended: the account's credit ran out; add credit and resume it" };
+        return {
+          ok: false,
+          code: "insufficient_credits",
+          message: "endpoint is suspended: the account's credit ran out; add credit and resume it",
+        };
       }
       if (e.state === "paused") return { ok: false, code: "conflict", message: "endpoint is paused: resume it first" };
       if (e.state === "failed") {
@@ -124,7 +154,11 @@ export class Endpoint extends DurableObject<Env> {
       const next = { ...i, last_hb: now };
       if (i.state === "reserving") Object.assign(next, { state: "loading", since: now });
       this.db.update(next);
-      return { active: true, ready: next.state === "ready" || next.state === "busy", draining: next.state === "draining" };
+      return {
+        active: true,
+        ready: next.state === "ready" || next.state === "busy",
+        draining: next.state === "draining",
+      };
     });
   }
 
@@ -258,7 +292,12 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   private host(): ScalingHost {
-    return { db: this.db, ports: this.ports, rec: () => this.rec(), release: (i, now, reason) => this.release(i, now, reason) };
+    return {
+      db: this.db,
+      ports: this.ports,
+      rec: () => this.rec(),
+      release: (i, now, reason) => this.release(i, now, reason),
+    };
   }
 
   /**
@@ -269,7 +308,14 @@ export class Endpoint extends DurableObject<Env> {
     const lost = reason === "lost";
     const end = lost ? i.last_hb : now;
     const billed = i.ready_at === null ? 0 : sessionBilledMs(i.ready_at, end, lost);
-    this.db.update({ ...i, state: lost ? "lost" : "released", since: now, released_at: end, billed_ms: billed, reason });
+    this.db.update({
+      ...i,
+      state: lost ? "lost" : "released",
+      since: now,
+      released_at: end,
+      billed_ms: billed,
+      reason,
+    });
     if (reason === "init_timeout") {
       const e = this.rec();
       this.db.save({ ...e, init_failures: e.init_failures + 1 });
@@ -308,14 +354,22 @@ export class Endpoint extends DurableObject<Env> {
       const cur = this.rec();
       const suspend = !r.topped_up && ACTIVE.has(cur.state);
       this.db.save({
-        ...cur, captured: cur.captured + r.captured, written_off: cur.written_off + r.written_off, held: r.held,
+        ...cur,
+        captured: cur.captured + r.captured,
+        written_off: cur.written_off + r.written_off,
+        held: r.held,
         state: suspend ? "suspended" : cur.state,
       });
     });
     // Idempotent by split: a failed delivery is logged, and the split stays in the account's ledger (splitsOf).
     if (r.split_ids.length) {
-      await this.ports.deliverSplits(e.account_id, r.split_ids).catch((err) =>
-        console.error(JSON.stringify({ level: "warn", message: "provider earnings delivery failed", error: String(err) })));
+      await this.ports
+        .deliverSplits(e.account_id, r.split_ids)
+        .catch((err) =>
+          console.error(
+            JSON.stringify({ level: "warn", message: "provider earnings delivery failed", error: String(err) }),
+          ),
+        );
     }
     if (this.rec().state === "suspended") {
       await this.suspend(this.now());

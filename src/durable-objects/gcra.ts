@@ -21,5 +21,11 @@ export function gcra(storedTat: number | null, now: number, limit: number, perio
   if (now < allowAt) {
     return { allowed: false, tat, remaining: 0, retryAfterMs: Math.ceil(allowAt - now), resetMs: Math.ceil(tat - now) };
   }
-  return { allowed: true, tat: newTat, remaining: Math.max(0, Math.floor((periodMs - (newTat - now)) / interval + 1e-9)), retryAfterMs: 0, resetMs: Math.ceil(newTat - now) };
+  return {
+    allowed: true,
+    tat: newTat,
+    remaining: Math.max(0, Math.floor((periodMs - (newTat - now)) / interval + 1e-9)),
+    retryAfterMs: 0,
+    resetMs: Math.ceil(newTat - now),
+  };
 }

@@ -1,7 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { config } from "../env.ts";
-import type { AgentOutput, EventMessage, RequestAcceptedEvent, JobErrorKind, LeasedJob, HeartbeatResponse } from "../../schemas/index.ts";
+import type {
+  AgentOutput,
+  EventMessage,
+  RequestAcceptedEvent,
+  JobErrorKind,
+  LeasedJob,
+  HeartbeatResponse,
+} from "../../schemas/index.ts";
 import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
 import { canRun, noCapacityMessage, type AgentOffer } from "./job-broker-caps.ts";
 import type { ComfyRequirements } from "../../schemas/index.ts";
@@ -63,7 +70,9 @@ export interface JobView {
 }
 
 export type ReconcileAnswer = { id: string; present: boolean };
-export type LeaseCheck = { ok: true; account_id: string; job: JobView } | { ok: false; error: "not_found" | "stale_lease" };
+export type LeaseCheck =
+  | { ok: true; account_id: string; job: JobView }
+  | { ok: false; error: "not_found" | "stale_lease" };
 export type Transition =
   | { ok: true; job: JobView }
   | { ok: false; error: "not_found" | "stale_lease"; status?: string }
@@ -100,7 +109,10 @@ export class JobBroker extends DurableObject<Env> {
       for (const stmt of BROKER_MIGRATIONS) this.sql.exec(stmt);
       JobEventLog.migrate(this.sql);
       for (const [table, column, type] of BROKER_COLUMNS) {
-        const has = this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table).toArray().some((c) => c.name === column);
+        const has = this.sql
+          .exec<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table)
+          .toArray()
+          .some((c) => c.name === column);
         if (!has) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
       }
       // The alarm is set again from the deadlines on every wake, whatever getAlarm() says: one stored in the past may
@@ -123,7 +135,11 @@ export class JobBroker extends DurableObject<Env> {
   }
 
   private nextSeq(): number {
-    const r = this.sql.exec<{ v: number }>(`INSERT INTO meta(k, v) VALUES ('seq', 1) ON CONFLICT(k) DO UPDATE SET v = v + 1 RETURNING v`).one();
+    const r = this.sql
+      .exec<{ v: number }>(
+        `INSERT INTO meta(k, v) VALUES ('seq', 1) ON CONFLICT(k) DO UPDATE SET v = v + 1 RETURNING v`,
+      )
+      .one();
     return r.v;
   }
 
@@ -137,8 +153,19 @@ export class JobBroker extends DurableObject<Env> {
       this.sql.exec(
         `INSERT INTO jobs (id, seq, account_id, model, runtime, gpu_classes, input, priority, status, max_attempts, created_at, ttl_deadline, exec_timeout_ms, requires)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?)`,
-        job.id, this.nextSeq(), job.account_id, job.model, job.runtime, JSON.stringify(job.gpu_classes), JSON.stringify(job.input),
-        job.priority, this.cfg.MAX_ATTEMPTS, now, now + job.ttl_ms, job.exec_timeout_ms, job.requires ? JSON.stringify(job.requires) : null,
+        job.id,
+        this.nextSeq(),
+        job.account_id,
+        job.model,
+        job.runtime,
+        JSON.stringify(job.gpu_classes),
+        JSON.stringify(job.input),
+        job.priority,
+        this.cfg.MAX_ATTEMPTS,
+        now,
+        now + job.ttl_ms,
+        job.exec_timeout_ms,
+        job.requires ? JSON.stringify(job.requires) : null,
       );
       this.eventLog.append(job.id, "queued", {}, now);
       if (job.record) this.recordAccepted(job, job.record);
@@ -207,7 +234,12 @@ export class JobBroker extends DurableObject<Env> {
       `INSERT INTO agents (id, runtimes, models, gpu_class, gpu_count, last_seen, comfy) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET runtimes = excluded.runtimes, models = excluded.models, gpu_class = excluded.gpu_class,
          gpu_count = excluded.gpu_count, last_seen = excluded.last_seen, comfy = excluded.comfy`,
-      caps.agent_id, JSON.stringify(caps.runtimes), JSON.stringify(caps.models), caps.gpu_class, caps.gpu_count ?? 1, now,
+      caps.agent_id,
+      JSON.stringify(caps.runtimes),
+      JSON.stringify(caps.models),
+      caps.gpu_class,
+      caps.gpu_count ?? 1,
+      now,
       caps.comfyui ? JSON.stringify(caps.comfyui) : null,
     );
     let wake!: () => void;
@@ -261,7 +293,10 @@ export class JobBroker extends DurableObject<Env> {
     return released;
   }
 
-  async heartbeat(agentId: string, leases: { job_id: string; lease_id: string; progress?: Progress }[]): Promise<HeartbeatResponse> {
+  async heartbeat(
+    agentId: string,
+    leases: { job_id: string; lease_id: string; progress?: Progress }[],
+  ): Promise<HeartbeatResponse> {
     const now = this.now();
     const ttl = this.cfg.LEASE_TTL_MS;
     const out: HeartbeatResponse = { extended: [], cancel: [], drain: false };
@@ -277,7 +312,10 @@ export class JobBroker extends DurableObject<Env> {
           if (l.progress) this.eventLog.progress(r.id, l.progress, now);
           out.extended.push({ job_id: r.id, lease_expires_at: exp });
         } else {
-          out.cancel.push({ job_id: r.id, reason: r.error_kind === "timeout" ? "timeout" : r.status === "CANCELLED" ? "cancelled" : "lease_lost" });
+          out.cancel.push({
+            job_id: r.id,
+            reason: r.error_kind === "timeout" ? "timeout" : r.status === "CANCELLED" ? "cancelled" : "lease_lost",
+          });
         }
       }
     });
@@ -288,14 +326,25 @@ export class JobBroker extends DurableObject<Env> {
   async checkLease(jobId: string, leaseId: string, agentId: string): Promise<LeaseCheck> {
     const r = this.row(jobId);
     if (!r) return { ok: false, error: "not_found" };
-    if (r.status !== "PROCESSING" || r.lease_id !== leaseId || r.agent_id !== agentId) return { ok: false, error: "stale_lease" };
+    if (r.status !== "PROCESSING" || r.lease_id !== leaseId || r.agent_id !== agentId)
+      return { ok: false, error: "stale_lease" };
     return { ok: true, account_id: r.account_id, job: this.view(r) };
   }
 
   async complete(
     jobId: string,
     agentId: string,
-    req: { lease_id: string; epoch: number; outputs: AgentOutput[]; output_json?: unknown; gpu_ms: number; load_ms: number; gpu_class: string; gpu_count: number; busy_gpu_ms?: number },
+    req: {
+      lease_id: string;
+      epoch: number;
+      outputs: AgentOutput[];
+      output_json?: unknown;
+      gpu_ms: number;
+      load_ms: number;
+      gpu_class: string;
+      gpu_count: number;
+      busy_gpu_ms?: number;
+    },
   ): Promise<Transition> {
     const r = this.row(jobId);
     const bad = this.fence(r, agentId, req.lease_id, req.epoch);
@@ -331,7 +380,12 @@ export class JobBroker extends DurableObject<Env> {
     jobId: string,
     agentId: string,
     req: {
-      lease_id: string; epoch: number; kind: JobErrorKind; message: string; retryable: boolean; metrics?: FailMetrics;
+      lease_id: string;
+      epoch: number;
+      kind: JobErrorKind;
+      message: string;
+      retryable: boolean;
+      metrics?: FailMetrics;
     },
   ): Promise<Transition> {
     const r = this.row(jobId);
@@ -343,7 +397,12 @@ export class JobBroker extends DurableObject<Env> {
       // rejection fails it; the ledger voids it and gives a free call back either way.
       this.sql.exec(`UPDATE jobs SET input_rejected_by = ? WHERE id = ?`, agentId, r!.id);
       this.requeue(r!, r!.attempt);
-    } else if (req.retryable && req.kind !== "invalid_input" && req.kind !== "content_moderated" && r!.attempt < r!.max_attempts) {
+    } else if (
+      req.retryable &&
+      req.kind !== "invalid_input" &&
+      req.kind !== "content_moderated" &&
+      r!.attempt < r!.max_attempts
+    ) {
       // An output that moderation blocked is final whatever the agent says: the same model would be paid again.
       this.requeue(r!, r!.attempt);
     } else {
@@ -394,7 +453,9 @@ export class JobBroker extends DurableObject<Env> {
     for (let i = 0; i < agentIds.length; i += 90) {
       const ids = agentIds.slice(i, i + 90);
       const marks = ids.map(() => "?").join(",");
-      const rows = this.sql.exec<{ id: string }>(`SELECT id FROM agents WHERE last_seen >= ? AND id IN (${marks})`, since, ...ids).toArray();
+      const rows = this.sql
+        .exec<{ id: string }>(`SELECT id FROM agents WHERE last_seen >= ? AND id IN (${marks})`, since, ...ids)
+        .toArray();
       seen.push(...rows.map((r) => r.id));
     }
     return seen;
@@ -413,7 +474,12 @@ export class JobBroker extends DurableObject<Env> {
         this.sql.exec(
           `INSERT INTO jobs (id, seq, account_id, model, runtime, gpu_classes, input, priority, status, max_attempts, created_at, ttl_deadline, exec_timeout_ms)
            VALUES (?, ?, ?, ?, '', '[]', '{}', 0, 'QUEUED', 0, ?, ?, 1)`,
-          it.id, this.nextSeq(), it.account_id, it.model, now, now,
+          it.id,
+          this.nextSeq(),
+          it.account_id,
+          it.model,
+          now,
+          now,
         );
         const message = "the submission was interrupted before its job was queued";
         this.finish(this.row(it.id)!, "FAILED", { error_kind: "submission_interrupted", error_message: message });
@@ -434,7 +500,10 @@ export class JobBroker extends DurableObject<Env> {
 
   /** Retention: drops jobs finished and agents last seen before the cutoff. Called by the alarm and by the cron. */
   async prune(before: number): Promise<{ jobs: number; agents: number }> {
-    const jobs = this.sql.exec(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`, before).rowsWritten;
+    const jobs = this.sql.exec(
+      `DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`,
+      before,
+    ).rowsWritten;
     const agents = this.sql.exec(`DELETE FROM agents WHERE last_seen < ?`, before).rowsWritten;
     return { jobs, agents };
   }
@@ -443,7 +512,9 @@ export class JobBroker extends DurableObject<Env> {
   async poolStats(): Promise<{ queued: number; running: Record<string, number> }> {
     const queued = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'QUEUED'`).one().n;
     const running: Record<string, number> = {};
-    for (const r of this.sql.exec<{ agent_id: string; n: number }>(`SELECT agent_id, COUNT(*) AS n FROM jobs WHERE status = 'PROCESSING' GROUP BY agent_id`)) {
+    for (const r of this.sql.exec<{ agent_id: string; n: number }>(
+      `SELECT agent_id, COUNT(*) AS n FROM jobs WHERE status = 'PROCESSING' GROUP BY agent_id`,
+    )) {
       running[r.agent_id] = r.n;
     }
     return { queued, running };
@@ -462,18 +533,32 @@ export class JobBroker extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const now = this.now();
-    const expired = this.sql.exec<JobRow>(
-      `SELECT * FROM jobs WHERE (status = 'PROCESSING' AND (lease_expires_at <= ? OR exec_deadline <= ?)) OR (status = 'QUEUED' AND ttl_deadline <= ?)`,
-      now, now, now,
-    ).toArray() as unknown as JobRow[];
+    const expired = this.sql
+      .exec<JobRow>(
+        `SELECT * FROM jobs WHERE (status = 'PROCESSING' AND (lease_expires_at <= ? OR exec_deadline <= ?)) OR (status = 'QUEUED' AND ttl_deadline <= ?)`,
+        now,
+        now,
+        now,
+      )
+      .toArray() as unknown as JobRow[];
     for (const r of expired) {
       if (r.status === "QUEUED") {
         const kind = this.capable(r) ? "timeout" : "no_capacity";
-        this.finish(r, "FAILED", { error_kind: kind, error_message: kind === "no_capacity" ? noCapacityMessage(r, this.agentOffers()) : "request TTL passed while queued" });
+        this.finish(r, "FAILED", {
+          error_kind: kind,
+          error_message:
+            kind === "no_capacity" ? noCapacityMessage(r, this.agentOffers()) : "request TTL passed while queued",
+        });
       } else if (r.exec_deadline !== null && r.exec_deadline <= now) {
-        this.finish(r, "FAILED", { error_kind: "timeout", error_message: `execution exceeded ${r.exec_timeout_ms} ms` });
+        this.finish(r, "FAILED", {
+          error_kind: "timeout",
+          error_message: `execution exceeded ${r.exec_timeout_ms} ms`,
+        });
       } else if (r.attempt >= r.max_attempts) {
-        this.finish(r, "FAILED", { error_kind: "worker_lost", error_message: `agent lost the job ${r.attempt} times (lease expired)` });
+        this.finish(r, "FAILED", {
+          error_kind: "worker_lost",
+          error_message: `agent lost the job ${r.attempt} times (lease expired)`,
+        });
       } else {
         this.requeue(r, r.attempt);
       }
@@ -490,12 +575,14 @@ export class JobBroker extends DurableObject<Env> {
 
   /** Keeps one alarm at the earliest deadline (or soon, when the outbox still holds events). */
   private async schedule(): Promise<void> {
-    const r = this.sql.exec<{ t: number | null }>(
-      `SELECT MIN(t) AS t FROM (
+    const r = this.sql
+      .exec<{ t: number | null }>(
+        `SELECT MIN(t) AS t FROM (
          SELECT MIN(MIN(lease_expires_at, COALESCE(exec_deadline, lease_expires_at))) AS t FROM jobs WHERE status = 'PROCESSING'
          UNION ALL SELECT MIN(ttl_deadline) FROM jobs WHERE status = 'QUEUED'
          UNION ALL SELECT MIN(created_at) + 5000 FROM outbox)`,
-    ).one();
+      )
+      .one();
     const next = r.t;
     if (next === null) return;
     if (this.alarmAt === null || next < this.alarmAt) {
@@ -509,12 +596,22 @@ export class JobBroker extends DurableObject<Env> {
   private requeue(r: JobRow, attempt: number): void {
     this.sql.exec(
       `UPDATE jobs SET status = 'QUEUED', attempt = ?, lease_id = NULL, agent_id = NULL, lease_expires_at = NULL, leased_at = NULL, exec_deadline = NULL WHERE id = ?`,
-      attempt, r.id,
+      attempt,
+      r.id,
     );
     this.eventLog.append(r.id, "requeued", { attempt }, this.now());
   }
 
-  private finish(r: JobRow, status: "COMPLETED" | "FAILED" | "CANCELLED", f: Partial<Pick<JobRow, "outputs" | "output_json" | "gpu_ms" | "load_ms" | "gpu_class" | "busy_gpu_ms" | "error_kind" | "error_message">>): void {
+  private finish(
+    r: JobRow,
+    status: "COMPLETED" | "FAILED" | "CANCELLED",
+    f: Partial<
+      Pick<
+        JobRow,
+        "outputs" | "output_json" | "gpu_ms" | "load_ms" | "gpu_class" | "busy_gpu_ms" | "error_kind" | "error_message"
+      >
+    >,
+  ): void {
     const now = this.now();
     const event: EventMessage = {
       type: "request.finished",
@@ -534,10 +631,25 @@ export class JobBroker extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
         `UPDATE jobs SET status = ?, finished_at = ?, lease_expires_at = NULL, exec_deadline = NULL, outputs = ?, output_json = ?, gpu_ms = ?, load_ms = ?, gpu_class = ?, busy_gpu_ms = ?, error_kind = ?, error_message = ? WHERE id = ?`,
-        status, now, f.outputs ?? null, f.output_json ?? null, f.gpu_ms ?? null, f.load_ms ?? null, f.gpu_class ?? null, f.busy_gpu_ms ?? null, f.error_kind ?? null, f.error_message ?? null, r.id,
+        status,
+        now,
+        f.outputs ?? null,
+        f.output_json ?? null,
+        f.gpu_ms ?? null,
+        f.load_ms ?? null,
+        f.gpu_class ?? null,
+        f.busy_gpu_ms ?? null,
+        f.error_kind ?? null,
+        f.error_message ?? null,
+        r.id,
       );
       this.sql.exec(`INSERT INTO outbox (body, created_at) VALUES (?, ?)`, JSON.stringify(event), now);
-      this.eventLog.append(r.id, status === "COMPLETED" ? "completed" : status === "FAILED" ? "failed" : "cancelled", f.error_kind ? { error_kind: f.error_kind } : {}, now);
+      this.eventLog.append(
+        r.id,
+        status === "COMPLETED" ? "completed" : status === "FAILED" ? "failed" : "cancelled",
+        f.error_kind ? { error_kind: f.error_kind } : {},
+        now,
+      );
     });
     for (const wake of this.syncWaiters.get(r.id) ?? []) wake();
     this.syncWaiters.delete(r.id);
@@ -563,30 +675,47 @@ export class JobBroker extends DurableObject<Env> {
   /** The accepted request's D1 row, as an outbox event written in the enqueue's own transaction. */
   private recordAccepted(job: EnqueueJob, record: NonNullable<EnqueueJob["record"]>): void {
     const event: RequestAcceptedEvent = {
-      type: "request.accepted", event_id: `${job.id}:accepted`, request_id: job.id, account_id: job.account_id,
-      model: job.model, ...record,
+      type: "request.accepted",
+      event_id: `${job.id}:accepted`,
+      request_id: job.id,
+      account_id: job.account_id,
+      model: job.model,
+      ...record,
     };
     this.sql.exec(`INSERT INTO outbox (body, created_at) VALUES (?, ?)`, JSON.stringify(event), this.now());
   }
 
   /** Events leave through an outbox written in the same transaction as the state change: none is lost on a crash. */
   private async flushOutbox(): Promise<void> {
-    const rows = this.sql.exec<{ id: number; body: string }>(`SELECT id, body FROM outbox ORDER BY id LIMIT 100`).toArray();
+    const rows = this.sql
+      .exec<{ id: number; body: string }>(`SELECT id, body FROM outbox ORDER BY id LIMIT 100`)
+      .toArray();
     if (rows.length === 0) return;
     try {
       await this.env.EVENTS.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body) as EventMessage })));
       const ids = rows.map((r) => r.id);
       this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => "?").join(",")})`, ...ids);
     } catch (e) {
-      console.error(JSON.stringify({ level: "warn", message: "outbox flush failed; the alarm retries", error: String(e) }));
+      console.error(
+        JSON.stringify({ level: "warn", message: "outbox flush failed; the alarm retries", error: String(e) }),
+      );
       await this.schedule();
     }
   }
 
   private agentOffers(): AgentOffer[] {
-    return this.sql.exec<{ runtimes: string; models: string; gpu_class: string; comfy: string | null }>(
-      `SELECT runtimes, models, gpu_class, comfy FROM agents WHERE last_seen >= ?`, this.now() - AGENT_SEEN_MS,
-    ).toArray().map((a) => ({ runtimes: JSON.parse(a.runtimes), models: JSON.parse(a.models), gpu_class: a.gpu_class, comfy: a.comfy ? JSON.parse(a.comfy) : null }));
+    return this.sql
+      .exec<{ runtimes: string; models: string; gpu_class: string; comfy: string | null }>(
+        `SELECT runtimes, models, gpu_class, comfy FROM agents WHERE last_seen >= ?`,
+        this.now() - AGENT_SEEN_MS,
+      )
+      .toArray()
+      .map((a) => ({
+        runtimes: JSON.parse(a.runtimes),
+        models: JSON.parse(a.models),
+        gpu_class: a.gpu_class,
+        comfy: a.comfy ? JSON.parse(a.comfy) : null,
+      }));
   }
 
   private capable(r: JobRow): boolean {
@@ -599,7 +728,9 @@ export class JobBroker extends DurableObject<Env> {
    */
   private dispatch(): void {
     if (this.waiters.size === 0) return;
-    const queued = this.sql.exec<JobRow>(`SELECT * FROM jobs WHERE status = 'QUEUED' ORDER BY priority DESC, seq LIMIT 200`).toArray() as unknown as JobRow[];
+    const queued = this.sql
+      .exec<JobRow>(`SELECT * FROM jobs WHERE status = 'QUEUED' ORDER BY priority DESC, seq LIMIT 200`)
+      .toArray() as unknown as JobRow[];
     const woken = new Set<Waiter>();
     for (const job of queued) {
       let best: Waiter | undefined;
@@ -631,7 +762,17 @@ export class JobBroker extends DurableObject<Env> {
     this.sql.exec(
       `UPDATE jobs SET status = 'PROCESSING', lease_id = ?, epoch = ?, attempt = ?, agent_id = ?, lease_expires_at = ?, leased_at = ?,
          started_at = COALESCE(started_at, ?), exec_deadline = ?, lease_gpu_class = ?, lease_gpu_count = ? WHERE id = ?`,
-      leaseId, epoch, attempt, agentId, expires, now, now, now + r.exec_timeout_ms, caps.gpu_class, caps.gpu_count ?? 1, r.id,
+      leaseId,
+      epoch,
+      attempt,
+      agentId,
+      expires,
+      now,
+      now,
+      now + r.exec_timeout_ms,
+      caps.gpu_class,
+      caps.gpu_count ?? 1,
+      r.id,
     );
     this.eventLog.append(r.id, "started", { attempt }, now);
     return {
@@ -651,9 +792,14 @@ export class JobBroker extends DurableObject<Env> {
     let position: number | null = null;
     let capacity: JobView["capacity"] = null;
     if (r.status === "QUEUED") {
-      position = this.sql.exec<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM jobs WHERE status = 'QUEUED' AND (priority > ? OR (priority = ? AND seq < ?))`, r.priority, r.priority, r.seq,
-      ).one().n;
+      position = this.sql
+        .exec<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM jobs WHERE status = 'QUEUED' AND (priority > ? OR (priority = ? AND seq < ?))`,
+          r.priority,
+          r.priority,
+          r.seq,
+        )
+        .one().n;
       capacity = this.capable(r) ? "available" : "no_capacity";
     }
     return {

@@ -26,8 +26,14 @@ export async function finalizeRun(env: Env, storage: DurableObjectStorage, host:
   if (run.finalized) return;
   const ledger = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(run.account_id));
   const mode = run.status === "FAILED" ? "void" : "commit";
-  const o = await ledger.closeGroup(run.run_id, mode, run.status === "COMPLETED" ? "completed" : (run.error_kind ?? "failed"));
-  const captured = new Map((o?.status === "settled" ? o.nodes : []).filter((n) => n.status === "captured").map((n) => [n.node, n.charge]));
+  const o = await ledger.closeGroup(
+    run.run_id,
+    mode,
+    run.status === "COMPLETED" ? "completed" : (run.error_kind ?? "failed"),
+  );
+  const captured = new Map(
+    (o?.status === "settled" ? o.nodes : []).filter((n) => n.status === "captured").map((n) => [n.node, n.charge]),
+  );
   const charge = o?.charge ?? 0;
   const webhook = (JSON.parse(run.spec) as { webhook_url: string | null }).webhook_url;
   storage.transactionSync(() => {
@@ -37,19 +43,41 @@ export async function finalizeRun(env: Env, storage: DurableObjectStorage, host:
       sql.exec(`UPDATE nodes SET charge = ? WHERE id = ?`, captured.get(n.id) ?? 0, n.id);
     }
     sql.exec(`UPDATE run SET charge = ?, held = 0 WHERE id = 1`, charge);
-    host.emit(`run.${run.status.toLowerCase()}`, null, { status: run.status, cost: charge, ...(run.error_kind ? { error: { node: run.error_node, kind: run.error_kind, message: run.error_message } } : {}) });
-    if (webhook) sql.exec(`INSERT OR IGNORE INTO webhooks (id, url, next_at) VALUES (?, ?, ?)`, `wh_${run.run_id}_${run.status.toLowerCase()}`, webhook, Date.now());
+    host.emit(`run.${run.status.toLowerCase()}`, null, {
+      status: run.status,
+      cost: charge,
+      ...(run.error_kind ? { error: { node: run.error_node, kind: run.error_kind, message: run.error_message } } : {}),
+    });
+    if (webhook)
+      sql.exec(
+        `INSERT OR IGNORE INTO webhooks (id, url, next_at) VALUES (?, ?, ?)`,
+        `wh_${run.run_id}_${run.status.toLowerCase()}`,
+        webhook,
+        Date.now(),
+      );
   });
-  await db(env).update(workflowRuns).set({ status: run.status, completedAt: run.completed_at, charge }).where(eq(workflowRuns.id, run.run_id));
+  await db(env)
+    .update(workflowRuns)
+    .set({ status: run.status, completedAt: run.completed_at, charge })
+    .where(eq(workflowRuns.id, run.run_id));
   sql.exec(`UPDATE run SET finalized = 1 WHERE id = 1`);
 }
 
 /** Signed (Standard Webhooks) deliveries of the run's final state, retried with backoff by the alarm. */
 export async function deliverWebhooks(env: Env, sql: SqlStorage, host: Host): Promise<void> {
-  const due = sql.exec<{ id: string; url: string; attempts: number }>(`SELECT id, url, attempts FROM webhooks WHERE done = 0 AND next_at <= ?`, Date.now()).toArray();
+  const due = sql
+    .exec<{ id: string; url: string; attempts: number }>(
+      `SELECT id, url, attempts FROM webhooks WHERE done = 0 AND next_at <= ?`,
+      Date.now(),
+    )
+    .toArray();
   if (due.length === 0) return;
   const snap = await host.snapshot();
-  const acct = await db(env).select({ secret: accounts.webhookSecret }).from(accounts).where(eq(accounts.id, snap.run.account_id)).get();
+  const acct = await db(env)
+    .select({ secret: accounts.webhookSecret })
+    .from(accounts)
+    .where(eq(accounts.id, snap.run.account_id))
+    .get();
   const data = await runView(snap, signingSecret(config(env)), Date.now());
   const body = JSON.stringify({ type: `run.${snap.run.status.toLowerCase()}`, data });
   for (const w of due) {
@@ -59,7 +87,12 @@ export async function deliverWebhooks(env: Env, sql: SqlStorage, host: Host): Pr
       const res = await fetch(w.url, {
         method: "POST",
         redirect: "manual",
-        headers: { "content-type": "application/json", "webhook-id": w.id, "webhook-timestamp": String(ts), "webhook-signature": await signWebhook(acct?.secret ?? "", w.id, ts, body) },
+        headers: {
+          "content-type": "application/json",
+          "webhook-id": w.id,
+          "webhook-timestamp": String(ts),
+          "webhook-signature": await signWebhook(acct?.secret ?? "", w.id, ts, body),
+        },
         body,
         signal: AbortSignal.timeout(15_000),
       });
@@ -69,6 +102,12 @@ export async function deliverWebhooks(env: Env, sql: SqlStorage, host: Host): Pr
     }
     const attempts = w.attempts + 1;
     const done = ok ? 1 : attempts >= MAX_WEBHOOK_ATTEMPTS ? 2 : 0;
-    sql.exec(`UPDATE webhooks SET attempts = ?, done = ?, next_at = ? WHERE id = ?`, attempts, done, Date.now() + Math.min(3600_000, 5000 * 2 ** attempts), w.id);
+    sql.exec(
+      `UPDATE webhooks SET attempts = ?, done = ?, next_at = ? WHERE id = ?`,
+      attempts,
+      done,
+      Date.now() + Math.min(3600_000, 5000 * 2 ** attempts),
+      w.id,
+    );
   }
 }

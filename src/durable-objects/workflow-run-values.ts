@@ -49,13 +49,20 @@ export interface Upstream {
 
 /** A file value: the R2 key it lies under. A class, so no literal JSON in a definition can pose as one. */
 export class FileValue {
-  constructor(readonly file: string, readonly content_type?: string, readonly size?: number) {}
+  constructor(
+    readonly file: string,
+    readonly content_type?: string,
+    readonly size?: number,
+  ) {}
 }
 export type Resolved = { ok: true; value: unknown } | { ok: false; message: string };
 
-export const outputKey = (account: string, job: string, name: string) => `accounts/${account}/requests/${job}/outputs/${name}`;
-export const inputKey = (account: string, job: string, field: string) => `accounts/${account}/requests/${job}/inputs/${field}`;
-export const runInputKey = (account: string, run: string, name: string) => `accounts/${account}/workflow-runs/${run}/inputs/${name}`;
+export const outputKey = (account: string, job: string, name: string) =>
+  `accounts/${account}/requests/${job}/outputs/${name}`;
+export const inputKey = (account: string, job: string, field: string) =>
+  `accounts/${account}/requests/${job}/inputs/${field}`;
+export const runInputKey = (account: string, run: string, name: string) =>
+  `accounts/${account}/workflow-runs/${run}/inputs/${name}`;
 
 function walk(v: unknown, path: string[]): unknown {
   let cur = v;
@@ -80,13 +87,18 @@ export function resolveRef(spec: RunSpec, ref: Ref, upstream: (node: string) => 
   return { ok: true, value: new FileValue(outputKey(spec.account_id, up.job_id, o.name), o.content_type, o.size) };
 }
 
-const text = (v: unknown) => (v === undefined || v === null ? "" : typeof v === "string" ? v : v instanceof FileValue ? "" : JSON.stringify(v));
+const text = (v: unknown) =>
+  v === undefined || v === null ? "" : typeof v === "string" ? v : v instanceof FileValue ? "" : JSON.stringify(v);
 
 /**
  * A node's input with every ref resolved. File values come back as `{file}`; the caller stores them as the job's
  * inputs and puts the agent path in their place.
  */
-export function nodeInput(spec: RunSpec, node: string, upstream: (node: string) => Upstream | undefined): { ok: true; input: Record<string, unknown> } | { ok: false; message: string } {
+export function nodeInput(
+  spec: RunSpec,
+  node: string,
+  upstream: (node: string) => Upstream | undefined,
+): { ok: true; input: Record<string, unknown> } | { ok: false; message: string } {
   const out: Record<string, unknown> = {};
   for (const [field, raw] of Object.entries(spec.definition.nodes[node]!.input)) {
     const c = classify(raw);

@@ -6,7 +6,14 @@ import { dependencies, topoOrder } from "../../schemas/workflow.ts";
 import { broker } from "../services/broker.ts";
 import { withModeration } from "../services/requests.ts";
 import type { JobView } from "./job-broker.ts";
-import { RUN_MIGRATIONS, TERMINAL_RUN, type EventRow, type NodeRow, type RunRow, type RunStatus } from "./workflow-run-sql.ts";
+import {
+  RUN_MIGRATIONS,
+  TERMINAL_RUN,
+  type EventRow,
+  type NodeRow,
+  type RunRow,
+  type RunStatus,
+} from "./workflow-run-sql.ts";
 import { FileValue, inputKey, nodeInput, type RunSpec, type Upstream } from "./workflow-run-values.ts";
 import { finalizeRun, deliverWebhooks } from "./workflow-run-finish.ts";
 
@@ -55,7 +62,13 @@ export class WorkflowRun extends DurableObject<Env> {
   }
   /** Appends to the run's event log (inside the caller's transaction); SSE streams and webhooks read it. */
   emit(type: string, node: string | null, data: Record<string, unknown>): void {
-    this.sql.exec(`INSERT INTO events (type, node, data, at) VALUES (?, ?, ?, ?)`, type, node, JSON.stringify(data), Date.now());
+    this.sql.exec(
+      `INSERT INTO events (type, node, data, at) VALUES (?, ?, ?, ?)`,
+      type,
+      node,
+      JSON.stringify(data),
+      Date.now(),
+    );
   }
 
   // ---- RPC --------------------------------------------------------------------------------------------------------
@@ -64,10 +77,24 @@ export class WorkflowRun extends DurableObject<Env> {
     if (!this.run()) {
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
-        this.sql.exec(`INSERT INTO run (id, run_id, account_id, spec, status, created_at, deadline, held) VALUES (1, ?, ?, ?, 'QUEUED', ?, ?, ?)`,
-          spec.run_id, spec.account_id, JSON.stringify(spec), now, now + spec.deadline_ms, held);
+        this.sql.exec(
+          `INSERT INTO run (id, run_id, account_id, spec, status, created_at, deadline, held) VALUES (1, ?, ?, ?, 'QUEUED', ?, ?, ?)`,
+          spec.run_id,
+          spec.account_id,
+          JSON.stringify(spec),
+          now,
+          now + spec.deadline_ms,
+          held,
+        );
         for (const [id, n] of Object.entries(spec.nodes)) {
-          this.sql.exec(`INSERT INTO nodes (id, model, pool, job_id, status, max_cost) VALUES (?, ?, ?, ?, 'PENDING', ?)`, id, n.model, n.pool, `${spec.run_id}:${id}`, n.max_cost);
+          this.sql.exec(
+            `INSERT INTO nodes (id, model, pool, job_id, status, max_cost) VALUES (?, ?, ?, ?, 'PENDING', ?)`,
+            id,
+            n.model,
+            n.pool,
+            `${spec.run_id}:${id}`,
+            n.max_cost,
+          );
         }
         this.emit("run.created", null, { workflow: spec.workflow, version: spec.version, held });
       });
@@ -77,7 +104,14 @@ export class WorkflowRun extends DurableObject<Env> {
     try {
       await this.advance();
     } catch (e) {
-      console.error(JSON.stringify({ level: "warn", message: "queueing a workflow node failed; the alarm retries", run: spec.run_id, error: String(e) }));
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          message: "queueing a workflow node failed; the alarm retries",
+          run: spec.run_id,
+          error: String(e),
+        }),
+      );
     }
     await this.schedule();
     return this.snapshot();
@@ -109,7 +143,9 @@ export class WorkflowRun extends DurableObject<Env> {
   }
 
   async events(after: number): Promise<EventRow[]> {
-    return this.sql.exec<EventRow>(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT 200`, after).toArray() as EventRow[];
+    return this.sql
+      .exec<EventRow>(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT 200`, after)
+      .toArray() as EventRow[];
   }
 
   /** Resolves when the run has ended and settled, or after `ms`. */
@@ -139,27 +175,58 @@ export class WorkflowRun extends DurableObject<Env> {
     if (TERMINAL_RUN.has(run.status) || NODE_DONE.has(n.status)) return;
     if (n.status === "QUEUED" && job.started_at !== null) {
       this.ctx.storage.transactionSync(() => {
-        this.sql.exec(`UPDATE nodes SET status = 'PROCESSING', started_at = ?, attempts = ? WHERE id = ?`, job.started_at, job.attempt, id);
-        if (run.status === "QUEUED") this.sql.exec(`UPDATE run SET status = 'PROCESSING', started_at = ? WHERE id = 1`, job.started_at);
+        this.sql.exec(
+          `UPDATE nodes SET status = 'PROCESSING', started_at = ?, attempts = ? WHERE id = ?`,
+          job.started_at,
+          job.attempt,
+          id,
+        );
+        if (run.status === "QUEUED")
+          this.sql.exec(`UPDATE run SET status = 'PROCESSING', started_at = ? WHERE id = 1`, job.started_at);
         this.emit("node.started", id, { request_id: job.id, model: job.model, started_at: job.started_at });
       });
     }
     if (job.status === "COMPLETED") {
       // Capture first: if the object dies before the node is marked, the next look at the job captures again and
       // the ledger answers with the first capture.
-      const c = await this.ledger().captureNode(run.run_id, id, Math.max(0, Math.round(job.gpu_ms ?? 0)), job.gpu_class);
+      const c = await this.ledger().captureNode(
+        run.run_id,
+        id,
+        Math.max(0, Math.round(job.gpu_ms ?? 0)),
+        job.gpu_class,
+      );
       n = this.node(id);
       if (!c.ok || TERMINAL_RUN.has(this.run()!.status) || NODE_DONE.has(n.status)) return;
       this.ctx.storage.transactionSync(() => {
-        this.sql.exec(`UPDATE nodes SET status = 'COMPLETED', charge = ?, ended_at = ?, gpu_ms = ?, attempts = ?, outputs = ?, output_json = ? WHERE id = ?`,
-          c.charge, job.finished_at, job.gpu_ms, job.attempt, JSON.stringify(job.outputs ?? []), job.output_json === undefined ? null : JSON.stringify(job.output_json), id);
-        this.emit("node.completed", id, { request_id: job.id, cost: c.charge, released: c.released, ended_at: job.finished_at });
+        this.sql.exec(
+          `UPDATE nodes SET status = 'COMPLETED', charge = ?, ended_at = ?, gpu_ms = ?, attempts = ?, outputs = ?, output_json = ? WHERE id = ?`,
+          c.charge,
+          job.finished_at,
+          job.gpu_ms,
+          job.attempt,
+          JSON.stringify(job.outputs ?? []),
+          job.output_json === undefined ? null : JSON.stringify(job.output_json),
+          id,
+        );
+        this.emit("node.completed", id, {
+          request_id: job.id,
+          cost: c.charge,
+          released: c.released,
+          ended_at: job.finished_at,
+        });
       });
       if (this.nodes().every((x) => x.status === "COMPLETED")) await this.end("COMPLETED", null, null, null);
     } else if (job.status === "FAILED" || job.status === "CANCELLED") {
       const kind = job.error_kind ?? "runtime_error";
       this.ctx.storage.transactionSync(() => {
-        this.sql.exec(`UPDATE nodes SET status = 'FAILED', ended_at = ?, attempts = ?, error_kind = ?, error_message = ? WHERE id = ?`, job.finished_at, job.attempt, kind, job.error_message, id);
+        this.sql.exec(
+          `UPDATE nodes SET status = 'FAILED', ended_at = ?, attempts = ?, error_kind = ?, error_message = ? WHERE id = ?`,
+          job.finished_at,
+          job.attempt,
+          kind,
+          job.error_message,
+          id,
+        );
         this.emit("node.failed", id, { request_id: job.id, kind, message: job.error_message });
       });
       await this.end("FAILED", id, kind, job.error_message ?? kind);
@@ -173,17 +240,31 @@ export class WorkflowRun extends DurableObject<Env> {
       if (TERMINAL_RUN.has(this.run()!.status)) return;
       const n = this.node(id);
       if (n.status !== "PENDING") continue;
-      const done = new Map(this.nodes().filter((x) => x.status === "COMPLETED").map((x) => [x.id, x]));
+      const done = new Map(
+        this.nodes()
+          .filter((x) => x.status === "COMPLETED")
+          .map((x) => [x.id, x]),
+      );
       if (!dependencies(spec.definition.nodes[id]!).every((d) => done.has(d))) continue;
       const upstream = (d: string): Upstream | undefined => {
         const u = done.get(d);
-        return u ? { job_id: u.job_id, outputs: JSON.parse(u.outputs ?? "[]") as AgentOutput[], output_json: u.output_json ? JSON.parse(u.output_json) : null } : undefined;
+        return u
+          ? {
+              job_id: u.job_id,
+              outputs: JSON.parse(u.outputs ?? "[]") as AgentOutput[],
+              output_json: u.output_json ? JSON.parse(u.output_json) : null,
+            }
+          : undefined;
       };
       const r = nodeInput(spec, id, upstream);
       const prepared = r.ok ? this.prepare(id, n.job_id, r.input) : r;
       if (!prepared.ok) {
         this.ctx.storage.transactionSync(() => {
-          this.sql.exec(`UPDATE nodes SET status = 'FAILED', error_kind = 'invalid_input', error_message = ? WHERE id = ?`, prepared.message, id);
+          this.sql.exec(
+            `UPDATE nodes SET status = 'FAILED', error_kind = 'invalid_input', error_message = ? WHERE id = ?`,
+            prepared.message,
+            id,
+          );
           this.emit("node.failed", id, { kind: "invalid_input", message: prepared.message });
         });
         await this.end("FAILED", id, "invalid_input", prepared.message);
@@ -192,7 +273,12 @@ export class WorkflowRun extends DurableObject<Env> {
       // Marked before the job exists, in one synchronous step, so a concurrent advance never queues it twice; a crash
       // before the enqueue is repaired by the alarm, which finds no job and enqueues it.
       this.ctx.storage.transactionSync(() => {
-        this.sql.exec(`UPDATE nodes SET status = 'QUEUED', input = ?, queued_at = ? WHERE id = ?`, JSON.stringify(prepared), Date.now(), id);
+        this.sql.exec(
+          `UPDATE nodes SET status = 'QUEUED', input = ?, queued_at = ? WHERE id = ?`,
+          JSON.stringify(prepared),
+          Date.now(),
+          id,
+        );
         this.emit("node.queued", id, { request_id: n.job_id, model: n.model });
       });
       await this.enqueue(this.node(id));
@@ -200,7 +286,11 @@ export class WorkflowRun extends DurableObject<Env> {
   }
 
   /** The job's input: files become agent paths (copied into place at enqueue), the rest is checked by the model. */
-  private prepare(id: string, job: string, input: Record<string, unknown>): { ok: true; input: Record<string, unknown>; copies: [string, string][] } | { ok: false; message: string } {
+  private prepare(
+    id: string,
+    job: string,
+    input: Record<string, unknown>,
+  ): { ok: true; input: Record<string, unknown>; copies: [string, string][] } | { ok: false; message: string } {
     const spec = this.spec();
     const copies: [string, string][] = [];
     const out: Record<string, unknown> = {};
@@ -230,16 +320,23 @@ export class WorkflowRun extends DurableObject<Env> {
     const { input, copies } = JSON.parse(n.input!) as { input: Record<string, unknown>; copies: [string, string][] };
     for (const [from, to] of copies) {
       const obj = await this.env.BLOBS.get(from);
-      if (!obj) return void (await this.end("FAILED", n.id, "runtime_error", `an upstream file of node '${n.id}' is missing`));
+      if (!obj)
+        return void (await this.end("FAILED", n.id, "runtime_error", `an upstream file of node '${n.id}' is missing`));
       await this.env.BLOBS.put(to, await obj.arrayBuffer(), { httpMetadata: obj.httpMetadata });
     }
     await broker(this.env, m.pool).enqueue({
-      id: n.job_id, account_id: spec.account_id, model: m.model, runtime: m.runtime, gpu_classes: m.gpu_classes,
+      id: n.job_id,
+      account_id: spec.account_id,
+      model: m.model,
+      runtime: m.runtime,
+      gpu_classes: m.gpu_classes,
       // the model's moderation policy and a private model's graph travel with the job, as a request's do
       input: withModeration(m.comfy ? { ...input, [COMFY_SPEC_KEY]: m.comfy.spec } : input, {
         moderation: m.moderation ?? "none",
       }),
-      priority: spec.priority, exec_timeout_ms: m.exec_timeout_ms, ttl_ms: spec.job_ttl_ms,
+      priority: spec.priority,
+      exec_timeout_ms: m.exec_timeout_ms,
+      ttl_ms: spec.job_ttl_ms,
       ...(m.comfy ? { requires: m.comfy.requires } : {}),
     });
   }
@@ -248,20 +345,38 @@ export class WorkflowRun extends DurableObject<Env> {
    * Ends the run: the terminal state is written first (synchronously, so only one ending wins), then jobs still
    * running are cancelled, then the ledger, D1 and the webhook are told (finalizeRun; the alarm retries it).
    */
-  private async end(status: Exclude<RunStatus, "QUEUED" | "PROCESSING">, node: string | null, kind: string | null, message: string | null): Promise<void> {
+  private async end(
+    status: Exclude<RunStatus, "QUEUED" | "PROCESSING">,
+    node: string | null,
+    kind: string | null,
+    message: string | null,
+  ): Promise<void> {
     const active = this.nodes().filter((x) => x.status === "QUEUED" || x.status === "PROCESSING");
     let won = false;
     this.ctx.storage.transactionSync(() => {
       if (TERMINAL_RUN.has(this.run()!.status)) return;
       won = true;
-      this.sql.exec(`UPDATE run SET status = ?, completed_at = ?, error_node = ?, error_kind = ?, error_message = ? WHERE id = 1`, status, Date.now(), node, kind, message);
+      this.sql.exec(
+        `UPDATE run SET status = ?, completed_at = ?, error_node = ?, error_kind = ?, error_message = ? WHERE id = 1`,
+        status,
+        Date.now(),
+        node,
+        kind,
+        message,
+      );
       for (const a of active) {
         this.sql.exec(`UPDATE nodes SET status = 'CANCELLED', ended_at = ? WHERE id = ?`, Date.now(), a.id);
         this.emit("node.cancelled", a.id, { request_id: a.job_id });
       }
     });
     if (!won) return;
-    await Promise.all(active.map((a) => broker(this.env, a.pool).cancel(a.job_id).catch(() => null)));
+    await Promise.all(
+      active.map((a) =>
+        broker(this.env, a.pool)
+          .cancel(a.job_id)
+          .catch(() => null),
+      ),
+    );
     await this.finalize();
   }
 
@@ -301,7 +416,9 @@ export class WorkflowRun extends DurableObject<Env> {
   private async schedule(): Promise<void> {
     const run = this.run();
     if (!run) return;
-    const pendingHooks = this.sql.exec<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM webhooks WHERE done = 0`).one().t;
+    const pendingHooks = this.sql
+      .exec<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM webhooks WHERE done = 0`)
+      .one().t;
     let at: number | null = null;
     if (!TERMINAL_RUN.has(run.status)) at = Math.min(run.deadline, Date.now() + RECONCILE_MS);
     else if (!run.finalized) at = Date.now() + RECONCILE_MS;

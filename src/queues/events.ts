@@ -34,10 +34,20 @@ export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Prom
 
 /** The projection of a request accepted without a D1 write; a redelivery (or a row already there) changes nothing. */
 async function onAccepted(e: RequestAcceptedEvent, env: Env): Promise<void> {
-  await db(env).insert(requests).values({
-    id: e.request_id, accountId: e.account_id, model: e.model, pool: e.pool, mode: e.mode, status: "QUEUED",
-    webhookUrl: e.webhook_url, baseUrl: e.base_url, createdAt: e.created_at,
-  }).onConflictDoNothing();
+  await db(env)
+    .insert(requests)
+    .values({
+      id: e.request_id,
+      accountId: e.account_id,
+      model: e.model,
+      pool: e.pool,
+      mode: e.mode,
+      status: "QUEUED",
+      webhookUrl: e.webhook_url,
+      baseUrl: e.base_url,
+      createdAt: e.created_at,
+    })
+    .onConflictDoNothing();
 }
 
 /** Retries of a finished event that waits for its request's accepted event before it is projected without one. */
@@ -45,9 +55,24 @@ const MAX_WAIT_FOR_ROW = 4;
 
 async function onFinished(e: RequestFinishedEvent, env: Env, attempts = 1): Promise<void> {
   if (workflowRunOf(e.request_id)) return notifyWorkflowRun(env, e.request_id);
-  const outcome = await billing(env).resolve(e.account_id, e.request_id, { status: e.status, gpu_ms: e.gpu_ms, gpu_class: e.gpu_class, reason: e.error_kind, agent_id: e.agent_id ?? null, model: e.model });
-  const row = await db(env).update(requests)
-    .set({ status: e.status, completedAt: e.completed_at, gpuMs: e.gpu_ms, gpuClass: e.gpu_class, errorKind: e.error_kind, cost: outcome?.charge ?? null })
+  const outcome = await billing(env).resolve(e.account_id, e.request_id, {
+    status: e.status,
+    gpu_ms: e.gpu_ms,
+    gpu_class: e.gpu_class,
+    reason: e.error_kind,
+    agent_id: e.agent_id ?? null,
+    model: e.model,
+  });
+  const row = await db(env)
+    .update(requests)
+    .set({
+      status: e.status,
+      completedAt: e.completed_at,
+      gpuMs: e.gpu_ms,
+      gpuClass: e.gpu_class,
+      errorKind: e.error_kind,
+      cost: outcome?.charge ?? null,
+    })
     .where(and(eq(requests.id, e.request_id), ne(requests.status, e.status)))
     .returning({ webhookUrl: requests.webhookUrl })
     .get();
@@ -59,15 +84,34 @@ async function onFinished(e: RequestFinishedEvent, env: Env, attempts = 1): Prom
     // Still none after the retries (an accepted event lost with a local queue on a crash): the usage history gets
     // the row from what the finished event knows; only its webhook and base URL are not known here.
     if (!exists) {
-      await db(env).insert(requests).values({
-        id: e.request_id, accountId: e.account_id, model: e.model, pool: DEFAULT_POOL, mode: "async", status: e.status,
-        baseUrl: "", createdAt: e.started_at ?? e.completed_at, completedAt: e.completed_at, gpuMs: e.gpu_ms,
-        gpuClass: e.gpu_class, errorKind: e.error_kind, cost: outcome?.charge ?? null,
-      }).onConflictDoNothing();
+      await db(env)
+        .insert(requests)
+        .values({
+          id: e.request_id,
+          accountId: e.account_id,
+          model: e.model,
+          pool: DEFAULT_POOL,
+          mode: "async",
+          status: e.status,
+          baseUrl: "",
+          createdAt: e.started_at ?? e.completed_at,
+          completedAt: e.completed_at,
+          gpuMs: e.gpu_ms,
+          gpuClass: e.gpu_class,
+          errorKind: e.error_kind,
+          cost: outcome?.charge ?? null,
+        })
+        .onConflictDoNothing();
     }
   }
   // The job has ended: nothing reads its inputs again (a retried attempt runs before the end, not after).
   await deleteRequestFiles(env, e.account_id, e.request_id, "inputs");
   // Only the delivery that moved the row fans out the webhook; a redelivered event finds the row already moved.
-  if (row?.webhookUrl) await env.WEBHOOKS.send({ webhook_id: `wh_${e.event_id}`, request_id: e.request_id, account_id: e.account_id, url: row.webhookUrl });
+  if (row?.webhookUrl)
+    await env.WEBHOOKS.send({
+      webhook_id: `wh_${e.event_id}`,
+      request_id: e.request_id,
+      account_id: e.account_id,
+      url: row.webhookUrl,
+    });
 }

@@ -15,8 +15,13 @@ export async function grantMonthlyCredits(env: Env, now = Date.now()): Promise<n
   let granted = 0;
   let after = "";
   for (;;) {
-    const page = await db(env).select({ id: accounts.id, plan: accounts.plan }).from(accounts)
-      .where(and(inArray(accounts.plan, paid), gt(accounts.id, after))).orderBy(accounts.id).limit(100).all();
+    const page = await db(env)
+      .select({ id: accounts.id, plan: accounts.plan })
+      .from(accounts)
+      .where(and(inArray(accounts.plan, paid), gt(accounts.id, after)))
+      .orderBy(accounts.id)
+      .limit(100)
+      .all();
     for (const a of page) {
       const r = await ledger(env, a.id).grantMonthly(a.id, a.plan as Plan, period);
       if (r.granted > 0) granted++;

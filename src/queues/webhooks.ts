@@ -39,7 +39,12 @@ export async function handleWebhooks(batch: MessageBatch<unknown>, env: Env, fet
       const policy = outboundPolicy(config(env));
       const verdict = checkUrl(d.url, policy);
       if (!verdict.ok) {
-        const warn = { level: "warn", message: "webhook refused by outbound policy", request_id: d.request_id, reason: verdict.reason };
+        const warn = {
+          level: "warn",
+          message: "webhook refused by outbound policy",
+          request_id: d.request_id,
+          reason: verdict.reason,
+        };
         console.error(JSON.stringify(warn));
         msg.ack();
         continue;
@@ -50,13 +55,16 @@ export async function handleWebhooks(batch: MessageBatch<unknown>, env: Env, fet
       let error: string | null = null;
       try {
         const headers = {
-          "content-type": "application/json", "webhook-id": d.webhook_id, "webhook-timestamp": String(ts),
+          "content-type": "application/json",
+          "webhook-id": d.webhook_id,
+          "webhook-timestamp": String(ts),
           "webhook-signature": await signatureHeader(secrets, d.webhook_id, ts, body),
         };
         const opts = { policy, field: "webhook", maxRedirects: 0, timeoutMs: 15_000, fetcher };
         const res = await outboundFetch(d.url, { method: "POST", headers, body }, opts);
         statusCode = res.status;
-        if (res.status < 200 || res.status >= 300) error = `receiver answered ${res.status}${res.status >= 300 && res.status < 400 ? " (redirects are not followed)" : ""}`;
+        if (res.status < 200 || res.status >= 300)
+          error = `receiver answered ${res.status}${res.status >= 300 && res.status < 400 ? " (redirects are not followed)" : ""}`;
         await res.body?.cancel();
       } catch (e) {
         error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -67,8 +75,18 @@ export async function handleWebhooks(batch: MessageBatch<unknown>, env: Env, fet
       const latencyMs = Date.now() - startedAt;
       const nextRetryAt = delivered || last ? null : startedAt + latencyMs + delay * 1000;
       // The log is a record, not a gate: failing to write it never changes whether the receiver gets its delivery.
-      await log.record(deliveryId, { startedAt, latencyMs, statusCode, error, nextRetryAt, redelivery: d.redelivery ?? false })
-        .catch((e) => console.error(JSON.stringify({ level: "warn", message: "webhook attempt not recorded", delivery: deliveryId, error: String(e) })));
+      await log
+        .record(deliveryId, { startedAt, latencyMs, statusCode, error, nextRetryAt, redelivery: d.redelivery ?? false })
+        .catch((e) =>
+          console.error(
+            JSON.stringify({
+              level: "warn",
+              message: "webhook attempt not recorded",
+              delivery: deliveryId,
+              error: String(e),
+            }),
+          ),
+        );
       if (delivered) msg.ack();
       else msg.retry({ delaySeconds: delay });
     } catch {

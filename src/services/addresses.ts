@@ -123,12 +123,32 @@ export function classifyIPv6(g: number[]): string | null {
 
 /** Single names and suffixes that never name a public host (RFC 6761, RFC 8375, cloud metadata services). */
 const BLOCKED_NAMES = new Set([
-  "localhost", "metadata", "instance-data", "metadata.google.internal", "metadata.goog", "metadata.azure.com",
-  "kubernetes.default", "kubernetes.default.svc",
+  "localhost",
+  "metadata",
+  "instance-data",
+  "metadata.google.internal",
+  "metadata.goog",
+  "metadata.azure.com",
+  "kubernetes.default",
+  "kubernetes.default.svc",
 ]);
 const BLOCKED_SUFFIXES = [
-  ".localhost", ".local", ".internal", ".home.arpa", ".arpa", ".localdomain", ".lan", ".intranet", ".corp", ".test",
-  ".invalid", ".example", ".onion", ".svc", ".cluster.local", ".goog",
+  ".localhost",
+  ".local",
+  ".internal",
+  ".home.arpa",
+  ".arpa",
+  ".localdomain",
+  ".lan",
+  ".intranet",
+  ".corp",
+  ".test",
+  ".invalid",
+  ".example",
+  ".onion",
+  ".svc",
+  ".cluster.local",
+  ".goog",
 ];
 
 /** Why a (lower-case, decoded, dot-trimmed) host name is refused, or null when it may be public. */

@@ -41,14 +41,23 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = presented(c);
   if (!key) throw new ApiError("unauthenticated", "missing API key: send x-api-key or Authorization: Bearer");
   const hash = await sha256Hex(key);
-  const row = await cached(apiKeyCacheKey(hash), () => db(c.env)
-    .select({ keyId: apiKeys.id, hash: apiKeys.hash, accountId: apiKeys.accountId })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
-    .get().then((r) => r ?? null));
+  const row = await cached(apiKeyCacheKey(hash), () =>
+    db(c.env)
+      .select({ keyId: apiKeys.id, hash: apiKeys.hash, accountId: apiKeys.accountId })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+      .get()
+      .then((r) => r ?? null),
+  );
   if (!row || !safeEqual(row.hash, hash)) throw new ApiError("unauthenticated", "invalid or revoked API key");
-  const plan = await cached(planCacheKey(row.accountId), () => db(c.env).select({ plan: accounts.plan }).from(accounts)
-    .where(eq(accounts.id, row.accountId)).get().then((r) => r?.plan ?? null));
+  const plan = await cached(planCacheKey(row.accountId), () =>
+    db(c.env)
+      .select({ plan: accounts.plan })
+      .from(accounts)
+      .where(eq(accounts.id, row.accountId))
+      .get()
+      .then((r) => r?.plan ?? null),
+  );
   if (!plan) throw new ApiError("unauthenticated", "invalid or revoked API key");
   c.set("account", { id: row.accountId, plan: plan as Plan, keyId: row.keyId });
   touchKey(c, row.keyId);
@@ -65,7 +74,12 @@ function touchKey(c: Parameters<MiddlewareHandler<AppEnv>>[0], keyId: string) {
   if (last !== undefined && now - last < 60_000) return;
   touched.set(keyId, now);
   if (touched.size > 5_000) touched.delete(touched.keys().next().value!);
-  const write = db(c.env).update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, keyId)).run().catch(() => undefined);
+  const write = db(c.env)
+    .update(apiKeys)
+    .set({ lastUsedAt: now })
+    .where(eq(apiKeys.id, keyId))
+    .run()
+    .catch(() => undefined);
   try {
     c.executionCtx.waitUntil(write);
   } catch {
@@ -86,9 +100,14 @@ export const requireAgentToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = presented(c);
   if (!token) throw new ApiError("unauthenticated", "missing agent token");
   const hash = await sha256Hex(token);
-  const row = await cached(agentTokenCacheKey(hash), () => db(c.env)
-    .select({ id: agentTokens.id, hash: agentTokens.hash, providerId: agentTokens.providerId }).from(agentTokens)
-    .where(and(eq(agentTokens.hash, hash), isNull(agentTokens.revokedAt))).get().then((r) => r ?? null));
+  const row = await cached(agentTokenCacheKey(hash), () =>
+    db(c.env)
+      .select({ id: agentTokens.id, hash: agentTokens.hash, providerId: agentTokens.providerId })
+      .from(agentTokens)
+      .where(and(eq(agentTokens.hash, hash), isNull(agentTokens.revokedAt)))
+      .get()
+      .then((r) => r ?? null),
+  );
   if (!row || !safeEqual(row.hash, hash)) throw new ApiError("unauthenticated", "invalid or revoked agent token");
   c.set("agent", { tokenId: row.id, providerId: row.providerId });
   await next();

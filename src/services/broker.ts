@@ -5,7 +5,25 @@ import type { JobBroker } from "../durable-objects/job-broker.ts";
  * The JobBroker of a pool, typed as the class's own method signatures. Workers' RPC type mapping turns `unknown`
  * payload fields (model inputs, JSON outputs) into `never`; the values are plain JSON, which RPC carries unchanged.
  */
-export type BrokerApi = Pick<JobBroker, "enqueue" | "get" | "waitFor" | "cancel" | "lease" | "forget" | "heartbeat" | "checkLease" | "complete" | "fail" | "release" | "prune" | "reconcile" | "seenSince" | "poolStats" | "cancelQueued">;
+export type BrokerApi = Pick<
+  JobBroker,
+  | "enqueue"
+  | "get"
+  | "waitFor"
+  | "cancel"
+  | "lease"
+  | "forget"
+  | "heartbeat"
+  | "checkLease"
+  | "complete"
+  | "fail"
+  | "release"
+  | "prune"
+  | "reconcile"
+  | "seenSince"
+  | "poolStats"
+  | "cancelQueued"
+>;
 
 /** The pool every catalog model and private model runs in, and the one agents lease from. */
 export const DEFAULT_POOL = "public";

@@ -1,7 +1,14 @@
 import { eq } from "drizzle-orm";
 import {
-  MODEL_BY_SLUG, MODEL_MANIFESTS, toDefinition,
-  type ComfyJobSpec, type ComfyRequirements, type GpuClass, type ModelDefinition, type ModelView, type OutputType,
+  MODEL_BY_SLUG,
+  MODEL_MANIFESTS,
+  toDefinition,
+  type ComfyJobSpec,
+  type ComfyRequirements,
+  type GpuClass,
+  type ModelDefinition,
+  type ModelView,
+  type OutputType,
   type Pricing,
 } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
@@ -74,7 +81,7 @@ export class D1Catalog implements Catalog {
   async row(slug: string): Promise<Row | null> {
     if (!MODEL_BY_SLUG.has(slug)) return null;
     const row = (await this.snapshot()).get(slug);
-    return row && row.enabled ? row : null;
+    return row?.enabled ? row : null;
   }
 
   async get(slug: string, accountId?: string): Promise<CatalogModel | null> {
@@ -87,7 +94,10 @@ export class D1Catalog implements Catalog {
       view,
       pool: row.pool,
       definition: {
-        ...definition, gpu_classes: view.gpu_classes, pricing: view.pricing, free: view.free,
+        ...definition,
+        gpu_classes: view.gpu_classes,
+        pricing: view.pricing,
+        free: view.free,
         max_execution_s: view.max_execution_s,
         moderation: (row.moderation as ModelDefinition["moderation"] | null) ?? definition.moderation,
       },
@@ -101,12 +111,23 @@ export class D1Catalog implements Catalog {
     const stmts = MODEL_MANIFESTS.map((m) => {
       const def = toDefinition(m);
       const owned = {
-        name: def.name, category: def.category, description: def.description, inputSchema: def.input_schema,
-        outputType: def.output_type, runtime: def.runtime, updatedAt: now,
+        name: def.name,
+        category: def.category,
+        description: def.description,
+        inputSchema: def.input_schema,
+        outputType: def.output_type,
+        runtime: def.runtime,
+        updatedAt: now,
       };
       const values = {
-        ...owned, slug: def.slug, gpuClasses: def.gpu_classes, pricing: def.pricing, free: def.free, pool: def.pool,
-        maxExecutionS: def.max_execution_s, enabled: true,
+        ...owned,
+        slug: def.slug,
+        gpuClasses: def.gpu_classes,
+        pricing: def.pricing,
+        free: def.free,
+        pool: def.pool,
+        maxExecutionS: def.max_execution_s,
+        enabled: true,
       };
       // On re-sync only what the manifest owns changes; prices, classes, limits and a moderation override stay as
       // operators set them.
@@ -117,4 +138,3 @@ export class D1Catalog implements Catalog {
     return MODEL_MANIFESTS.length;
   }
 }
-

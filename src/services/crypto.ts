@@ -41,7 +41,9 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(message)));
 }
 
@@ -57,7 +59,9 @@ export async function signWebhook(secret: string, id: string, timestamp: number,
   const raw = atob(secret.replace(/^whsec_/, ""));
   const keyBytes = Uint8Array.from(raw, (ch) => ch.charCodeAt(0));
   const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
+  const sig = new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)),
+  );
   let s = "";
   for (const b of sig) s += String.fromCharCode(b);
   return `v1,${btoa(s)}`;

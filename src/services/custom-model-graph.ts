@@ -62,8 +62,11 @@ function mappingProblems(graph: ApiWorkflow, field: string, m: CustomModelInput)
 /** Every problem of a graph and its field mapping, each at a JSON pointer into the request body. */
 export function customModelProblems(body: GraphBody): Problem[] {
   const graph = body.workflow as ApiWorkflow;
-  const problems: Problem[] = checkGraph(graph, Object.keys(KNOWN_CUSTOM_NODES))
-    .map((p) => ({ path: `/workflow${p.pointer}`, message: p.message, code: "invalid_graph" }));
+  const problems: Problem[] = checkGraph(graph, Object.keys(KNOWN_CUSTOM_NODES)).map((p) => ({
+    path: `/workflow${p.pointer}`,
+    message: p.message,
+    code: "invalid_graph",
+  }));
   const fed = new Set<string>();
   for (const [field, m] of Object.entries(body.inputs)) {
     problems.push(...mappingProblems(graph, field, m));
@@ -91,9 +94,8 @@ export function customInputSchema(inputs: Record<string, CustomModelInput>): Rec
   const properties: Record<string, Record<string, unknown>> = {};
   const required: string[] = [];
   for (const [field, m] of Object.entries(inputs)) {
-    const p: Record<string, unknown> = m.type === "image"
-      ? { type: "string", minLength: 1, format: "image" }
-      : { type: m.type };
+    const p: Record<string, unknown> =
+      m.type === "image" ? { type: "string", minLength: 1, format: "image" } : { type: m.type };
     for (const k of ["description", "minimum", "maximum", "enum", "default"] as const) {
       if (m[k] !== undefined) p[k] = m[k];
     }
@@ -106,7 +108,11 @@ export function customInputSchema(inputs: Record<string, CustomModelInput>): Rec
 
 /** What an agent must have to run the graph: its non-core node types and the model files its loaders read. */
 export function requirements(workflow: ApiWorkflow): ComfyRequirements {
-  const nodeTypes = new Set(Object.values(workflow).map((n) => n.class_type).filter((t) => !CORE_NODES[t]));
+  const nodeTypes = new Set(
+    Object.values(workflow)
+      .map((n) => n.class_type)
+      .filter((t) => !CORE_NODES[t]),
+  );
   const files = new Set(graphFiles(workflow).map((f) => `${f.folder}/${f.file}`));
   return { node_types: [...nodeTypes].sort(), files: [...files].sort() };
 }

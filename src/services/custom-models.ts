@@ -1,8 +1,15 @@
 import { and, eq } from "drizzle-orm";
 import {
   MODEL_BY_SLUG,
-  type ComfyJobSpec, type ComfyRequirements, type ComfyTarget, type CreateCustomModel, type CustomModelInput,
-  type CustomModelView, type GpuClass, type ModelView, type Pricing,
+  type ComfyJobSpec,
+  type ComfyRequirements,
+  type ComfyTarget,
+  type CreateCustomModel,
+  type CustomModelInput,
+  type CustomModelView,
+  type GpuClass,
+  type ModelView,
+  type Pricing,
 } from "../../schemas/index.ts";
 import type { ApiWorkflow } from "../../models/comfy-graph.ts";
 import { db } from "../db/client.ts";
@@ -22,27 +29,50 @@ type Row = typeof customModels.$inferSelect;
 
 /** Per-GPU-second rates a private model is billed at unless it names its own (micro-USD). */
 export const DEFAULT_GPU_RATES: Partial<Record<GpuClass, number>> = {
-  A40: 400, L40S: 600, "A100-40": 800, "A100-80": 1000, H100: 1400, other: 600,
+  A40: 400,
+  L40S: 600,
+  "A100-40": 800,
+  "A100-80": 1000,
+  H100: 1400,
+  other: 600,
 };
 
 /** Paths under /v1 and /v2 that are not models. */
 const RESERVED_SLUGS = new Set([
-  "models", "custom-models", "account", "usage", "get-user-credits", "requests", "workflows", "endpoints", "payments",
+  "models",
+  "custom-models",
+  "account",
+  "usage",
+  "get-user-credits",
+  "requests",
+  "workflows",
+  "endpoints",
+  "payments",
 ]);
 
 function view(r: Row): ModelView {
   return {
-    slug: r.slug, name: r.name, category: "custom", description: r.description,
-    input_schema: r.inputSchema as Record<string, unknown>, output_type: r.outputType as "image" | "video",
-    runtime: "comfyui", gpu_classes: r.gpuClasses as GpuClass[], pricing: r.pricing as Pricing, free: false,
+    slug: r.slug,
+    name: r.name,
+    category: "custom",
+    description: r.description,
+    input_schema: r.inputSchema as Record<string, unknown>,
+    output_type: r.outputType as "image" | "video",
+    runtime: "comfyui",
+    gpu_classes: r.gpuClasses as GpuClass[],
+    pricing: r.pricing as Pricing,
+    free: false,
     max_execution_s: r.maxExecutionS,
   };
 }
 
 function toView(r: Row): CustomModelView {
   return {
-    ...view(r), private: true, workflow: r.workflow as Record<string, unknown>,
-    inputs: r.inputs as Record<string, CustomModelInput>, requires: r.requires as ComfyRequirements,
+    ...view(r),
+    private: true,
+    workflow: r.workflow as Record<string, unknown>,
+    inputs: r.inputs as Record<string, CustomModelInput>,
+    requires: r.requires as ComfyRequirements,
     created_at: new Date(r.createdAt).toISOString(),
   };
 }
@@ -66,12 +96,20 @@ export class CustomModels {
       micro_usd_per_second: Object.fromEntries(body.gpu_classes.map((c) => [c, DEFAULT_GPU_RATES[c] ?? 600])),
     };
     const row: Row = {
-      id: newId("cm"), accountId, slug: body.slug, name: body.name,
+      id: newId("cm"),
+      accountId,
+      slug: body.slug,
+      name: body.name,
       description: body.description || `Private ComfyUI workflow ${body.name}`,
-      workflow: body.workflow, inputs: body.inputs, inputSchema: customInputSchema(body.inputs),
+      workflow: body.workflow,
+      inputs: body.inputs,
+      inputSchema: customInputSchema(body.inputs),
       outputType: body.output_type,
-      gpuClasses: body.gpu_classes, pricing, requires: requirements(body.workflow as ApiWorkflow),
-      maxExecutionS: body.max_execution_s, createdAt: Date.now(),
+      gpuClasses: body.gpu_classes,
+      pricing,
+      requires: requirements(body.workflow as ApiWorkflow),
+      maxExecutionS: body.max_execution_s,
+      createdAt: Date.now(),
     };
     try {
       await db(this.env).insert(customModels).values(row);
@@ -92,8 +130,12 @@ export class CustomModels {
   }
 
   async list(accountId: string): Promise<CustomModelView[]> {
-    const rows = await db(this.env).select().from(customModels)
-      .where(eq(customModels.accountId, accountId)).orderBy(customModels.createdAt).all();
+    const rows = await db(this.env)
+      .select()
+      .from(customModels)
+      .where(eq(customModels.accountId, accountId))
+      .orderBy(customModels.createdAt)
+      .all();
     return rows.map(toView);
   }
 

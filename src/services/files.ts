@@ -1,8 +1,5 @@
 import { D1Catalog } from "./catalog.ts";
-import { eq } from "drizzle-orm";
-import { type OutputType } from "../../schemas/index.ts";
-import { db } from "../db/client.ts";
-import { requests } from "../db/schema.ts";
+import type { OutputType } from "../../schemas/index.ts";
 import type { Env } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { r2Keys } from "./urls.ts";
@@ -34,12 +31,18 @@ const ascii = (b: Uint8Array, at: number, s: string) => [...s].every((ch, i) => 
 /** Whether the bytes begin as the media type says (the container signatures; decoding is the receiver's job). */
 export function matchesMagic(type: string, b: Uint8Array): boolean {
   switch (type) {
-    case "image/png": return b[0] === 0x89 && ascii(b, 1, "PNG");
-    case "image/jpeg": return b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
-    case "image/webp": return ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP");
-    case "image/gif": return ascii(b, 0, "GIF87a") || ascii(b, 0, "GIF89a");
-    case "video/mp4": return ascii(b, 4, "ftyp");
-    case "video/webm": return b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3;
+    case "image/png":
+      return b[0] === 0x89 && ascii(b, 1, "PNG");
+    case "image/jpeg":
+      return b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+    case "image/webp":
+      return ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP");
+    case "image/gif":
+      return ascii(b, 0, "GIF87a") || ascii(b, 0, "GIF89a");
+    case "video/mp4":
+      return ascii(b, 4, "ftyp");
+    case "video/webm":
+      return b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3;
     case "application/json": {
       try {
         JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(b));
@@ -48,7 +51,8 @@ export function matchesMagic(type: string, b: Uint8Array): boolean {
         return false;
       }
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -73,7 +77,12 @@ export interface UploadScope {
 
 /** Checks an agent's upload against the job's model and stores it; refusals are stable 4xx codes. */
 export async function storeOutput(
-  env: Env, scope: UploadScope, name: string, declared: string | undefined, bytes: Uint8Array, leaseId = "",
+  env: Env,
+  scope: UploadScope,
+  name: string,
+  declared: string | undefined,
+  bytes: Uint8Array,
+  leaseId = "",
 ) {
   // The account's private models are outputs' owners too, so the lookup goes through the catalog, not the built-ins.
   const def = (await new D1Catalog(env).get(scope.model, scope.accountId))?.view;

@@ -13,19 +13,26 @@ export interface ResolvedInput {
 function decodeBase64(b64: string, field: string): Uint8Array {
   const clean = b64.replace(/\s+/g, "");
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean) || clean.length === 0) {
-    throw new ApiError("invalid_input", `${field}: not base64, a data URL, or an https URL`, { fields: [{ path: field, message: "unrecognised image encoding" }] });
+    throw new ApiError("invalid_input", `${field}: not base64, a data URL, or an https URL`, {
+      fields: [{ path: field, message: "unrecognised image encoding" }],
+    });
   }
-  if ((clean.length * 3) / 4 > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: image exceeds ${MAX_IMAGE_BYTES} bytes`);
+  if ((clean.length * 3) / 4 > MAX_IMAGE_BYTES)
+    throw new ApiError("payload_too_large", `${field}: image exceeds ${MAX_IMAGE_BYTES} bytes`);
   // Padding only at the end of a whole quantum, and no length that leaves a lone sextet (4n+1 characters).
   const unpadded = clean.replace(/=+$/, "");
   if (unpadded.length % 4 === 1 || (clean.length !== unpadded.length && clean.length % 4 !== 0)) {
-    throw new ApiError("invalid_input", `${field}: base64 of impossible length`, { fields: [{ path: field, message: "truncated or malformed base64" }] });
+    throw new ApiError("invalid_input", `${field}: base64 of impossible length`, {
+      fields: [{ path: field, message: "truncated or malformed base64" }],
+    });
   }
   let bin: string;
   try {
     bin = atob(unpadded.replaceAll("-", "+").replaceAll("_", "/"));
   } catch {
-    throw new ApiError("invalid_input", `${field}: malformed base64`, { fields: [{ path: field, message: "malformed base64" }] });
+    throw new ApiError("invalid_input", `${field}: malformed base64`, {
+      fields: [{ path: field, message: "malformed base64" }],
+    });
   }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -47,7 +54,13 @@ export const MAX_INPUT_REDIRECTS = 3;
 async function fetchRemote(url: string, field: string, cfg: Config, fetcher?: Fetcher): Promise<ResolvedInput> {
   let res: Response;
   try {
-    const opts = { policy: outboundPolicy(cfg), field, maxRedirects: MAX_INPUT_REDIRECTS, timeoutMs: FETCH_TIMEOUT_MS, fetcher };
+    const opts = {
+      policy: outboundPolicy(cfg),
+      field,
+      maxRedirects: MAX_INPUT_REDIRECTS,
+      timeoutMs: FETCH_TIMEOUT_MS,
+      fetcher,
+    };
     res = await outboundFetch(url, { method: "GET" }, opts);
   } catch (e) {
     if (e instanceof ApiError) throw e;
@@ -59,15 +72,20 @@ async function fetchRemote(url: string, field: string, cfg: Config, fetcher?: Fe
     throw new ApiError("invalid_input", `${field}: fetching the URL returned HTTP ${res.status}`, { fields });
   }
   const len = Number(res.headers.get("content-length") ?? "0");
-  if (len > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
+  if (len > MAX_IMAGE_BYTES)
+    throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
   const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.byteLength > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
+  if (bytes.byteLength > MAX_IMAGE_BYTES)
+    throw new ApiError("payload_too_large", `${field}: remote image exceeds ${MAX_IMAGE_BYTES} bytes`);
   return { bytes, contentType: sniffImageType(bytes) };
 }
 
 /** An image input as base64, a data URL, or an URL the edge fetches itself (so no customer URL reaches an agent). */
 export async function resolveImage(
-  value: string | Uint8Array, field: string, cfg: Config, fetcher?: Fetcher,
+  value: string | Uint8Array,
+  field: string,
+  cfg: Config,
+  fetcher?: Fetcher,
 ): Promise<ResolvedInput> {
   if (value instanceof Uint8Array) return { bytes: value, contentType: sniffImageType(value) };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return fetchRemote(value, field, cfg, fetcher);

@@ -38,17 +38,22 @@ export function prices(view: ModelView): ModelPage["prices"] {
   if (p.kind === "per_generation") {
     return [{ gpu_class: null, micro_usd: p.micro_usd_per_unit, per: p.unit, usd_per_hour: null }];
   }
-  return view.gpu_classes.filter((c) => p.micro_usd_per_second[c] !== undefined).map((c) => ({
-    gpu_class: c,
-    micro_usd: p.micro_usd_per_second[c]!,
-    per: "gpu_second" as const,
-    usd_per_hour: (p.micro_usd_per_second[c]! * 3600) / 1e6,
-  }));
+  return view.gpu_classes
+    .filter((c) => p.micro_usd_per_second[c] !== undefined)
+    .map((c) => ({
+      gpu_class: c,
+      micro_usd: p.micro_usd_per_second[c]!,
+      per: "gpu_second" as const,
+      usd_per_hour: (p.micro_usd_per_second[c]! * 3600) / 1e6,
+    }));
 }
 
 /** JSON as a Python literal: the same text but for the three keywords. */
 const pythonLiteral = (v: unknown) =>
-  JSON.stringify(v).replace(/\btrue\b/g, "True").replace(/\bfalse\b/g, "False").replace(/\bnull\b/g, "None");
+  JSON.stringify(v)
+    .replace(/\btrue\b/g, "True")
+    .replace(/\bfalse\b/g, "False")
+    .replace(/\bnull\b/g, "None");
 
 export function snippets(base: string, view: ModelView, input: Record<string, unknown>): ModelPage["snippets"] {
   const body = JSON.stringify(input);
@@ -57,9 +62,10 @@ export function snippets(base: string, view: ModelView, input: Record<string, un
   const url = `${base}/v1/${view.slug}`;
   const headers = `-H "x-api-key: $API_KEY" -H "content-type: application/json"`;
   const curl = `curl -X POST ${url} ${headers} \\\n  -d '${body.replace(/'/g, "'\\''")}'${out}`;
-  const save = view.output_type === "json"
-    ? "console.log(await res.json());"
-    : `await (await import("node:fs/promises")).writeFile("output.${ext}", Buffer.from(await res.arrayBuffer()));`;
+  const save =
+    view.output_type === "json"
+      ? "console.log(await res.json());"
+      : `await (await import("node:fs/promises")).writeFile("output.${ext}", Buffer.from(await res.arrayBuffer()));`;
   const javascript = [
     `const res = await fetch("${url}", {`,
     `  method: "POST",`,
@@ -100,11 +106,12 @@ export async function modelPage(env: Env, slug: string, base: string): Promise<M
       output: example ? (example.json ?? example.path ?? example.description ?? null) : null,
     },
     snippets: snippets(base, v, manifest.example_input),
-    comfyui: manifest.comfyui && manifest.workflow
-      ? {
-        node_types: [...new Set(Object.values(manifest.workflow).map((n) => n.class_type))].sort(),
-        weights: manifest.comfyui.weights.map((w) => ({ folder: w.folder, file: w.file, source: w.source })),
-      }
-      : null,
+    comfyui:
+      manifest.comfyui && manifest.workflow
+        ? {
+            node_types: [...new Set(Object.values(manifest.workflow).map((n) => n.class_type))].sort(),
+            weights: manifest.comfyui.weights.map((w) => ({ folder: w.folder, file: w.file, source: w.source })),
+          }
+        : null,
   };
 }

@@ -38,7 +38,10 @@ export function chosenModeration(requested: unknown, def: Pick<ModelDefinition, 
   }
   const parsed = CallerModeration.safeParse(value);
   if (!parsed.success) {
-    const message = parsed.error.issues.map((i) => [...i.path, i.message].join(": ")).join("; ").slice(0, 300);
+    const message = parsed.error.issues
+      .map((i) => [...i.path, i.message].join(": "))
+      .join("; ")
+      .slice(0, 300);
     throw new ApiError("invalid_input", "moderation must be an object { policy?, threshold? }", {
       fields: [{ path: "moderation", message }],
     });

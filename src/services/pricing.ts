@@ -4,7 +4,10 @@ import type { ModelDefinition, Pricing } from "../../schemas/index.ts";
 export type HoldPricing = { kind: "per_gpu_second"; rates: Record<string, number> } | { kind: "fixed"; amount: number };
 
 /** Units billed for a per-generation model, from the validated input. */
-export function generationUnits(p: Extract<Pricing, { kind: "per_generation" }>, input: Record<string, unknown>): number {
+export function generationUnits(
+  p: Extract<Pricing, { kind: "per_generation" }>,
+  input: Record<string, unknown>,
+): number {
   const samples = typeof input.samples === "number" ? input.samples : 1;
   switch (p.unit) {
     case "image":
@@ -49,6 +52,7 @@ export function quote(model: ModelDefinition, input: Record<string, unknown>): {
  */
 export function charge(pricing: HoldPricing, hold: number, gpuMs: number, gpuClass: string | null): number {
   if (pricing.kind === "fixed") return Math.min(hold, pricing.amount);
-  const rate = (gpuClass !== null ? pricing.rates[gpuClass] : undefined) ?? Math.max(0, ...Object.values(pricing.rates));
+  const rate =
+    (gpuClass !== null ? pricing.rates[gpuClass] : undefined) ?? Math.max(0, ...Object.values(pricing.rates));
   return Math.min(hold, Math.ceil((rate * gpuMs) / 1000));
 }

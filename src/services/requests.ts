@@ -1,5 +1,13 @@
 import { and, eq } from "drizzle-orm";
-import { COMFY_SPEC_KEY, JOB_ERROR_CODE, imageFields, type JobErrorKind, type RequestResult, type RequestStatusView, type GpuClass, type OutputFile } from "../../schemas/index.ts";
+import {
+  COMFY_SPEC_KEY,
+  JOB_ERROR_CODE,
+  type JobErrorKind,
+  type RequestResult,
+  type RequestStatusView,
+  type GpuClass,
+  type OutputFile,
+} from "../../schemas/index.ts";
 import { INLINE_INPUTS_KEY, MODERATION_KEY, type Moderation, type ModelDefinition } from "../../schemas/index.ts";
 import { DEFAULT_THRESHOLD, chosenModeration } from "./moderation-choice.ts";
 import { db } from "../db/client.ts";
@@ -8,7 +16,7 @@ import type { JobView } from "../durable-objects/job-broker.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { signingSecret, type Config, type Env } from "../env.ts";
 import type { AuthedAccount } from "./auth.ts";
-import { billing, rateHeaders } from "./billing.ts";
+import { type Admission, billing, rateHeaders } from "./billing.ts";
 import { DEFAULT_POOL, broker } from "./broker.ts";
 import type { CatalogModel } from "./catalog.ts";
 import { newId, sha256Hex } from "./crypto.ts";
@@ -47,18 +55,25 @@ async function requestHash(slug: string, raw: Record<string, unknown>): Promise<
 
 /** The job's input with its moderation policy stored beside it (lifted out again at lease time). */
 export function withModeration(
-  input: Record<string, unknown>, def: Pick<ModelDefinition, "moderation">, chosen?: Moderation,
+  input: Record<string, unknown>,
+  def: Pick<ModelDefinition, "moderation">,
+  chosen?: Moderation,
 ): Record<string, unknown> {
   const m = chosen ?? { policy: def.moderation, threshold: DEFAULT_THRESHOLD };
   return m.policy === "none" ? input : { ...input, [MODERATION_KEY]: m };
 }
 
 export class RequestService {
-  constructor(private env: Env, private cfg: Config) {}
+  constructor(
+    private env: Env,
+    private cfg: Config,
+  ) {}
 
   /** Checks an input against the model's schema without admitting or storing anything (throws the 400/422). */
   validate(model: CatalogModel, raw: Record<string, unknown>): void {
-    const bin = Object.entries(raw).filter(([, v]) => v instanceof Uint8Array).map(([k]) => [k, "binary"]);
+    const bin = Object.entries(raw)
+      .filter(([, v]) => v instanceof Uint8Array)
+      .map(([k]) => [k, "binary"]);
     validateModelInput(model.definition.input_schema, { ...raw, ...Object.fromEntries(bin) });
   }
 
@@ -76,7 +91,12 @@ export class RequestService {
    * to be is written as failed there (so a late enqueue cannot revive it), and the hold is voided; the failed job's
    * event moves a keyed row written before the crash to FAILED, so no row is left without a job behind it.
    */
-  async submit(account: AuthedAccount, model: CatalogModel, raw: Record<string, unknown>, opts: SubmitOptions): Promise<Submitted> {
+  async submit(
+    account: AuthedAccount,
+    model: CatalogModel,
+    raw: Record<string, unknown>,
+    opts: SubmitOptions,
+  ): Promise<Submitted> {
     const def = model.definition;
     const images = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(raw)) if (v instanceof Uint8Array) images.set(k, v);
@@ -104,16 +124,24 @@ export class RequestService {
     if (Object.keys(files.inline).length) input[INLINE_INPUTS_KEY] = files.inline;
 
     const uploads = files.large.length ? putInputs(this.env, files.large) : null;
-    let admission;
+    let admission: Admission | null;
     try {
-      admission = opts.dedicated ? null : await billing(this.env).admit(account.id, account.plan, id, def, input, model.pool);
+      admission = opts.dedicated
+        ? null
+        : await billing(this.env).admit(account.id, account.plan, id, def, input, model.pool);
     } catch (e) {
       if (uploads) await uploads;
       await removeFiles();
       throw e;
     }
     if (uploads && (await uploads).some((r) => r.status === "rejected")) {
-      if (admission) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "enqueue_failed" });
+      if (admission)
+        await billing(this.env).resolve(account.id, id, {
+          status: "FAILED",
+          gpu_ms: null,
+          gpu_class: null,
+          reason: "enqueue_failed",
+        });
       await removeFiles();
       throw new ApiError("internal", "the input could not be stored; nothing was charged");
     }
@@ -124,18 +152,30 @@ export class RequestService {
     const rowFirst = Boolean(opts.idempotencyKey || opts.dedicated);
     if (rowFirst) {
       try {
-        await db(this.env).insert(requests).values({
-          id, accountId: account.id, model: def.slug, pool, mode: opts.mode, status: "QUEUED",
-          idempotencyKey: opts.idempotencyKey ?? null, bodyHash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base,
-          createdAt: Date.now(),
-        });
+        await db(this.env)
+          .insert(requests)
+          .values({
+            id,
+            accountId: account.id,
+            model: def.slug,
+            pool,
+            mode: opts.mode,
+            status: "QUEUED",
+            idempotencyKey: opts.idempotencyKey ?? null,
+            bodyHash,
+            webhookUrl: opts.webhook ?? null,
+            baseUrl: opts.base,
+            createdAt: Date.now(),
+          });
       } catch (e) {
         // No row, so no job will be queued: the hold is released at once and the stored inputs removed.
         const reason = uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed";
-        if (admission) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason });
+        if (admission)
+          await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason });
         await removeFiles();
         // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
-        const prior = opts.idempotencyKey && uniqueViolation(e) ? await this.priorByKey(account.id, opts.idempotencyKey) : null;
+        const prior =
+          opts.idempotencyKey && uniqueViolation(e) ? await this.priorByKey(account.id, opts.idempotencyKey) : null;
         if (prior) return this.replay(prior, bodyHash!);
         throw e;
       }
@@ -145,17 +185,37 @@ export class RequestService {
     let job: JobView;
     try {
       job = await broker(this.env, pool).enqueue({
-        id, account_id: account.id, model: def.slug, runtime: def.runtime, gpu_classes: gpuClasses,
+        id,
+        account_id: account.id,
+        model: def.slug,
+        runtime: def.runtime,
+        gpu_classes: gpuClasses,
         input: withModeration(input, def, moderation),
-        priority: admission?.priority ?? 0, exec_timeout_ms: def.max_execution_s * 1000, ttl_ms: this.cfg.JOB_TTL_S * 1000,
+        priority: admission?.priority ?? 0,
+        exec_timeout_ms: def.max_execution_s * 1000,
+        ttl_ms: this.cfg.JOB_TTL_S * 1000,
         ...(model.comfy ? { requires: model.comfy.requires } : {}),
-        ...(rowFirst ? {} : {
-          record: { pool, mode: opts.mode, webhook_url: opts.webhook ?? null, base_url: opts.base, created_at: Date.now() },
-        }),
+        ...(rowFirst
+          ? {}
+          : {
+              record: {
+                pool,
+                mode: opts.mode,
+                webhook_url: opts.webhook ?? null,
+                base_url: opts.base,
+                created_at: Date.now(),
+              },
+            }),
       });
     } catch (e) {
       const [r] = await broker(this.env, pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
-      if (admission && r && !r.present) await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason: "submission_interrupted" });
+      if (admission && r && !r.present)
+        await billing(this.env).resolve(account.id, id, {
+          status: "FAILED",
+          gpu_ms: null,
+          gpu_class: null,
+          reason: "submission_interrupted",
+        });
       throw e;
     }
     // The small inputs' copy in R2 is for the console's request page only: written after the answer.
@@ -164,22 +224,41 @@ export class RequestService {
       if (opts.defer) opts.defer(copy);
       else await copy;
     }
-    return { id, job, pool, replayed: false, headers: admission ? rateHeaders(admission.rate, admission.available) : {} };
+    return {
+      id,
+      job,
+      pool,
+      replayed: false,
+      headers: admission ? rateHeaders(admission.rate, admission.available) : {},
+    };
   }
 
   private priorByKey(accountId: string, key: string) {
-    return db(this.env).select({ id: requests.id, pool: requests.pool, bodyHash: requests.bodyHash }).from(requests)
-      .where(and(eq(requests.accountId, accountId), eq(requests.idempotencyKey, key))).get();
+    return db(this.env)
+      .select({ id: requests.id, pool: requests.pool, bodyHash: requests.bodyHash })
+      .from(requests)
+      .where(and(eq(requests.accountId, accountId), eq(requests.idempotencyKey, key)))
+      .get();
   }
 
   /**
    * Stripe's semantics for a key seen before: another body is a conflict; the same body gets the first request's
    * response once its job exists, and 409 while the first request is still being admitted.
    */
-  private async replay(prior: { id: string; pool: string; bodyHash: string | null }, bodyHash: string): Promise<Submitted> {
-    if (prior.bodyHash !== bodyHash) throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
+  private async replay(
+    prior: { id: string; pool: string; bodyHash: string | null },
+    bodyHash: string,
+  ): Promise<Submitted> {
+    if (prior.bodyHash !== bodyHash)
+      throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
     const job = await broker(this.env, prior.pool).get(prior.id);
-    if (!job) throw new ApiError("idempotency_conflict", "a request with this Idempotency-Key is still being processed; retry shortly", { request_id: prior.id }, { "Retry-After": "1" });
+    if (!job)
+      throw new ApiError(
+        "idempotency_conflict",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        { request_id: prior.id },
+        { "Retry-After": "1" },
+      );
     return { id: prior.id, job, pool: prior.pool, replayed: true, headers: {} };
   }
 
@@ -197,14 +276,18 @@ export class RequestService {
       if (job.account_id !== account.id) throw notFound("request");
       return { pool: DEFAULT_POOL, model: job.model, job };
     }
-    const row = await db(this.env).select({ pool: requests.pool, model: requests.model, accountId: requests.accountId }).from(requests).where(eq(requests.id, id)).get();
+    const row = await db(this.env)
+      .select({ pool: requests.pool, model: requests.model, accountId: requests.accountId })
+      .from(requests)
+      .where(eq(requests.id, id))
+      .get();
     if (!row || row.accountId !== account.id || row.pool === DEFAULT_POOL) throw notFound("request");
     return row;
   }
 
   async job(account: AuthedAccount, id: string): Promise<JobView> {
     const { pool, job: known } = await this.owned(account, id);
-    const job = known ?? await broker(this.env, pool).get(id);
+    const job = known ?? (await broker(this.env, pool).get(id));
     if (!job) throw notFound("request");
     return job;
   }
@@ -225,7 +308,12 @@ export class RequestService {
   /** Settles or voids a finished job's hold now (idempotent; the events queue does the same) and returns its cost. */
   async settle(job: JobView): Promise<{ cost: number; available: number } | null> {
     if (job.status === "QUEUED" || job.status === "PROCESSING") return null;
-    const o = await billing(this.env).resolve(job.account_id, job.id, { status: job.status, gpu_ms: job.gpu_ms, gpu_class: job.gpu_class, reason: job.error_kind });
+    const o = await billing(this.env).resolve(job.account_id, job.id, {
+      status: job.status,
+      gpu_ms: job.gpu_ms,
+      gpu_class: job.gpu_class,
+      reason: job.error_kind,
+    });
     return o ? { cost: o.charge, available: o.available } : null;
   }
 
@@ -253,7 +341,9 @@ export class RequestService {
         attempts: job.attempt,
       },
       cost,
-      error: job.error_kind ? { kind: job.error_kind, code: JOB_ERROR_CODE[job.error_kind], message: job.error_message ?? "" } : null,
+      error: job.error_kind
+        ? { kind: job.error_kind, code: JOB_ERROR_CODE[job.error_kind], message: job.error_message ?? "" }
+        : null,
       ...requestUrls(base, job.id),
     };
   }
@@ -262,16 +352,23 @@ export class RequestService {
     if (!job.outputs) return null;
     const secret = signingSecret(this.cfg);
     const now = Date.now();
-    return Promise.all(job.outputs.map(async (o) => ({ ...o, ...(await signOutputUrl(secret, base, job.id, o.name, now)) })));
+    return Promise.all(
+      job.outputs.map(async (o) => ({ ...o, ...(await signOutputUrl(secret, base, job.id, o.name, now)) })),
+    );
   }
 
   async resultView(job: JobView, base: string): Promise<RequestResult> {
-    return { ...this.statusView(job, base, await this.cost(job)), output: await this.outputs(job, base), output_json: job.output_json ?? null };
+    return {
+      ...this.statusView(job, base, await this.cost(job)),
+      output: await this.outputs(job, base),
+      output_json: job.output_json ?? null,
+    };
   }
 
   /** The error a failed or cancelled job answers a sync caller with. */
   static failure(job: JobView, headers?: Record<string, string>): ApiError {
-    if (job.status === "CANCELLED") return new ApiError("conflict", "request was cancelled", { request_id: job.id }, headers);
+    if (job.status === "CANCELLED")
+      return new ApiError("conflict", "request was cancelled", { request_id: job.id }, headers);
     const kind = (job.error_kind ?? "runtime_error") as JobErrorKind;
     return new ApiError(JOB_ERROR_CODE[kind], job.error_message ?? kind, { request_id: job.id, kind }, headers);
   }

@@ -40,12 +40,19 @@ export async function runRetention(env: Env, now = Date.now()): Promise<Retentio
   const filesBefore = now - cfg.OUTPUT_RETENTION_DAYS * DAY_MS;
   const rowsBefore = now - cfg.REQUEST_RETENTION_DAYS * DAY_MS;
   const report: RetentionReport = {
-    requests_with_files_deleted: 0, files_deleted: 0, broker_jobs_pruned: 0, request_rows_pruned: 0,
+    requests_with_files_deleted: 0,
+    files_deleted: 0,
+    broker_jobs_pruned: 0,
+    request_rows_pruned: 0,
   };
 
   while (report.requests_with_files_deleted < FILES_PER_RUN) {
-    const due = await db(env).select({ id: requests.id, accountId: requests.accountId }).from(requests)
-      .where(and(lt(requests.completedAt, filesBefore), isNull(requests.filesDeletedAt))).limit(PAGE).all();
+    const due = await db(env)
+      .select({ id: requests.id, accountId: requests.accountId })
+      .from(requests)
+      .where(and(lt(requests.completedAt, filesBefore), isNull(requests.filesDeletedAt)))
+      .limit(PAGE)
+      .all();
     for (const r of due) {
       report.files_deleted += await deleteRequestFiles(env, r.accountId, r.id, "all");
       await db(env).update(requests).set({ filesDeletedAt: now }).where(eq(requests.id, r.id));
@@ -58,10 +65,21 @@ export async function runRetention(env: Env, now = Date.now()): Promise<Retentio
   for (const { pool } of pools) report.broker_jobs_pruned += (await broker(env, pool).prune(filesBefore)).jobs;
 
   for (;;) {
-    const old = await db(env).select({ id: requests.id }).from(requests)
-      .where(and(lt(requests.completedAt, rowsBefore), isNotNull(requests.filesDeletedAt))).limit(PAGE).all();
+    const old = await db(env)
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(lt(requests.completedAt, rowsBefore), isNotNull(requests.filesDeletedAt)))
+      .limit(PAGE)
+      .all();
     if (old.length === 0) break;
-    await db(env).delete(requests).where(inArray(requests.id, old.map((r) => r.id)));
+    await db(env)
+      .delete(requests)
+      .where(
+        inArray(
+          requests.id,
+          old.map((r) => r.id),
+        ),
+      );
     report.request_rows_pruned += old.length;
     if (old.length < PAGE) break;
   }

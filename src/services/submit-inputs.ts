@@ -32,8 +32,12 @@ function toBase64(b: Uint8Array): string {
  * platform path. Nothing is stored here: the caller writes the large files while the ledger decides.
  */
 export async function stageInputs(
-  def: ModelDefinition, images: Map<string, Uint8Array>, input: Record<string, unknown>,
-  accountId: string, id: string, cfg: Config,
+  def: ModelDefinition,
+  images: Map<string, Uint8Array>,
+  input: Record<string, unknown>,
+  accountId: string,
+  id: string,
+  cfg: Config,
 ): Promise<StagedInputs> {
   const staged: StagedInputs = { inline: {}, small: [], large: [] };
   for (const field of imageFields(def.input_schema)) {

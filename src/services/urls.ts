@@ -22,10 +22,20 @@ async function signature(secret: string, requestId: string, name: string, expire
 export async function signOutputUrl(secret: string, base: string, requestId: string, name: string, nowMs: number) {
   const expires = Math.floor(nowMs / 1000) + OUTPUT_URL_TTL_S;
   const sig = await signature(secret, requestId, name, expires);
-  return { url: `${base}/v2/requests/${requestId}/outputs/${encodeURIComponent(name)}?expires=${expires}&sig=${sig}`, expires_at: new Date(expires * 1000).toISOString() };
+  return {
+    url: `${base}/v2/requests/${requestId}/outputs/${encodeURIComponent(name)}?expires=${expires}&sig=${sig}`,
+    expires_at: new Date(expires * 1000).toISOString(),
+  };
 }
 
-export async function verifyOutputSignature(secret: string, requestId: string, name: string, expires: number, sig: string, nowMs: number): Promise<boolean> {
+export async function verifyOutputSignature(
+  secret: string,
+  requestId: string,
+  name: string,
+  expires: number,
+  sig: string,
+  nowMs: number,
+): Promise<boolean> {
   if (!Number.isInteger(expires) || expires * 1000 < nowMs) return false;
   return safeEqual(await signature(secret, requestId, name, expires), sig);
 }

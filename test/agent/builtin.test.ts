@@ -15,20 +15,37 @@ describe("built-in runtime (real models on the CPU)", () => {
   });
 
   it("classifies a real image, and keeps the model loaded for the next job", async () => {
-    const first = await rt.run({ jobId: "a", model: "nsfw-detector", params: {}, files: { image: { bytes: photo, contentType: "image/jpeg" } } });
+    const first = await rt.run({
+      jobId: "a",
+      model: "nsfw-detector",
+      params: {},
+      files: { image: { bytes: photo, contentType: "image/jpeg" } },
+    });
     const json = first.json as { predictions: { className: string; probability: number }[]; nsfw: boolean };
     expect(json.predictions).toHaveLength(5);
     expect(json.predictions.reduce((s, p) => s + p.probability, 0)).toBeCloseTo(1, 2);
     expect(json.nsfw).toBe(false);
     expect(first.gpuMs).toBeGreaterThan(0);
-    const second = await rt.run({ jobId: "b", model: "nsfw-detector", params: {}, files: { image: { bytes: photo, contentType: "image/jpeg" } } });
+    const second = await rt.run({
+      jobId: "b",
+      model: "nsfw-detector",
+      params: {},
+      files: { image: { bytes: photo, contentType: "image/jpeg" } },
+    });
     expect(second.loadMs).toBeLessThan(first.loadMs + 1);
     expect(second.loadMs).toBeLessThan(50);
     expect(rt.loaded()).toContain("nsfw-detector");
   });
 
   it("fails an undecodable image as the caller's error, not retryable", async () => {
-    const err = await rt.run({ jobId: "c", model: "nsfw-detector", params: {}, files: { image: { bytes: new TextEncoder().encode("not an image"), contentType: "image/png" } } }).catch((e) => e);
+    const err = await rt
+      .run({
+        jobId: "c",
+        model: "nsfw-detector",
+        params: {},
+        files: { image: { bytes: new TextEncoder().encode("not an image"), contentType: "image/png" } },
+      })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(JobError);
     expect(err).toMatchObject({ kind: "invalid_input", retryable: false });
   });
@@ -43,7 +60,12 @@ describe("built-in runtime (real models on the CPU)", () => {
     }, 20);
     // a job long enough to matter: a 2x ESRGAN upscale (the NSFW model runs in about 0.2 s on the wasm backend)
     const image = new Uint8Array(await sharp(photo).resize(256, 192).png().toBuffer());
-    const r = await rt.run({ jobId: "d", model: "esrgan-slim", params: { scale: 2 }, files: { image: { bytes: image, contentType: "image/png" } } });
+    const r = await rt.run({
+      jobId: "d",
+      model: "esrgan-slim",
+      params: { scale: 2 },
+      files: { image: { bytes: image, contentType: "image/png" } },
+    });
     clearInterval(timer);
     expect(r.gpuMs).toBeGreaterThan(200);
     // a heartbeat on the main thread is never held up for the length of the inference
@@ -58,11 +80,23 @@ describe("built-in runtime supervision", () => {
       await sup.warm("nsfw-detector");
       await sup.warm("esrgan-slim");
       // a job that is still running when the thread dies: a 2x upscale of the whole photo takes seconds
-      const running = sup.run({ jobId: "k", model: "esrgan-slim", params: { scale: 2 }, files: { image: { bytes: photo, contentType: "image/jpeg" } } }).catch((e: unknown) => e);
+      const running = sup
+        .run({
+          jobId: "k",
+          model: "esrgan-slim",
+          params: { scale: 2 },
+          files: { image: { bytes: photo, contentType: "image/jpeg" } },
+        })
+        .catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 300));
       await sup.crashForTest();
       expect(await running).toMatchObject({ kind: "backend_crash", retryable: true });
-      const after = await sup.run({ jobId: "k2", model: "nsfw-detector", params: {}, files: { image: { bytes: photo, contentType: "image/jpeg" } } });
+      const after = await sup.run({
+        jobId: "k2",
+        model: "nsfw-detector",
+        params: {},
+        files: { image: { bytes: photo, contentType: "image/jpeg" } },
+      });
       expect(sup.restarts).toBe(1);
       expect((after.json as { predictions: unknown[] }).predictions).toHaveLength(5);
       expect(sup.loaded()).toContain("nsfw-detector");

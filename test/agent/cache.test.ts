@@ -31,7 +31,9 @@ describe("model cache on local disk", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "cache-"));
     const cache = new ModelCache(dir, 9000);
     const seen: number[] = [];
-    const p = await cache.ensure("a", { url: `${base}/a`, sha256: sha(files.a!) }, ({ received }) => seen.push(received));
+    const p = await cache.ensure("a", { url: `${base}/a`, sha256: sha(files.a!) }, ({ received }) =>
+      seen.push(received),
+    );
     expect(existsSync(p)).toBe(true);
     expect(seen.at(-1)).toBe(4000);
     await cache.ensure("b", { url: `${base}/b`, sha256: sha(files.b!) });

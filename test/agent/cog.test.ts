@@ -16,7 +16,12 @@ afterEach(async () => {
   await cog.stop();
 });
 
-const job = (id: string, prompt: unknown = "a red fox") => ({ jobId: id, model: "flux-schnell", params: { prompt, num_inference_steps: 4 }, files: {} });
+const job = (id: string, prompt: unknown = "a red fox") => ({
+  jobId: id,
+  model: "flux-schnell",
+  params: { prompt, num_inference_steps: 4 },
+  files: {},
+});
 
 describe("Cog adapter against a protocol stand-in", () => {
   it("waits for READY before reporting the model loaded", async () => {
@@ -41,7 +46,11 @@ describe("Cog adapter against a protocol stand-in", () => {
     const put = cog.received.find((r) => r.method === "PUT")!;
     expect(put.path).toBe("/predictions/req_1");
     expect(put.prefer).toBe("respond-async");
-    expect(put.body).toMatchObject({ id: "req_1", input: { prompt: "a red fox" }, webhook_events_filter: ["completed"] });
+    expect(put.body).toMatchObject({
+      id: "req_1",
+      input: { prompt: "a red fox" },
+      webhook_events_filter: ["completed"],
+    });
   });
 
   it("maps 422 to the caller's invalid input, and 409 (all slots busy) to a retryable error", async () => {
@@ -88,8 +97,15 @@ describe("Cog backend supervised as a process", () => {
       });
     });
     const supervised = new CogRuntime({
-      url: `http://127.0.0.1:${port}`, model: "flux-schnell", setupTimeoutMs: 20_000,
-      process: { command: process.execPath, args: [new URL("./stand-ins/cog-main.ts", import.meta.url).pathname], env: { PORT: String(port), RUN_MS: "3000" }, backoffMs: 100 },
+      url: `http://127.0.0.1:${port}`,
+      model: "flux-schnell",
+      setupTimeoutMs: 20_000,
+      process: {
+        command: process.execPath,
+        args: [new URL("./stand-ins/cog-main.ts", import.meta.url).pathname],
+        env: { PORT: String(port), RUN_MS: "3000" },
+        backoffMs: 100,
+      },
     });
     try {
       await supervised.warm("flux-schnell");

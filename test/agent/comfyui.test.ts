@@ -6,7 +6,16 @@ import { ComfyStandIn } from "./stand-ins/comfyui-server.ts";
 
 const catalog = loadComfyModels(fileURLToPath(new URL("../../models", import.meta.url)));
 const sdxl = catalog["sdxl1.0-txt2img"]!;
-const params = { prompt: "a lighthouse", negative_prompt: "", width: 1024, height: 1024, samples: 1, num_inference_steps: 30, guidance_scale: 7.5, seed: 7 };
+const params = {
+  prompt: "a lighthouse",
+  negative_prompt: "",
+  width: 1024,
+  height: 1024,
+  samples: 1,
+  num_inference_steps: 30,
+  guidance_scale: 7.5,
+  seed: 7,
+};
 let comfy: ComfyStandIn;
 let rt: ComfyUIRuntime;
 
@@ -20,12 +29,23 @@ afterEach(async () => {
   await comfy.stop();
 });
 
-const job = (id: string, p: Record<string, unknown> = params) => ({ jobId: id, model: "sdxl1.0-txt2img", params: p, files: {} });
+const job = (id: string, p: Record<string, unknown> = params) => ({
+  jobId: id,
+  model: "sdxl1.0-txt2img",
+  params: p,
+  files: {},
+});
 
 describe("ComfyUI adapter against a protocol stand-in", () => {
   it("fills the manifest's node inputs with typed parameters, mapping labels to node values", () => {
     const w = fillGraph(sdxl, { ...params, scheduler: "Euler a" });
-    expect(w["3"]!.inputs).toMatchObject({ seed: 7, steps: 30, cfg: 7.5, sampler_name: "euler_ancestral", scheduler: "normal" });
+    expect(w["3"]!.inputs).toMatchObject({
+      seed: 7,
+      steps: 30,
+      cfg: 7.5,
+      sampler_name: "euler_ancestral",
+      scheduler: "normal",
+    });
     expect(w["5"]!.inputs).toMatchObject({ width: 1024, height: 1024, batch_size: 1 });
     expect(w["6"]!.inputs.text).toBe("a lighthouse");
     expect(sdxl.workflow["6"]!.inputs.text).toBe(""); // the manifest's graph is copied, never changed
@@ -35,8 +55,16 @@ describe("ComfyUI adapter against a protocol stand-in", () => {
     comfy.files = { checkpoints: ["sd_xl_base_1.0.safetensors"], upscale_models: ["RealESRGAN_x4plus.pth"] };
     comfy.customNodes = ["IPAdapterAdvanced"];
     const full = new ComfyUIRuntime({ url: comfy.url, models: catalog });
-    expect((await full.models()).sort()).toEqual(["real-esrgan-4x-gpu", "sdxl-img2img", "sdxl-inpainting", "sdxl1.0-txt2img"]);
-    expect(await full.capabilities()).toEqual({ node_types: ["IPAdapterAdvanced"], files: ["checkpoints/sd_xl_base_1.0.safetensors", "upscale_models/RealESRGAN_x4plus.pth"] });
+    expect((await full.models()).sort()).toEqual([
+      "real-esrgan-4x-gpu",
+      "sdxl-img2img",
+      "sdxl-inpainting",
+      "sdxl1.0-txt2img",
+    ]);
+    expect(await full.capabilities()).toEqual({
+      node_types: ["IPAdapterAdvanced"],
+      files: ["checkpoints/sd_xl_base_1.0.safetensors", "upscale_models/RealESRGAN_x4plus.pth"],
+    });
     await full.close();
   });
 
@@ -46,7 +74,9 @@ describe("ComfyUI adapter against a protocol stand-in", () => {
     const b = fillGraph(sdxl, noSeed)["3"]!.inputs.seed as number;
     expect(Number.isInteger(a) && a >= 0 && a < 2 ** 32).toBe(true);
     expect(a).not.toBe(b);
-    expect(() => fillGraph(sdxl, { ...params, scheduler: "Heun" })).toThrow(expect.objectContaining({ kind: "invalid_input" }));
+    expect(() => fillGraph(sdxl, { ...params, scheduler: "Heun" })).toThrow(
+      expect.objectContaining({ kind: "invalid_input" }),
+    );
   });
 
   it("queues the prompt, follows the WebSocket to completion, and fetches the image via /history and /view", async () => {
@@ -58,11 +88,16 @@ describe("ComfyUI adapter against a protocol stand-in", () => {
     expect(out.outputs[0]!.bytes.subarray(0, 4)).toEqual(new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
     expect(rt.progress.map((p) => p.value)).toEqual([1, 2, 3, 4]);
     const paths = comfy.received.map((r) => `${r.method} ${r.path}`);
-    expect(paths).toEqual(expect.arrayContaining(["POST /prompt", expect.stringMatching(/^GET \/history\//), "GET /view"]));
+    expect(paths).toEqual(
+      expect.arrayContaining(["POST /prompt", expect.stringMatching(/^GET \/history\//), "GET /view"]),
+    );
   });
 
   it("a workflow ComfyUI rejects (400 with node_errors) is the caller's invalid input", async () => {
-    await expect(rt.run(job("j2", { ...params, num_inference_steps: 0 }))).rejects.toMatchObject({ kind: "invalid_input", retryable: false });
+    await expect(rt.run(job("j2", { ...params, num_inference_steps: 0 }))).rejects.toMatchObject({
+      kind: "invalid_input",
+      retryable: false,
+    });
   });
 
   it("maps torch's OutOfMemoryError to oom", async () => {

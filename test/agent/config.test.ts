@@ -15,10 +15,24 @@ describe("agent options, declared once", () => {
   });
 
   it("reads booleans and lists the same way from flags, env and the file, and names the flag of a bad value", () => {
-    expect(parseConfig(["--preload", "false", "--models", "a, b"], base)).toMatchObject({ preload: false, models: ["a", "b"] });
-    expect(parseConfig(["--builtin"], { ...base, AGENT_PRELOAD: "false" })).toMatchObject({ builtin: true, preload: false });
-    expect(parseConfig([], base)).toMatchObject({ preload: true, builtin: true, slots: 1, prefetch: 1, leaseWaitMs: 20_000 });
-    expect(() => parseConfig(["--lease-wait-ms", "99999"], base)).toThrow(/leaseWaitMs \(--lease-wait-ms, AGENT_LEASE_WAIT_MS\)/);
+    expect(parseConfig(["--preload", "false", "--models", "a, b"], base)).toMatchObject({
+      preload: false,
+      models: ["a", "b"],
+    });
+    expect(parseConfig(["--builtin"], { ...base, AGENT_PRELOAD: "false" })).toMatchObject({
+      builtin: true,
+      preload: false,
+    });
+    expect(parseConfig([], base)).toMatchObject({
+      preload: true,
+      builtin: true,
+      slots: 1,
+      prefetch: 1,
+      leaseWaitMs: 20_000,
+    });
+    expect(() => parseConfig(["--lease-wait-ms", "99999"], base)).toThrow(
+      /leaseWaitMs \(--lease-wait-ms, AGENT_LEASE_WAIT_MS\)/,
+    );
     expect(() => parseConfig(["--cog-url", "http://cog.test"], base)).toThrow(/--cog-model is required/);
   });
 });
@@ -27,7 +41,9 @@ describe("crash supervisor", () => {
   it("restarts after each crash and gives up at the crash limit within the window", async () => {
     const fatal: string[] = [];
     const sup = new CrashSupervisor("thing", () => undefined, {
-      backoffMs: 20, maxCrashes: 3, onFatal: (r) => fatal.push(r),
+      backoffMs: 20,
+      maxCrashes: 3,
+      onFatal: (r) => fatal.push(r),
     });
     await sup.crashed("one");
     await sup.crashed("two");

@@ -10,14 +10,18 @@ const png = async (s: ReturnType<typeof sharp>) => new Uint8Array(await s.png().
 const file = (bytes: Uint8Array) => ({ bytes, contentType: "image/png" });
 const run = (model: string, params: Record<string, unknown>, files: Record<string, Uint8Array>) =>
   rt.run({
-    jobId: `${model}-${Math.random()}`, model, params,
+    jobId: `${model}-${Math.random()}`,
+    model,
+    params,
     files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, file(v)])),
   });
 const out = async (r: Awaited<ReturnType<typeof run>>) => {
   const bytes = r.outputs[0]!.bytes;
   const meta = await sharp(bytes).metadata();
   const raw = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  const pixel = (x: number, y: number) => [...raw.data.subarray((y * raw.info.width + x) * 4, (y * raw.info.width + x) * 4 + 4)];
+  const pixel = (x: number, y: number) => [
+    ...raw.data.subarray((y * raw.info.width + x) * 4, (y * raw.info.width + x) * 4 + 4),
+  ];
   return { meta, pixel, contentType: r.outputs[0]!.contentType, raw };
 };
 const near = (a: number[], b: number[], tol = 12) => a.every((v, i) => Math.abs(v - b[i]!) <= tol);
@@ -25,10 +29,22 @@ const near = (a: number[], b: number[], tol = 12) => a.every((v, i) => Math.abs(
 let halves: Uint8Array; // 400x200: left half red, right half blue
 let cutout: Uint8Array; // 100x100 transparent with a 50x50 green square in the middle
 beforeAll(async () => {
-  const blue = await sharp({ create: { width: 200, height: 200, channels: 3, background: "#0000ff" } }).png().toBuffer();
-  halves = await png(sharp({ create: { width: 400, height: 200, channels: 3, background: "#ff0000" } }).composite([{ input: blue, left: 200, top: 0 }]));
-  const green = await sharp({ create: { width: 50, height: 50, channels: 4, background: "#00ff00ff" } }).png().toBuffer();
-  cutout = await png(sharp({ create: { width: 100, height: 100, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).composite([{ input: green, left: 25, top: 25 }]));
+  const blue = await sharp({ create: { width: 200, height: 200, channels: 3, background: "#0000ff" } })
+    .png()
+    .toBuffer();
+  halves = await png(
+    sharp({ create: { width: 400, height: 200, channels: 3, background: "#ff0000" } }).composite([
+      { input: blue, left: 200, top: 0 },
+    ]),
+  );
+  const green = await sharp({ create: { width: 50, height: 50, channels: 4, background: "#00ff00ff" } })
+    .png()
+    .toBuffer();
+  cutout = await png(
+    sharp({ create: { width: 100, height: 100, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).composite([
+      { input: green, left: 25, top: 25 },
+    ]),
+  );
 });
 
 const RED = [255, 0, 0, 255];
@@ -44,16 +60,27 @@ describe("image-resize", () => {
     const fill = await out(await run("image-resize", { width: 100, height: 100, mode: "fill" }, { image: halves }));
     expect([fill.meta.width, fill.meta.height]).toEqual([100, 100]);
     expect(near(fill.pixel(10, 50), RED) && near(fill.pixel(90, 50), BLUE)).toBe(true);
-    const left = await out(await run("image-resize", { width: 100, height: 100, mode: "crop", gravity: "left" }, { image: halves }));
+    const left = await out(
+      await run("image-resize", { width: 100, height: 100, mode: "crop", gravity: "left" }, { image: halves }),
+    );
     expect(near(left.pixel(90, 50), RED)).toBe(true); // the left square is kept: all red
-    const right = await out(await run("image-resize", { width: 100, height: 100, mode: "crop", gravity: "right", format: "jpeg" }, { image: halves }));
+    const right = await out(
+      await run(
+        "image-resize",
+        { width: 100, height: 100, mode: "crop", gravity: "right", format: "jpeg" },
+        { image: halves },
+      ),
+    );
     expect(right.meta.format).toBe("jpeg");
     expect(right.contentType).toBe("image/jpeg");
     expect(near(right.pixel(10, 50), BLUE, 30)).toBe(true);
   });
 
   it("rejects a call without width or height as the caller's error", async () => {
-    await expect(run("image-resize", { mode: "fit" }, { image: halves })).rejects.toMatchObject({ kind: "invalid_input", retryable: false });
+    await expect(run("image-resize", { mode: "fit" }, { image: halves })).rejects.toMatchObject({
+      kind: "invalid_input",
+      retryable: false,
+    });
   });
 });
 
@@ -70,10 +97,12 @@ describe("image-crop", () => {
   });
 
   it("refuses a box outside the image, and a box together with an aspect ratio", async () => {
-    await expect(run("image-crop", { left: 350, top: 0, width: 100, height: 10 }, { image: halves }))
-      .rejects.toMatchObject({ kind: "invalid_input", message: expect.stringMatching(/outside the 400x200 image/) });
-    await expect(run("image-crop", { left: 0, top: 0, width: 10, height: 10, aspect_ratio: "1:1" }, { image: halves }))
-      .rejects.toMatchObject({ kind: "invalid_input" });
+    await expect(
+      run("image-crop", { left: 350, top: 0, width: 100, height: 10 }, { image: halves }),
+    ).rejects.toMatchObject({ kind: "invalid_input", message: expect.stringMatching(/outside the 400x200 image/) });
+    await expect(
+      run("image-crop", { left: 0, top: 0, width: 10, height: 10, aspect_ratio: "1:1" }, { image: halves }),
+    ).rejects.toMatchObject({ kind: "invalid_input" });
   });
 });
 
@@ -86,7 +115,13 @@ describe("image-composite", () => {
   });
 
   it("puts it on a linear gradient of a given canvas size, centred", async () => {
-    const r = await out(await run("image-composite", { background: "linear-gradient(90deg, #000000, #ffffff)", width: 300, height: 100 }, { image: cutout }));
+    const r = await out(
+      await run(
+        "image-composite",
+        { background: "linear-gradient(90deg, #000000, #ffffff)", width: 300, height: 100 },
+        { image: cutout },
+      ),
+    );
     expect([r.meta.width, r.meta.height]).toEqual([300, 100]);
     const [l] = r.pixel(3, 50);
     const [m] = r.pixel(110, 10);
@@ -101,7 +136,9 @@ describe("image-composite", () => {
   it("puts it on another image, scaled and positioned; the background may arrive as the `background` file", async () => {
     const bg = await png(sharp({ create: { width: 300, height: 150, channels: 3, background: "#0000ff" } }));
     for (const field of ["background_image", "background"]) {
-      const r = await out(await run("image-composite", { position: "top-left", scale: 0.5 }, { image: cutout, [field]: bg }));
+      const r = await out(
+        await run("image-composite", { position: "top-left", scale: 0.5 }, { image: cutout, [field]: bg }),
+      );
       expect([r.meta.width, r.meta.height]).toEqual([300, 150]);
       // 100x100 fitted into 300x150 is 150x150, half of it 75x75 at the top left: the green square spans 19..56
       expect(near(r.pixel(37, 37), GREEN)).toBe(true);
@@ -111,7 +148,9 @@ describe("image-composite", () => {
   });
 
   it("crops a foreground that runs over the canvas edge at x/y", async () => {
-    const r = await out(await run("image-composite", { background: "#ffffff", width: 120, height: 100, x: 60, y: 0 }, { image: cutout }));
+    const r = await out(
+      await run("image-composite", { background: "#ffffff", width: 120, height: 100, x: 60, y: 0 }, { image: cutout }),
+    );
     expect([r.meta.width, r.meta.height]).toEqual([120, 100]);
     expect(r.pixel(100, 50)).toEqual(GREEN);
     expect(r.pixel(30, 50)).toEqual(WHITE);
@@ -120,7 +159,9 @@ describe("image-composite", () => {
 
 describe("image-convert", () => {
   it("converts to jpeg (transparency flattened on the background colour), webp and avif", async () => {
-    const jpeg = await out(await run("image-convert", { format: "jpeg", quality: 90, background: "#ff0000" }, { image: cutout }));
+    const jpeg = await out(
+      await run("image-convert", { format: "jpeg", quality: 90, background: "#ff0000" }, { image: cutout }),
+    );
     expect(jpeg.meta.format).toBe("jpeg");
     expect(near(jpeg.pixel(3, 3), RED, 20)).toBe(true);
     expect(near(jpeg.pixel(50, 50), GREEN, 20)).toBe(true);
@@ -143,7 +184,13 @@ describe("image-convert", () => {
 describe("text-overlay", () => {
   it("draws the text in the region its position names and nowhere else", async () => {
     const grey = await png(sharp({ create: { width: 400, height: 200, channels: 3, background: "#404040" } }));
-    const r = await out(await run("text-overlay", { text: "WATERMARK", position: "bottom-right", font_size: 40, color: "#ffffff", opacity: 1 }, { image: grey }));
+    const r = await out(
+      await run(
+        "text-overlay",
+        { text: "WATERMARK", position: "bottom-right", font_size: 40, color: "#ffffff", opacity: 1 },
+        { image: grey },
+      ),
+    );
     expect([r.meta.width, r.meta.height]).toEqual([400, 200]);
     // the bounding box of every changed pixel: 40 px text, inside the 16 px margin of the bottom-right corner
     const box = { minX: 400, minY: 200, maxX: -1, maxY: -1, count: 0 };
@@ -164,8 +211,16 @@ describe("text-overlay", () => {
     expect(box.minY).toBeGreaterThan(200 - 16 - 40 - 4);
     expect(box.minX).toBeGreaterThan(100);
     // at half opacity the same glyph pixels are lighter than the background and darker than full white
-    const half = await out(await run("text-overlay", { text: "WATERMARK", position: "bottom-right", font_size: 40, opacity: 0.5 }, { image: grey }));
-    const brightest = Math.max(...Array.from({ length: 300 * 70 }, (_, i) => half.pixel(100 + (i % 300), 130 + Math.floor(i / 300))[0]!));
+    const half = await out(
+      await run(
+        "text-overlay",
+        { text: "WATERMARK", position: "bottom-right", font_size: 40, opacity: 0.5 },
+        { image: grey },
+      ),
+    );
+    const brightest = Math.max(
+      ...Array.from({ length: 300 * 70 }, (_, i) => half.pixel(100 + (i % 300), 130 + Math.floor(i / 300))[0]!),
+    );
     expect(brightest).toBeGreaterThan(0x40);
     expect(brightest).toBeLessThan(0xd0);
   });
@@ -194,14 +249,21 @@ describe("ESRGAN upscalers (@upscalerjs, TensorFlow.js)", () => {
     return sum / orig.length;
   }
 
-  for (const [model, scale] of [["esrgan-slim", 2], ["esrgan-slim", 3], ["esrgan-slim", 4], ["esrgan-medium", 2]] as const) {
+  for (const [model, scale] of [
+    ["esrgan-slim", 2],
+    ["esrgan-slim", 3],
+    ["esrgan-slim", 4],
+    ["esrgan-medium", 2],
+  ] as const) {
     it(`${model} ${scale}x: ${scale}x the dimensions, and shrunk back it matches the input`, async () => {
       const r = await run(model, { scale }, { image: small });
       const meta = await sharp(r.outputs[0]!.bytes).metadata();
       expect([meta.width, meta.height]).toEqual([sizes.w * scale, sizes.h * scale]);
       expect(await roundTrip(r.outputs[0]!.bytes)).toBeLessThan(6);
       // and it is not a blank or shifted image: a flat grey has a large difference
-      const grey = await png(sharp({ create: { width: sizes.w * scale, height: sizes.h * scale, channels: 3, background: "#808080" } }));
+      const grey = await png(
+        sharp({ create: { width: sizes.w * scale, height: sizes.h * scale, channels: 3, background: "#808080" } }),
+      );
       expect(await roundTrip(grey)).toBeGreaterThan(20);
     });
   }
@@ -214,8 +276,13 @@ describe("ESRGAN upscalers (@upscalerjs, TensorFlow.js)", () => {
 
 describe("face detection (@vladmandic/face-api: SSD MobileNetV1 + 68 landmarks)", () => {
   // a group photo that ships with the package (not copied into this repository)
-  const sample = () => new Uint8Array(readFileSync(new URL("../../node_modules/@vladmandic/face-api/demo/sample1.jpg", import.meta.url)));
-  type Faces = { width: number; height: number; faces: { score: number; box: { x: number; y: number; width: number; height: number }; landmarks?: number[][] }[] };
+  const sample = () =>
+    new Uint8Array(readFileSync(new URL("../../node_modules/@vladmandic/face-api/demo/sample1.jpg", import.meta.url)));
+  type Faces = {
+    width: number;
+    height: number;
+    faces: { score: number; box: { x: number; y: number; width: number; height: number }; landmarks?: number[][] }[];
+  };
 
   it("finds each face of a group photo with a box, a score and 68 landmarks inside the box", async () => {
     const r = (await run("face-detection", {}, { image: sample() })).json as Faces;

@@ -13,10 +13,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const events: string[] = [];
 class Runtime implements RuntimeAdapter {
   readonly name = "fake";
-  async models() { return ["fake-model", "other-model"]; }
-  async warm(m: string) { await sleep(50); events.push(`warm:${m}`); }
-  loaded() { return []; }
-  async run(req: RunRequest) { events.push(`run:${req.jobId}`); return { outputs: [], json: { ok: true }, gpuMs: 3, loadMs: 0 }; }
+  async models() {
+    return ["fake-model", "other-model"];
+  }
+  async warm(m: string) {
+    await sleep(50);
+    events.push(`warm:${m}`);
+  }
+  loaded() {
+    return [];
+  }
+  async run(req: RunRequest) {
+    events.push(`run:${req.jobId}`);
+    return { outputs: [], json: { ok: true }, gpuMs: 3, loadMs: 0 };
+  }
   async close() {}
 }
 
@@ -39,7 +49,14 @@ function platform() {
       res.end(data === undefined ? undefined : JSON.stringify(data));
     };
     const assignment = { endpoint_id: "ep_1", model: "fake-model", epoch: 4 };
-    if (path === "/agent/v1/register") return send(200, { agent_id: "agent_d", pool: "public", heartbeat_interval_ms: 100, lease_ttl_ms: 3000, max_lease_wait_ms: 25000 });
+    if (path === "/agent/v1/register")
+      return send(200, {
+        agent_id: "agent_d",
+        pool: "public",
+        heartbeat_interval_ms: 100,
+        lease_ttl_ms: 3000,
+        max_lease_wait_ms: 25000,
+      });
     if (path === "/agent/v1/lease") {
       if (!ready) return send(200, { jobs: [], assignment });
       if (!handed) {
@@ -74,9 +91,24 @@ describe("gpu-agent --dedicated", () => {
     const p = platform();
     await new Promise<void>((r) => p.server.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(p.server.address() as AddressInfo).port}`;
-    const cfg = parseConfig(["--platform-url", url, "--token", "agt_testtoken", "--lease-wait-ms", "100", "--preload", "false", "--dedicated"], {});
+    const cfg = parseConfig(
+      [
+        "--platform-url",
+        url,
+        "--token",
+        "agt_testtoken",
+        "--lease-wait-ms",
+        "100",
+        "--preload",
+        "false",
+        "--dedicated",
+      ],
+      {},
+    );
     expect(cfg.dedicated).toBe(true);
-    const agent = new Agent(cfg, [new Runtime()], pino({ level: "silent" }), { inventory: { gpus: [], gpu_class: "cpu", driver: null, cuda: null } });
+    const agent = new Agent(cfg, [new Runtime()], pino({ level: "silent" }), {
+      inventory: { gpus: [], gpu_class: "cpu", driver: null, cuda: null },
+    });
     const running = agent.start();
     stop = async () => {
       await agent.drain();
@@ -95,6 +127,9 @@ describe("gpu-agent --dedicated", () => {
 
   it("is off unless the provider opts the agent in", () => {
     expect(parseConfig(["--platform-url", "http://x.test", "--token", "agt_testtoken"], {}).dedicated).toBe(false);
-    expect(parseConfig(["--platform-url", "http://x.test", "--token", "agt_testtoken"], { AGENT_DEDICATED: "true" }).dedicated).toBe(true);
+    expect(
+      parseConfig(["--platform-url", "http://x.test", "--token", "agt_testtoken"], { AGENT_DEDICATED: "true" })
+        .dedicated,
+    ).toBe(true);
   });
 });

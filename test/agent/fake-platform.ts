@@ -30,7 +30,14 @@ export class FakePlatform {
         res.writeHead(status, { "content-type": "application/json" });
         res.end(data === undefined ? undefined : JSON.stringify(data));
       };
-      if (path === "/agent/v1/register") return send(200, { agent_id: "agent_test", pool: "public", heartbeat_interval_ms: 100, lease_ttl_ms: 3000, max_lease_wait_ms: 25000 });
+      if (path === "/agent/v1/register")
+        return send(200, {
+          agent_id: "agent_test",
+          pool: "public",
+          heartbeat_interval_ms: 100,
+          lease_ttl_ms: 3000,
+          max_lease_wait_ms: 25000,
+        });
       if (path === "/agent/v1/lease") {
         const jobs = this.queue.splice(0, (body as { slots_free: number }).slots_free);
         if (jobs.length === 0) {
@@ -43,8 +50,12 @@ export class FakePlatform {
       if (path === "/agent/v1/heartbeat") {
         const leases = (body as { leases: { job_id: string }[] }).leases;
         return send(200, {
-          extended: leases.filter((l) => !this.cancel.has(l.job_id)).map((l) => ({ job_id: l.job_id, lease_expires_at: Date.now() + 3000 })),
-          cancel: leases.filter((l) => this.cancel.has(l.job_id)).map((l) => ({ job_id: l.job_id, reason: "cancelled" })),
+          extended: leases
+            .filter((l) => !this.cancel.has(l.job_id))
+            .map((l) => ({ job_id: l.job_id, lease_expires_at: Date.now() + 3000 })),
+          cancel: leases
+            .filter((l) => this.cancel.has(l.job_id))
+            .map((l) => ({ job_id: l.job_id, reason: "cancelled" })),
           drain: false,
         });
       }
@@ -59,8 +70,12 @@ export class FakePlatform {
           res.writeHead(200, { "content-type": "image/png" });
           return res.end(Buffer.from([1, 2, 3]));
         }
-        if (m[2]!.startsWith("outputs/")) return send(200, { name: m[2]!.slice(8), content_type: "image/png", size: 3 });
-        return send(200, { job_id: m[1], status: m[2] === "complete" ? "COMPLETED" : m[2] === "fail" ? "FAILED" : "QUEUED" });
+        if (m[2]!.startsWith("outputs/"))
+          return send(200, { name: m[2]!.slice(8), content_type: "image/png", size: 3 });
+        return send(200, {
+          job_id: m[1],
+          status: m[2] === "complete" ? "COMPLETED" : m[2] === "fail" ? "FAILED" : "QUEUED",
+        });
       }
       send(404, { error: { code: "not_found", message: path, request_id: "x" } });
     });
@@ -92,7 +107,15 @@ async function read(req: IncomingMessage): Promise<unknown> {
 
 export function job(id: string, model = "fake-model", extra: Partial<LeasedJob> = {}): LeasedJob {
   return {
-    job_id: id, lease_id: `lease-${id}`, epoch: 1, attempt: 1, model, runtime: "fake",
-    input: { image: `/agent/v1/jobs/${id}/inputs/image`, steps: 2 }, lease_expires_at: Date.now() + 3000, execution_timeout_ms: 60_000, ...extra,
+    job_id: id,
+    lease_id: `lease-${id}`,
+    epoch: 1,
+    attempt: 1,
+    model,
+    runtime: "fake",
+    input: { image: `/agent/v1/jobs/${id}/inputs/image`, steps: 2 },
+    lease_expires_at: Date.now() + 3000,
+    execution_timeout_ms: 60_000,
+    ...extra,
   };
 }

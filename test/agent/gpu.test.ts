@@ -37,7 +37,13 @@ describe("GPU meter windows from a recorded sampler stream", () => {
   const t0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 
   it("parses sampler lines and rejects malformed ones", () => {
-    expect(parseSampleLine("2026/11/22 10:00:01.400, 0, 98, 31450, 342.50")).toEqual({ t: t0 + 1400, index: 0, util: 98, memory_mib: 31450, power_w: 342.5 });
+    expect(parseSampleLine("2026/11/22 10:00:01.400, 0, 98, 31450, 342.50")).toEqual({
+      t: t0 + 1400,
+      index: 0,
+      util: 98,
+      memory_mib: 31450,
+      power_w: 342.5,
+    });
     expect(parseSampleLine("2026/11/22 10:00:01.400, 0, 98, 31450, [N/A]")!.power_w).toBeNull();
     expect(parseSampleLine("garbage")).toBeNull();
   });

@@ -17,12 +17,25 @@ const silent = pino({ level: "silent" });
 class ScriptedRuntime implements RuntimeAdapter {
   readonly name = "fake";
   runs: RunRequest[] = [];
-  behaviour: (req: RunRequest) => Promise<RunOutput> = async () => ({ outputs: [{ name: "out.png", contentType: "image/png", bytes: new Uint8Array([1]) }], gpuMs: 5, loadMs: 0 });
+  behaviour: (req: RunRequest) => Promise<RunOutput> = async () => ({
+    outputs: [{ name: "out.png", contentType: "image/png", bytes: new Uint8Array([1]) }],
+    gpuMs: 5,
+    loadMs: 0,
+  });
   warmed: string[] = [];
-  async models() { return ["fake-model"]; }
-  async warm(m: string) { this.warmed.push(m); }
-  loaded() { return this.warmed; }
-  async run(req: RunRequest) { this.runs.push(req); return this.behaviour(req); }
+  async models() {
+    return ["fake-model"];
+  }
+  async warm(m: string) {
+    this.warmed.push(m);
+  }
+  loaded() {
+    return this.warmed;
+  }
+  async run(req: RunRequest) {
+    this.runs.push(req);
+    return this.behaviour(req);
+  }
   cancel?: (jobId: string) => Promise<void>;
   free?: () => Promise<void>;
   async close() {}
@@ -34,7 +47,20 @@ let agent: Agent;
 let running: Promise<void>;
 
 function makeAgent(extra: string[] = [], opts: ConstructorParameters<typeof Agent>[3] = {}) {
-  const cfg = parseConfig(["--platform-url", platform.url, "--token", "agt_testtoken", "--lease-wait-ms", "200", "--drain-grace-ms", "1000", ...extra], {});
+  const cfg = parseConfig(
+    [
+      "--platform-url",
+      platform.url,
+      "--token",
+      "agt_testtoken",
+      "--lease-wait-ms",
+      "200",
+      "--drain-grace-ms",
+      "1000",
+      ...extra,
+    ],
+    {},
+  );
   agent = new Agent(cfg, [runtime], silent, opts);
   running = agent.start();
 }
@@ -60,9 +86,15 @@ afterEach(async () => {
 
 describe("config", () => {
   it("takes flags over env and rejects invalid values with the field named", () => {
-    const cfg = parseConfig(["--slots", "3", "--platform-url", "http://x.test"], { PLATFORM_URL: "http://env.test", AGENT_TOKEN: "agt_0123456789", AGENT_SLOTS: "9" });
+    const cfg = parseConfig(["--slots", "3", "--platform-url", "http://x.test"], {
+      PLATFORM_URL: "http://env.test",
+      AGENT_TOKEN: "agt_0123456789",
+      AGENT_SLOTS: "9",
+    });
     expect(cfg).toMatchObject({ platformUrl: "http://x.test", slots: 3, token: "agt_0123456789", gpuClass: "auto" });
-    expect(() => parseConfig(["--slots", "0"], { PLATFORM_URL: "http://x.test", AGENT_TOKEN: "agt_0123456789" })).toThrow(/slots/);
+    expect(() =>
+      parseConfig(["--slots", "0"], { PLATFORM_URL: "http://x.test", AGENT_TOKEN: "agt_0123456789" }),
+    ).toThrow(/slots/);
     expect(() => parseConfig([], {})).toThrow(/platformUrl/);
   });
 
@@ -70,9 +102,24 @@ describe("config", () => {
     const { writeFileSync, mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const file = `${mkdtempSync(`${tmpdir()}/agent-cfg-`)}/agent.json`;
-    writeFileSync(file, JSON.stringify({ "platform-url": "http://file.test", token: "agt_fromfile0", slots: 4, models: ["nsfw-detector"], "gpu-class": "L40S" }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        "platform-url": "http://file.test",
+        token: "agt_fromfile0",
+        slots: 4,
+        models: ["nsfw-detector"],
+        "gpu-class": "L40S",
+      }),
+    );
     const cfg = parseConfig(["--config", file, "--slots", "2"], { AGENT_GPU_CLASS: "A40" });
-    expect(cfg).toMatchObject({ platformUrl: "http://file.test", token: "agt_fromfile0", slots: 2, models: ["nsfw-detector"], gpuClass: "A40" });
+    expect(cfg).toMatchObject({
+      platformUrl: "http://file.test",
+      token: "agt_fromfile0",
+      slots: 2,
+      models: ["nsfw-detector"],
+      gpuClass: "A40",
+    });
     expect(() => parseConfig(["--config", `${file}.missing`], {})).toThrow(/cannot read/);
   });
 });
@@ -89,7 +136,10 @@ describe("doctor", () => {
       throw new Error("CUDA driver version is insufficient");
     };
     const bad = await doctor(cfg, [runtime], 0);
-    expect(bad.find((c) => c.name === "runtime fake")).toMatchObject({ ok: false, detail: expect.stringContaining("insufficient") });
+    expect(bad.find((c) => c.name === "runtime fake")).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("insufficient"),
+    });
   });
 });
 
@@ -104,14 +154,20 @@ describe("lease loop", () => {
     expect(runtime.runs[0]!.files.image!.bytes).toEqual(new Uint8Array([1, 2, 3]));
     expect(runtime.runs[0]!.params).toEqual({ steps: 2 });
     expect(platform.of("outputs/out.png")).toHaveLength(1);
-    expect(platform.of("complete")[0]!.body).toMatchObject({ lease_id: "lease-j1", epoch: 1, metrics: { gpu_ms: 5, load_ms: 0, gpu_class: "cpu" } });
+    expect(platform.of("complete")[0]!.body).toMatchObject({
+      lease_id: "lease-j1",
+      epoch: 1,
+      metrics: { gpu_ms: 5, load_ms: 0, gpu_class: "cpu" },
+    });
   });
 
   it("takes a small input from the lease reply without downloading it", async () => {
     const bytes = new Uint8Array([9, 8, 7, 6]);
-    platform.queue.push(job("j-inline", "fake-model", {
-      inline_inputs: { image: { content_type: "image/png", data: Buffer.from(bytes).toString("base64") } },
-    }));
+    platform.queue.push(
+      job("j-inline", "fake-model", {
+        inline_inputs: { image: { content_type: "image/png", data: Buffer.from(bytes).toString("base64") } },
+      }),
+    );
     makeAgent();
     await until(() => platform.of("complete").length === 1);
     expect(runtime.runs[0]!.files.image).toEqual({ bytes, contentType: "image/png" });
@@ -131,8 +187,17 @@ describe("lease loop", () => {
     platform.queue.push(job("g1"));
     makeAgent([], { inventory: { gpus, driver, cuda: "12.4", gpu_class: "H100" }, meter });
     await until(() => platform.of("complete").length === 1);
-    expect(platform.of("register")[0]!.body).toMatchObject({ gpu_class: "H100", driver: "550.54.15", cuda: "12.4", gpus: [{ name: "NVIDIA H100 80GB HBM3" }, { index: 1 }] });
-    const metrics = (platform.of("complete")[0]!.body as { metrics: { gpu_class: string; evidence: { busy_gpu_ms: number; peak_memory_mib: number; window_ms: number } } }).metrics;
+    expect(platform.of("register")[0]!.body).toMatchObject({
+      gpu_class: "H100",
+      driver: "550.54.15",
+      cuda: "12.4",
+      gpus: [{ name: "NVIDIA H100 80GB HBM3" }, { index: 1 }],
+    });
+    const metrics = (
+      platform.of("complete")[0]!.body as {
+        metrics: { gpu_class: string; evidence: { busy_gpu_ms: number; peak_memory_mib: number; window_ms: number } };
+      }
+    ).metrics;
     expect(metrics.gpu_class).toBe("H100");
     expect(metrics.evidence.peak_memory_mib).toBe(31450);
     expect(metrics.evidence.busy_gpu_ms).toBeGreaterThan(0.9 * 0.98 * metrics.evidence.window_ms - 200);

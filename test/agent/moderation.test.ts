@@ -18,25 +18,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * 0.04 puts them on either side; the test checks the scores, so a model change that moved them would show here.
  */
 const radial = `<radialGradient id="g"><stop offset="0" stop-color="#ffc0cb"/><stop offset="1" stop-color="#8b4513"/></radialGradient>`;
-const HIGH = `<svg xmlns="http://www.w3.org/2000/svg" width="224" height="224"><defs>${radial}</defs>`
-  + `<rect width="224" height="224" fill="url(#g)"/></svg>`;
-const LOW = `<svg xmlns="http://www.w3.org/2000/svg" width="224" height="224"><defs>${radial}</defs>`
-  + `<rect width="224" height="224" fill="#8b4513"/><circle cx="70" cy="112" r="60" fill="url(#g)"/>`
-  + `<circle cx="154" cy="112" r="60" fill="url(#g)"/></svg>`;
+const HIGH =
+  `<svg xmlns="http://www.w3.org/2000/svg" width="224" height="224"><defs>${radial}</defs>` +
+  `<rect width="224" height="224" fill="url(#g)"/></svg>`;
+const LOW =
+  `<svg xmlns="http://www.w3.org/2000/svg" width="224" height="224"><defs>${radial}</defs>` +
+  `<rect width="224" height="224" fill="#8b4513"/><circle cx="70" cy="112" r="60" fill="url(#g)"/>` +
+  `<circle cx="154" cy="112" r="60" fill="url(#g)"/></svg>`;
 const THRESHOLD = 0.04;
 
 /** A GPU model stand-in whose output images are the fixtures named by the job's `outputs` parameter. */
 class ImageModel implements RuntimeAdapter {
   readonly name = "fake";
   images: Record<string, Uint8Array> = {};
-  async models() { return ["txt2img-fake"]; }
+  async models() {
+    return ["txt2img-fake"];
+  }
   async warm() {}
-  loaded() { return ["txt2img-fake"]; }
+  loaded() {
+    return ["txt2img-fake"];
+  }
   async run(req: RunRequest): Promise<RunOutput> {
     const names = req.params.outputs as string[];
     return {
       outputs: names.map((n, i) => ({ name: `out-${i}.png`, contentType: "image/png", bytes: this.images[n]! })),
-      gpuMs: 40, loadMs: 0,
+      gpuMs: 40,
+      loadMs: 0,
     };
   }
   async close() {}
@@ -84,7 +91,10 @@ async function runJob(
   platform = new FakePlatform();
   await platform.start();
   platform.queue.push(job("m1", "txt2img-fake", { input: { outputs }, ...(moderation ? { moderation } : {}) }));
-  const cfg = parseConfig(["--platform-url", platform.url, "--token", "agt_testtoken", "--lease-wait-ms", "200", "--models", "txt2img-fake"], {});
+  const cfg = parseConfig(
+    ["--platform-url", platform.url, "--token", "agt_testtoken", "--lease-wait-ms", "200", "--models", "txt2img-fake"],
+    {},
+  );
   agent = new Agent(cfg, runtimes, silent, classifier === undefined ? {} : { classifier });
   running = agent.start();
   const end = Date.now() + 30_000;

@@ -81,10 +81,7 @@ describe("progress reporting", () => {
     platform.queue.push(job("j1"));
 
     const beats = () =>
-      platform
-        .of("heartbeat")
-        .map((c) => (c.body as { leases: { job_id: string; progress?: unknown }[] }).leases)
-        .flat();
+      platform.of("heartbeat").flatMap((c) => (c.body as { leases: { job_id: string; progress?: unknown }[] }).leases);
     for (let i = 0; i < 100 && !beats().some((l) => l.progress); i++) await sleep(20);
     expect(beats().find((l) => l.progress)).toEqual({
       job_id: "j1",

@@ -20,10 +20,26 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const photo = readFileSync(path.join(ROOT, "examples", "photo.jpg")).toString("base64");
 
 const dir = mkdtempSync(path.join(tmpdir(), "edge-bench-agent-"));
-const platform = await startPlatform({ port: 19_700 + Math.floor(Math.random() * 150), adminToken: "bench-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir });
-await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, { plan: "enterprise", limits: { rpm: 100_000 } });
-await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, { amount: 100_000_000, reason: "bench", idempotency_key: "bench" });
-const api = (p: string, init: RequestInit = {}) => fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) } });
+const platform = await startPlatform({
+  port: 19_700 + Math.floor(Math.random() * 150),
+  adminToken: "bench-admin-token-0123456789",
+  persistDir: path.join(dir, "state"),
+  logDir: dir,
+});
+await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, {
+  plan: "enterprise",
+  limits: { rpm: 100_000 },
+});
+await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, {
+  amount: 100_000_000,
+  reason: "bench",
+  idempotency_key: "bench",
+});
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(platform.url + p, {
+    ...init,
+    headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) },
+  });
 
 async function submit(): Promise<string> {
   const r = await api("/v2/nsfw-detector", { method: "POST", body: JSON.stringify({ image: photo }) });
@@ -33,7 +49,10 @@ async function submit(): Promise<string> {
 
 async function finished(id: string): Promise<{ gpu_ms: number }> {
   for (;;) {
-    const s = (await (await api(`/v2/requests/${id}/status`)).json()) as { status: string; metrics: { gpu_ms: number } };
+    const s = (await (await api(`/v2/requests/${id}/status`)).json()) as {
+      status: string;
+      metrics: { gpu_ms: number };
+    };
     if (s.status === "COMPLETED") return s.metrics;
     if (s.status === "FAILED" || s.status === "CANCELLED") throw new Error(`${id} ${s.status}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -47,12 +66,19 @@ async function stop(a: AgentProcess) {
 }
 
 async function gaps(prefetch: number) {
-  const a = startAgent(platform.url, platform.demo.agent_token, ["--name", `gap-${prefetch}`, "--models", "nsfw-detector", "--prefetch", String(prefetch)], path.join(dir, `gap-${prefetch}.log`));
+  const a = startAgent(
+    platform.url,
+    platform.demo.agent_token,
+    ["--name", `gap-${prefetch}`, "--models", "nsfw-detector", "--prefetch", String(prefetch)],
+    path.join(dir, `gap-${prefetch}.log`),
+  );
   await a.waitFor(/"msg":"registered"/, 120_000);
   const ids = [];
   for (let i = 0; i < JOBS; i++) ids.push(await submit());
   const metrics = await Promise.all(ids.map(finished));
-  const runs = a.lines.filter((l) => l.includes('"msg":"running"') && l.includes("device_gap_ms")).map((l) => (JSON.parse(l) as { device_gap_ms: number }).device_gap_ms);
+  const runs = a.lines
+    .filter((l) => l.includes('"msg":"running"') && l.includes("device_gap_ms"))
+    .map((l) => (JSON.parse(l) as { device_gap_ms: number }).device_gap_ms);
   await stop(a);
   return { gaps: runs, job_ms: median(metrics.map((m) => m.gpu_ms)) };
 }
@@ -62,8 +88,18 @@ try {
   const withPrefetch = await gaps(1);
 
   // routing: one agent with the model loaded, one cold agent polling beside it
-  const warm = startAgent(platform.url, platform.demo.agent_token, ["--name", "warm", "--models", "nsfw-detector"], path.join(dir, "warm.log"));
-  const cold = startAgent(platform.url, platform.demo.agent_token, ["--name", "cold", "--models", "nsfw-detector", "--preload", "false"], path.join(dir, "cold.log"));
+  const warm = startAgent(
+    platform.url,
+    platform.demo.agent_token,
+    ["--name", "warm", "--models", "nsfw-detector"],
+    path.join(dir, "warm.log"),
+  );
+  const cold = startAgent(
+    platform.url,
+    platform.demo.agent_token,
+    ["--name", "cold", "--models", "nsfw-detector", "--preload", "false"],
+    path.join(dir, "cold.log"),
+  );
   await Promise.all([warm.waitFor(/"msg":"registered"/, 120_000), cold.waitFor(/"msg":"registered"/, 120_000)]);
   let toWarm = 0;
   for (let i = 0; i < JOBS; i++) {

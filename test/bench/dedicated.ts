@@ -16,14 +16,31 @@ const arg = (name: string, def: number) => {
 };
 const SAMPLES = arg("samples", 10);
 const BACKLOG = arg("backlog", 10);
-const pct = (xs: number[], p: number) => Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!);
+const pct = (xs: number[], p: number) =>
+  Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!);
 const photo = readFileSync(path.join(ROOT, "examples", "photo.jpg")).toString("base64");
 
 const dir = mkdtempSync(path.join(tmpdir(), "edge-bench-dedicated-"));
-const platform = await startPlatform({ port: 19_900 + Math.floor(Math.random() * 90), adminToken: "bench-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir });
-await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, { plan: "enterprise", limits: { rpm: 100_000 } });
-await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, { amount: 100_000_000, reason: "bench", idempotency_key: "bench" });
-const api = (p: string, init: RequestInit = {}) => fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) } });
+const platform = await startPlatform({
+  port: 19_900 + Math.floor(Math.random() * 90),
+  adminToken: "bench-admin-token-0123456789",
+  persistDir: path.join(dir, "state"),
+  logDir: dir,
+});
+await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, {
+  plan: "enterprise",
+  limits: { rpm: 100_000 },
+});
+await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, {
+  amount: 100_000_000,
+  reason: "bench",
+  idempotency_key: "bench",
+});
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(platform.url + p, {
+    ...init,
+    headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) },
+  });
 const body = JSON.stringify({ image: photo });
 
 async function timed(p: string): Promise<number> {
@@ -37,10 +54,28 @@ async function timed(p: string): Promise<number> {
 const agents: AgentProcess[] = [];
 try {
   const common = ["--models", "nsfw-detector", "--gpu-class", "cpu", "--lease-wait-ms", "5000", "--prefetch", "0"];
-  agents.push(startAgent(platform.url, platform.demo.agent_token, ["--name", "shared", ...common], path.join(dir, "shared.log")));
-  agents.push(startAgent(platform.url, platform.demo.agent_token, ["--name", "dedicated", "--dedicated", ...common], path.join(dir, "dedicated.log")));
+  agents.push(
+    startAgent(platform.url, platform.demo.agent_token, ["--name", "shared", ...common], path.join(dir, "shared.log")),
+  );
+  agents.push(
+    startAgent(
+      platform.url,
+      platform.demo.agent_token,
+      ["--name", "dedicated", "--dedicated", ...common],
+      path.join(dir, "dedicated.log"),
+    ),
+  );
   await Promise.all(agents.map((a) => a.waitFor(/"msg":"registered"/, 180_000)));
-  const created = await api("/v1/endpoints", { method: "POST", body: JSON.stringify({ name: "bench", model: "nsfw-detector", gpu_class: "cpu", min_instances: 1, max_instances: 1 }) });
+  const created = await api("/v1/endpoints", {
+    method: "POST",
+    body: JSON.stringify({
+      name: "bench",
+      model: "nsfw-detector",
+      gpu_class: "cpu",
+      min_instances: 1,
+      max_instances: 1,
+    }),
+  });
   const ep = (await created.json()) as { id: string };
   for (let i = 0; ; i++) {
     const v = (await (await api(`/v1/endpoints/${ep.id}`)).json()) as { state: string };
@@ -63,7 +98,10 @@ try {
     loaded.dedicated.push(d);
     loaded.shared.push(s);
   }
-  const end = (await (await api(`/v1/endpoints/${ep.id}`, { method: "DELETE" })).json()) as { spent: number; billed_s: number };
+  const end = (await (await api(`/v1/endpoints/${ep.id}`, { method: "DELETE" })).json()) as {
+    spent: number;
+    billed_s: number;
+  };
   const sum = (x: { dedicated: number[]; shared: number[] }) => ({
     dedicated_ms: { p50: pct(x.dedicated, 0.5), p90: pct(x.dedicated, 0.9) },
     shared_ms: { p50: pct(x.shared, 0.5), p90: pct(x.shared, 0.9) },

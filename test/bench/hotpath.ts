@@ -33,7 +33,8 @@ const ACCOUNTS = 50;
 const OBSERVABILITY = process.argv.includes("--observability");
 if (!OBSERVABILITY) process.env.X_LOCAL_OBSERVABILITY = "false";
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,14 +43,36 @@ const body = JSON.stringify({ image: photo.toString("base64") });
 
 const dir = mkdtempSync(path.join(tmpdir(), "edge-bench-hot-"));
 const token = "bench-admin-token-0123456789";
-const platform = await startPlatform({ port: 19_600 + Math.floor(Math.random() * 290), adminToken: token, persistDir: path.join(dir, "state"), logDir: dir });
-const agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "bench", "--slots", "1"], path.join(dir, "agent.log"), { LOG_LEVEL: "info" });
+const platform = await startPlatform({
+  port: 19_600 + Math.floor(Math.random() * 290),
+  adminToken: token,
+  persistDir: path.join(dir, "state"),
+  logDir: dir,
+});
+const agent = startAgent(
+  platform.url,
+  platform.demo.agent_token,
+  ["--name", "bench", "--slots", "1"],
+  path.join(dir, "agent.log"),
+  { LOG_LEVEL: "info" },
+);
 
 async function account(i: number): Promise<string> {
-  const a = await admin<{ id: string }>(platform.url, token, "POST", "/admin/v1/accounts", { email: `bench${i}@example.com`, plan: "enterprise" });
-  await admin(platform.url, token, "PUT", `/admin/v1/accounts/${a.body.id}/plan`, { plan: "enterprise", limits: { rpm: 1_000_000, in_flight: 100_000 } });
-  await admin(platform.url, token, "POST", `/admin/v1/accounts/${a.body.id}/credits`, { amount: 1_000_000_000_000, reason: "bench", idempotency_key: `bench-${i}` });
-  return (await admin<{ key: string }>(platform.url, token, "POST", `/admin/v1/accounts/${a.body.id}/keys`, {})).body.key;
+  const a = await admin<{ id: string }>(platform.url, token, "POST", "/admin/v1/accounts", {
+    email: `bench${i}@example.com`,
+    plan: "enterprise",
+  });
+  await admin(platform.url, token, "PUT", `/admin/v1/accounts/${a.body.id}/plan`, {
+    plan: "enterprise",
+    limits: { rpm: 1_000_000, in_flight: 100_000 },
+  });
+  await admin(platform.url, token, "POST", `/admin/v1/accounts/${a.body.id}/credits`, {
+    amount: 1_000_000_000_000,
+    reason: "bench",
+    idempotency_key: `bench-${i}`,
+  });
+  return (await admin<{ key: string }>(platform.url, token, "POST", `/admin/v1/accounts/${a.body.id}/keys`, {})).body
+    .key;
 }
 
 const health = async () => {
@@ -61,16 +84,23 @@ const health = async () => {
 };
 const submit = async (key: string, mode: "v1" | "v2" = "v2") => {
   const t = performance.now();
-  const r = await fetch(`${platform.url}/${mode}/nsfw-detector`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body });
+  const r = await fetch(`${platform.url}/${mode}/nsfw-detector`, {
+    method: "POST",
+    headers: { "x-api-key": key, "content-type": "application/json" },
+    body,
+  });
   const text = await r.text();
   const ms = performance.now() - t;
   if (r.status !== (mode === "v2" ? 202 : 200)) throw new Error(`${mode} submit answered ${r.status}: ${text}`);
   return { ms, text, at: Date.now(), gpu: Number(r.headers.get("x-gpu-ms")) };
 };
 const stats = (xs: number[], floor: number[]) => ({
-  p50_ms: r2(pct(xs, 50)), p99_ms: r2(pct(xs, 99)),
-  health_p50_ms: r2(pct(floor, 50)), health_p99_ms: r2(pct(floor, 99)),
-  ratio_p50: r2(pct(xs, 50) / pct(floor, 50)), ratio_p99: r2(pct(xs, 99) / pct(floor, 99)),
+  p50_ms: r2(pct(xs, 50)),
+  p99_ms: r2(pct(xs, 99)),
+  health_p50_ms: r2(pct(floor, 50)),
+  health_p99_ms: r2(pct(floor, 99)),
+  ratio_p50: r2(pct(xs, 50) / pct(floor, 50)),
+  ratio_p99: r2(pct(xs, 99) / pct(floor, 99)),
 });
 
 try {
@@ -84,7 +114,8 @@ try {
   await sleep(2000); // let the agent drain the warm-up jobs
 
   // async submit, interleaved with /health
-  const sub: number[] = [], h1: number[] = [];
+  const sub: number[] = [],
+    h1: number[] = [];
   for (let i = 0; i < N; i++) {
     h1.push(await health());
     sub.push((await submit(keys[i % ACCOUNTS]!)).ms);
@@ -93,7 +124,9 @@ try {
   for (let i = 0; i < 600 && /"msg":"running"/.test(agent.lines.at(-1) ?? ""); i++) await sleep(100);
 
   // dispatch: accepted (the 202 arrived) → the idle agent starts the job
-  const disp: number[] = [], dispClient: number[] = [], h2: number[] = [];
+  const disp: number[] = [],
+    dispClient: number[] = [],
+    h2: number[] = [];
   for (let i = 0; i < DISPATCH; i++) {
     await sleep(400); // the agent is parked in its long-poll
     h2.push(await health());
@@ -102,14 +135,21 @@ try {
     const line = await agent.waitFor(new RegExp(`"job_id":"${request_id}".*"msg":"running"`), 60_000);
     const running = (JSON.parse(line) as { time: number }).time;
     // accepted = the broker's job creation (same machine clock); the 202 reaching the client is recorded beside it
-    const st = (await (await fetch(`${platform.url}/v2/requests/${request_id}/status`, { headers: { "x-api-key": keys[0]! } })).json()) as { created_at: string };
+    const st = (await (
+      await fetch(`${platform.url}/v2/requests/${request_id}/status`, { headers: { "x-api-key": keys[0]! } })
+    ).json()) as { created_at: string };
     disp.push(running - Date.parse(st.created_at));
     dispClient.push(running - s.at);
-    await agent.waitFor(new RegExp(`"job_id":"${request_id}".*"msg":"(completed|done|finished)"`), 60_000).catch(() => sleep(500));
+    await agent
+      .waitFor(new RegExp(`"job_id":"${request_id}".*"msg":"(completed|done|finished)"`), 60_000)
+      .catch(() => sleep(500));
   }
 
   // sync overhead on the NSFW model
-  const over: number[] = [], lat: number[] = [], gpu: number[] = [], h3: number[] = [];
+  const over: number[] = [],
+    lat: number[] = [],
+    gpu: number[] = [],
+    h3: number[] = [];
   for (let i = 0; i < SYNC; i++) {
     h3.push(await health());
     const s = await submit(keys[1]!, "v1");
@@ -120,28 +160,40 @@ try {
 
   // sustained throughput: no agent, 50 accounts, 32 loops; ABBA slices against /health at the same concurrency
   agent.proc.kill("SIGTERM");
-  await new Promise((r) => { agent.proc.once("exit", r); setTimeout(r, 10_000); });
+  await new Promise((r) => {
+    agent.proc.once("exit", r);
+    setTimeout(r, 10_000);
+  });
   const rate = async (step: (i: number) => Promise<unknown>) => {
     let n = 0;
     const end = performance.now() + SLICE_S * 1000;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async (_, loop) => {
-      while (performance.now() < end) {
-        await step(loop + n);
-        n++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, loop) => {
+        while (performance.now() < end) {
+          await step(loop + n);
+          n++;
+        }
+      }),
+    );
     return n / SLICE_S;
   };
   const subStep = (i: number) => submit(keys[i % ACCOUNTS]!);
   await rate(health);
   await rate(subStep);
-  const ratios: number[] = [], subRps: number[] = [], healthRps: number[] = [];
+  const ratios: number[] = [],
+    subRps: number[] = [],
+    healthRps: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const a1 = await rate(health), b1 = await rate(subStep), b2 = await rate(subStep), a2 = await rate(health);
+    const a1 = await rate(health),
+      b1 = await rate(subStep),
+      b2 = await rate(subStep),
+      a2 = await rate(health);
     healthRps.push((a1 + a2) / 2);
     subRps.push((b1 + b2) / 2);
     ratios.push((b1 + b2) / (a1 + a2));
-    console.error(`throughput round ${i + 1}/${ROUNDS}: /health ${r1((a1 + a2) / 2)} req/s, submit ${r1((b1 + b2) / 2)} req/s`);
+    console.error(
+      `throughput round ${i + 1}/${ROUNDS}: /health ${r1((a1 + a2) / 2)} req/s, submit ${r1((b1 + b2) / 2)} req/s`,
+    );
   }
 
   const result = {
@@ -149,24 +201,39 @@ try {
     machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
     async_submit: { samples: N, ...stats(sub, h1), goal: "ratio_p50 <= 2" },
     dispatch_accepted_to_running: {
-      jobs: DISPATCH, ...stats(disp, h2), goal: "ratio_p50 <= 2",
+      jobs: DISPATCH,
+      ...stats(disp, h2),
+      goal: "ratio_p50 <= 2",
       // the agent often starts before the 202 reaches the client: the lease reply and the answer leave together
       running_minus_client_202_p50_ms: r2(pct(dispClient, 50)),
     },
     sync_overhead_nsfw: {
-      calls: SYNC, ...stats(over, h3), latency_p50_ms: r2(pct(lat, 50)), model_ms_p50: r2(pct(gpu, 50)),
-      overhead_share_of_latency_p50: r2(pct(over, 50) / pct(lat, 50)), goal: "ratio_p50 <= 4",
+      calls: SYNC,
+      ...stats(over, h3),
+      latency_p50_ms: r2(pct(lat, 50)),
+      model_ms_p50: r2(pct(gpu, 50)),
+      overhead_share_of_latency_p50: r2(pct(over, 50) / pct(lat, 50)),
+      goal: "ratio_p50 <= 4",
     },
     d1_queries: { submit: 0, agent_lease_input_complete: 0, source: "test/worker/hot-path.test.ts (functional)" },
     sustained_async_submit: {
-      accounts: ACCOUNTS, concurrency: CONCURRENCY, rounds: ROUNDS, slice_s: SLICE_S,
-      submit_rps: r1(subRps.reduce((a, b) => a + b, 0) / ROUNDS), health_rps: r1(healthRps.reduce((a, b) => a + b, 0) / ROUNDS),
-      ratio_median: r2(pct(ratios, 50)), ratio_by_round: ratios.map(r2), goal: "ratio >= 0.5",
+      accounts: ACCOUNTS,
+      concurrency: CONCURRENCY,
+      rounds: ROUNDS,
+      slice_s: SLICE_S,
+      submit_rps: r1(subRps.reduce((a, b) => a + b, 0) / ROUNDS),
+      health_rps: r1(healthRps.reduce((a, b) => a + b, 0) / ROUNDS),
+      ratio_median: r2(pct(ratios, 50)),
+      ratio_by_round: ratios.map(r2),
+      goal: "ratio >= 0.5",
     },
   };
   console.log(JSON.stringify(result, null, 2));
   mkdirSync(path.join(ROOT, "test", "bench", "results"), { recursive: true });
-  writeFileSync(path.join(ROOT, "test", "bench", "results", `hotpath${OBSERVABILITY ? "-observability" : ""}.json`), JSON.stringify(result, null, 2));
+  writeFileSync(
+    path.join(ROOT, "test", "bench", "results", `hotpath${OBSERVABILITY ? "-observability" : ""}.json`),
+    JSON.stringify(result, null, 2),
+  );
 } finally {
   if (agent.proc.exitCode === null) agent.proc.kill("SIGTERM");
   await platform.stop();

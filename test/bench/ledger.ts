@@ -31,7 +31,8 @@ const SLICE_S = arg("slice", 2);
 const CONCURRENCY = arg("concurrency", 32);
 const SAMPLES = arg("samples", 400);
 const OBSERVABILITY = process.argv.includes("--observability");
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const median = (xs: number[]) => pct(xs, 50);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -40,16 +41,37 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 if (!OBSERVABILITY) process.env.X_LOCAL_OBSERVABILITY = "false";
 const dir = mkdtempSync(path.join(tmpdir(), "edge-bench-ledger-"));
 const token = "bench-admin-token-0123456789";
-const platform = await startPlatform({ port: 19_900 + Math.floor(Math.random() * 90), adminToken: token, persistDir: path.join(dir, "state"), logDir: dir });
+const platform = await startPlatform({
+  port: 19_900 + Math.floor(Math.random() * 90),
+  adminToken: token,
+  persistDir: path.join(dir, "state"),
+  logDir: dir,
+});
 
 try {
-  const acct = await admin<{ id: string }>(platform.url, token, "POST", "/admin/v1/accounts", { email: "bench@example.com", plan: "enterprise" });
-  const key = (await admin<{ key: string }>(platform.url, token, "POST", `/admin/v1/accounts/${acct.body.id}/keys`, {})).body.key;
-  await admin(platform.url, token, "PUT", `/admin/v1/accounts/${acct.body.id}/plan`, { plan: "enterprise", limits: { rpm: 1_000_000, in_flight: 100_000 } });
+  const acct = await admin<{ id: string }>(platform.url, token, "POST", "/admin/v1/accounts", {
+    email: "bench@example.com",
+    plan: "enterprise",
+  });
+  const key = (await admin<{ key: string }>(platform.url, token, "POST", `/admin/v1/accounts/${acct.body.id}/keys`, {}))
+    .body.key;
+  await admin(platform.url, token, "PUT", `/admin/v1/accounts/${acct.body.id}/plan`, {
+    plan: "enterprise",
+    limits: { rpm: 1_000_000, in_flight: 100_000 },
+  });
   const credit = 1_000_000_000_000;
-  await admin(platform.url, token, "POST", `/admin/v1/accounts/${acct.body.id}/credits`, { amount: credit, reason: "bench", idempotency_key: "bench" });
+  await admin(platform.url, token, "POST", `/admin/v1/accounts/${acct.body.id}/credits`, {
+    amount: credit,
+    reason: "bench",
+    idempotency_key: "bench",
+  });
   const auth = { "x-api-key": key };
-  const post = (p: string, body?: unknown) => fetch(platform.url + p, { method: "POST", headers: body === undefined ? auth : { ...auth, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const post = (p: string, body?: unknown) =>
+    fetch(platform.url + p, {
+      method: "POST",
+      headers: body === undefined ? auth : { ...auth, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   const ok = async (r: Response) => {
     const text = await r.text();
     if (!r.ok) throw new Error(`${r.url} answered ${r.status}: ${text}`);
@@ -74,12 +96,14 @@ try {
   async function rate(name: string, seconds = SLICE_S): Promise<number> {
     let n = 0;
     const end = performance.now() + seconds * 1000;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        const made = await steps[name]!();
-        n += made;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < end) {
+          const made = await steps[name]!();
+          n += made;
+        }
+      }),
+    );
     if (name === "ledger_path") pairs += n / 2;
     if (name === "pair_in_one_request") pairs += n;
     return n / seconds;
@@ -88,11 +112,16 @@ try {
   async function abba(a: string, b: string): Promise<{ a: number[]; b: number[]; ratios: number[] }> {
     const out = { a: [] as number[], b: [] as number[], ratios: [] as number[] };
     for (let i = 0; i < ROUNDS; i++) {
-      const a1 = await rate(a), b1 = await rate(b), b2 = await rate(b), a2 = await rate(a);
+      const a1 = await rate(a),
+        b1 = await rate(b),
+        b2 = await rate(b),
+        a2 = await rate(a);
       out.a.push((a1 + a2) / 2);
       out.b.push((b1 + b2) / 2);
       out.ratios.push((b1 + b2) / (a1 + a2));
-      console.error(`${b} vs ${a}, round ${i + 1}/${ROUNDS}: ${r1((a1 + a2) / 2)} vs ${r1((b1 + b2) / 2)} requests/s, ratio ${r3((b1 + b2) / (a1 + a2))}`);
+      console.error(
+        `${b} vs ${a}, round ${i + 1}/${ROUNDS}: ${r1((a1 + a2) / 2)} vs ${r1((b1 + b2) / 2)} requests/s, ratio ${r3((b1 + b2) / (a1 + a2))}`,
+      );
     }
     return out;
   }
@@ -117,8 +146,17 @@ try {
   const holdLat = await latencies("/_bench/hold");
   const rpcLat = await latencies("/_bench/rpc");
   // the holds made by the latency samples are left pending on purpose; everything else was settled
-  const summary = await (await fetch(`${platform.url}/v1/account`, { headers: auth })).json() as { held: number; spent: number; available: number; total_requests: number; in_flight: number };
-  const commits = await (await fetch(`${platform.url}/_bench/ledger-stats`, { headers: auth })).json() as { commits: number; operations: number };
+  const summary = (await (await fetch(`${platform.url}/v1/account`, { headers: auth })).json()) as {
+    held: number;
+    spent: number;
+    available: number;
+    total_requests: number;
+    in_flight: number;
+  };
+  const commits = (await (await fetch(`${platform.url}/_bench/ledger-stats`, { headers: auth })).json()) as {
+    commits: number;
+    operations: number;
+  };
 
   const plainAll = [...ledgerPath.a, ...pairInOne.a];
   const result = {
@@ -141,17 +179,25 @@ try {
       two_empty_ledger_calls: r1(rpc),
     },
     latency_ms_sequential: {
-      plain_p50: r1(pct(plainLat, 50)), plain_p99: r1(pct(plainLat, 99)),
-      hold_p50: r1(pct(holdLat, 50)), hold_p99: r1(pct(holdLat, 99)),
-      added_p50: r1(pct(holdLat, 50) - pct(plainLat, 50)), added_p99: r1(pct(holdLat, 99) - pct(plainLat, 99)),
+      plain_p50: r1(pct(plainLat, 50)),
+      plain_p99: r1(pct(plainLat, 99)),
+      hold_p50: r1(pct(holdLat, 50)),
+      hold_p99: r1(pct(holdLat, 99)),
+      added_p50: r1(pct(holdLat, 50) - pct(plainLat, 50)),
+      added_p99: r1(pct(holdLat, 99) - pct(plainLat, 99)),
       two_empty_calls_added_p50: r1(pct(rpcLat, 50) - pct(plainLat, 50)),
     },
-    group_commit: { commits: commits.commits, operations: commits.operations, operations_per_commit: r1(commits.operations / Math.max(1, commits.commits)) },
+    group_commit: {
+      commits: commits.commits,
+      operations: commits.operations,
+      operations_per_commit: r1(commits.operations / Math.max(1, commits.commits)),
+    },
     ledger_after: {
       pairs_settled: Math.round(pairs),
       pending_holds: summary.in_flight,
       conserved: summary.available + summary.held + summary.spent === credit,
-      held: summary.held, spent: summary.spent,
+      held: summary.held,
+      spent: summary.spent,
     },
   };
   console.log(JSON.stringify(result, null, 2));

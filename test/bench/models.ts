@@ -19,17 +19,59 @@ const RUNS = Number(arg("runs") ?? 5);
 
 /** Each benchmarked case: the model, its parameters and input, and the package whose weights it uses. */
 const SHARP = ["sharp", "@img/sharp-linux-x64", "@img/sharp-libvips-linux-x64"];
-const CASES: { id: string; model: string; params: Record<string, unknown>; input: "photo" | "small" | "faces"; pkg: string | string[] }[] = [
+const CASES: {
+  id: string;
+  model: string;
+  params: Record<string, unknown>;
+  input: "photo" | "small" | "faces";
+  pkg: string | string[];
+}[] = [
   { id: "nsfw-detector", model: "nsfw-detector", params: {}, input: "photo", pkg: "nsfwjs" },
   { id: "image-resize", model: "image-resize", params: { width: 256, mode: "fit" }, input: "photo", pkg: SHARP },
   { id: "image-crop", model: "image-crop", params: { aspect_ratio: "1:1" }, input: "photo", pkg: SHARP },
-  { id: "image-composite", model: "image-composite", params: { background: "linear-gradient(90deg, #000000, #ffffff)", scale: 0.8 }, input: "photo", pkg: SHARP },
-  { id: "image-convert (webp)", model: "image-convert", params: { format: "webp", quality: 80 }, input: "photo", pkg: SHARP },
-  { id: "image-convert (avif)", model: "image-convert", params: { format: "avif", quality: 50 }, input: "photo", pkg: SHARP },
-  { id: "text-overlay", model: "text-overlay", params: { text: "© example", font_size: 32 }, input: "photo", pkg: SHARP },
+  {
+    id: "image-composite",
+    model: "image-composite",
+    params: { background: "linear-gradient(90deg, #000000, #ffffff)", scale: 0.8 },
+    input: "photo",
+    pkg: SHARP,
+  },
+  {
+    id: "image-convert (webp)",
+    model: "image-convert",
+    params: { format: "webp", quality: 80 },
+    input: "photo",
+    pkg: SHARP,
+  },
+  {
+    id: "image-convert (avif)",
+    model: "image-convert",
+    params: { format: "avif", quality: 50 },
+    input: "photo",
+    pkg: SHARP,
+  },
+  {
+    id: "text-overlay",
+    model: "text-overlay",
+    params: { text: "© example", font_size: 32 },
+    input: "photo",
+    pkg: SHARP,
+  },
   { id: "face-detection", model: "face-detection", params: {}, input: "faces", pkg: "@vladmandic/face-api" },
-  ...[2, 3, 4].map((scale) => ({ id: `esrgan-slim ${scale}x`, model: "esrgan-slim", params: { scale }, input: "small" as const, pkg: "@upscalerjs/esrgan-slim" })),
-  ...[2, 3, 4].map((scale) => ({ id: `esrgan-medium ${scale}x`, model: "esrgan-medium", params: { scale }, input: "small" as const, pkg: "@upscalerjs/esrgan-medium" })),
+  ...[2, 3, 4].map((scale) => ({
+    id: `esrgan-slim ${scale}x`,
+    model: "esrgan-slim",
+    params: { scale },
+    input: "small" as const,
+    pkg: "@upscalerjs/esrgan-slim",
+  })),
+  ...[2, 3, 4].map((scale) => ({
+    id: `esrgan-medium ${scale}x`,
+    model: "esrgan-medium",
+    params: { scale },
+    input: "small" as const,
+    pkg: "@upscalerjs/esrgan-medium",
+  })),
 ];
 
 interface Result {
@@ -47,9 +89,11 @@ async function one(id: string): Promise<Result> {
   const photo = readFileSync(path.join(ROOT, "examples", "photo.jpg"));
   const faces = path.join(ROOT, "node_modules/@vladmandic/face-api/demo/sample1.jpg");
   const bytes = new Uint8Array(
-    c.input === "photo" ? photo
-    : c.input === "faces" ? readFileSync(faces)
-    : await sharp(photo).resize(128, 128, { fit: "cover" }).png().toBuffer(),
+    c.input === "photo"
+      ? photo
+      : c.input === "faces"
+        ? readFileSync(faces)
+        : await sharp(photo).resize(128, 128, { fit: "cover" }).png().toBuffer(),
   );
   const { BuiltinRuntime } = await import("../../gpu-agent/src/runtimes/builtin/index.ts");
   const t0 = performance.now();
@@ -59,7 +103,12 @@ async function one(id: string): Promise<Result> {
   const times: number[] = [];
   let output = "";
   for (let i = 0; i < RUNS; i++) {
-    const r = await rt.run({ jobId: `bench-${i}`, model: c.model, params: c.params, files: { image: { bytes, contentType: "image/jpeg" } } });
+    const r = await rt.run({
+      jobId: `bench-${i}`,
+      model: c.model,
+      params: c.params,
+      files: { image: { bytes, contentType: "image/jpeg" } },
+    });
     times.push(r.gpuMs);
     const o = r.outputs[0];
     if (o) {
@@ -70,7 +119,14 @@ async function one(id: string): Promise<Result> {
   await rt.close();
   const warm = [...times.slice(1)].sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)] ?? times[0]!;
   // the model thread lives in this process, so the process's peak RSS covers the model
-  return { id, cold_ms: Math.round(cold), first_ms: times[0]!, warm_ms: warm, peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024), output };
+  return {
+    id,
+    cold_ms: Math.round(cold),
+    first_ms: times[0]!,
+    warm_ms: warm,
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+    output,
+  };
 }
 
 /** Licences and size on disk of the packages a model needs beyond the shared TensorFlow.js runtime. */
@@ -79,7 +135,9 @@ function packageInfo(pkgs: string | string[]): { license: string; size_mib: numb
   let kib = 0;
   for (const pkg of [pkgs].flat()) {
     const dir = path.join(ROOT, "node_modules", pkg);
-    licenses.add((JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { license?: string }).license ?? "?");
+    licenses.add(
+      (JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { license?: string }).license ?? "?",
+    );
     kib += Number(execFileSync("du", ["-sk", "--dereference", dir], { encoding: "utf8" }).split("\t")[0]);
   }
   return { license: [...licenses].join(" + "), size_mib: Math.round((kib / 1024) * 10) / 10 };
@@ -94,19 +152,31 @@ const only = arg("only")?.split(",");
 const rows: (Result & { license: string; size_mib: number; input: string })[] = [];
 for (const c of CASES.filter((x) => !only || only.some((o) => x.id.startsWith(o)))) {
   const env = { ...process.env, ...(arg("backend") ? { TFJS_BACKEND: arg("backend")! } : {}) };
-  const out = execFileSync(process.execPath, [import.meta.filename, "--one", c.id, "--runs", String(RUNS)], { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const out = execFileSync(process.execPath, [import.meta.filename, "--one", c.id, "--runs", String(RUNS)], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const r = JSON.parse(out.trim().split("\n").pop()!) as Result;
   const input = { photo: "512x384 JPEG", faces: "1920x1280 JPEG, 3 faces", small: "128x128 PNG" }[c.input];
   rows.push({ ...r, ...packageInfo(c.pkg), input });
-  console.log(`${r.id.padEnd(22)} cold ${String(r.cold_ms).padStart(6)} ms  first ${String(r.first_ms).padStart(6)} ms  warm ${String(r.warm_ms).padStart(6)} ms  peak RSS ${r.peak_rss_mib} MiB  -> ${r.output}`);
+  console.log(
+    `${r.id.padEnd(22)} cold ${String(r.cold_ms).padStart(6)} ms  first ${String(r.first_ms).padStart(6)} ms  warm ${String(r.warm_ms).padStart(6)} ms  peak RSS ${r.peak_rss_mib} MiB  -> ${r.output}`,
+  );
 }
 const table = [
   "| model | input | output | cold (load + warm-up) | first run | warm run (median) | peak RSS | package licence, size |",
   "|---|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.id} | ${r.input} | ${r.output} | ${r.cold_ms} ms | ${r.first_ms} ms | ${r.warm_ms} ms | ${r.peak_rss_mib} MiB | ${r.license}, ${r.size_mib} MiB |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.id} | ${r.input} | ${r.output} | ${r.cold_ms} ms | ${r.first_ms} ms | ${r.warm_ms} ms | ${r.peak_rss_mib} MiB | ${r.license}, ${r.size_mib} MiB |`,
+  ),
 ].join("\n");
 mkdirSync(path.join(ROOT, "test/bench/results"), { recursive: true });
 const stamp = new Date().toISOString();
-writeFileSync(path.join(ROOT, "test/bench/results/models.md"), `# Built-in models (${stamp}, ${RUNS} runs, backend ${arg("backend") ?? "wasm"})\n\n${table}\n`);
+writeFileSync(
+  path.join(ROOT, "test/bench/results/models.md"),
+  `# Built-in models (${stamp}, ${RUNS} runs, backend ${arg("backend") ?? "wasm"})\n\n${table}\n`,
+);
 writeFileSync(path.join(ROOT, "test/bench/results/models.json"), JSON.stringify({ stamp, runs: RUNS, rows }, null, 2));
 console.log(`\n${table}`);

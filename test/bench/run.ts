@@ -19,17 +19,37 @@ const arg = (name: string, def: number) => {
 const N = arg("n", 10);
 const M = arg("m", 6);
 const photo = readFileSync(path.join(ROOT, "examples", "photo.jpg"));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const round = (x: number) => Math.round(x * 10) / 10;
 
 const dir = mkdtempSync(path.join(tmpdir(), "edge-bench-"));
-const platform = await startPlatform({ port: 19_500 + Math.floor(Math.random() * 400), adminToken: "bench-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir });
-const agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "bench", "--slots", "1"], path.join(dir, "agent.log"), { LOG_LEVEL: "info" });
+const platform = await startPlatform({
+  port: 19_500 + Math.floor(Math.random() * 400),
+  adminToken: "bench-admin-token-0123456789",
+  persistDir: path.join(dir, "state"),
+  logDir: dir,
+});
+const agent = startAgent(
+  platform.url,
+  platform.demo.agent_token,
+  ["--name", "bench", "--slots", "1"],
+  path.join(dir, "agent.log"),
+  { LOG_LEVEL: "info" },
+);
 await agent.waitFor(/"msg":"registered"/, 180_000);
 // the benchmark measures the job path, not the plan's rate limit
-await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, { plan: "enterprise", limits: { rpm: 100_000 } });
-await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, { amount: 100_000_000, reason: "bench", idempotency_key: "bench" });
-const api = (p: string, init: RequestInit = {}) => fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, ...(init.headers ?? {}) } });
+await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, {
+  plan: "enterprise",
+  limits: { rpm: 100_000 },
+});
+await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, {
+  amount: 100_000_000,
+  reason: "bench",
+  idempotency_key: "bench",
+});
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, ...(init.headers ?? {}) } });
 const nsfwBody = JSON.stringify({ image: photo.toString("base64") });
 
 try {
@@ -41,7 +61,11 @@ try {
   const gpu: number[] = [];
   for (let i = 0; i < N; i++) {
     const t = performance.now();
-    const r = await api("/v1/nsfw-detector", { method: "POST", headers: { "content-type": "application/json" }, body: nsfwBody });
+    const r = await api("/v1/nsfw-detector", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: nsfwBody,
+    });
     await r.arrayBuffer();
     latency.push(performance.now() - t);
     gpu.push(Number(r.headers.get("x-gpu-ms")));
@@ -54,12 +78,19 @@ try {
   for (let i = 0; i < N; i++) {
     await new Promise((r) => setTimeout(r, 300)); // the agent is parked in its long-poll
     const t = Date.now();
-    const sub = await api("/v2/nsfw-detector", { method: "POST", headers: { "content-type": "application/json" }, body: nsfwBody });
+    const sub = await api("/v2/nsfw-detector", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: nsfwBody,
+    });
     const { request_id } = (await sub.json()) as { request_id: string };
     const line = await agent.waitFor(new RegExp(`"job_id":"${request_id}".*"msg":"running"`), 30_000);
     agentStart.push((JSON.parse(line) as { time: number }).time - t);
     for (;;) {
-      const s = (await (await api(`/v2/requests/${request_id}/status`)).json()) as { status: string; metrics: { queue_ms: number } };
+      const s = (await (await api(`/v2/requests/${request_id}/status`)).json()) as {
+        status: string;
+        metrics: { queue_ms: number };
+      };
       if (s.status === "COMPLETED") {
         brokerDispatch.push(s.metrics.queue_ms);
         break;
@@ -72,8 +103,13 @@ try {
   await api("/v1/background-removal", { method: "POST", headers: { "content-type": "image/jpeg" }, body: photo });
   let t = performance.now();
   for (let i = 0; i < M; i++) {
-    const r = await api("/v1/background-removal", { method: "POST", headers: { "content-type": "image/jpeg" }, body: photo });
-    if (r.status !== 200) throw new Error(`platform call failed: ${r.status} ${await r.text()}\n${agent.lines.slice(-5).join("\n")}`);
+    const r = await api("/v1/background-removal", {
+      method: "POST",
+      headers: { "content-type": "image/jpeg" },
+      body: photo,
+    });
+    if (r.status !== 200)
+      throw new Error(`platform call failed: ${r.status} ${await r.text()}\n${agent.lines.slice(-5).join("\n")}`);
     await r.arrayBuffer();
   }
   const platformS = (performance.now() - t) / 1000;
@@ -96,19 +132,25 @@ try {
   const result = {
     machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
     a_sync_overhead: {
-      calls: N, model: "nsfw-detector",
-      latency_ms_p50: round(pct(latency, 50)), gpu_ms_p50: round(pct(gpu, 50)),
-      overhead_ms_p50: round(pct(overhead, 50)), overhead_ms_p95: round(pct(overhead, 95)),
+      calls: N,
+      model: "nsfw-detector",
+      latency_ms_p50: round(pct(latency, 50)),
+      gpu_ms_p50: round(pct(gpu, 50)),
+      overhead_ms_p50: round(pct(overhead, 50)),
+      overhead_ms_p95: round(pct(overhead, 95)),
       overhead_share_of_latency_p50: Math.round((pct(overhead, 50) / pct(latency, 50)) * 1000) / 1000,
     },
     b_dispatch: {
       jobs: N,
-      broker_queue_ms_p50: round(pct(brokerDispatch, 50)), broker_queue_ms_p95: round(pct(brokerDispatch, 95)),
-      submit_to_agent_running_ms_p50: round(pct(agentStart, 50)), submit_to_agent_running_ms_p95: round(pct(agentStart, 95)),
+      broker_queue_ms_p50: round(pct(brokerDispatch, 50)),
+      broker_queue_ms_p95: round(pct(brokerDispatch, 95)),
+      submit_to_agent_running_ms_p50: round(pct(agentStart, 50)),
+      submit_to_agent_running_ms_p95: round(pct(agentStart, 95)),
     },
     c_background_removal_throughput: {
       calls: M,
-      platform_per_s: Math.round((M / platformS) * 10000) / 10000, direct_per_s: Math.round((M / directS) * 10000) / 10000,
+      platform_per_s: Math.round((M / platformS) * 10000) / 10000,
+      direct_per_s: Math.round((M / directS) * 10000) / 10000,
       platform_vs_direct: Math.round((directS / platformS) * 1000) / 1000,
     },
   };
@@ -117,7 +159,10 @@ try {
   writeFileSync(path.join(ROOT, "test", "bench", "results", "latest.json"), JSON.stringify(result, null, 2));
 } finally {
   agent.proc.kill("SIGTERM");
-  await new Promise((r) => { agent.proc.once("exit", r); setTimeout(r, 10_000); });
+  await new Promise((r) => {
+    agent.proc.once("exit", r);
+    setTimeout(r, 10_000);
+  });
   await platform.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -21,12 +21,31 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round = (x: number) => Math.round(x * 10) / 10;
 
 const dir = mkdtempSync(path.join(tmpdir(), "edge-wf-bench-"));
-const platform = await startPlatform({ port: 21_500 + Math.floor(Math.random() * 400), adminToken: "bench-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir });
-const agent = startAgent(platform.url, platform.demo.agent_token, ["--name", "bench", "--models", "background-removal,nsfw-detector"], path.join(dir, "agent.log"), { LOG_LEVEL: "info" });
+const platform = await startPlatform({
+  port: 21_500 + Math.floor(Math.random() * 400),
+  adminToken: "bench-admin-token-0123456789",
+  persistDir: path.join(dir, "state"),
+  logDir: dir,
+});
+const agent = startAgent(
+  platform.url,
+  platform.demo.agent_token,
+  ["--name", "bench", "--models", "background-removal,nsfw-detector"],
+  path.join(dir, "agent.log"),
+  { LOG_LEVEL: "info" },
+);
 await agent.waitFor(/"msg":"registered"/, 180_000);
-await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, { plan: "enterprise", limits: { rpm: 100_000 } });
-await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, { amount: 100_000_000, reason: "bench", idempotency_key: "wf-bench" });
-const api = (p: string, init: RequestInit = {}) => fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, ...(init.headers ?? {}) } });
+await admin(platform.url, platform.adminToken, "PUT", `/admin/v1/accounts/${platform.demo.account_id}/plan`, {
+  plan: "enterprise",
+  limits: { rpm: 100_000 },
+});
+await admin(platform.url, platform.adminToken, "POST", `/admin/v1/accounts/${platform.demo.account_id}/credits`, {
+  amount: 100_000_000,
+  reason: "bench",
+  idempotency_key: "wf-bench",
+});
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, ...(init.headers ?? {}) } });
 
 const chain = {
   inputs: { image: { type: "image" } },
@@ -40,10 +59,15 @@ const chain = {
 
 async function viaWorkflow(): Promise<{ wall: number; gpu: number }> {
   const t = performance.now();
-  const r = await api("/v1/workflows/chain3", { method: "POST", headers: { "content-type": "image/jpeg", accept: "application/json", prefer: "wait=300" }, body: photo });
+  const r = await api("/v1/workflows/chain3", {
+    method: "POST",
+    headers: { "content-type": "image/jpeg", accept: "application/json", prefer: "wait=300" },
+    body: photo,
+  });
   const v = (await r.json()) as { status: string; nodes: Record<string, { gpu_ms: number }> };
   const wall = performance.now() - t;
-  if (r.status !== 200 || v.status !== "COMPLETED") throw new Error(`workflow run failed: ${r.status} ${JSON.stringify(v)}`);
+  if (r.status !== 200 || v.status !== "COMPLETED")
+    throw new Error(`workflow run failed: ${r.status} ${JSON.stringify(v)}`);
   return { wall, gpu: Object.values(v.nodes).reduce((a, n) => a + n.gpu_ms, 0) };
 }
 
@@ -51,7 +75,11 @@ async function viaClient(): Promise<{ wall: number; gpu: number }> {
   const t = performance.now();
   let gpu = 0;
   const step = async (model: string, type: string, body: Uint8Array) => {
-    const r = await api(`/v1/${model}${model === "background-removal" ? "?model=small" : ""}`, { method: "POST", headers: { "content-type": type }, body });
+    const r = await api(`/v1/${model}${model === "background-removal" ? "?model=small" : ""}`, {
+      method: "POST",
+      headers: { "content-type": type },
+      body,
+    });
     if (r.status !== 200) throw new Error(`${model} failed: ${r.status} ${await r.text()}`);
     gpu += Number(r.headers.get("x-gpu-ms"));
     return new Uint8Array(await r.arrayBuffer());
@@ -63,7 +91,11 @@ async function viaClient(): Promise<{ wall: number; gpu: number }> {
 }
 
 try {
-  const c = await api("/v1/workflows", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slug: "chain3", name: "chain3", definition: chain }) });
+  const c = await api("/v1/workflows", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ slug: "chain3", name: "chain3", definition: chain }),
+  });
   if (c.status !== 201) throw new Error(`create failed: ${await c.text()}`);
   await api("/v1/workflows/chain3/versions", { method: "POST" });
   await viaClient(); // warm both models and both paths once
@@ -84,17 +116,29 @@ try {
     machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
     rounds: N,
     chain: "background-removal(small) → background-removal(small) → nsfw-detector",
-    workflow: { wall_ms_median: round(median(wf.map((x) => x.wall))), gpu_ms_median: round(median(wf.map((x) => x.gpu))), overhead_per_node_ms_median: round(median(perNode(wf))) },
-    client_chain: { wall_ms_median: round(median(cl.map((x) => x.wall))), gpu_ms_median: round(median(cl.map((x) => x.gpu))), overhead_per_node_ms_median: round(median(perNode(cl))) },
+    workflow: {
+      wall_ms_median: round(median(wf.map((x) => x.wall))),
+      gpu_ms_median: round(median(wf.map((x) => x.gpu))),
+      overhead_per_node_ms_median: round(median(perNode(wf))),
+    },
+    client_chain: {
+      wall_ms_median: round(median(cl.map((x) => x.wall))),
+      gpu_ms_median: round(median(cl.map((x) => x.gpu))),
+      overhead_per_node_ms_median: round(median(perNode(cl))),
+    },
     overhead_per_node_ratio_workflow_over_client: Math.round((median(perNode(wf)) / median(perNode(cl))) * 1000) / 1000,
-    wall_ratio_workflow_over_client: Math.round((median(wf.map((x) => x.wall)) / median(cl.map((x) => x.wall))) * 1000) / 1000,
+    wall_ratio_workflow_over_client:
+      Math.round((median(wf.map((x) => x.wall)) / median(cl.map((x) => x.wall))) * 1000) / 1000,
   };
   console.log(JSON.stringify(result, null, 2));
   mkdirSync(path.join(ROOT, "test", "bench", "results"), { recursive: true });
   writeFileSync(path.join(ROOT, "test", "bench", "results", "workflow.json"), JSON.stringify(result, null, 2));
 } finally {
   agent.proc.kill("SIGTERM");
-  await new Promise((r) => { agent.proc.once("exit", r); setTimeout(r, 10_000); });
+  await new Promise((r) => {
+    agent.proc.once("exit", r);
+    setTimeout(r, 10_000);
+  });
   await platform.stop();
   rmSync(dir, { recursive: true, force: true });
 }

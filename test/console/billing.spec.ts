@@ -3,9 +3,7 @@ import { expect, newEmail, signIn, test } from "./fixtures.ts";
 const balance = async (page: import("@playwright/test").Page) =>
   Number(await page.locator("#balance").getAttribute("data-available"));
 
-test(
-  "recharge $10 through the checkout stand-in: the balance rises by $10, the card is saved, a receipt is listed",
-  async ({
+test("recharge $10 through the checkout stand-in: the balance rises by $10, the card is saved, a receipt is listed", async ({
   page,
 }) => {
   await signIn(page, newEmail("recharge"));

@@ -16,6 +16,7 @@ const env = (k: string) => {
 };
 
 export const test = base.extend<{ api: APIRequestContext }>({
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from its first parameter
   baseURL: async ({}, use) => use(env("CONSOLE_BASE_URL")),
   api: async ({ playwright }, use) => {
     const ctx = await playwright.request.newContext({ baseURL: env("CONSOLE_BASE_URL") });

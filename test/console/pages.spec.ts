@@ -105,7 +105,10 @@ test("signed-in pages", async ({ page }) => {
 
   // A template opened in the builder: exempt from the 150 KB budget (its weight is logged), held under 250 KB.
   await page.goto("/console/workflows");
-  await page.getByRole("button", { name: /^Open in the builder/ }).first().click();
+  await page
+    .getByRole("button", { name: /^Open in the builder/ })
+    .first()
+    .click();
   await expect(page).toHaveURL(/\/console\/workflows\/[a-z0-9-]+$/);
   await expect(page.locator("#wf-canvas .drawflow-node").first()).toBeVisible();
   await check(page, new URL(page.url()).pathname, "workflow-builder", 250 * 1024);

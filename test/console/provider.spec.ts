@@ -4,9 +4,7 @@ import { admin, expect, newEmail, paidAccount, signIn, test } from "./fixtures.t
 
 const PHOTO = path.resolve(import.meta.dirname, "../../examples/photo.jpg");
 
-test(
-  "a provider signs in by email and sees its agent, jobs, GPU-seconds, earnings and statements as the API reports",
-  async ({
+test("a provider signs in by email and sees its agent, jobs, GPU-seconds, earnings and statements as the API reports", async ({
   page,
   api,
 }) => {

@@ -23,9 +23,7 @@ async function receiver(): Promise<{ url: string; got: Record<string, string>[];
   return { url: `http://127.0.0.1:${port}/hook`, got, server };
 }
 
-test(
-  "the delivery log shows each attempt; redeliver resends under the same id; rotation signs with both secrets",
-  async ({
+test("the delivery log shows each attempt; redeliver resends under the same id; rotation signs with both secrets", async ({
   page,
   api,
 }) => {

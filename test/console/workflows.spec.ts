@@ -20,9 +20,7 @@ test("build a two-node workflow by dragging and connecting, publish it, run it a
   await expect(canvas.locator('[data-key="node:image-resize"]')).toBeVisible();
 
   // Drag a second model from the palette onto the canvas.
-  await page
-    .locator('.palette li[data-model="nsfw-detector"]')
-    .dragTo(canvas, { targetPosition: { x: 520, y: 300 } });
+  await page.locator('.palette li[data-model="nsfw-detector"]').dragTo(canvas, { targetPosition: { x: 520, y: 300 } });
   const second = canvas.locator('[data-key="node:nsfw-detector"]');
   await expect(second).toBeVisible();
 
@@ -36,9 +34,7 @@ test("build a two-node workflow by dragging and connecting, publish it, run it a
 
   // Connect the resize output to the detector's image, and the detector to a new workflow output.
   await canvas.locator('[data-key="node:image-resize"] .output_1').dragTo(second.locator(".input_1"));
-  await expect(page.locator("#wf-message")).toContainText(
-    "Connected nodes.image-resize.output → nsfw-detector.image",
-  );
+  await expect(page.locator("#wf-message")).toContainText("Connected nodes.image-resize.output → nsfw-detector.image");
   await page.getByLabel("Output name").fill("verdict");
   await page.getByRole("button", { name: "Add output" }).click();
   await second.locator(".output_1").dragTo(canvas.locator('[data-key="output:verdict"] .input_1'));

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, admin, startAgent, startPlatform, type AgentProcess, type Platform } from "../../scripts/platform.ts";
+import { ROOT, startAgent, startPlatform, type AgentProcess, type Platform } from "../../scripts/platform.ts";
 
 /**
  * A GPU-model job on a supervised backend: a real agent runs the Cog stand-in as its backend process
@@ -14,21 +14,46 @@ let platform: Platform;
 let agent: AgentProcess;
 let cogPort = 0;
 
-const freePort = () => new Promise<number>((r) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => r(p));
+const freePort = () =>
+  new Promise<number>((r) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
   });
-});
 
 beforeAll(async () => {
-  platform = await startPlatform({ port: await freePort(), adminToken: "e2e-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir, vars: { LEASE_TTL_MS: "3000" } });
+  platform = await startPlatform({
+    port: await freePort(),
+    adminToken: "e2e-admin-token-0123456789",
+    persistDir: path.join(dir, "state"),
+    logDir: dir,
+    vars: { LEASE_TTL_MS: "3000" },
+  });
   cogPort = await freePort();
   const standIn = path.join(ROOT, "test", "agent", "stand-ins", "cog-main.ts");
-  agent = startAgent(platform.url, platform.demo.agent_token, [
-    "--name", "gpu-host", "--builtin", "false", "--gpu-class", "H100", "--lease-wait-ms", "3000",
-    "--cog-url", `http://127.0.0.1:${cogPort}`, "--cog-model", "flux-schnell", "--backend-cmd", `${process.execPath} ${standIn}`,
-  ], path.join(dir, "agent.log"), { PORT: String(cogPort), RUN_MS: "4000" });
+  agent = startAgent(
+    platform.url,
+    platform.demo.agent_token,
+    [
+      "--name",
+      "gpu-host",
+      "--builtin",
+      "false",
+      "--gpu-class",
+      "H100",
+      "--lease-wait-ms",
+      "3000",
+      "--cog-url",
+      `http://127.0.0.1:${cogPort}`,
+      "--cog-model",
+      "flux-schnell",
+      "--backend-cmd",
+      `${process.execPath} ${standIn}`,
+    ],
+    path.join(dir, "agent.log"),
+    { PORT: String(cogPort), RUN_MS: "4000" },
+  );
   await agent.waitFor(/"msg":"registered"/, 60_000);
 });
 
@@ -44,24 +69,40 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const api = (p: string, init: RequestInit = {}) => fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) } });
-const account = async () => (await (await api("/v1/account")).json()) as { available: number; held: number; spent: number };
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(platform.url + p, {
+    ...init,
+    headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) },
+  });
+const account = async () =>
+  (await (await api("/v1/account")).json()) as { available: number; held: number; spent: number };
 
 describe("backend killed mid-job", () => {
   it("kill -9 of the backend: it restarts, the job is requeued and completes, and it is charged once", async () => {
     const before = await account();
-    const sub = await api("/v2/flux-schnell", { method: "POST", body: JSON.stringify({ prompt: "a lighthouse at dusk" }) });
+    const sub = await api("/v2/flux-schnell", {
+      method: "POST",
+      body: JSON.stringify({ prompt: "a lighthouse at dusk" }),
+    });
     expect(sub.status).toBe(202);
     const { request_id } = (await sub.json()) as { request_id: string };
     await agent.waitFor(new RegExp(`"job_id":"${request_id}".*"msg":"running"`), 30_000);
     await new Promise((r) => setTimeout(r, 500));
     // the backend is the agent's child process: find it and SIGKILL it (the agent itself lives on)
     const { execFileSync } = await import("node:child_process");
-    const pids = execFileSync("pgrep", ["-P", String(agent.proc.pid), "-f", "cog-main.ts"]).toString().trim().split("\n").map(Number);
+    const pids = execFileSync("pgrep", ["-P", String(agent.proc.pid), "-f", "cog-main.ts"])
+      .toString()
+      .trim()
+      .split("\n")
+      .map(Number);
     expect(pids).toHaveLength(1);
     for (const pid of pids) process.kill(pid, "SIGKILL");
 
-    let s: { status: string; metrics: { attempts: number }; cost: number | null } = { status: "", metrics: { attempts: 0 }, cost: null };
+    let s: { status: string; metrics: { attempts: number }; cost: number | null } = {
+      status: "",
+      metrics: { attempts: 0 },
+      cost: null,
+    };
     for (let i = 0; i < 240 && s.status !== "COMPLETED" && s.status !== "FAILED"; i++) {
       await new Promise((r) => setTimeout(r, 250));
       s = (await (await api(`/v2/requests/${request_id}/status`)).json()) as typeof s;

@@ -17,7 +17,10 @@ const port = 22_000 + Math.floor(Math.random() * 2000);
 let platform: Platform;
 const agents: AgentProcess[] = [];
 const api = (p: string, init: RequestInit = {}) =>
-  fetch(platform.url + p, { ...init, headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) } });
+  fetch(platform.url + p, {
+    ...init,
+    headers: { "x-api-key": platform.demo.api_key, "content-type": "application/json", ...(init.headers ?? {}) },
+  });
 
 async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
   const end = Date.now() + ms;
@@ -29,10 +32,34 @@ async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms: number
 }
 
 beforeAll(async () => {
-  platform = await startPlatform({ port, adminToken: "e2e-admin-token-0123456789", persistDir: path.join(dir, "state"), logDir: dir, vars: { LEASE_TTL_MS: "3000" } });
-  const common = ["--models", "nsfw-detector", "--gpu-class", "cpu", "--lease-wait-ms", "5000", "--drain-grace-ms", "5000"];
-  agents.push(startAgent(platform.url, platform.demo.agent_token, ["--name", "shared", ...common], path.join(dir, "shared.log")));
-  agents.push(startAgent(platform.url, platform.demo.agent_token, ["--name", "dedicated", "--dedicated", ...common], path.join(dir, "dedicated.log")));
+  platform = await startPlatform({
+    port,
+    adminToken: "e2e-admin-token-0123456789",
+    persistDir: path.join(dir, "state"),
+    logDir: dir,
+    vars: { LEASE_TTL_MS: "3000" },
+  });
+  const common = [
+    "--models",
+    "nsfw-detector",
+    "--gpu-class",
+    "cpu",
+    "--lease-wait-ms",
+    "5000",
+    "--drain-grace-ms",
+    "5000",
+  ];
+  agents.push(
+    startAgent(platform.url, platform.demo.agent_token, ["--name", "shared", ...common], path.join(dir, "shared.log")),
+  );
+  agents.push(
+    startAgent(
+      platform.url,
+      platform.demo.agent_token,
+      ["--name", "dedicated", "--dedicated", ...common],
+      path.join(dir, "dedicated.log"),
+    ),
+  );
   await Promise.all(agents.map((a) => a.waitFor(/"msg":"registered"/, 180_000)));
 });
 
@@ -45,12 +72,25 @@ afterAll(async () => {
 describe("dedicated endpoint, end to end", () => {
   it("reserves the opted-in agent, serves requests through it, shows instances and spend, and settles on delete", async () => {
     const before = (await (await api("/v1/account")).json()) as { available: number; held: number };
-    const created = await api("/v1/endpoints", { method: "POST", body: JSON.stringify({ name: "moderation", model: "nsfw-detector", gpu_class: "cpu", min_instances: 1, max_instances: 1 }) });
+    const created = await api("/v1/endpoints", {
+      method: "POST",
+      body: JSON.stringify({
+        name: "moderation",
+        model: "nsfw-detector",
+        gpu_class: "cpu",
+        min_instances: 1,
+        max_instances: 1,
+      }),
+    });
     expect(created.status).toBe(201);
     const ep = (await created.json()) as EndpointView & { hold_required: number };
     expect(ep.price_per_hour).toBe(360_000);
 
-    const running = await until(async () => (await (await api(`/v1/endpoints/${ep.id}`)).json()) as EndpointView, (v) => v.state === "running", 120_000);
+    const running = await until(
+      async () => (await (await api(`/v1/endpoints/${ep.id}`)).json()) as EndpointView,
+      (v) => v.state === "running",
+      120_000,
+    );
     expect(running.state).toBe("running");
     expect(running.instances).toHaveLength(1);
     expect(running.instances[0]!.state).toMatch(/ready|busy/);
@@ -60,11 +100,18 @@ describe("dedicated endpoint, end to end", () => {
     expect(running.held).toBe(ep.hold_required);
 
     // The same answers as /v1/nsfw-detector: the model's JSON as is, or the envelope with Accept: application/json.
-    const plain = await api(`/v1/endpoints/${ep.id}/run`, { method: "POST", body: JSON.stringify({ image: photo.toString("base64") }) });
+    const plain = await api(`/v1/endpoints/${ep.id}/run`, {
+      method: "POST",
+      body: JSON.stringify({ image: photo.toString("base64") }),
+    });
     expect(plain.status).toBe(200);
     expect(plain.headers.get("x-request-cost")).toBe("0");
     expect(((await plain.json()) as { predictions: unknown[] }).predictions).toHaveLength(5);
-    const sync = await api(`/v1/endpoints/${ep.id}/run`, { method: "POST", headers: { accept: "application/json" }, body: JSON.stringify({ image: photo.toString("base64") }) });
+    const sync = await api(`/v1/endpoints/${ep.id}/run`, {
+      method: "POST",
+      headers: { accept: "application/json" },
+      body: JSON.stringify({ image: photo.toString("base64") }),
+    });
     expect(sync.status).toBe(200);
     const out = (await sync.json()) as { output_json: { predictions: unknown[] }; cost: number };
     expect(out.output_json.predictions).toHaveLength(5);
@@ -72,12 +119,19 @@ describe("dedicated endpoint, end to end", () => {
 
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await api(`/v2/endpoints/${ep.id}/run`, { method: "POST", body: JSON.stringify({ image: photo.toString("base64") }) });
+      const r = await api(`/v2/endpoints/${ep.id}/run`, {
+        method: "POST",
+        body: JSON.stringify({ image: photo.toString("base64") }),
+      });
       expect(r.status).toBe(202);
       ids.push(((await r.json()) as { request_id: string }).request_id);
     }
     for (const id of ids) {
-      const s = await until(async () => (await (await api(`/v2/requests/${id}/status`)).json()) as { status: string }, (x) => x.status === "COMPLETED" || x.status === "FAILED", 60_000);
+      const s = await until(
+        async () => (await (await api(`/v2/requests/${id}/status`)).json()) as { status: string },
+        (x) => x.status === "COMPLETED" || x.status === "FAILED",
+        60_000,
+      );
       expect(s.status).toBe("COMPLETED");
     }
     // Only the reserved agent ran the endpoint's jobs: the shared agent's log never names them.

@@ -12,14 +12,29 @@ describe("system", () => {
   });
 
   it("echoes a well-formed incoming x-request-id and replaces a malformed one", async () => {
-    expect((await call("/health", { headers: { "x-request-id": "client-trace-123" } })).headers.get("x-request-id")).toBe("client-trace-123");
-    expect((await call("/health", { headers: { "x-request-id": "bad id with spaces" } })).headers.get("x-request-id")).toMatch(/^req_/);
+    expect(
+      (await call("/health", { headers: { "x-request-id": "client-trace-123" } })).headers.get("x-request-id"),
+    ).toBe("client-trace-123");
+    expect(
+      (await call("/health", { headers: { "x-request-id": "bad id with spaces" } })).headers.get("x-request-id"),
+    ).toMatch(/^req_/);
   });
 
   it("serves an OpenAPI 3.1 document generated from the schemas", async () => {
-    const doc = (await (await call("/openapi.json")).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> };
+    const doc = (await (await call("/openapi.json")).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    };
     expect(doc.openapi).toBe("3.1.0");
-    for (const p of ["/v1/{model}", "/v2/{model}", "/v2/requests/{id}/status", "/v2/requests/{id}/cancel", "/v1/models", "/agent/v1/lease", "/admin/v1/accounts"]) {
+    for (const p of [
+      "/v1/{model}",
+      "/v2/{model}",
+      "/v2/requests/{id}/status",
+      "/v2/requests/{id}/cancel",
+      "/v1/models",
+      "/agent/v1/lease",
+      "/admin/v1/accounts",
+    ]) {
       expect(doc.paths[p], p).toBeDefined();
     }
     expect(JSON.stringify(doc.paths["/agent/v1/register"]!.post!.requestBody)).toContain("gpu_class");
@@ -41,11 +56,25 @@ describe("system", () => {
 
 describe("catalog", () => {
   it("lists the built-in and GPU models with JSON Schemas and pricing", async () => {
-    const { data } = (await (await call("/v1/models")).json()) as { data: { slug: string; input_schema: { properties: Record<string, unknown> }; pricing: { kind: string } }[] };
+    const { data } = (await (await call("/v1/models")).json()) as {
+      data: { slug: string; input_schema: { properties: Record<string, unknown> }; pricing: { kind: string } }[];
+    };
     const slugs = data.map((m) => m.slug);
-    expect(slugs).toEqual(expect.arrayContaining(["background-removal", "nsfw-detector", "sdxl1.0-txt2img", "flux-schnell", "svd-img2vid"]));
+    expect(slugs).toEqual(
+      expect.arrayContaining(["background-removal", "nsfw-detector", "sdxl1.0-txt2img", "flux-schnell", "svd-img2vid"]),
+    );
     const sdxl = data.find((m) => m.slug === "sdxl1.0-txt2img")!;
-    expect(Object.keys(sdxl.input_schema.properties)).toEqual(expect.arrayContaining(["prompt", "negative_prompt", "width", "height", "num_inference_steps", "guidance_scale", "seed"]));
+    expect(Object.keys(sdxl.input_schema.properties)).toEqual(
+      expect.arrayContaining([
+        "prompt",
+        "negative_prompt",
+        "width",
+        "height",
+        "num_inference_steps",
+        "guidance_scale",
+        "seed",
+      ]),
+    );
     expect(data.find((m) => m.slug === "flux-schnell")!.pricing.kind).toBe("per_generation");
   });
 
@@ -59,7 +88,10 @@ describe("catalog", () => {
 describe("admin and keys", () => {
   it("refuses the admin API without the admin token", async () => {
     expect((await json("POST", "/admin/v1/accounts", { email: "x@example.com" })).status).toBe(401);
-    expect((await json("POST", "/admin/v1/accounts", { email: "x@example.com" }, { authorization: `Bearer ${ADMIN}x` })).status).toBe(401);
+    expect(
+      (await json("POST", "/admin/v1/accounts", { email: "x@example.com" }, { authorization: `Bearer ${ADMIN}x` }))
+        .status,
+    ).toBe(401);
   });
 
   it("validates admin input with the failing fields", async () => {
@@ -90,7 +122,10 @@ describe("admin and keys", () => {
   });
 
   it("rejects a missing or wrong API key with 401 unauthenticated", async () => {
-    for (const h of [{}, { "x-api-key": "sk_live_wrong" }, { authorization: "Bearer nope" }] as Record<string, string>[]) {
+    for (const h of [{}, { "x-api-key": "sk_live_wrong" }, { authorization: "Bearer nope" }] as Record<
+      string,
+      string
+    >[]) {
       const r = await json("POST", "/v1/background-removal", { image: "x" }, h);
       expect(r.status).toBe(401);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe("unauthenticated");

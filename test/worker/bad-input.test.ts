@@ -1,16 +1,41 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, adminHeaders, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
+import {
+  PNG_1x1,
+  adminHeaders,
+  brokerStub,
+  call,
+  json,
+  newAccount,
+  newAgent,
+  resetBroker,
+  syncCatalog,
+} from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
-type Envelope = { error: { code: string; message: string; request_id: string; details?: { fields?: { path: string; message: string }[]; omitted?: number } } };
+type Envelope = {
+  error: {
+    code: string;
+    message: string;
+    request_id: string;
+    details?: { fields?: { path: string; message: string }[]; omitted?: number };
+  };
+};
 
 async function state(key: string) {
-  const acct = (await (await call("/v1/account", { headers: { "x-api-key": key } })).json()) as { available: number; held: number; in_flight: number; daily_quota: { used: number } };
-  const jobs = await runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM jobs").one().n);
+  const acct = (await (await call("/v1/account", { headers: { "x-api-key": key } })).json()) as {
+    available: number;
+    held: number;
+    in_flight: number;
+    daily_quota: { used: number };
+  };
+  const jobs = await runInDurableObject(
+    brokerStub(),
+    (_i, s) => s.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM jobs").one().n,
+  );
   const rows = (await env.DB.prepare("SELECT COUNT(*) AS n FROM requests").first<{ n: number }>())!.n;
   return { ...acct, jobs, rows };
 }
@@ -19,7 +44,18 @@ describe("bad input is a 4xx with the envelope and changes nothing", () => {
   it("base64 that cannot be base64 by its length or padding is 400 invalid_input naming the field", async () => {
     const { key } = await newAccount("pro");
     const before = await state(key);
-    const cases = ["A", "AAAAA", PNG_1x1.slice(0, 4 * 10 + 1), "AA=A", "A===", "AAA==", "=AAA", "AAAA=AAAA", `data:image/png;base64,${PNG_1x1}A`, `${"QUJD".repeat(100)}Q`];
+    const cases = [
+      "A",
+      "AAAAA",
+      PNG_1x1.slice(0, 4 * 10 + 1),
+      "AA=A",
+      "A===",
+      "AAA==",
+      "=AAA",
+      "AAAA=AAAA",
+      `data:image/png;base64,${PNG_1x1}A`,
+      `${"QUJD".repeat(100)}Q`,
+    ];
     for (const image of cases) {
       const r = await json("POST", "/v2/background-removal", { image }, { "x-api-key": key });
       expect(r.status, image.slice(0, 40)).toBe(400);
@@ -46,7 +82,12 @@ describe("bad input is a 4xx with the envelope and changes nothing", () => {
     // many distinct field errors: 20 shown, the rest counted
     const agent = await newAgent();
     const gpus = Array.from({ length: 16 }, () => ({ index: -1, uuid: 1, name: 2, memory_mib: -1 }));
-    const bad = await json("POST", "/agent/v1/register", { name: 1, version: 2, gpu_class: 3, gpus, runtimes: 5, models: 6, slots: 0 }, { authorization: `Bearer ${agent.token}` });
+    const bad = await json(
+      "POST",
+      "/agent/v1/register",
+      { name: 1, version: 2, gpu_class: 3, gpus, runtimes: 5, models: 6, slots: 0 },
+      { authorization: `Bearer ${agent.token}` },
+    );
     expect(bad.status).toBe(400);
     const be = (await bad.json()) as Envelope;
     expect(be.error.details!.fields!.length).toBe(20);
@@ -63,7 +104,9 @@ describe("bad input is a 4xx with the envelope and changes nothing", () => {
     }
     // concurrently, exactly one wins
     const e2 = `race-${Date.now()}@example.com`;
-    const all = await Promise.all(Array.from({ length: 8 }, () => json("POST", "/admin/v1/accounts", { email: e2 }, adminHeaders)));
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () => json("POST", "/admin/v1/accounts", { email: e2 }, adminHeaders)),
+    );
     expect(all.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
   });
 });
@@ -71,12 +114,22 @@ describe("bad input is a 4xx with the envelope and changes nothing", () => {
 describe("Idempotency-Key under concurrency (Stripe's semantics)", () => {
   it("20 concurrent requests with one key: one runs; the rest get 409 idempotency_conflict while it is in flight or its response; one job, one hold", async () => {
     const { key } = await newAccount("enterprise");
-    await json("POST", `/admin/v1/accounts/${(await env.DB.prepare("SELECT account_id FROM api_keys ORDER BY created_at DESC LIMIT 1").first<{ account_id: string }>())!.account_id}/credits`, { amount: 10_000_000, reason: "test", idempotency_key: `c-${key}` }, adminHeaders);
+    await json(
+      "POST",
+      `/admin/v1/accounts/${(await env.DB.prepare("SELECT account_id FROM api_keys ORDER BY created_at DESC LIMIT 1").first<{ account_id: string }>())!.account_id}/credits`,
+      { amount: 10_000_000, reason: "test", idempotency_key: `c-${key}` },
+      adminHeaders,
+    );
     const before = await state(key);
     const h = { "x-api-key": key, "idempotency-key": "order-42" };
-    const rs = await Promise.all(Array.from({ length: 20 }, () => json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, h)));
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, () => json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, h)),
+    );
     const statuses = rs.map((r) => r.status);
-    expect(statuses.every((s) => s === 202 || s === 409), statuses.join(",")).toBe(true);
+    expect(
+      statuses.every((s) => s === 202 || s === 409),
+      statuses.join(","),
+    ).toBe(true);
     const ids = new Set<string>();
     for (const r of rs) {
       const b = (await r.json()) as { request_id?: string } & Partial<Envelope>;
@@ -99,6 +152,10 @@ describe("Idempotency-Key under concurrency (Stripe's semantics)", () => {
     expect(again.status).toBe(409);
     expect(((await again.json()) as Envelope).error.code).toBe("idempotency_conflict");
     const end = await state(key);
-    expect({ jobs: end.jobs, rows: end.rows, in_flight: end.in_flight }).toEqual({ jobs: after.jobs, rows: after.rows, in_flight: 1 });
+    expect({ jobs: end.jobs, rows: end.rows, in_flight: end.in_flight }).toEqual({
+      jobs: after.jobs,
+      rows: after.rows,
+      in_flight: 1,
+    });
   });
 });

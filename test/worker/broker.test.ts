@@ -8,14 +8,20 @@ beforeEach(resetBroker);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function submit(key: string, model = "background-removal") {
-  const r = await json("POST", `/v2/${model}`, model === "sdxl1.0-txt2img" ? { prompt: "a cat" } : { image: PNG_1x1 }, { "x-api-key": key });
+  const r = await json("POST", `/v2/${model}`, model === "sdxl1.0-txt2img" ? { prompt: "a cat" } : { image: PNG_1x1 }, {
+    "x-api-key": key,
+  });
   expect(r.status).toBe(202);
   return ((await r.json()) as { request_id: string }).request_id;
 }
 
 async function status(key: string, id: string) {
   return (await (await call(`/v2/requests/${id}/status`, { headers: { "x-api-key": key } })).json()) as {
-    status: string; capacity: string | null; queue_position: number | null; error: { kind: string; code: string } | null; metrics: { attempts: number };
+    status: string;
+    capacity: string | null;
+    queue_position: number | null;
+    error: { kind: string; code: string } | null;
+    metrics: { attempts: number };
   };
 }
 
@@ -34,7 +40,12 @@ describe("JobBroker leases", () => {
 
   it("an empty long-poll answers 204 after wait_ms", async () => {
     const agent = await newAgent();
-    const r = await json("POST", "/agent/v1/lease", { agent_id: agent.id, slots_free: 1, wait_ms: 300 }, { authorization: `Bearer ${agent.token}` });
+    const r = await json(
+      "POST",
+      "/agent/v1/lease",
+      { agent_id: agent.id, slots_free: 1, wait_ms: 300 },
+      { authorization: `Bearer ${agent.token}` },
+    );
     expect(r.status).toBe(204);
   });
 
@@ -43,7 +54,7 @@ describe("JobBroker leases", () => {
     const a = await newAgent();
     const parked = a.lease({ wait_ms: 10_000 });
     await sleep(300);
-    expect((await (await a.post("/agent/v1/deregister", { agent_id: a.id })).json())).toEqual({ released: 0 });
+    expect(await (await a.post("/agent/v1/deregister", { agent_id: a.id })).json()).toEqual({ released: 0 });
     expect(await parked).toEqual([]);
     const id = await submit(key);
     expect((await status(key, id)).status).toBe("QUEUED");
@@ -52,7 +63,12 @@ describe("JobBroker leases", () => {
   it("an agent id cannot be used with another provider's token", async () => {
     const a = await newAgent();
     const b = await newAgent();
-    const r = await json("POST", "/agent/v1/lease", { agent_id: a.id, slots_free: 1, wait_ms: 0 }, { authorization: `Bearer ${b.token}` });
+    const r = await json(
+      "POST",
+      "/agent/v1/lease",
+      { agent_id: a.id, slots_free: 1, wait_ms: 0 },
+      { authorization: `Bearer ${b.token}` },
+    );
     expect(r.status).toBe(403);
   });
 
@@ -71,15 +87,35 @@ describe("JobBroker leases", () => {
     expect(second).toMatchObject({ job_id: id, attempt: 2 });
     expect(second!.epoch).toBeGreaterThan(first!.epoch);
 
-    const late = await a.post(`/agent/v1/jobs/${id}/complete`, { lease_id: first!.lease_id, epoch: first!.epoch, outputs: [], metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" } });
+    const late = await a.post(`/agent/v1/jobs/${id}/complete`, {
+      lease_id: first!.lease_id,
+      epoch: first!.epoch,
+      outputs: [],
+      metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" },
+    });
     expect(late.status).toBe(409);
     expect(((await late.json()) as { error: { code: string } }).error.code).toBe("stale_lease");
-    const lateUpload = await call(`/agent/v1/jobs/${id}/outputs/x.png`, { method: "PUT", headers: { ...a.headers, "x-lease-id": first!.lease_id }, body: "x" });
+    const lateUpload = await call(`/agent/v1/jobs/${id}/outputs/x.png`, {
+      method: "PUT",
+      headers: { ...a.headers, "x-lease-id": first!.lease_id },
+      body: "x",
+    });
     expect(lateUpload.status).toBe(409);
 
-    const ok = await b.post(`/agent/v1/jobs/${id}/complete`, { lease_id: second!.lease_id, epoch: second!.epoch, outputs: [], output_json: { ok: true }, metrics: { gpu_ms: 0, load_ms: 0, gpu_class: "cpu" } });
+    const ok = await b.post(`/agent/v1/jobs/${id}/complete`, {
+      lease_id: second!.lease_id,
+      epoch: second!.epoch,
+      outputs: [],
+      output_json: { ok: true },
+      metrics: { gpu_ms: 0, load_ms: 0, gpu_class: "cpu" },
+    });
     expect(ok.status).toBe(200);
-    const dup = await b.post(`/agent/v1/jobs/${id}/complete`, { lease_id: second!.lease_id, epoch: second!.epoch, outputs: [], metrics: { gpu_ms: 0, load_ms: 0, gpu_class: "cpu" } });
+    const dup = await b.post(`/agent/v1/jobs/${id}/complete`, {
+      lease_id: second!.lease_id,
+      epoch: second!.epoch,
+      outputs: [],
+      metrics: { gpu_ms: 0, load_ms: 0, gpu_class: "cpu" },
+    });
     expect(dup.status).toBe(409);
     expect((await status(key, id)).status).toBe("COMPLETED");
   });
@@ -120,7 +156,9 @@ describe("JobBroker leases", () => {
     const [j] = await a.lease();
     for (let i = 0; i < 4; i++) {
       await sleep(400);
-      const hb = (await (await a.post("/agent/v1/heartbeat", { agent_id: a.id, leases: [{ job_id: id, lease_id: j!.lease_id }] })).json()) as { extended: { job_id: string }[]; cancel: unknown[] };
+      const hb = (await (
+        await a.post("/agent/v1/heartbeat", { agent_id: a.id, leases: [{ job_id: id, lease_id: j!.lease_id }] })
+      ).json()) as { extended: { job_id: string }[]; cancel: unknown[] };
       expect(hb.extended.map((e) => e.job_id)).toEqual([id]);
       expect(hb.cancel).toEqual([]);
       await runDurableObjectAlarm(brokerStub());
@@ -133,11 +171,20 @@ describe("JobBroker leases", () => {
     const id = await submit(key);
     const a = await newAgent();
     const [j] = await a.lease();
-    const c = (await (await call(`/v2/requests/${id}/cancel`, { method: "POST", headers: { "x-api-key": key } })).json()) as { status: string };
+    const c = (await (
+      await call(`/v2/requests/${id}/cancel`, { method: "POST", headers: { "x-api-key": key } })
+    ).json()) as { status: string };
     expect(c.status).toBe("CANCELLED");
-    const hb = (await (await a.post("/agent/v1/heartbeat", { agent_id: a.id, leases: [{ job_id: id, lease_id: j!.lease_id }] })).json()) as { cancel: { job_id: string; reason: string }[] };
+    const hb = (await (
+      await a.post("/agent/v1/heartbeat", { agent_id: a.id, leases: [{ job_id: id, lease_id: j!.lease_id }] })
+    ).json()) as { cancel: { job_id: string; reason: string }[] };
     expect(hb.cancel).toEqual([{ job_id: id, reason: "cancelled" }]);
-    const late = await a.post(`/agent/v1/jobs/${id}/complete`, { lease_id: j!.lease_id, epoch: j!.epoch, outputs: [], metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" } });
+    const late = await a.post(`/agent/v1/jobs/${id}/complete`, {
+      lease_id: j!.lease_id,
+      epoch: j!.epoch,
+      outputs: [],
+      metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" },
+    });
     expect(late.status).toBe(409);
   });
 
@@ -148,7 +195,17 @@ describe("JobBroker leases", () => {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const [j] = await a.lease();
       expect(j!.attempt).toBe(attempt);
-      expect((await a.post(`/agent/v1/jobs/${id}/fail`, { lease_id: j!.lease_id, epoch: j!.epoch, kind: "backend_crash", message: "boom", retryable: true })).status).toBe(200);
+      expect(
+        (
+          await a.post(`/agent/v1/jobs/${id}/fail`, {
+            lease_id: j!.lease_id,
+            epoch: j!.epoch,
+            kind: "backend_crash",
+            message: "boom",
+            retryable: true,
+          })
+        ).status,
+      ).toBe(200);
     }
     expect((await status(key, id)).error).toMatchObject({ kind: "backend_crash" });
   });
@@ -158,7 +215,10 @@ describe("JobBroker leases", () => {
     const id = await submit(key);
     const a = await newAgent();
     const [j] = await a.lease();
-    expect((await a.post(`/agent/v1/jobs/${id}/release`, { lease_id: j!.lease_id, epoch: j!.epoch, reason: "draining" })).status).toBe(200);
+    expect(
+      (await a.post(`/agent/v1/jobs/${id}/release`, { lease_id: j!.lease_id, epoch: j!.epoch, reason: "draining" }))
+        .status,
+    ).toBe(200);
     const [again] = await a.lease();
     expect(again).toMatchObject({ job_id: id, attempt: 1 });
   });

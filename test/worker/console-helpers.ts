@@ -59,4 +59,3 @@ export async function apiKey(accountId: string): Promise<string> {
   expect(k.status).toBe(201);
   return ((await k.json()) as { key: string }).key;
 }
-

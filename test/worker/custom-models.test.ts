@@ -6,39 +6,72 @@ beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
 /** A ComfyUI API-format export: an SDXL text-to-image graph with an img2img branch reading an uploaded image. */
-const workflow = () => ({
-  "1": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: "juggernautXL_v9.safetensors" } },
-  "2": { class_type: "LoadImage", inputs: { image: "example.png" } },
-  "3": { class_type: "VAEEncode", inputs: { pixels: ["2", 0], vae: ["1", 2] } },
-  "4": { class_type: "CLIPTextEncode", inputs: { text: "a castle", clip: ["1", 1] } },
-  "5": { class_type: "CLIPTextEncode", inputs: { text: "blurry", clip: ["1", 1] } },
-  "6": { class_type: "KSampler", inputs: { seed: 5, steps: 25, cfg: 6, sampler_name: "euler", scheduler: "normal", denoise: 0.7, model: ["1", 0], positive: ["4", 0], negative: ["5", 0], latent_image: ["3", 0] } },
-  "7": { class_type: "VAEDecode", inputs: { samples: ["6", 0], vae: ["1", 2] } },
-  "8": { class_type: "SaveImage", inputs: { filename_prefix: "mine", images: ["7", 0] } },
-} as Record<string, { class_type: string; inputs: Record<string, unknown> }>);
+const workflow = () =>
+  ({
+    "1": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: "juggernautXL_v9.safetensors" } },
+    "2": { class_type: "LoadImage", inputs: { image: "example.png" } },
+    "3": { class_type: "VAEEncode", inputs: { pixels: ["2", 0], vae: ["1", 2] } },
+    "4": { class_type: "CLIPTextEncode", inputs: { text: "a castle", clip: ["1", 1] } },
+    "5": { class_type: "CLIPTextEncode", inputs: { text: "blurry", clip: ["1", 1] } },
+    "6": {
+      class_type: "KSampler",
+      inputs: {
+        seed: 5,
+        steps: 25,
+        cfg: 6,
+        sampler_name: "euler",
+        scheduler: "normal",
+        denoise: 0.7,
+        model: ["1", 0],
+        positive: ["4", 0],
+        negative: ["5", 0],
+        latent_image: ["3", 0],
+      },
+    },
+    "7": { class_type: "VAEDecode", inputs: { samples: ["6", 0], vae: ["1", 2] } },
+    "8": { class_type: "SaveImage", inputs: { filename_prefix: "mine", images: ["7", 0] } },
+  }) as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 const inputs = () => ({
   image: { node: "2", input: "image", type: "image" },
   prompt: { node: "4", input: "text", type: "string" },
   steps: { node: "6", input: "steps", type: "integer", default: 25, minimum: 1, maximum: 60 },
   strength: { node: "6", input: "denoise", type: "number", default: 0.7 },
 });
-const body = (slug: string, over: Record<string, unknown> = {}) => ({ slug, name: "My restyler", workflow: workflow(), inputs: inputs(), gpu_classes: ["L40S", "H100"], ...over });
+const body = (slug: string, over: Record<string, unknown> = {}) => ({
+  slug,
+  name: "My restyler",
+  workflow: workflow(),
+  inputs: inputs(),
+  gpu_classes: ["L40S", "H100"],
+  ...over,
+});
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-type Fields = { error: { code: string; message: string; details: { fields: { path: string; message: string; code: string }[] } } };
+type Fields = {
+  error: { code: string; message: string; details: { fields: { path: string; message: string; code: string }[] } };
+};
 
 describe("bring your own ComfyUI workflow", () => {
   it("creates a private model: JSON Schema from the mapping, default per-second prices, what an agent needs", async () => {
     const { key } = await newAccount("pro");
     const r = await json("POST", "/v1/custom-models", body("restyle-1"), { "x-api-key": key });
     expect(r.status).toBe(201);
-    const m = (await r.json()) as { slug: string; runtime: string; private: boolean; input_schema: { required: string[]; properties: Record<string, Record<string, unknown>> }; pricing: unknown; requires: unknown };
+    const m = (await r.json()) as {
+      slug: string;
+      runtime: string;
+      private: boolean;
+      input_schema: { required: string[]; properties: Record<string, Record<string, unknown>> };
+      pricing: unknown;
+      requires: unknown;
+    };
     expect(m).toMatchObject({ slug: "restyle-1", runtime: "comfyui", private: true });
     expect(m.input_schema.required.sort()).toEqual(["image", "prompt"]);
     expect(m.input_schema.properties.image).toMatchObject({ type: "string", format: "image" });
     expect(m.input_schema.properties.steps).toMatchObject({ type: "integer", default: 25, minimum: 1, maximum: 60 });
     expect(m.pricing).toEqual({ kind: "per_gpu_second", micro_usd_per_second: { L40S: 600, H100: 1400 } });
     expect(m.requires).toEqual({ node_types: [], files: ["checkpoints/juggernautXL_v9.safetensors"] });
-    const list = (await (await call("/v1/custom-models", { headers: { "x-api-key": key } })).json()) as { data: { slug: string }[] };
+    const list = (await (await call("/v1/custom-models", { headers: { "x-api-key": key } })).json()) as {
+      data: { slug: string }[];
+    };
     expect(list.data.map((x) => x.slug)).toEqual(["restyle-1"]);
 
     expect((await json("POST", "/v1/custom-models", body("restyle-1"), { "x-api-key": key })).status).toBe(409);
@@ -53,26 +86,52 @@ describe("bring your own ComfyUI workflow", () => {
     expect(unknown.status).toBe(400);
     const u = (await unknown.json()) as Fields;
     expect(u.error.code).toBe("invalid_input");
-    expect(u.error.details.fields).toEqual([{ path: "/workflow/9/class_type", message: "unknown node type 'MysteryUpscaler'", code: "invalid_graph" }]);
+    expect(u.error.details.fields).toEqual([
+      { path: "/workflow/9/class_type", message: "unknown node type 'MysteryUpscaler'", code: "invalid_graph" },
+    ]);
 
     const { image: _i, ...noImage } = inputs();
-    const missing = (await (await json("POST", "/v1/custom-models", body("bad-2", { inputs: noImage }), { "x-api-key": key })).json()) as Fields;
-    expect(missing.error.details.fields).toEqual([expect.objectContaining({ path: "/workflow/2/inputs/image", code: "missing_mapping" })]);
+    const missing = (await (
+      await json("POST", "/v1/custom-models", body("bad-2", { inputs: noImage }), { "x-api-key": key })
+    ).json()) as Fields;
+    expect(missing.error.details.fields).toEqual([
+      expect.objectContaining({ path: "/workflow/2/inputs/image", code: "missing_mapping" }),
+    ]);
 
-    const wrong = (await (await json("POST", "/v1/custom-models", body("bad-3", {
-      inputs: { ...inputs(), prompt: { node: "44", input: "text", type: "string" }, steps: { node: "6", input: "stepz", type: "integer" }, model: { node: "6", input: "model", type: "string" } },
-    }), { "x-api-key": key })).json()) as Fields;
+    const wrong = (await (
+      await json(
+        "POST",
+        "/v1/custom-models",
+        body("bad-3", {
+          inputs: {
+            ...inputs(),
+            prompt: { node: "44", input: "text", type: "string" },
+            steps: { node: "6", input: "stepz", type: "integer" },
+            model: { node: "6", input: "model", type: "string" },
+          },
+        }),
+        { "x-api-key": key },
+      )
+    ).json()) as Fields;
     expect(wrong.error.details.fields.map((f) => [f.path, f.code])).toEqual([
-      ["/inputs/prompt/node", "missing_node"], ["/inputs/steps/input", "missing_input"], ["/inputs/model/input", "type_mismatch"],
+      ["/inputs/prompt/node", "missing_node"],
+      ["/inputs/steps/input", "missing_input"],
+      ["/inputs/model/input", "type_mismatch"],
     ]);
     expect(wrong.error.details.fields[0]!.message).toBe("node '44' is not in the workflow");
 
     const unlinked = workflow();
     delete unlinked["6"]!.inputs.model;
-    const req = (await (await json("POST", "/v1/custom-models", body("bad-4", { workflow: unlinked }), { "x-api-key": key })).json()) as Fields;
-    expect(req.error.details.fields).toEqual([expect.objectContaining({ path: "/workflow/6/inputs/model", message: "KSampler requires input 'model'" })]);
+    const req = (await (
+      await json("POST", "/v1/custom-models", body("bad-4", { workflow: unlinked }), { "x-api-key": key })
+    ).json()) as Fields;
+    expect(req.error.details.fields).toEqual([
+      expect.objectContaining({ path: "/workflow/6/inputs/model", message: "KSampler requires input 'model'" }),
+    ]);
 
-    const list = (await (await call("/v1/custom-models", { headers: { "x-api-key": key } })).json()) as { data: unknown[] };
+    const list = (await (await call("/v1/custom-models", { headers: { "x-api-key": key } })).json()) as {
+      data: unknown[];
+    };
     expect(list.data).toEqual([]);
   });
 
@@ -102,8 +161,13 @@ describe("bring your own ComfyUI workflow", () => {
     const sub = await json("POST", "/v2/restyle-run", { image: PNG, prompt: "a watercolor castle", steps: 12 }, h);
     expect(sub.status).toBe(202);
     const { request_id } = (await sub.json()) as { request_id: string };
-    expect(await bare.lease({ comfyui: { node_types: [], files: ["checkpoints/sd_xl_base_1.0.safetensors"] } })).toEqual([]);
-    const queued = (await (await call(`/v2/requests/${request_id}/status`, { headers: h })).json()) as { status: string; capacity: string };
+    expect(
+      await bare.lease({ comfyui: { node_types: [], files: ["checkpoints/sd_xl_base_1.0.safetensors"] } }),
+    ).toEqual([]);
+    const queued = (await (await call(`/v2/requests/${request_id}/status`, { headers: h })).json()) as {
+      status: string;
+      capacity: string;
+    };
     expect(queued).toMatchObject({ status: "QUEUED", capacity: "no_capacity" });
 
     const host = await newAgent([], "L40S", ["comfyui"]);
@@ -111,26 +175,53 @@ describe("bring your own ComfyUI workflow", () => {
     expect(job!.job_id).toBe(request_id);
     expect(job!.model).toBe("restyle-run");
     expect(job!.input).toMatchObject({
-      prompt: "a watercolor castle", steps: 12, strength: 0.7, image: `/agent/v1/jobs/${request_id}/inputs/image`,
-      $comfyui: { workflow: workflow(), inputs: { image: { node: "2", input: "image" }, prompt: { node: "4", input: "text" }, steps: { node: "6", input: "steps" }, strength: { node: "6", input: "denoise" } } },
+      prompt: "a watercolor castle",
+      steps: 12,
+      strength: 0.7,
+      image: `/agent/v1/jobs/${request_id}/inputs/image`,
+      $comfyui: {
+        workflow: workflow(),
+        inputs: {
+          image: { node: "2", input: "image" },
+          prompt: { node: "4", input: "text" },
+          steps: { node: "6", input: "steps" },
+          strength: { node: "6", input: "denoise" },
+        },
+      },
     });
-    const img = await call(`/agent/v1/jobs/${request_id}/inputs/image`, { headers: { ...host.headers, "x-lease-id": job!.lease_id } });
+    const img = await call(`/agent/v1/jobs/${request_id}/inputs/image`, {
+      headers: { ...host.headers, "x-lease-id": job!.lease_id },
+    });
     expect([img.status, await img.clone().text()]).toEqual([200, expect.anything()]);
 
     const out = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 9, 9]);
-    const put = await call(`/agent/v1/jobs/${request_id}/outputs/output-0.png`, { method: "PUT", headers: { ...host.headers, "x-lease-id": job!.lease_id, "content-type": "image/png" }, body: out });
+    const put = await call(`/agent/v1/jobs/${request_id}/outputs/output-0.png`, {
+      method: "PUT",
+      headers: { ...host.headers, "x-lease-id": job!.lease_id, "content-type": "image/png" },
+      body: out,
+    });
     expect([put.status, await put.clone().text()]).toEqual([200, expect.anything()]);
     await new Promise((r) => setTimeout(r, 60)); // the reported run must fit the lease window the broker saw
     const done = await host.post(`/agent/v1/jobs/${request_id}/complete`, {
-      lease_id: job!.lease_id, epoch: job!.epoch, outputs: [{ name: "output-0.png", content_type: "image/png", size: out.byteLength }],
+      lease_id: job!.lease_id,
+      epoch: job!.epoch,
+      outputs: [{ name: "output-0.png", content_type: "image/png", size: out.byteLength }],
       metrics: { gpu_ms: 50, load_ms: 0, gpu_class: "L40S" },
     });
     expect([done.status, await done.clone().text()]).toEqual([200, expect.anything()]);
-    const res = (await (await call(`/v2/requests/${request_id}`, { headers: h })).json()) as { status: string; cost: number; metrics: { gpu_ms: number } };
+    const res = (await (await call(`/v2/requests/${request_id}`, { headers: h })).json()) as {
+      status: string;
+      cost: number;
+      metrics: { gpu_ms: number };
+    };
     expect(res.status).toBe("COMPLETED");
     // 600 µUSD per L40S-second × the measured 50 ms, rounded up
     expect(res.cost).toBe(Math.ceil((600 * res.metrics.gpu_ms) / 1000));
-    const after = (await (await call("/v1/account", { headers: h })).json()) as { available: number; spent: number; held: number };
+    const after = (await (await call("/v1/account", { headers: h })).json()) as {
+      available: number;
+      spent: number;
+      held: number;
+    };
     expect(after.spent - before.spent).toBe(res.cost);
     expect(after.held).toBe(0);
   });
@@ -147,12 +238,19 @@ describe("bring your own ComfyUI workflow", () => {
     const { request_id } = (await sub.json()) as { request_id: string };
     expect(await host.lease(caps)).toEqual([]);
     // the TTL (5 s in tests) passes: the broker's alarm fails it
-    await runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec("UPDATE jobs SET ttl_deadline = 0 WHERE id = ?", request_id));
+    await runInDurableObject(brokerStub(), (_i, s) =>
+      s.storage.sql.exec("UPDATE jobs SET ttl_deadline = 0 WHERE id = ?", request_id),
+    );
     await runInDurableObject(brokerStub(), async (i) => (i as unknown as { alarm(): Promise<void> }).alarm());
-    const s = (await (await call(`/v2/requests/${request_id}/status`, { headers: h })).json()) as { status: string; error: { code: string; message: string } };
+    const s = (await (await call(`/v2/requests/${request_id}/status`, { headers: h })).json()) as {
+      status: string;
+      error: { code: string; message: string };
+    };
     expect(s.status).toBe("FAILED");
     expect(s.error.code).toBe("no_capacity");
-    expect(s.error.message).toBe("no connected ComfyUI agent has custom nodes IPAdapterAdvanced that this workflow needs");
+    expect(s.error.message).toBe(
+      "no connected ComfyUI agent has custom nodes IPAdapterAdvanced that this workflow needs",
+    );
   });
 
   it("delete: it is gone for its owner too", async () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SHARED_TTL_MS, clearEdgeCache, setEdgeClock } from "../../src/services/edge-cache.ts";
+import { SHARED_TTL_MS, setEdgeClock } from "../../src/services/edge-cache.ts";
 import { adminHeaders, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
 
 beforeAll(syncCatalog);
@@ -59,25 +59,43 @@ describe("edge cache: API keys", () => {
 describe("edge cache: agent tokens", () => {
   const tokenId = async (token: string) => {
     const { sha256Hex } = await import("../../src/services/crypto.ts");
-    const row = await env.DB.prepare("SELECT id FROM agent_tokens WHERE hash = ?").bind(await sha256Hex(token)).first<{ id: string }>();
+    const row = await env.DB.prepare("SELECT id FROM agent_tokens WHERE hash = ?")
+      .bind(await sha256Hex(token))
+      .first<{ id: string }>();
     return row!.id;
   };
 
   it("a token revoked through the API is refused at once", async () => {
     const agent = await newAgent();
     expect(await agent.lease()).toEqual([]);
-    const r = await call(`/admin/v1/agent-tokens/${await tokenId(agent.token)}`, { method: "DELETE", headers: adminHeaders });
+    const r = await call(`/admin/v1/agent-tokens/${await tokenId(agent.token)}`, {
+      method: "DELETE",
+      headers: adminHeaders,
+    });
     expect(r.status).toBe(200);
-    const res = await json("POST", "/agent/v1/lease", { agent_id: agent.id, slots_free: 1, wait_ms: 0 }, { authorization: `Bearer ${agent.token}` });
+    const res = await json(
+      "POST",
+      "/agent/v1/lease",
+      { agent_id: agent.id, slots_free: 1, wait_ms: 0 },
+      { authorization: `Bearer ${agent.token}` },
+    );
     expect(res.status).toBe(401);
   });
 
   it("a token revoked straight in D1 is refused once the bound has passed", async () => {
     const clock = fakeClock();
     const agent = await newAgent();
-    const lease = () => json("POST", "/agent/v1/lease", { agent_id: agent.id, slots_free: 1, wait_ms: 0 }, { authorization: `Bearer ${agent.token}` });
+    const lease = () =>
+      json(
+        "POST",
+        "/agent/v1/lease",
+        { agent_id: agent.id, slots_free: 1, wait_ms: 0 },
+        { authorization: `Bearer ${agent.token}` },
+      );
     expect((await lease()).status).toBe(204);
-    await env.DB.prepare("UPDATE agent_tokens SET revoked_at = ? WHERE id = ?").bind(Date.now(), await tokenId(agent.token)).run();
+    await env.DB.prepare("UPDATE agent_tokens SET revoked_at = ? WHERE id = ?")
+      .bind(Date.now(), await tokenId(agent.token))
+      .run();
     clock.advance(SHARED_TTL_MS - 1_000);
     expect((await lease()).status).toBe(204);
     clock.advance(2_000);

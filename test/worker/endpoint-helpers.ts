@@ -14,7 +14,12 @@ export async function fundedAccount(amount = 100_000_000) {
   await syncCatalog();
   const a = await newAccount("enterprise");
   if (amount > 0) {
-    const r = await json("POST", `/admin/v1/accounts/${a.id}/credits`, { amount, reason: "t", idempotency_key: `fund-${a.id}` }, adminHeaders);
+    const r = await json(
+      "POST",
+      `/admin/v1/accounts/${a.id}/credits`,
+      { amount, reason: "t", idempotency_key: `fund-${a.id}` },
+      adminHeaders,
+    );
     expect(r.status).toBe(200);
   }
   return { ...a, auth: { authorization: `Bearer ${a.key}` } };
@@ -41,7 +46,12 @@ export async function dedicatedAgent(models = [MODEL], gpuClass = "cpu"): Promis
   const auth = { authorization: a.headers.authorization! };
   let readyFor: string | null = null;
   const poll = async (slots = 1) => {
-    const res = await json("POST", "/agent/v1/lease", { agent_id: a.id, slots_free: slots, wait_ms: 0, dedicated: true }, auth);
+    const res = await json(
+      "POST",
+      "/agent/v1/lease",
+      { agent_id: a.id, slots_free: slots, wait_ms: 0, dedicated: true },
+      auth,
+    );
     if (res.status === 204) return { jobs: [] };
     expect(res.status).toBe(200);
     return (await res.json()) as { jobs: LeasedJob[]; assignment?: DedicatedAssignment };
@@ -53,15 +63,30 @@ export async function dedicatedAgent(models = [MODEL], gpuClass = "cpu"): Promis
       const r = await poll(slots);
       const key = r.assignment ? `${r.assignment.endpoint_id}:${r.assignment.epoch}` : null;
       if (r.assignment && key !== readyFor) {
-        const ok = await json("POST", "/agent/v1/dedicated/ready", { agent_id: a.id, endpoint_id: r.assignment.endpoint_id, epoch: r.assignment.epoch }, auth);
+        const ok = await json(
+          "POST",
+          "/agent/v1/dedicated/ready",
+          { agent_id: a.id, endpoint_id: r.assignment.endpoint_id, epoch: r.assignment.epoch },
+          auth,
+        );
         expect(ok.status).toBe(200);
         readyFor = key;
       }
       return r;
     },
-    complete: (job) => json("POST", `/agent/v1/jobs/${job.job_id}/complete`, {
-      lease_id: job.lease_id, epoch: job.epoch, outputs: [], output_json: { label: "Neutral" }, metrics: { gpu_ms: 40, load_ms: 0, gpu_class: "cpu" },
-    }, a.headers),
+    complete: (job) =>
+      json(
+        "POST",
+        `/agent/v1/jobs/${job.job_id}/complete`,
+        {
+          lease_id: job.lease_id,
+          epoch: job.epoch,
+          outputs: [],
+          output_json: { label: "Neutral" },
+          metrics: { gpu_ms: 40, load_ms: 0, gpu_class: "cpu" },
+        },
+        a.headers,
+      ),
     heartbeat: (leases) => json("POST", "/agent/v1/heartbeat", { agent_id: a.id, leases, dedicated: true }, auth),
   };
   await poll();
@@ -69,8 +94,16 @@ export async function dedicatedAgent(models = [MODEL], gpuClass = "cpu"): Promis
 }
 
 export async function createEndpoint(auth: Record<string, string>, body: Record<string, unknown>) {
-  const r = await json("POST", "/v1/endpoints", { name: `ep-${crypto.randomUUID().slice(0, 8)}`, model: MODEL, gpu_class: "cpu", ...body }, auth);
-  return { status: r.status, body: (await r.json()) as EndpointView & { hold_required: number; error?: { code: string } } };
+  const r = await json(
+    "POST",
+    "/v1/endpoints",
+    { name: `ep-${crypto.randomUUID().slice(0, 8)}`, model: MODEL, gpu_class: "cpu", ...body },
+    auth,
+  );
+  return {
+    status: r.status,
+    body: (await r.json()) as EndpointView & { hold_required: number; error?: { code: string } },
+  };
 }
 
 export async function getEndpoint(auth: Record<string, string>, id: string): Promise<EndpointView> {

@@ -4,7 +4,16 @@ import { json, PNG_1x1 } from "./helpers.ts";
 import { CATALOG_CACHE_KEY } from "../../src/services/catalog.ts";
 import { invalidate } from "../../src/services/edge-cache.ts";
 import {
-  CPU_PRICE, MODEL, balances, createEndpoint, dedicatedAgent, epStub, fundedAccount, getEndpoint, resetReservations, run,
+  CPU_PRICE,
+  MODEL,
+  balances,
+  createEndpoint,
+  dedicatedAgent,
+  epStub,
+  fundedAccount,
+  getEndpoint,
+  resetReservations,
+  run,
 } from "./endpoint-helpers.ts";
 
 beforeEach(resetReservations);
@@ -53,7 +62,10 @@ describe("dedicated endpoints: metering by the endpoint's clock", () => {
     const { body: ep } = await createEndpoint(acct.auth, { min_instances: 1 });
     await a.serve();
     await run(ep.id, 59, [a]);
-    const end = (await (await json("POST", `/v1/endpoints/${ep.id}/pause`, undefined, acct.auth)).json()) as { spent: number; state: string };
+    const end = (await (await json("POST", `/v1/endpoints/${ep.id}/pause`, undefined, acct.auth)).json()) as {
+      spent: number;
+      state: string;
+    };
     expect(end.state).toBe("paused");
     expect(end.spent).toBe(cost(60));
     expect((await balances(acct.id)).spent).toBe(cost(60));
@@ -80,7 +92,10 @@ describe("dedicated endpoints: metering by the endpoint's clock", () => {
     expect(view.instances.map((i) => i.state).sort()).toEqual(["ready", "released"]);
     expect(view.instances.find((i) => i.state === "released")!.billed_s).toBe(1200);
     await run(ep.id, 1800, [a, b]);
-    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as { spent: number; billed_s: number };
+    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as {
+      spent: number;
+      billed_s: number;
+    };
     expect(end.billed_s).toBe(3600 + 1200);
     expect(end.spent).toBe(cost(4800));
     expect((await balances(acct.id)).spent).toBe(cost(4800));
@@ -104,7 +119,9 @@ describe("dedicated endpoints: metering by the endpoint's clock", () => {
     expect((await slow.poll()).assignment).toBeUndefined();
     await good.serve();
     await run(ep.id, 120, [good]);
-    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as { spent: number };
+    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as {
+      spent: number;
+    };
     expect(end.spent).toBe(cost(120));
   });
 
@@ -121,7 +138,10 @@ describe("dedicated endpoints: metering by the endpoint's clock", () => {
     expect(view.instances.find((i) => i.agent_id === a.id)).toMatchObject({ state: "lost", billed_s: 300 });
     expect(view.instances.find((i) => i.agent_id === b.id)!.state).toBe("ready");
     await run(ep.id, 60, [b]);
-    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as { spent: number; billed_s: number };
+    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as {
+      spent: number;
+      billed_s: number;
+    };
     const bReady = view.instances.find((i) => i.agent_id === b.id)!.billed_s;
     expect(end.billed_s).toBe(300 + bReady + 60);
     expect(end.spent).toBe(cost(300 + bReady + 60));
@@ -135,7 +155,11 @@ describe("dedicated endpoints: lifecycle and money", () => {
     const { body: ep } = await createEndpoint(acct.auth, { min_instances: 1 });
     await a.serve();
     await run(ep.id, 90, [a]);
-    const paused = (await (await json("POST", `/v1/endpoints/${ep.id}/pause`, undefined, acct.auth)).json()) as { spent: number; held: number; instances: { state: string }[] };
+    const paused = (await (await json("POST", `/v1/endpoints/${ep.id}/pause`, undefined, acct.auth)).json()) as {
+      spent: number;
+      held: number;
+      instances: { state: string }[];
+    };
     expect(paused.spent).toBe(cost(90));
     expect(paused.held).toBe(0);
     expect((await balances(acct.id)).held).toBe(0);
@@ -145,18 +169,29 @@ describe("dedicated endpoints: lifecycle and money", () => {
     const run402 = await json("POST", `/v2/endpoints/${ep.id}/run`, { image: PNG_1x1 }, acct.auth);
     expect(run402.status).toBe(409);
 
-    await env.DB.prepare(`UPDATE models SET pricing = json_set(pricing, '$.micro_usd_per_second.cpu', 1000) WHERE slug = ?`).bind(MODEL).run();
+    await env.DB.prepare(
+      `UPDATE models SET pricing = json_set(pricing, '$.micro_usd_per_second.cpu', 1000) WHERE slug = ?`,
+    )
+      .bind(MODEL)
+      .run();
     await invalidate(CATALOG_CACHE_KEY); // what an operator's catalog change does (the Worker caches the catalog)
     const resumed = await json("POST", `/v1/endpoints/${ep.id}/resume`, undefined, acct.auth);
     expect(resumed.status).toBe(200);
     await a.serve();
     await run(ep.id, 200, [a]);
-    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as { spent: number; price_per_hour: number };
+    const end = (await (await json("DELETE", `/v1/endpoints/${ep.id}`, undefined, acct.auth)).json()) as {
+      spent: number;
+      price_per_hour: number;
+    };
     expect(end.price_per_hour).toBe(CPU_PRICE);
     expect(end.spent).toBe(cost(90 + 200));
     const fresh = await createEndpoint(acct.auth, { min_instances: 0 });
     expect(fresh.body.price_per_hour).toBe(3_600_000);
-    await env.DB.prepare(`UPDATE models SET pricing = json_set(pricing, '$.micro_usd_per_second.cpu', 100) WHERE slug = ?`).bind(MODEL).run();
+    await env.DB.prepare(
+      `UPDATE models SET pricing = json_set(pricing, '$.micro_usd_per_second.cpu', 100) WHERE slug = ?`,
+    )
+      .bind(MODEL)
+      .run();
     await invalidate(CATALOG_CACHE_KEY);
   });
 

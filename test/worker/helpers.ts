@@ -10,8 +10,17 @@ export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(BASE + path, init));
 }
 
-export function json(method: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return call(path, { method, headers: { "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+export function json(
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return call(path, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 }
 
 export const adminHeaders = { authorization: `Bearer ${ADMIN}` };
@@ -23,7 +32,12 @@ export async function syncCatalog() {
 
 let n = 0;
 export async function newAccount(plan = "free"): Promise<{ id: string; key: string; keyId: string }> {
-  const a = await json("POST", "/admin/v1/accounts", { email: `user${Date.now()}-${n++}@example.com`, plan }, adminHeaders);
+  const a = await json(
+    "POST",
+    "/admin/v1/accounts",
+    { email: `user${Date.now()}-${n++}@example.com`, plan },
+    adminHeaders,
+  );
   expect(a.status).toBe(201);
   const { id } = (await a.json()) as { id: string };
   const k = await json("POST", `/admin/v1/accounts/${id}/keys`, {}, adminHeaders);
@@ -41,13 +55,22 @@ export interface FakeAgent {
 }
 
 /** Drives the agent API exactly as gpu-agent does, from inside the test. */
-export async function newAgent(models = ["background-removal", "nsfw-detector"], gpuClass = "cpu", runtimes = ["builtin"]): Promise<FakeAgent> {
+export async function newAgent(
+  models = ["background-removal", "nsfw-detector"],
+  gpuClass = "cpu",
+  runtimes = ["builtin"],
+): Promise<FakeAgent> {
   const p = await json("POST", "/admin/v1/providers", { name: "p", gpu_classes: [gpuClass] }, adminHeaders);
   const { id: providerId } = (await p.json()) as { id: string };
   const t = await call(`/admin/v1/providers/${providerId}/agent-tokens`, { method: "POST", headers: adminHeaders });
   const { token } = (await t.json()) as { token: string };
   const auth = { authorization: `Bearer ${token}` };
-  const r = await json("POST", "/agent/v1/register", { name: "t", version: "test", gpu_class: gpuClass, gpus: [], runtimes, models, slots: 4 }, auth);
+  const r = await json(
+    "POST",
+    "/agent/v1/register",
+    { name: "t", version: "test", gpu_class: gpuClass, gpus: [], runtimes, models, slots: 4 },
+    auth,
+  );
   expect(r.status).toBe(200);
   const { agent_id } = (await r.json()) as { agent_id: string };
   const headers = { ...auth, "x-agent-id": agent_id };
@@ -79,7 +102,8 @@ export function brokerStub() {
   return env.JOB_BROKER.get(env.JOB_BROKER.idFromName("pool:public"));
 }
 
-export const PNG_1x1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+export const PNG_1x1 =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 /**
  * Waits until the events queue has projected a request's D1 row (an unkeyed submission writes none on its path).

@@ -29,9 +29,12 @@ const d1 = (calls: string[]) => calls.filter((c) => c.startsWith("d1:"));
 describe("binding calls on the hot path (functional: what is called, never how long it takes)", () => {
   it("an async submission with a warm cache makes no D1 call: one ledger call, one broker call, nothing else", async () => {
     const a = await newAccount("pro");
-    const submit = () => traced("/v2/nsfw-detector", {
-      method: "POST", headers: { "content-type": "application/json", "x-api-key": a.key }, body: JSON.stringify({ image: PNG_1x1 }),
-    });
+    const submit = () =>
+      traced("/v2/nsfw-detector", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": a.key },
+        body: JSON.stringify({ image: PNG_1x1 }),
+      });
     // the first call fills the key, plan and catalog caches (and writes the key's last-used time, once a minute)
     expect((await submit()).res.status).toBe(202);
     const { res, before, after } = await submit();
@@ -53,7 +56,9 @@ describe("binding calls on the hot path (functional: what is called, never how l
     const a = await newAccount("pro");
     const b = await newAccount("pro");
     const sub = await traced("/v2/nsfw-detector", {
-      method: "POST", headers: { "content-type": "application/json", "x-api-key": a.key }, body: JSON.stringify({ image: PNG_1x1 }),
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": a.key },
+      body: JSON.stringify({ image: PNG_1x1 }),
     });
     const id = ((await sub.res.json()) as { request_id: string }).request_id;
     const other = await traced(`/v2/requests/${id}/status`, { headers: { "x-api-key": b.key } });
@@ -69,7 +74,8 @@ describe("binding calls on the hot path (functional: what is called, never how l
     for (let round = 0; round < 2; round++) {
       expect((await traced("/v2/nsfw-detector", { method: "POST", headers, body })).res.status).toBe(202);
       const lease = await traced("/agent/v1/lease", {
-        method: "POST", headers: { "content-type": "application/json", ...agent.headers },
+        method: "POST",
+        headers: { "content-type": "application/json", ...agent.headers },
         body: JSON.stringify({ agent_id: agent.id, slots_free: 1, wait_ms: 0 }),
       });
       expect(lease.res.status).toBe(200);
@@ -77,9 +83,13 @@ describe("binding calls on the hot path (functional: what is called, never how l
       expect(job!.inline_inputs?.image?.content_type).toBe("image/png");
       expect(job!.inline_inputs?.image?.data).toBe(PNG_1x1);
       const complete = await traced(`/agent/v1/jobs/${job!.job_id}/complete`, {
-        method: "POST", headers: { "content-type": "application/json", ...agent.headers },
+        method: "POST",
+        headers: { "content-type": "application/json", ...agent.headers },
         body: JSON.stringify({
-          lease_id: job!.lease_id, epoch: job!.epoch, outputs: [], output_json: { nsfw: false },
+          lease_id: job!.lease_id,
+          epoch: job!.epoch,
+          outputs: [],
+          output_json: { nsfw: false },
           metrics: { gpu_ms: 5, load_ms: 0, gpu_class: "cpu" },
         }),
       });
@@ -90,8 +100,10 @@ describe("binding calls on the hot path (functional: what is called, never how l
       expect(d1(complete.before)).toEqual([]);
       // a JSON-only completion: the completion (it checks the lease) and one settle; with files, one lease check
       // first names the owner whose R2 prefix holds them
-      expect(complete.before.filter((c) => !c.startsWith("ledger.") || c === "ledger.settle"))
-        .toEqual(["broker.complete", "ledger.settle"]);
+      expect(complete.before.filter((c) => !c.startsWith("ledger.") || c === "ledger.settle")).toEqual([
+        "broker.complete",
+        "ledger.settle",
+      ]);
     }
   });
 });

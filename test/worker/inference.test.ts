@@ -1,6 +1,16 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PNG_1x1, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog, type FakeAgent } from "./helpers.ts";
+import {
+  PNG_1x1,
+  brokerStub,
+  call,
+  json,
+  newAccount,
+  newAgent,
+  resetBroker,
+  syncCatalog,
+  type FakeAgent,
+} from "./helpers.ts";
 import { runInDurableObject } from "cloudflare:test";
 
 beforeAll(syncCatalog);
@@ -8,7 +18,10 @@ beforeEach(resetBroker);
 
 async function counts() {
   const requests = (await env.DB.prepare("SELECT COUNT(*) AS n FROM requests").first<{ n: number }>())!.n;
-  const jobs = await runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM jobs").one().n);
+  const jobs = await runInDurableObject(
+    brokerStub(),
+    (_i, s) => s.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM jobs").one().n,
+  );
   const blobs = (await env.BLOBS.list()).objects.length;
   return { requests, jobs, blobs };
 }
@@ -18,11 +31,17 @@ async function serve(agent: FakeAgent, output = new Uint8Array([0x89, 0x50, 0x4e
   let jobs = await agent.lease();
   for (let i = 0; jobs.length === 0 && i < 50; i++) jobs = await agent.lease({ wait_ms: 100 });
   const job = jobs[0]!;
-  const put = await call(`/agent/v1/jobs/${job.job_id}/outputs/output.png`, { method: "PUT", headers: { ...agent.headers, "x-lease-id": job.lease_id, "content-type": "image/png" }, body: output });
+  const put = await call(`/agent/v1/jobs/${job.job_id}/outputs/output.png`, {
+    method: "PUT",
+    headers: { ...agent.headers, "x-lease-id": job.lease_id, "content-type": "image/png" },
+    body: output,
+  });
   expect(put.status).toBe(200);
   await new Promise((r) => setTimeout(r, 40)); // the "execution": reported time must fit inside the lease window
   const done = await agent.post(`/agent/v1/jobs/${job.job_id}/complete`, {
-    lease_id: job.lease_id, epoch: job.epoch, outputs: [{ name: "output.png", content_type: "image/png", size: output.byteLength }],
+    lease_id: job.lease_id,
+    epoch: job.epoch,
+    outputs: [{ name: "output.png", content_type: "image/png", size: output.byteLength }],
     metrics: { gpu_ms: gpuMs, load_ms: 0, gpu_class: "cpu" },
   });
   expect(done.status).toBe(200);
@@ -45,10 +64,18 @@ describe("bad input loses nothing", () => {
     expect(body.error.code).toBe("invalid_input");
     expect(body.error.details.fields.map((f) => f.path)).toEqual(expect.arrayContaining(["image", "model"]));
 
-    const badJson = await call("/v2/background-removal", { method: "POST", headers: { ...h, "content-type": "application/json" }, body: "{nope" });
+    const badJson = await call("/v2/background-removal", {
+      method: "POST",
+      headers: { ...h, "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(badJson.status).toBe(400);
 
-    const huge = await call("/v2/background-removal", { method: "POST", headers: { ...h, "content-type": "application/json" }, body: JSON.stringify({ image: "A".repeat(21 * 1024 * 1024) }) });
+    const huge = await call("/v2/background-removal", {
+      method: "POST",
+      headers: { ...h, "content-type": "application/json" },
+      body: JSON.stringify({ image: "A".repeat(21 * 1024 * 1024) }),
+    });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
 
@@ -73,12 +100,21 @@ describe("async requests", () => {
     const h = { "x-api-key": key };
     const sub = await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h);
     expect(sub.status).toBe(202);
-    const s = (await sub.json()) as { request_id: string; status: string; queue_position: number; status_url: string; response_url: string; cancel_url: string };
+    const s = (await sub.json()) as {
+      request_id: string;
+      status: string;
+      queue_position: number;
+      status_url: string;
+      response_url: string;
+      cancel_url: string;
+    };
     expect(s.status).toBe("QUEUED");
     expect(s.queue_position).toBe(0);
     expect(s.status_url).toBe(`http://platform.test/v2/requests/${s.request_id}/status`);
 
-    const second = (await (await json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, h)).json()) as { queue_position: number };
+    const second = (await (await json("POST", "/v2/nsfw-detector", { image: PNG_1x1 }, h)).json()) as {
+      queue_position: number;
+    };
     expect(second.queue_position).toBe(1);
 
     const agent = await newAgent();
@@ -88,17 +124,25 @@ describe("async requests", () => {
     expect(job.input.image).toBe(`/agent/v1/jobs/${s.request_id}/inputs/image`);
     expect(JSON.stringify(job)).not.toContain("acct_");
 
-    const status = (await (await call(`/v2/requests/${s.request_id}/status`, { headers: h })).json()) as { status: string; metrics: { gpu_ms: number; gpu_class: string } };
+    const status = (await (await call(`/v2/requests/${s.request_id}/status`, { headers: h })).json()) as {
+      status: string;
+      metrics: { gpu_ms: number; gpu_class: string };
+    };
     expect(status.status).toBe("COMPLETED");
     expect(status.metrics).toMatchObject({ gpu_ms: 20, gpu_class: "cpu" });
 
-    const result = (await (await call(`/v2/requests/${s.request_id}`, { headers: h })).json()) as { output: { url: string; size: number }[] };
+    const result = (await (await call(`/v2/requests/${s.request_id}`, { headers: h })).json()) as {
+      output: { url: string; size: number }[];
+    };
     const url = new URL(result.output[0]!.url);
     const file = await call(url.pathname + url.search);
     expect(file.status).toBe(200);
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
 
-    url.searchParams.set("sig", url.searchParams.get("sig")!.replace(/^./, (ch) => (ch === "A" ? "B" : "A")));
+    url.searchParams.set(
+      "sig",
+      url.searchParams.get("sig")!.replace(/^./, (ch) => (ch === "A" ? "B" : "A")),
+    );
     expect((await call(url.pathname + url.search)).status).toBe(403);
     expect((await call(`/v2/requests/${s.request_id}/outputs/output.png`)).status).toBe(403);
   });
@@ -106,21 +150,35 @@ describe("async requests", () => {
   it("only the owning account can read or cancel a request", async () => {
     const owner = await newAccount();
     const other = await newAccount();
-    const s = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": owner.key })).json()) as { request_id: string };
+    const s = (await (
+      await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": owner.key })
+    ).json()) as { request_id: string };
     for (const p of [`/v2/requests/${s.request_id}/status`, `/v2/requests/${s.request_id}`]) {
       expect((await call(p, { headers: { "x-api-key": other.key } })).status).toBe(404);
     }
-    expect((await call(`/v2/requests/${s.request_id}/cancel`, { method: "POST", headers: { "x-api-key": other.key } })).status).toBe(404);
-    expect((await call(`/v2/requests/${s.request_id}/status`, { headers: { "x-api-key": owner.key } })).status).toBe(200);
+    expect(
+      (await call(`/v2/requests/${s.request_id}/cancel`, { method: "POST", headers: { "x-api-key": other.key } }))
+        .status,
+    ).toBe(404);
+    expect((await call(`/v2/requests/${s.request_id}/status`, { headers: { "x-api-key": owner.key } })).status).toBe(
+      200,
+    );
   });
 
   it("cancel ends a queued job at once and a second cancel reports it already finished", async () => {
     const { key } = await newAccount();
     const h = { "x-api-key": key };
-    const s = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h)).json()) as { request_id: string };
-    const c1 = (await (await call(`/v2/requests/${s.request_id}/cancel`, { method: "POST", headers: h })).json()) as { outcome: string; status: string };
+    const s = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h)).json()) as {
+      request_id: string;
+    };
+    const c1 = (await (await call(`/v2/requests/${s.request_id}/cancel`, { method: "POST", headers: h })).json()) as {
+      outcome: string;
+      status: string;
+    };
     expect(c1).toMatchObject({ outcome: "cancelled", status: "CANCELLED" });
-    const c2 = (await (await call(`/v2/requests/${s.request_id}/cancel`, { method: "POST", headers: h })).json()) as { outcome: string };
+    const c2 = (await (await call(`/v2/requests/${s.request_id}/cancel`, { method: "POST", headers: h })).json()) as {
+      outcome: string;
+    };
     expect(c2.outcome).toBe("already_completed");
     expect(await (await newAgent()).lease()).toEqual([]);
   });
@@ -128,8 +186,12 @@ describe("async requests", () => {
   it("Idempotency-Key replays the same request, and a different body under the same key is a 409", async () => {
     const { key } = await newAccount();
     const h = { "x-api-key": key, "idempotency-key": "order-42" };
-    const a = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h)).json()) as { request_id: string };
-    const b = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h)).json()) as { request_id: string };
+    const a = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h)).json()) as {
+      request_id: string;
+    };
+    const b = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, h)).json()) as {
+      request_id: string;
+    };
     expect(b.request_id).toBe(a.request_id);
     const c = await json("POST", "/v2/background-removal", { image: PNG_1x1, model: "small" }, h);
     expect(c.status).toBe(409);
@@ -139,7 +201,12 @@ describe("async requests", () => {
   it("Idempotency-Key on a raw image body: the same bytes replay, other bytes conflict", async () => {
     const { key } = await newAccount("pro");
     const bytes = Uint8Array.from(atob(PNG_1x1), (ch) => ch.charCodeAt(0));
-    const send = (body: Uint8Array) => call("/v2/background-removal", { method: "POST", headers: { "x-api-key": key, "idempotency-key": "raw-1", "content-type": "image/png" }, body });
+    const send = (body: Uint8Array) =>
+      call("/v2/background-removal", {
+        method: "POST",
+        headers: { "x-api-key": key, "idempotency-key": "raw-1", "content-type": "image/png" },
+        body,
+      });
     const a = (await (await send(bytes)).json()) as { request_id: string };
     const b = (await (await send(bytes)).json()) as { request_id: string };
     expect(b.request_id).toBe(a.request_id);
@@ -177,7 +244,11 @@ describe("sync requests", () => {
     const { key } = await newAccount();
     const agent = await newAgent();
     const bytes = Uint8Array.from(atob(PNG_1x1), (c) => c.charCodeAt(0));
-    const pending = call("/v1/background-removal", { method: "POST", headers: { "x-api-key": key, "content-type": "image/png" }, body: bytes });
+    const pending = call("/v1/background-removal", {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "image/png" },
+      body: bytes,
+    });
     const job = await serve(agent);
     const input = await call(job.input.image as string, { headers: { ...agent.headers, "x-lease-id": job.lease_id } });
     expect(input.status).toBe(409); // the lease ended with the completion: inputs are only readable under a live lease
@@ -189,7 +260,11 @@ describe("sync requests", () => {
     const agent = await newAgent();
     const pending = json("POST", "/v1/background-removal", { image: PNG_1x1, base64: true }, { "x-api-key": key });
     await serve(agent, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
-    const body = (await (await pending).json()) as { status: string; output: { url: string }[]; output_base64: { data: string }[] };
+    const body = (await (await pending).json()) as {
+      status: string;
+      output: { url: string }[];
+      output_base64: { data: string }[];
+    };
     expect(body.status).toBe("COMPLETED");
     expect(body.output_base64[0]!.data).toBe(btoa("\x89PNG\x01\x02\x03"));
     expect(body.output[0]!.url).toContain("sig=");
@@ -208,16 +283,33 @@ describe("sync requests", () => {
   it("an input the model cannot decode fails the job cleanly with 422", async () => {
     const { key } = await newAccount();
     const agent = await newAgent();
-    const pending = json("POST", "/v1/background-removal", { image: btoa("definitely not an image") }, { "x-api-key": key });
+    const pending = json(
+      "POST",
+      "/v1/background-removal",
+      { image: btoa("definitely not an image") },
+      { "x-api-key": key },
+    );
     let jobs = await agent.lease({ wait_ms: 5000 });
     const job = jobs[0]!;
-    const f = await agent.post(`/agent/v1/jobs/${job.job_id}/fail`, { lease_id: job.lease_id, epoch: job.epoch, kind: "invalid_input", message: "image: could not decode image", retryable: true });
+    const f = await agent.post(`/agent/v1/jobs/${job.job_id}/fail`, {
+      lease_id: job.lease_id,
+      epoch: job.epoch,
+      kind: "invalid_input",
+      message: "image: could not decode image",
+      retryable: true,
+    });
     expect(f.status).toBe(200);
     // One agent's word is not enough (the platform accepted the input): a second agent tries it and agrees.
     const other = await newAgent();
     const [again] = await other.lease({ wait_ms: 5000 });
     expect(again!.job_id).toBe(job.job_id);
-    const f2 = await other.post(`/agent/v1/jobs/${job.job_id}/fail`, { lease_id: again!.lease_id, epoch: again!.epoch, kind: "invalid_input", message: "image: could not decode image", retryable: true });
+    const f2 = await other.post(`/agent/v1/jobs/${job.job_id}/fail`, {
+      lease_id: again!.lease_id,
+      epoch: again!.epoch,
+      kind: "invalid_input",
+      message: "image: could not decode image",
+      retryable: true,
+    });
     expect(f2.status).toBe(200);
     const r = await pending;
     expect(r.status).toBe(422);

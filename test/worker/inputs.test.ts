@@ -9,15 +9,36 @@ const prod = Config.parse({ ENVIRONMENT: "production", PUBLIC_BASE_URL: "https:/
 
 describe("remote image inputs (SSRF guard)", () => {
   it("classifies private, loopback and link-local hosts", () => {
-    for (const h of ["localhost", "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "[::1]", "fd00::1", "100.64.0.1", "0.0.0.0", "2130706433", "metadata.internal", "[::ffff:127.0.0.1]"]) {
+    for (const h of [
+      "localhost",
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "[::1]",
+      "fd00::1",
+      "100.64.0.1",
+      "0.0.0.0",
+      "2130706433",
+      "metadata.internal",
+      "[::ffff:127.0.0.1]",
+    ]) {
       expect(hostRefusal(h), h).not.toBeNull();
     }
-    for (const h of ["example.com", "8.8.8.8", "172.32.0.1", "cdn.images.example.com"]) expect(hostRefusal(h), h).toBeNull();
+    for (const h of ["example.com", "8.8.8.8", "172.32.0.1", "cdn.images.example.com"])
+      expect(hostRefusal(h), h).toBeNull();
   });
 
   it("refuses loopback and plain-http URLs in production before fetching", async () => {
-    for (const url of ["https://127.0.0.1/x.png", "https://169.254.169.254/latest/meta-data", "http://example.com/x.png"]) {
-      await expect(resolveImage(url, "image", prod)).rejects.toSatisfy((e) => e instanceof ApiError && e.code === "invalid_input");
+    for (const url of [
+      "https://127.0.0.1/x.png",
+      "https://169.254.169.254/latest/meta-data",
+      "http://example.com/x.png",
+    ]) {
+      await expect(resolveImage(url, "image", prod)).rejects.toSatisfy(
+        (e) => e instanceof ApiError && e.code === "invalid_input",
+      );
     }
   });
 
@@ -30,6 +51,8 @@ describe("remote image inputs (SSRF guard)", () => {
   });
 
   it("rejects strings that are neither base64 nor URLs", async () => {
-    await expect(resolveImage("not base64 !!", "image", prod)).rejects.toSatisfy((e) => e instanceof ApiError && e.code === "invalid_input");
+    await expect(resolveImage("not base64 !!", "image", prod)).rejects.toSatisfy(
+      (e) => e instanceof ApiError && e.code === "invalid_input",
+    );
   });
 });

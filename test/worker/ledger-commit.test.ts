@@ -4,10 +4,13 @@ import { describe, expect, it } from "vitest";
 import type { AccountLedger, LedgerOp, LedgerOpResult } from "../../src/durable-objects/account-ledger.ts";
 
 const pricing = { kind: "per_gpu_second" as const, rates: { A40: 100 } };
-const stubFor = (name: string) => env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(`${name}-${Date.now()}-${Math.random()}`));
+const stubFor = (name: string) =>
+  env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(`${name}-${Date.now()}-${Math.random()}`));
 type Sql = DurableObjectState["storage"]["sql"];
-const stored = (sql: Sql) => sql.exec<{ deposits: number; spent: number; held: number }>("SELECT deposits, spent, held FROM state").one();
-const pendingSum = (sql: Sql) => sql.exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM holds WHERE status = 'pending'").one().n;
+const stored = (sql: Sql) =>
+  sql.exec<{ deposits: number; spent: number; held: number }>("SELECT deposits, spent, held FROM state").one();
+const pendingSum = (sql: Sql) =>
+  sql.exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM holds WHERE status = 'pending'").one().n;
 const journalRows = (sql: Sql) => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM journal").one().n;
 
 /** A mixed stream of operations: holds that together exceed the balance, settles, voids, duplicates and unknown ids. */
@@ -17,9 +20,25 @@ function workload(n: number): LedgerOp[] {
     const id = `h${Math.floor(i / 3)}`;
     // resolutions lag 15 holds behind, so about 15 are outstanding and the balance runs out now and then
     const lagged = `h${Math.max(0, Math.floor(i / 3) - 15)}`;
-    if (i % 3 === 0) ops.push({ op: "admit", account_id: "acct", plan: "enterprise", req: { id, amount: 50_000 + (i % 7) * 1000, pricing, ttl_ms: 60_000, model_free: false } });
-    else if (i % 3 === 1) ops.push(i % 5 === 0 ? { op: "void", id: lagged, reason: "worker_lost" } : { op: "settle", id: lagged, gpu_ms: (i % 11) * 100, gpu_class: "A40" });
-    else ops.push(i % 4 === 0 ? { op: "settle", id: `h${Math.floor(i / 6)}`, gpu_ms: 5000, gpu_class: "A40" } : { op: "void", id: `missing${i}`, reason: "cancelled" });
+    if (i % 3 === 0)
+      ops.push({
+        op: "admit",
+        account_id: "acct",
+        plan: "enterprise",
+        req: { id, amount: 50_000 + (i % 7) * 1000, pricing, ttl_ms: 60_000, model_free: false },
+      });
+    else if (i % 3 === 1)
+      ops.push(
+        i % 5 === 0
+          ? { op: "void", id: lagged, reason: "worker_lost" }
+          : { op: "settle", id: lagged, gpu_ms: (i % 11) * 100, gpu_class: "A40" },
+      );
+    else
+      ops.push(
+        i % 4 === 0
+          ? { op: "settle", id: `h${Math.floor(i / 6)}`, gpu_ms: 5000, gpu_class: "A40" }
+          : { op: "void", id: `missing${i}`, reason: "cancelled" },
+      );
   }
   return ops;
 }
@@ -31,7 +50,11 @@ const decision = (r: LedgerOpResult) => {
 };
 
 const call = (l: AccountLedger, o: LedgerOp): Promise<LedgerOpResult> =>
-  o.op === "admit" ? l.admit(o.account_id, o.plan, o.req) : o.op === "settle" ? l.settle(o.id, o.gpu_ms, o.gpu_class) : l.void(o.id, o.reason);
+  o.op === "admit"
+    ? l.admit(o.account_id, o.plan, o.req)
+    : o.op === "settle"
+      ? l.settle(o.id, o.gpu_ms, o.gpu_class)
+      : l.void(o.id, o.reason);
 
 describe("ledger group commit", () => {
   it("300 concurrent calls share commits and decide exactly as the same calls made one at a time", async () => {
@@ -56,7 +79,11 @@ describe("ledger group commit", () => {
       const s = stored(state.storage.sql);
       expect(s.deposits - s.spent - s.held).toBeGreaterThanOrEqual(0);
       expect(pendingSum(state.storage.sql)).toBe(s.held);
-      return { out: out.map(decision), state: s, stats: { commits: after.commits - before.commits, operations: after.operations - before.operations } };
+      return {
+        out: out.map(decision),
+        state: s,
+        stats: { commits: after.commits - before.commits, operations: after.operations - before.operations },
+      };
     });
     expect(sequential.stats.operations).toBe(sequential.stats.commits);
     expect(concurrent.stats.operations).toBe(300);
@@ -75,7 +102,10 @@ describe("ledger group commit", () => {
       const sql = state.storage.sql;
       await l.setPlan("acct", "enterprise", { rpm: 1_000_000, in_flight: 100_000 });
       await l.adjust("acct", "enterprise", "credit", "seed", 1_000_000, "test");
-      for (const id of ["a", "b", "c"]) expect((await l.admit("acct", "enterprise", { id, amount: 100_000, pricing, ttl_ms: 60_000, model_free: false })).ok).toBe(true);
+      for (const id of ["a", "b", "c"])
+        expect(
+          (await l.admit("acct", "enterprise", { id, amount: 100_000, pricing, ttl_ms: 60_000, model_free: false })).ok,
+        ).toBe(true);
       const before = { state: stored(sql), journal: journalRows(sql) };
 
       // Fault: the journal write of b's settlement throws, after the hold row and the balances were written.
@@ -118,23 +148,60 @@ describe("ledger group commit", () => {
       for (const t of ["journal", "holds", "state"]) sql.exec(`DROP TABLE ${t}`);
       for (const q of V1_DDL) sql.exec(q);
       const day = new Date().toISOString().slice(0, 10);
-      sql.exec(`INSERT INTO state (id, account_id, plan, limits, deposits, spent, held, total_requests) VALUES (1, 'acct', 'pro', ?, 1000000, 3000, 50000, 7)`, JSON.stringify({ rpm: 50, in_flight: 5, daily_quota: null, free_models_only: false, monthly_credit: 39000000, priority: 10 }));
-      sql.exec(`INSERT INTO holds (id, amount, status, charge, pricing, deadline, day, created_at) VALUES ('p1', 50000, 'pending', 0, ?, ?, ?, 1), ('s1', 9000, 'settled', 3000, ?, 2, ?, 1)`, JSON.stringify(pricing), Date.now() + 60_000, day, JSON.stringify(pricing), day);
-      sql.exec(`INSERT INTO journal (op_id, kind, amount, hold_id, created_at, deposits, spent, held) VALUES ('credit:x', 'credit', 1000000, NULL, 1, 1000000, 0, 0), ('s1:hold', 'hold', 9000, 's1', 1, 1000000, 0, 9000), ('s1:settle', 'settle', 3000, 's1', 1, 1000000, 3000, 0), ('p1:hold', 'hold', 50000, 'p1', 1, 1000000, 3000, 50000)`);
+      sql.exec(
+        `INSERT INTO state (id, account_id, plan, limits, deposits, spent, held, total_requests) VALUES (1, 'acct', 'pro', ?, 1000000, 3000, 50000, 7)`,
+        JSON.stringify({
+          rpm: 50,
+          in_flight: 5,
+          daily_quota: null,
+          free_models_only: false,
+          monthly_credit: 39000000,
+          priority: 10,
+        }),
+      );
+      sql.exec(
+        `INSERT INTO holds (id, amount, status, charge, pricing, deadline, day, created_at) VALUES ('p1', 50000, 'pending', 0, ?, ?, ?, 1), ('s1', 9000, 'settled', 3000, ?, 2, ?, 1)`,
+        JSON.stringify(pricing),
+        Date.now() + 60_000,
+        day,
+        JSON.stringify(pricing),
+        day,
+      );
+      sql.exec(
+        `INSERT INTO journal (op_id, kind, amount, hold_id, created_at, deposits, spent, held) VALUES ('credit:x', 'credit', 1000000, NULL, 1, 1000000, 0, 0), ('s1:hold', 'hold', 9000, 's1', 1, 1000000, 0, 9000), ('s1:settle', 'settle', 3000, 's1', 1, 1000000, 3000, 0), ('p1:hold', 'hold', 50000, 'p1', 1, 1000000, 3000, 50000)`,
+      );
       sql.exec(`INSERT INTO gcra (key, tat) VALUES ('rpm', ?)`, Date.now() + 2400);
       sql.exec(`INSERT INTO daily (day, count) VALUES ('2000-01-01', 40), (?, 2)`, day);
 
       const internals = l as unknown as { migrate: () => void };
       internals.migrate();
       l.reload();
-      const tables = sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name);
+      const tables = sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+        .toArray()
+        .map((r) => r.name);
       expect(tables).not.toContain("gcra");
       expect(tables).not.toContain("daily");
       const s = await l.summary("acct", "pro");
-      expect(s).toMatchObject({ deposits: 1_000_000, spent: 3000, held: 50_000, available: 947_000, in_flight: 1, requests_today: 2, total_requests: 7, plan: "pro" });
+      expect(s).toMatchObject({
+        deposits: 1_000_000,
+        spent: 3000,
+        held: 50_000,
+        available: 947_000,
+        in_flight: 1,
+        requests_today: 2,
+        total_requests: 7,
+        plan: "pro",
+      });
       expect(journalRows(sql)).toBe(4);
       // the GCRA state came along: the burst already used stays used
-      const admitted = await l.admit("acct", "pro", { id: "n1", amount: 1000, pricing, ttl_ms: 60_000, model_free: false });
+      const admitted = await l.admit("acct", "pro", {
+        id: "n1",
+        amount: 1000,
+        pricing,
+        ttl_ms: 60_000,
+        model_free: false,
+      });
       expect(admitted).toMatchObject({ ok: true, replayed: false });
       expect((admitted as { rate: { remaining: number } }).rate.remaining).toBeLessThan(49);
       // the migrated pending hold resolves exactly once; the settled one answers its first outcome

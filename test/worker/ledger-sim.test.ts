@@ -5,7 +5,13 @@ import type { AccountLedger } from "../../src/durable-objects/account-ledger.ts"
 import { prng } from "./prng.ts";
 
 // A seeded PRNG, so a failing seed replays exactly (SIM_SEED=<seed> npm run test:worker).
-type ModelHold = { amount: number; rate: number; status: "pending" | "settled" | "voided" | "expired"; charge: number; deadline: number };
+type ModelHold = {
+  amount: number;
+  rate: number;
+  status: "pending" | "settled" | "voided" | "expired";
+  charge: number;
+  deadline: number;
+};
 
 const STEPS = 10_000;
 const seeds = env.SIM_SEED ? [Number(env.SIM_SEED)] : [1, 2, 3];
@@ -19,7 +25,13 @@ describe("ledger simulation", () => {
         const int = (n: number) => Math.floor(rnd() * n);
         const acct = `sim-${seed}`;
         await ledger.setPlan(acct, "enterprise", { rpm: 1_000_000, in_flight: 100_000 });
-        const model = { deposits: 0, spent: 0, held: 0, holds: new Map<string, ModelHold>(), ops: new Map<string, number>() };
+        const model = {
+          deposits: 0,
+          spent: 0,
+          held: 0,
+          holds: new Map<string, ModelHold>(),
+          ops: new Map<string, number>(),
+        };
         let clock = Date.now();
         const ids: string[] = [];
         const trace: string[] = [];
@@ -27,13 +39,17 @@ describe("ledger simulation", () => {
         let reloads = 0;
 
         const check = (step: number) => {
-          const s = state.storage.sql.exec<{ deposits: number; spent: number; held: number }>("SELECT deposits, spent, held FROM state").one();
+          const s = state.storage.sql
+            .exec<{ deposits: number; spent: number; held: number }>("SELECT deposits, spent, held FROM state")
+            .one();
           const available = s.deposits - s.spent - s.held;
           const ctx = `seed ${seed} step ${step}: ${trace.slice(-3).join(" | ")}`;
           expect(s.deposits, ctx).toBe(available + s.held + s.spent);
           expect(available, ctx).toBeGreaterThanOrEqual(0);
           expect(s, ctx).toEqual({ deposits: model.deposits, spent: model.spent, held: model.held });
-          const pending = state.storage.sql.exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM holds WHERE status = 'pending'").one().n;
+          const pending = state.storage.sql
+            .exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM holds WHERE status = 'pending'")
+            .one().n;
           expect(pending, ctx).toBe(s.held);
         };
 
@@ -66,12 +82,20 @@ describe("ledger simulation", () => {
             const amount = rate * secs;
             const ttl = rnd() < 0.3 ? 1000 + int(10_000) : 3_600_000;
             trace.push(`reserve ${id} ${amount}`);
-            const res = await ledger.admit(acct, "enterprise", { id, amount, pricing: { kind: "per_gpu_second", rates: { A40: rate } }, ttl_ms: ttl, model_free: false });
+            const res = await ledger.admit(acct, "enterprise", {
+              id,
+              amount,
+              pricing: { kind: "per_gpu_second", rates: { A40: rate } },
+              ttl_ms: ttl,
+              model_free: false,
+            });
             const available = model.deposits - model.spent - model.held;
             expect(res.ok, `reserve ${amount} with ${available} available`).toBe(available >= amount);
             outcomes[res.ok ? "accepted" : "refused"]++;
             if (res.ok) {
-              const deadline = state.storage.sql.exec<{ deadline: number }>("SELECT deadline FROM holds WHERE id = ?", id).one().deadline;
+              const deadline = state.storage.sql
+                .exec<{ deadline: number }>("SELECT deadline FROM holds WHERE id = ?", id)
+                .one().deadline;
               model.holds.set(id, { amount, rate, status: "pending", charge: 0, deadline });
               model.held += amount;
               ids.push(id);
@@ -80,7 +104,12 @@ describe("ledger simulation", () => {
             // settle below, at or above the hold; sometimes a duplicate or a late settle after void/expiry
             const id = ids[int(ids.length)]!;
             const h = model.holds.get(id)!;
-            const gpuMs = [0, int(h.amount / h.rate) * 1000, Math.floor((h.amount / h.rate) * 1000), (h.amount / h.rate) * 1000 * (1 + int(5))][int(4)]!;
+            const gpuMs = [
+              0,
+              int(h.amount / h.rate) * 1000,
+              Math.floor((h.amount / h.rate) * 1000),
+              (h.amount / h.rate) * 1000 * (1 + int(5)),
+            ][int(4)]!;
             trace.push(`settle ${id} ${gpuMs}`);
             const res = await ledger.settle(id, Math.round(gpuMs), "A40");
             if (!("error" in res)) {
@@ -122,7 +151,14 @@ describe("ledger simulation", () => {
             // bad amounts never change state
             const bad = [-1, 0.5, Number.NaN, 2 ** 53, Number.POSITIVE_INFINITY][int(5)]!;
             trace.push(`bad ${bad}`);
-            const res = await ledger.adjust(acct, "enterprise", rnd() < 0.5 ? "credit" : "debit", `bad${step}`, bad, "sim");
+            const res = await ledger.adjust(
+              acct,
+              "enterprise",
+              rnd() < 0.5 ? "credit" : "debit",
+              `bad${step}`,
+              bad,
+              "sim",
+            );
             expect(res.ok).toBe(false);
             const s2 = await ledger.settle(ids[0] ?? "none", bad, "A40");
             expect("error" in s2 && s2.error).toBeTruthy();

@@ -13,12 +13,16 @@ const H100_RATE = 1400; // micro-USD per GPU-second (models/sdxl1.0-txt2img/mani
 
 async function account(key: string) {
   return (await (await call("/v1/account", { headers: { "x-api-key": key } })).json()) as {
-    held: number; available: number; spent: number; in_flight: number;
+    held: number;
+    available: number;
+    spent: number;
+    in_flight: number;
   };
 }
 
 async function providerOf(agentId: string): Promise<string> {
-  const row = await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?").bind(agentId)
+  const row = await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?")
+    .bind(agentId)
     .first<{ p: string }>();
   return row!.p;
 }
@@ -29,17 +33,28 @@ const earnings = async (provider: string) =>
 /** The fail call gpu-agent/src/job.ts makes when the classifier blocks an output (real classifier score shape). */
 function blockedFail(job: { lease_id: string; epoch: number }, metrics: Record<string, unknown>) {
   return {
-    lease_id: job.lease_id, epoch: job.epoch, kind: "content_moderated", retryable: false,
+    lease_id: job.lease_id,
+    epoch: job.epoch,
+    kind: "content_moderated",
+    retryable: false,
     message: "output blocked by moderation: output.png scored 0.9312 (threshold 0.5)",
     moderation: {
-      policy: "block", threshold: 0.5, flagged: true,
-      outputs: [{
-        name: "output.png", nsfw_score: 0.9312, flagged: true,
-        predictions: [
-          { className: "Porn", probability: 0.8801 }, { className: "Sexy", probability: 0.0511 },
-          { className: "Neutral", probability: 0.0512 }, { className: "Drawing", probability: 0.0176 },
-        ],
-      }],
+      policy: "block",
+      threshold: 0.5,
+      flagged: true,
+      outputs: [
+        {
+          name: "output.png",
+          nsfw_score: 0.9312,
+          flagged: true,
+          predictions: [
+            { className: "Porn", probability: 0.8801 },
+            { className: "Sexy", probability: 0.0511 },
+            { className: "Neutral", probability: 0.0512 },
+            { className: "Drawing", probability: 0.0176 },
+          ],
+        },
+      ],
     },
     metrics,
   };
@@ -93,7 +108,12 @@ describe("a blocked output after valid work", () => {
     const usage = await failedRow(a.key, job.job_id);
     expect(usage).toMatchObject({ cost: 0, error: { kind: "content_moderated", code: "content_moderated" } });
     await billing(env).resolve(a.id, job.job_id, {
-      status: "FAILED", gpu_ms: 100, gpu_class: "H100", reason: "content_moderated", agent_id: agent.id, model: SDXL,
+      status: "FAILED",
+      gpu_ms: 100,
+      gpu_class: "H100",
+      reason: "content_moderated",
+      agent_id: agent.id,
+      model: SDXL,
     });
     expect(await earnings(provider)).toMatchObject({ earned: share, platform_paid: share, jobs: 1 });
     expect(await account(a.key)).toMatchObject({ held: 0, spent: before.spent, available: before.available });
@@ -101,7 +121,8 @@ describe("a blocked output after valid work", () => {
     // Σ charges == Σ provider earnings + platform revenue, the platform's revenue down by the share it paid
     await runInDurableObject(ledgerOf(a.id), async (_l, state) => {
       const settled = state.storage.sql
-        .exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM journal WHERE kind = 'settle'").one().n;
+        .exec<{ n: number }>("SELECT COALESCE(SUM(amount), 0) AS n FROM journal WHERE kind = 'settle'")
+        .one().n;
       const sp = state.storage.sql
         .exec<{ c: number; e: number; f: number }>("SELECT SUM(charge) AS c, SUM(earn) AS e, SUM(fee) AS f FROM splits")
         .one();
@@ -109,7 +130,8 @@ describe("a blocked output after valid work", () => {
       expect(sp).toEqual({ c: 0, e: share, f: -share });
       expect(sp.c).toBe(sp.e + sp.f);
     });
-    const row = await env.DB.prepare("SELECT gpu_ms, gpu_class, cost FROM requests WHERE id = ?").bind(job.job_id)
+    const row = await env.DB.prepare("SELECT gpu_ms, gpu_class, cost FROM requests WHERE id = ?")
+      .bind(job.job_id)
       .first<{ gpu_ms: number; gpu_class: string; cost: number }>();
     expect(row).toEqual({ gpu_ms: 100, gpu_class: "H100", cost: 0 });
   });
@@ -120,11 +142,14 @@ describe("a blocked output after valid work", () => {
     const provider = await providerOf(agent.id);
     const job = await sdxlJob(a.key, agent);
     const claim = 3_600_000;
-    const f = await agent.post(`/agent/v1/jobs/${job.job_id}/fail`,
-      blockedFail(job, { gpu_ms: claim, load_ms: claim, gpu_class: "H100", gpu_count: 1 }));
+    const f = await agent.post(
+      `/agent/v1/jobs/${job.job_id}/fail`,
+      blockedFail(job, { gpu_ms: claim, load_ms: claim, gpu_class: "H100", gpu_count: 1 }),
+    );
     expect(f.status).toBe(200);
     await failedRow(a.key, job.job_id);
-    const row = (await env.DB.prepare("SELECT gpu_ms FROM requests WHERE id = ?").bind(job.job_id)
+    const row = (await env.DB.prepare("SELECT gpu_ms FROM requests WHERE id = ?")
+      .bind(job.job_id)
       .first<{ gpu_ms: number }>())!;
     // the broker saw the lease for far less than an hour: what it pays for is the window, not the claim
     expect(row.gpu_ms).toBeLessThan(claim);
@@ -137,8 +162,10 @@ describe("a blocked output after valid work", () => {
     const b = await newAccount("pro");
     const before = await account(b.key);
     const job2 = await sdxlJob(b.key, other);
-    const f2 = await other.post(`/agent/v1/jobs/${job2.job_id}/fail`,
-      blockedFail(job2, { gpu_ms: 10, load_ms: 0, gpu_class: "A40", gpu_count: 1 }));
+    const f2 = await other.post(
+      `/agent/v1/jobs/${job2.job_id}/fail`,
+      blockedFail(job2, { gpu_ms: 10, load_ms: 0, gpu_class: "A40", gpu_count: 1 }),
+    );
     expect(f2.status).toBe(200);
     expect(await failedRow(b.key, job2.job_id)).toMatchObject({ cost: 0 });
     expect(await earnings(otherProvider)).toMatchObject({ earned: 0, platform_paid: 0, jobs: 0 });
@@ -149,8 +176,10 @@ describe("a blocked output after valid work", () => {
     const a = await newAccount("pro");
     const agent = await newAgent([SDXL], "H100", ["comfyui"]);
     const job = await sdxlJob(a.key, agent);
-    const bad = await agent.post(`/agent/v1/jobs/${job.job_id}/fail`,
-      blockedFail(job, { gpu_ms: -5, load_ms: 0, gpu_class: "H100" }));
+    const bad = await agent.post(
+      `/agent/v1/jobs/${job.job_id}/fail`,
+      blockedFail(job, { gpu_ms: -5, load_ms: 0, gpu_class: "H100" }),
+    );
     expect(bad.status).toBe(400);
     expect((await account(a.key)).in_flight).toBe(1);
   });
@@ -194,8 +223,12 @@ describe("the caller's moderation choice, within the plan's allowance", () => {
 
     const free = await newAccount("free");
     const cpu = await newAgent();
-    const r = await json("POST", "/v2/background-removal",
-      { image: PNG_1x1, moderation: { policy: "block", threshold: 0.3 } }, { "x-api-key": free.key });
+    const r = await json(
+      "POST",
+      "/v2/background-removal",
+      { image: PNG_1x1, moderation: { policy: "block", threshold: 0.3 } },
+      { "x-api-key": free.key },
+    );
     expect(r.status).toBe(202);
     const [strict] = await cpu.lease({ wait_ms: 3000 });
     expect(strict!.moderation).toEqual({ policy: "block", threshold: 0.3 });
@@ -203,8 +236,13 @@ describe("the caller's moderation choice, within the plan's allowance", () => {
 
   it("free cannot loosen the threshold past the default", async () => {
     const free = await newAccount("free");
-    await refusedWithNothingHeld(free.key, { policy: "block", threshold: 0.6 }, 403, "moderation_not_allowed",
-      "background-removal");
+    await refusedWithNothingHeld(
+      free.key,
+      { policy: "block", threshold: 0.6 },
+      403,
+      "moderation_not_allowed",
+      "background-removal",
+    );
   });
 });
 

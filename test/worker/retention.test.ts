@@ -1,9 +1,24 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import { runRetention } from "../../src/services/retention.ts";
-import { PNG_1x1, brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog, type FakeAgent } from "./helpers.ts";
+import {
+  PNG_1x1,
+  brokerStub,
+  call,
+  json,
+  newAccount,
+  newAgent,
+  resetBroker,
+  syncCatalog,
+  type FakeAgent,
+} from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
@@ -24,24 +39,49 @@ async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean): Promise<T> 
   return v;
 }
 
-const row = (id: string) => env.DB.prepare("SELECT status, completed_at, files_deleted_at FROM requests WHERE id = ?").bind(id)
-  .first<{ status: string; completed_at: number | null; files_deleted_at: number | null }>();
+const row = (id: string) =>
+  env.DB.prepare("SELECT status, completed_at, files_deleted_at FROM requests WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; completed_at: number | null; files_deleted_at: number | null }>();
 
 /** A finished request with one input and one output in R2, projected to D1 by the events queue. */
 async function finished(agent: FakeAgent, key: string, accountId: string) {
-  const sub = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })).json()) as { request_id: string };
+  const sub = (await (
+    await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })
+  ).json()) as { request_id: string };
   const id = sub.request_id;
   const prefix = `accounts/${accountId}/requests/${id}/`;
   // a small input travels inside the job; its R2 copy (for the console) is written just after the answer
-  expect(await until(() => keys(prefix), (k) => k.length === 1)).toEqual([`${prefix}inputs/image`]);
+  expect(
+    await until(
+      () => keys(prefix),
+      (k) => k.length === 1,
+    ),
+  ).toEqual([`${prefix}inputs/image`]);
   let jobs = await agent.lease();
   for (let i = 0; jobs.length === 0 && i < 50; i++) jobs = await agent.lease({ wait_ms: 100 });
   const job = jobs[0]!;
-  const put = await call(`/agent/v1/jobs/${id}/outputs/output.png`, { method: "PUT", headers: { ...agent.headers, "x-lease-id": job.lease_id, "content-type": "image/png" }, body: PNG });
+  const put = await call(`/agent/v1/jobs/${id}/outputs/output.png`, {
+    method: "PUT",
+    headers: { ...agent.headers, "x-lease-id": job.lease_id, "content-type": "image/png" },
+    body: PNG,
+  });
   expect(put.status).toBe(200);
-  const done = await agent.post(`/agent/v1/jobs/${id}/complete`, { lease_id: job.lease_id, epoch: job.epoch, outputs: [{ name: "output.png", content_type: "image/png", size: PNG.byteLength }], metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" } });
+  const done = await agent.post(`/agent/v1/jobs/${id}/complete`, {
+    lease_id: job.lease_id,
+    epoch: job.epoch,
+    outputs: [{ name: "output.png", content_type: "image/png", size: PNG.byteLength }],
+    metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" },
+  });
   expect(done.status).toBe(200);
-  expect((await until(() => row(id), (r) => r?.status === "COMPLETED"))?.status).toBe("COMPLETED");
+  expect(
+    (
+      await until(
+        () => row(id),
+        (r) => r?.status === "COMPLETED",
+      )
+    )?.status,
+  ).toBe("COMPLETED");
   return { id, prefix };
 }
 
@@ -50,21 +90,48 @@ describe("inputs are deleted when their job ends", () => {
     const { id: accountId, key } = await newAccount("pro");
     const agent = await newAgent();
     const done = await finished(agent, key, accountId);
-    expect(await until(() => keys(done.prefix), (k) => k.length === 1)).toEqual([`${done.prefix}outputs/output.png`]);
+    expect(
+      await until(
+        () => keys(done.prefix),
+        (k) => k.length === 1,
+      ),
+    ).toEqual([`${done.prefix}outputs/output.png`]);
 
-    const c = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })).json()) as { request_id: string };
+    const c = (await (
+      await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })
+    ).json()) as { request_id: string };
     const cPrefix = `accounts/${accountId}/requests/${c.request_id}/`;
     expect(await keys(cPrefix)).toHaveLength(1);
-    expect((await call(`/v2/requests/${c.request_id}/cancel`, { method: "POST", headers: { "x-api-key": key } })).status).toBe(200);
-    expect(await until(() => keys(cPrefix), (k) => k.length === 0)).toEqual([]);
+    expect(
+      (await call(`/v2/requests/${c.request_id}/cancel`, { method: "POST", headers: { "x-api-key": key } })).status,
+    ).toBe(200);
+    expect(
+      await until(
+        () => keys(cPrefix),
+        (k) => k.length === 0,
+      ),
+    ).toEqual([]);
 
-    const f = (await (await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })).json()) as { request_id: string };
+    const f = (await (
+      await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })
+    ).json()) as { request_id: string };
     const fPrefix = `accounts/${accountId}/requests/${f.request_id}/`;
     const [job] = await agent.lease();
     expect(job!.job_id).toBe(f.request_id);
-    const fail = await agent.post(`/agent/v1/jobs/${f.request_id}/fail`, { lease_id: job!.lease_id, epoch: job!.epoch, kind: "oom", message: "out of memory", retryable: false });
+    const fail = await agent.post(`/agent/v1/jobs/${f.request_id}/fail`, {
+      lease_id: job!.lease_id,
+      epoch: job!.epoch,
+      kind: "oom",
+      message: "out of memory",
+      retryable: false,
+    });
     expect(fail.status).toBe(200);
-    expect(await until(() => keys(fPrefix), (k) => k.length === 0)).toEqual([]);
+    expect(
+      await until(
+        () => keys(fPrefix),
+        (k) => k.length === 0,
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -73,10 +140,18 @@ describe("retention sweep", () => {
     const { id: accountId, key } = await newAccount("pro");
     const agent = await newAgent();
     const { id, prefix } = await finished(agent, key, accountId);
-    await until(() => keys(prefix), (k) => k.length === 1);
+    await until(
+      () => keys(prefix),
+      (k) => k.length === 1,
+    );
     const now = Date.now();
-    const journal = () => runInDurableObject(env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)), (_i, s) =>
-      s.storage.sql.exec<{ op_id: string }>("SELECT op_id FROM journal WHERE op_id LIKE ? ORDER BY op_id", `${id}%`).toArray().map((r) => r.op_id));
+    const journal = () =>
+      runInDurableObject(env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)), (_i, s) =>
+        s.storage.sql
+          .exec<{ op_id: string }>("SELECT op_id FROM journal WHERE op_id LIKE ? ORDER BY op_id", `${id}%`)
+          .toArray()
+          .map((r) => r.op_id),
+      );
     const entries = await journal();
     expect(entries.length).toBeGreaterThanOrEqual(2); // the hold and its settlement
 
@@ -91,9 +166,14 @@ describe("retention sweep", () => {
     expect(await keys(prefix)).toEqual([]);
     expect((await row(id))!.files_deleted_at).toBe(now + 8 * DAY);
     expect((await call(`/v2/requests/${id}/status`, { headers: { "x-api-key": key } })).status).toBe(404);
-    const inBroker = await runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE id = ?", id).one().n);
+    const inBroker = await runInDurableObject(
+      brokerStub(),
+      (_i, s) => s.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE id = ?", id).one().n,
+    );
     expect(inBroker).toBe(0);
-    const usage = (await (await call("/v1/usage", { headers: { "x-api-key": key } })).json()) as { data: { request_id: string }[] };
+    const usage = (await (await call("/v1/usage", { headers: { "x-api-key": key } })).json()) as {
+      data: { request_id: string }[];
+    };
     expect(usage.data.map((u) => u.request_id)).toContain(id);
 
     // A second run the same day finds nothing more to do for this request.
@@ -112,10 +192,15 @@ describe("retention sweep", () => {
     const agent = await newAgent();
     const old = await finished(agent, key, accountId);
     const fresh = await finished(agent, key, accountId);
-    await until(() => keys(old.prefix), (k) => k.length === 1);
+    await until(
+      () => keys(old.prefix),
+      (k) => k.length === 1,
+    );
     const past = Date.now() - 8 * DAY;
     await env.DB.prepare("UPDATE requests SET completed_at = ? WHERE id = ?").bind(past, old.id).run();
-    await runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec("UPDATE jobs SET finished_at = ? WHERE id = ?", past, old.id));
+    await runInDurableObject(brokerStub(), (_i, s) =>
+      s.storage.sql.exec("UPDATE jobs SET finished_at = ? WHERE id = ?", past, old.id),
+    );
 
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" }), env, ctx);
@@ -123,7 +208,12 @@ describe("retention sweep", () => {
 
     expect(await keys(old.prefix)).toEqual([]);
     expect((await row(old.id))!.files_deleted_at).not.toBeNull();
-    const jobs = await runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec<{ id: string }>("SELECT id FROM jobs").toArray().map((r) => r.id));
+    const jobs = await runInDurableObject(brokerStub(), (_i, s) =>
+      s.storage.sql
+        .exec<{ id: string }>("SELECT id FROM jobs")
+        .toArray()
+        .map((r) => r.id),
+    );
     expect(jobs).not.toContain(old.id);
     expect(jobs).toContain(fresh.id);
     expect(await keys(fresh.prefix)).toEqual([`${fresh.prefix}outputs/output.png`]);

@@ -6,7 +6,16 @@ import { config } from "../../src/env.ts";
 import { D1Catalog } from "../../src/services/catalog.ts";
 import { RequestService } from "../../src/services/requests.ts";
 import { broker } from "../../src/services/broker.ts";
-import { PNG_1x1, brokerStub, call, newAccount, newAgent, resetBroker, syncCatalog, type FakeAgent } from "./helpers.ts";
+import {
+  PNG_1x1,
+  brokerStub,
+  call,
+  newAccount,
+  newAgent,
+  resetBroker,
+  syncCatalog,
+  type FakeAgent,
+} from "./helpers.ts";
 import { FaultPlan, InjectedFault, type FaultMode } from "./support/faults.ts";
 
 beforeAll(syncCatalog);
@@ -18,14 +27,37 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function submitWith(plan: FaultPlan, accountId: string, idempotencyKey?: string) {
   const model = (await new D1Catalog(env).get("background-removal"))!;
   const svc = new RequestService(plan.wrap(env), config(env));
-  return svc.submit({ id: accountId, plan: "pro", keyId: "k" }, model, { image: PNG_1x1 }, { mode: "async", base: "http://platform.test", ...(idempotencyKey ? { idempotencyKey } : {}) });
+  return svc.submit(
+    { id: accountId, plan: "pro", keyId: "k" },
+    model,
+    { image: PNG_1x1 },
+    { mode: "async", base: "http://platform.test", ...(idempotencyKey ? { idempotencyKey } : {}) },
+  );
 }
 
 type Hold = { id: string; status: string };
-const holds = (account: string) => runInDurableObject(ledgerStub(account), (_i, s) => s.storage.sql.exec<Hold>("SELECT id, status FROM holds").toArray());
-const journal = (account: string, id: string) => runInDurableObject(ledgerStub(account), (_i, s) => s.storage.sql.exec<{ kind: string }>("SELECT kind FROM journal WHERE hold_id = ? ORDER BY seq", id).toArray().map((r) => r.kind));
-const job = (id: string) => runInDurableObject(brokerStub(), (_i, s) => s.storage.sql.exec<{ status: string }>("SELECT status FROM jobs WHERE id = ?", id).toArray()[0] ?? null);
-const rows = async (account: string) => (await env.DB.prepare("SELECT id, status FROM requests WHERE account_id = ?").bind(account).all<{ id: string; status: string }>()).results;
+const holds = (account: string) =>
+  runInDurableObject(ledgerStub(account), (_i, s) =>
+    s.storage.sql.exec<Hold>("SELECT id, status FROM holds").toArray(),
+  );
+const journal = (account: string, id: string) =>
+  runInDurableObject(ledgerStub(account), (_i, s) =>
+    s.storage.sql
+      .exec<{ kind: string }>("SELECT kind FROM journal WHERE hold_id = ? ORDER BY seq", id)
+      .toArray()
+      .map((r) => r.kind),
+  );
+const job = (id: string) =>
+  runInDurableObject(
+    brokerStub(),
+    (_i, s) => s.storage.sql.exec<{ status: string }>("SELECT status FROM jobs WHERE id = ?", id).toArray()[0] ?? null,
+  );
+const rows = async (account: string) =>
+  (
+    await env.DB.prepare("SELECT id, status FROM requests WHERE account_id = ?")
+      .bind(account)
+      .all<{ id: string; status: string }>()
+  ).results;
 
 /** The request row an unkeyed submission's job carries reaches D1 through the events queue. */
 async function projected(id: string) {
@@ -43,7 +75,13 @@ async function drain(agent: FakeAgent) {
     if (jobs.length === 0) return;
     for (const j of jobs) {
       await sleep(5);
-      const r = await agent.post(`/agent/v1/jobs/${j.job_id}/complete`, { lease_id: j.lease_id, epoch: j.epoch, outputs: [], output_json: { ok: true }, metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" } });
+      const r = await agent.post(`/agent/v1/jobs/${j.job_id}/complete`, {
+        lease_id: j.lease_id,
+        epoch: j.epoch,
+        outputs: [],
+        output_json: { ok: true },
+        metrics: { gpu_ms: 1, load_ms: 0, gpu_class: "cpu" },
+      });
       expect(r.status).toBe(200);
     }
   }
@@ -55,7 +93,9 @@ async function drain(agent: FakeAgent) {
  * nothing is held or in flight, and the money adds up.
  */
 async function checkRecovered(account: string, answered: string | null, agent: FakeAgent, label = "") {
-  const reconciled = await runInDurableObject(ledgerStub(account), (i: AccountLedger) => i.reconcile(Date.now() + 120_000));
+  const reconciled = await runInDurableObject(ledgerStub(account), (i: AccountLedger) =>
+    i.reconcile(Date.now() + 120_000),
+  );
   // a hold still pending after the reconciler pays for a job that exists (a hold voided at once needs none)
   const pendingHolds = (await holds(account)).filter((h) => h.status === "pending").map((h) => h.id);
   await drain(agent);
@@ -63,7 +103,10 @@ async function checkRecovered(account: string, answered: string | null, agent: F
   const ids = new Set([...pendingHolds, ...(await rows(account)).map((r) => r.id), ...(answered ? [answered] : [])]);
   for (const id of ids) {
     const j = await job(id);
-    expect(j, `${label}: request ${id} has a job (hold: ${hs.some((h) => h.id === id)}, answered: ${answered === id})`).not.toBeNull();
+    expect(
+      j,
+      `${label}: request ${id} has a job (hold: ${hs.some((h) => h.id === id)}, answered: ${answered === id})`,
+    ).not.toBeNull();
     expect(["COMPLETED", "FAILED", "CANCELLED"]).toContain(j!.status);
   }
   for (const h of hs) {
@@ -96,7 +139,13 @@ describe("a fault at any await of the submit path loses nothing", () => {
     const steps = clean.calls;
     // the idempotency lookup, the hold, the keyed request row, the job, then the console's copy of the small input
     // (the input itself travels inside the job)
-    expect(steps).toEqual(["d1:select \"id\", \"pool\",", "ledger.admit", "d1:insert into \"requests\"", "broker.enqueue", "r2.put"]);
+    expect(steps).toEqual([
+      'd1:select "id", "pool",',
+      "ledger.admit",
+      'd1:insert into "requests"',
+      "broker.enqueue",
+      "r2.put",
+    ]);
     const agent = await newAgent(["background-removal"]);
     await drain(agent);
     let scenarios = 0;
@@ -163,13 +212,27 @@ describe("a fault at any await of the submit path loses nothing", () => {
     expect(r).toEqual({ confirmed: 0, voided: 1 });
     expect((await job(h!.id))!.status).toBe("FAILED");
     // a late enqueue of the same id finds the failed job; it does not queue it again
-    const late = await broker(env, "public").enqueue({ id: h!.id, account_id: account, model: "background-removal", runtime: "builtin", gpu_classes: ["cpu"], input: {}, priority: 1, exec_timeout_ms: 1000, ttl_ms: 1000 });
+    const late = await broker(env, "public").enqueue({
+      id: h!.id,
+      account_id: account,
+      model: "background-removal",
+      runtime: "builtin",
+      gpu_classes: ["cpu"],
+      input: {},
+      priority: 1,
+      exec_timeout_ms: 1000,
+      ttl_ms: 1000,
+    });
     expect(late.status).toBe("FAILED");
     expect(await agent.lease()).toEqual([]);
     expect(await journal(account, h!.id)).toEqual(["hold", "void"]);
     // reconciling again changes nothing
-    expect(await runInDurableObject(ledgerStub(account), (i: AccountLedger) => i.reconcile(Date.now() + 120_000))).toEqual({ confirmed: 0, voided: 0 });
-    const acct = (await (await call("/v1/account", { headers: { "x-api-key": (await newAccount()).key } })).json()) as { held: number };
+    expect(
+      await runInDurableObject(ledgerStub(account), (i: AccountLedger) => i.reconcile(Date.now() + 120_000)),
+    ).toEqual({ confirmed: 0, voided: 0 });
+    const acct = (await (await call("/v1/account", { headers: { "x-api-key": (await newAccount()).key } })).json()) as {
+      held: number;
+    };
     expect(acct.held).toBe(0);
   });
 });

@@ -5,8 +5,12 @@ import { MODEL_BY_SLUG } from "../../schemas/catalog.ts";
 
 /** The models' own JSON Schemas, from their manifests under models/. */
 const schemaOf = (slug: string) => MODEL_BY_SLUG.get(slug)!.input_schema;
-const info = (slug: string, output_type: ModelInfo["output_type"], allowed = true, reason?: string): ModelInfo =>
-  ({ input_schema: schemaOf(slug), output_type, allowed, ...(reason ? { reason } : {}) });
+const info = (slug: string, output_type: ModelInfo["output_type"], allowed = true, reason?: string): ModelInfo => ({
+  input_schema: schemaOf(slug),
+  output_type,
+  allowed,
+  ...(reason ? { reason } : {}),
+});
 const catalog: Record<string, ModelInfo> = {
   "background-removal": info("background-removal", "image"),
   "nsfw-detector": info("nsfw-detector", "json"),
@@ -23,7 +27,10 @@ const example = () => ({
   inputs: { image: { type: "image" }, background: { type: "string", default: "#ffffff" } },
   nodes: {
     cutout: { model: "background-removal", input: { image: { $ref: "inputs.image" } } },
-    flat: { model: "image-composite", input: { image: { $ref: "nodes.cutout.output" }, background: { $ref: "inputs.background" } } },
+    flat: {
+      model: "image-composite",
+      input: { image: { $ref: "nodes.cutout.output" }, background: { $ref: "inputs.background" } },
+    },
     check: { model: "nsfw-detector", input: { image: { $ref: "nodes.flat.output" } } },
   },
   outputs: { image: { $ref: "nodes.flat.output" }, safety: { $ref: "nodes.check.json" } },
@@ -44,7 +51,8 @@ describe("workflow definition: happy", () => {
     expect(parseRef("nodes.a.outputs.2")).toEqual({ kind: "output", node: "a", index: 2 });
     expect(parseRef("nodes.a.json")).toEqual({ kind: "json", node: "a", path: [] });
     expect(parseRef("nodes.a.json.x.y")).toEqual({ kind: "json", node: "a", path: ["x", "y"] });
-    for (const bad of ["inputs", "nodes.a", "nodes.a.outputs.x", "nodes.a.output.0", "foo.a", "nodes.a.json..x"]) expect(parseRef(bad)).toBeNull();
+    for (const bad of ["inputs", "nodes.a", "nodes.a.outputs.x", "nodes.a.output.0", "foo.a", "nodes.a.json..x"])
+      expect(parseRef(bad)).toBeNull();
   });
 
   it("templates and json refs into text fields are fine; the longest path weighs the deadline", () => {
@@ -67,7 +75,9 @@ describe("workflow definition: happy", () => {
 describe("workflow definition: every error kind, with pointers", () => {
   it("invalid_format: the shape itself", () => {
     expect(codes({ nodes: { a: { model: 3 } }, outputs: {} })).toContain("invalid_format /nodes/a/model");
-    expect(codes({ inputs: { x: { type: "color" } }, nodes: {}, outputs: {} })[0]).toMatch(/^invalid_format \/inputs\/x/);
+    expect(codes({ inputs: { x: { type: "color" } }, nodes: {}, outputs: {} })[0]).toMatch(
+      /^invalid_format \/inputs\/x/,
+    );
   });
 
   it("no_nodes and no_outputs", () => {
@@ -76,7 +86,8 @@ describe("workflow definition: every error kind, with pointers", () => {
 
   it("too_many_nodes: 33 is one too many", () => {
     const nodes: Record<string, unknown> = {};
-    for (let i = 0; i < 33; i++) nodes[`n${i}`] = { model: "nsfw-detector", input: { image: { $ref: "inputs.image" } } };
+    for (let i = 0; i < 33; i++)
+      nodes[`n${i}`] = { model: "nsfw-detector", input: { image: { $ref: "inputs.image" } } };
     const d = { inputs: { image: { type: "image" } }, nodes, outputs: { o: { $ref: "nodes.n0.json" } } };
     expect(codes(d)).toEqual(["too_many_nodes /nodes"]);
     delete nodes.n32;
@@ -84,7 +95,11 @@ describe("workflow definition: every error kind, with pointers", () => {
   });
 
   it("invalid_node_id and invalid_name", () => {
-    const d = example() as { nodes: Record<string, unknown>; outputs: Record<string, unknown>; inputs: Record<string, unknown> };
+    const d = example() as {
+      nodes: Record<string, unknown>;
+      outputs: Record<string, unknown>;
+      inputs: Record<string, unknown>;
+    };
     d.nodes["Bad Id"] = { model: "nsfw-detector", input: { image: { $ref: "inputs.image" } } };
     d.nodes["9x"] = { model: "nsfw-detector", input: { image: { $ref: "inputs.image" } } };
     d.nodes["a".repeat(41)] = { model: "nsfw-detector", input: { image: { $ref: "inputs.image" } } };
@@ -117,7 +132,11 @@ describe("workflow definition: every error kind, with pointers", () => {
     (d.nodes.cutout.input as Record<string, unknown>).image = { $ref: "inputs.photo" };
     (d.nodes.flat.input as Record<string, unknown>).background = { $template: "{nodes.ghost.json.colour}" };
     (d.outputs as Record<string, unknown>).extra = { $ref: "nodes.nope.output" };
-    expect(codes(d)).toEqual(["unresolved_ref /nodes/cutout/input/image", "unresolved_ref /nodes/flat/input/background", "unresolved_ref /outputs/extra/$ref"]);
+    expect(codes(d)).toEqual([
+      "unresolved_ref /nodes/cutout/input/image",
+      "unresolved_ref /nodes/flat/input/background",
+      "unresolved_ref /outputs/extra/$ref",
+    ]);
   });
 
   it("cycle: a two-node loop and a self-loop, a node behind the loop not blamed", () => {
@@ -146,16 +165,25 @@ describe("workflow definition: every error kind, with pointers", () => {
     const d = example();
     (d.nodes.cutout.input as Record<string, unknown>).strength = 3;
     (d.nodes.check.input as Record<string, unknown>).mask = { $ref: "nodes.cutout.output" };
-    expect(codes(d).sort()).toEqual(["unknown_field /nodes/check/input/mask", "unknown_field /nodes/cutout/input/strength"]);
+    expect(codes(d).sort()).toEqual([
+      "unknown_field /nodes/check/input/mask",
+      "unknown_field /nodes/cutout/input/strength",
+    ]);
   });
 
   it("type_mismatch: image into text, a number into image, JSON of a file model, a file of a JSON model, template into a number", () => {
     const d = example() as ReturnType<typeof example> & { inputs: Record<string, unknown> };
     d.inputs.width = { type: "string" };
     d.inputs.size = { type: "number" };
-    (d.nodes as Record<string, unknown>).fit = { model: "image-resize", input: { image: { $ref: "inputs.size" }, width: { $ref: "inputs.width" } } };
+    (d.nodes as Record<string, unknown>).fit = {
+      model: "image-resize",
+      input: { image: { $ref: "inputs.size" }, width: { $ref: "inputs.width" } },
+    };
     (d.nodes.flat.input as Record<string, unknown>).background = { $ref: "nodes.cutout.output" };
-    (d.nodes as Record<string, unknown>).fit2 = { model: "image-resize", input: { image: { $ref: "nodes.cutout.output" }, width: { $template: "{inputs.width}" } } };
+    (d.nodes as Record<string, unknown>).fit2 = {
+      model: "image-resize",
+      input: { image: { $ref: "nodes.cutout.output" }, width: { $template: "{inputs.width}" } },
+    };
     (d.outputs as Record<string, unknown>).bad1 = { $ref: "nodes.cutout.json" };
     (d.outputs as Record<string, unknown>).bad2 = { $ref: "nodes.check.output" };
     expect(codes(d)).toEqual([
@@ -171,9 +199,15 @@ describe("workflow definition: every error kind, with pointers", () => {
   it("invalid_node_input: literals checked by the model's own schema, missing required fields too", () => {
     const d = example();
     (d.nodes.cutout.input as Record<string, unknown>).model = "huge";
-    (d.nodes as Record<string, unknown>).fit = { model: "image-resize", input: { image: { $ref: "nodes.cutout.output" } } };
+    (d.nodes as Record<string, unknown>).fit = {
+      model: "image-resize",
+      input: { image: { $ref: "nodes.cutout.output" } },
+    };
     (d.nodes.flat.input as Record<string, unknown>).scale = 5;
-    (d.nodes as Record<string, unknown>).conv = { model: "image-convert", input: { image: { $ref: "nodes.flat.output" }, quality: 0 } };
+    (d.nodes as Record<string, unknown>).conv = {
+      model: "image-convert",
+      input: { image: { $ref: "nodes.flat.output" }, quality: 0 },
+    };
     expect(codes(d)).toEqual([
       "invalid_node_input /nodes/cutout/input/model",
       "invalid_node_input /nodes/flat/input/scale",
@@ -191,17 +225,29 @@ describe("workflow definition: every error kind, with pointers", () => {
     const d = example() as ReturnType<typeof example> & { inputs: Record<string, unknown> };
     d.inputs.size = { type: "integer", minimum: 1, maximum: 4096, default: 512 };
     const nodes = d.nodes as Record<string, unknown>;
-    nodes.fit = { model: "image-resize", input: { image: { $ref: "nodes.flat.output" }, height: { $ref: "inputs.size" } } };
+    nodes.fit = {
+      model: "image-resize",
+      input: { image: { $ref: "nodes.flat.output" }, height: { $ref: "inputs.size" } },
+    };
     nodes.square = { model: "image-crop", input: { image: { $ref: "nodes.flat.output" }, aspect_ratio: "1:1" } };
     expect(codes(d)).toEqual([]);
     // a box and an aspect ratio at once: image-crop takes exactly one of them
-    nodes.square = { model: "image-crop", input: { image: { $ref: "nodes.flat.output" }, aspect_ratio: "1:1", left: 0 } };
+    nodes.square = {
+      model: "image-crop",
+      input: { image: { $ref: "nodes.flat.output" }, aspect_ratio: "1:1", left: 0 },
+    };
     nodes.colour = { model: "image-composite", input: { image: { $ref: "nodes.cutout.output" }, background: "red" } };
-    expect(codes(d)).toEqual(["invalid_node_input /nodes/square/input", "invalid_node_input /nodes/colour/input/background"]);
+    expect(codes(d)).toEqual([
+      "invalid_node_input /nodes/square/input",
+      "invalid_node_input /nodes/colour/input/background",
+    ]);
   });
 
   it("every problem at once, not just the first; pointers escape / and ~", () => {
-    const d = example() as { nodes: Record<string, { model: string; input: Record<string, unknown> }>; outputs: Record<string, unknown> };
+    const d = example() as {
+      nodes: Record<string, { model: string; input: Record<string, unknown> }>;
+      outputs: Record<string, unknown>;
+    };
     d.nodes["a/b~c"] = { model: "nope", input: {} };
     d.nodes.cutout!.input.image = { $ref: "inputs.nope" };
     const c = codes(d);

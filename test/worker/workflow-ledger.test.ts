@@ -27,7 +27,12 @@ async function conserved(l: Awaited<ReturnType<typeof ledgerWith>>["l"], id: str
 describe("grouped holds", () => {
   it("one reserve of Σ maxima; a capture releases that node's excess at once; commit charges Σ captures", async () => {
     const { id, l } = await ledgerWith(1_000_000);
-    const r = await l.reserveGroup(id, "pro", { id: "run1", nodes: nodes(12_000, 6_000, 30_000), ttl_ms: 60_000, model_free: true });
+    const r = await l.reserveGroup(id, "pro", {
+      id: "run1",
+      nodes: nodes(12_000, 6_000, 30_000),
+      ttl_ms: 60_000,
+      model_free: true,
+    });
     expect(r.ok && r.hold).toBe(48_000);
     let s = await conserved(l, id, 1_000_000);
     expect([s.held, s.in_flight, s.total_requests]).toEqual([48_000, 1, 1]);
@@ -68,7 +73,12 @@ describe("grouped holds", () => {
 
   it("void after captures refunds the whole run; captures after a close are refused", async () => {
     const { id, l } = await ledgerWith(100_000);
-    await l.reserveGroup(id, "pro", { id: "run3", nodes: nodes(10_000, 10_000, 10_000), ttl_ms: 60_000, model_free: true });
+    await l.reserveGroup(id, "pro", {
+      id: "run3",
+      nodes: nodes(10_000, 10_000, 10_000),
+      ttl_ms: 60_000,
+      model_free: true,
+    });
     await l.captureNode("run3", "n0", 3_000, "cpu");
     await l.captureNode("run3", "n1", 3_000, "cpu");
     const v = await l.closeGroup("run3", "void", "runtime_error");
@@ -80,7 +90,12 @@ describe("grouped holds", () => {
 
   it("a caller's cancel (commit with nodes left) charges exactly the completed nodes and releases the rest", async () => {
     const { id, l } = await ledgerWith(100_000);
-    await l.reserveGroup(id, "pro", { id: "run4", nodes: nodes(10_000, 20_000, 30_000), ttl_ms: 60_000, model_free: true });
+    await l.reserveGroup(id, "pro", {
+      id: "run4",
+      nodes: nodes(10_000, 20_000, 30_000),
+      ttl_ms: 60_000,
+      model_free: true,
+    });
     await l.captureNode("run4", "n0", 4_000, "cpu");
     const c = await l.closeGroup("run4", "commit", "cancelled");
     expect(c!.charge).toBe(400);
@@ -91,22 +106,42 @@ describe("grouped holds", () => {
 
   it("402 when Σ maxima is not available, and nothing is held; 429 from the one in-flight check", async () => {
     const { id, l } = await ledgerWith(25_000, "pro", { in_flight: 1 });
-    const r = await l.reserveGroup(id, "pro", { id: "big", nodes: nodes(10_000, 10_000, 10_000), ttl_ms: 60_000, model_free: true });
+    const r = await l.reserveGroup(id, "pro", {
+      id: "big",
+      nodes: nodes(10_000, 10_000, 10_000),
+      ttl_ms: 60_000,
+      model_free: true,
+    });
     expect(r).toMatchObject({ ok: false, code: "insufficient_credits" });
     expect(await l.groupOutcome("big")).toBeNull();
-    const ok = await l.reserveGroup(id, "pro", { id: "small", nodes: nodes(10_000, 10_000), ttl_ms: 60_000, model_free: true });
+    const ok = await l.reserveGroup(id, "pro", {
+      id: "small",
+      nodes: nodes(10_000, 10_000),
+      ttl_ms: 60_000,
+      model_free: true,
+    });
     expect(ok.ok).toBe(true);
     const busy = await l.reserveGroup(id, "pro", { id: "other", nodes: nodes(1), ttl_ms: 60_000, model_free: true });
     expect(busy).toMatchObject({ ok: false, code: "rate_limited" });
     // a replay of the admitted run is not a second admission
-    const replay = await l.reserveGroup(id, "pro", { id: "small", nodes: nodes(10_000, 10_000), ttl_ms: 60_000, model_free: true });
+    const replay = await l.reserveGroup(id, "pro", {
+      id: "small",
+      nodes: nodes(10_000, 10_000),
+      ttl_ms: 60_000,
+      model_free: true,
+    });
     expect(replay).toMatchObject({ ok: true, replayed: true, hold: 20_000 });
     expect((await conserved(l, id, 25_000)).held).toBe(20_000);
   });
 
   it("free plan: the run counts once against the daily quota and holds nothing", async () => {
     const { id, l } = await ledgerWith(0, "free");
-    const r = await l.reserveGroup(id, "free", { id: "f1", nodes: nodes(10_000, 10_000, 10_000), ttl_ms: 60_000, model_free: true });
+    const r = await l.reserveGroup(id, "free", {
+      id: "f1",
+      nodes: nodes(10_000, 10_000, 10_000),
+      ttl_ms: 60_000,
+      model_free: true,
+    });
     expect(r).toMatchObject({ ok: true, hold: 0 });
     expect((await l.summary(id, "free")).requests_today).toBe(1);
     expect(await l.captureNode("f1", "n0", 5_000, "cpu")).toMatchObject({ ok: true, charge: 0 });
@@ -123,7 +158,11 @@ describe("grouped holds", () => {
     let s = await conserved(l, id, 100_000);
     expect([s.held, s.spent, s.in_flight]).toEqual([0, 0, 0]);
     expect(await l.captureNode("stale", "n1", 1_000, "cpu")).toEqual({ ok: false, error: "closed" });
-    expect(await l.closeGroup("stale", "commit", "completed")).toMatchObject({ status: "expired", charge: 0, first: false });
+    expect(await l.closeGroup("stale", "commit", "completed")).toMatchObject({
+      status: "expired",
+      charge: 0,
+      first: false,
+    });
     s = await conserved(l, id, 100_000);
     expect([s.held, s.spent]).toEqual([0, 0]);
   });
@@ -144,7 +183,11 @@ describe("grouped holds", () => {
         if (rnd(4) === 0) break;
         const c = await l.captureNode(g, `n${i}`, rnd(1_000_000), rnd(2) ? "cpu" : "H100");
         if (c.ok) charges.set(`n${i}`, c.charge);
-        if (rnd(3) === 0) expect(await l.captureNode(g, `n${i}`, 1, "cpu")).toMatchObject({ first: false, charge: charges.get(`n${i}`) });
+        if (rnd(3) === 0)
+          expect(await l.captureNode(g, `n${i}`, 1, "cpu")).toMatchObject({
+            first: false,
+            charge: charges.get(`n${i}`),
+          });
         const s = await conserved(l, id, deposit);
         expect(s.spent).toBe(spent);
         // what is stored alone rebuilds the same ledger (a restart mid-run): shrunk group holds included

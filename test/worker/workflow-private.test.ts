@@ -12,7 +12,21 @@ const graph = {
   "3": { class_type: "VAEEncode", inputs: { pixels: ["2", 0], vae: ["1", 2] } },
   "4": { class_type: "CLIPTextEncode", inputs: { text: "a castle", clip: ["1", 1] } },
   "5": { class_type: "CLIPTextEncode", inputs: { text: "blurry", clip: ["1", 1] } },
-  "6": { class_type: "KSampler", inputs: { seed: 5, steps: 25, cfg: 6, sampler_name: "euler", scheduler: "normal", denoise: 0.7, model: ["1", 0], positive: ["4", 0], negative: ["5", 0], latent_image: ["3", 0] } },
+  "6": {
+    class_type: "KSampler",
+    inputs: {
+      seed: 5,
+      steps: 25,
+      cfg: 6,
+      sampler_name: "euler",
+      scheduler: "normal",
+      denoise: 0.7,
+      model: ["1", 0],
+      positive: ["4", 0],
+      negative: ["5", 0],
+      latent_image: ["3", 0],
+    },
+  },
   "7": { class_type: "VAEDecode", inputs: { samples: ["6", 0], vae: ["1", 2] } },
   "8": { class_type: "SaveImage", inputs: { filename_prefix: "mine", images: ["7", 0] } },
 };
@@ -28,27 +42,46 @@ const definition = (slug: string, steps: unknown = 12) => ({
   inputs: { image: { type: "image" }, style: { type: "string", default: "ink" } },
   nodes: {
     cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
-    restyle: { model: slug, input: { image: ref("nodes.cutout.output"), prompt: { $template: "{inputs.style} castle" }, steps } },
+    restyle: {
+      model: slug,
+      input: { image: ref("nodes.cutout.output"), prompt: { $template: "{inputs.style} castle" }, steps },
+    },
   },
   outputs: { image: ref("nodes.restyle.output") },
 });
 
 type Problems = { error: { code: string; details: { errors: { pointer: string; code: string }[] } } };
-const problems = async (r: Response) => ((await r.json()) as Problems).error.details.errors.map((e) => `${e.code} ${e.pointer}`);
+const problems = async (r: Response) =>
+  ((await r.json()) as Problems).error.details.errors.map((e) => `${e.code} ${e.pointer}`);
 
 describe("an account's private models as workflow nodes", () => {
   it("are checked by their own JSON Schema; another account cannot name them", async () => {
     const owner = await newAccount("pro");
     const slug = `mine-${crypto.randomUUID().slice(0, 6)}`;
-    const made = await json("POST", "/v1/custom-models", { slug, name: "Mine", workflow: graph, inputs: mapping, gpu_classes: ["L40S"] }, { "x-api-key": owner.key });
+    const made = await json(
+      "POST",
+      "/v1/custom-models",
+      { slug, name: "Mine", workflow: graph, inputs: mapping, gpu_classes: ["L40S"] },
+      { "x-api-key": owner.key },
+    );
     expect(made.status).toBe(201);
 
-    const tooMany = await json("POST", "/v1/workflows", { slug: "wf-steps", name: "x", definition: definition(slug, 99) }, { "x-api-key": owner.key });
+    const tooMany = await json(
+      "POST",
+      "/v1/workflows",
+      { slug: "wf-steps", name: "x", definition: definition(slug, 99) },
+      { "x-api-key": owner.key },
+    );
     expect(tooMany.status).toBe(400);
     expect(await problems(tooMany)).toEqual(["invalid_node_input /nodes/restyle/input/steps"]);
 
     const other = await newAccount("pro");
-    const theirs = await json("POST", "/v1/workflows", { slug: "wf-theirs", name: "x", definition: definition(slug) }, { "x-api-key": other.key });
+    const theirs = await json(
+      "POST",
+      "/v1/workflows",
+      { slug: "wf-theirs", name: "x", definition: definition(slug) },
+      { "x-api-key": other.key },
+    );
     expect(theirs.status).toBe(400);
     expect(await problems(theirs)).toEqual(["unknown_model /nodes/restyle/model"]);
   });
@@ -57,7 +90,16 @@ describe("an account's private models as workflow nodes", () => {
     const owner = await newAccount("pro");
     const h = { "x-api-key": owner.key };
     const slug = `mine-${crypto.randomUUID().slice(0, 6)}`;
-    expect((await json("POST", "/v1/custom-models", { slug, name: "Mine", workflow: graph, inputs: mapping, gpu_classes: ["L40S"] }, h)).status).toBe(201);
+    expect(
+      (
+        await json(
+          "POST",
+          "/v1/custom-models",
+          { slug, name: "Mine", workflow: graph, inputs: mapping, gpu_classes: ["L40S"] },
+          h,
+        )
+      ).status,
+    ).toBe(201);
     const wf = await publish(owner.key, definition(slug));
     const cpu = await newAgent(ALL_MODELS);
     const r = await json("POST", `/v2/workflows/${wf}`, { image: PNG_1x1 }, h);
@@ -70,17 +112,24 @@ describe("an account's private models as workflow nodes", () => {
     await waitRun(owner.key, run_id, (v) => v.nodes.restyle!.status === "QUEUED");
 
     const bare = await newAgent([], "L40S", ["comfyui"]);
-    expect(await bare.lease({ comfyui: { node_types: [], files: ["checkpoints/sd_xl_base_1.0.safetensors"] } })).toEqual([]);
+    expect(
+      await bare.lease({ comfyui: { node_types: [], files: ["checkpoints/sd_xl_base_1.0.safetensors"] } }),
+    ).toEqual([]);
     const host = await newAgent([], "L40S", ["comfyui"]);
     const [job] = await host.lease(CAPS);
     expect(job!.job_id).toBe(`${run_id}:restyle`);
     // a private model's outputs are moderated (block), in a workflow as in a request
     expect(job!.moderation).toEqual({ policy: "block", threshold: 0.5 });
     expect(job!.input).toMatchObject({
-      prompt: "ink castle", steps: 12, strength: 0.7, image: `/agent/v1/jobs/${job!.job_id}/inputs/image`,
+      prompt: "ink castle",
+      steps: 12,
+      strength: 0.7,
+      image: `/agent/v1/jobs/${job!.job_id}/inputs/image`,
       $comfyui: { workflow: graph },
     });
-    const img = await call(`/agent/v1/jobs/${job!.job_id}/inputs/image`, { headers: { ...host.headers, "x-lease-id": job!.lease_id } });
+    const img = await call(`/agent/v1/jobs/${job!.job_id}/inputs/image`, {
+      headers: { ...host.headers, "x-lease-id": job!.lease_id },
+    });
     expect(new TextDecoder().decode((await img.arrayBuffer()).slice(4))).toBe(cut!.job_id);
     expect((await complete(host, job!, 40, "L40S")).status).toBe(200);
 

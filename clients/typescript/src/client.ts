@@ -1,4 +1,4 @@
-import { EdgeInferenceError, RequestFailedError, WaitTimeoutError, errorFrom } from "./errors.ts";
+import { type EdgeInferenceError, RequestFailedError, WaitTimeoutError, errorFrom } from "./errors.ts";
 import { requestEvents, type EventsOptions, type RequestEvent } from "./events.ts";
 import type {
   AccountView,

@@ -18,11 +18,17 @@ const json = (status: number, body: unknown) => () =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 const run = (status: string, extra: Partial<WorkflowRun> = {}) =>
   ({
-    run_id: "wfr_1", workflow: "cutout", version: 2, status, cost: null, held: 252_200, outputs: null, error: null,
+    run_id: "wfr_1",
+    workflow: "cutout",
+    version: 2,
+    status,
+    cost: null,
+    held: 252_200,
+    outputs: null,
+    error: null,
     ...extra,
   }) as WorkflowRun;
-const paths = (calls: { method: string; url: string }[]) =>
-  calls.map((c) => `${c.method} ${new URL(c.url).pathname}`);
+const paths = (calls: { method: string; url: string }[]) => calls.map((c) => `${c.method} ${new URL(c.url).pathname}`);
 
 describe("workflow helpers", () => {
   it("runWorkflow: the sync answer is the run; bytes go as base64, the @ stays, wait and JSON asked for", async () => {
@@ -71,7 +77,12 @@ describe("workflow helpers", () => {
     const e1 = await sync.client.runWorkflow("cutout", { image: "x" }).catch((e) => e);
     expect(e1).toBeInstanceOf(WorkflowRunFailedError);
     expect(e1).toMatchObject({
-      code: "unprocessable", status: 422, runId: "wfr_1", node: "cutout", kind: "invalid_input", run: null,
+      code: "unprocessable",
+      status: 422,
+      runId: "wfr_1",
+      node: "cutout",
+      kind: "invalid_input",
+      run: null,
     });
 
     const timeout = { node: "check", kind: "timeout", message: "execution exceeded 60000 ms" };

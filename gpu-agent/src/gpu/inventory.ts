@@ -19,13 +19,19 @@ export interface Inventory {
 }
 
 /** The query the agent runs; fixtures under test/fixtures/nvidia-smi answer exactly these fields. */
-export const INVENTORY_ARGS = ["--query-gpu=index,uuid,name,memory.total,driver_version", "--format=csv,noheader,nounits"];
+export const INVENTORY_ARGS = [
+  "--query-gpu=index,uuid,name,memory.total,driver_version",
+  "--format=csv,noheader,nounits",
+];
 
 /** Parses `nvidia-smi --query-gpu=index,uuid,name,memory.total,driver_version --format=csv,noheader,nounits`. */
 export function parseInventory(csv: string): { gpus: Gpu[]; driver: string | null } {
   const gpus: Gpu[] = [];
   let driver: string | null = null;
-  for (const line of csv.split("\n").map((l) => l.trim()).filter(Boolean)) {
+  for (const line of csv
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const [index, uuid, name, mem, drv] = line.split(",").map((s) => s.trim());
     if (index === undefined || !/^\d+$/.test(index) || !uuid || !name || !mem) continue;
     gpus.push({ index: Number(index), uuid, name, memory_mib: Number.parseInt(mem, 10) || 0 });
@@ -59,7 +65,12 @@ export function agentClass(gpus: Gpu[]): GpuClass {
 /** Runs nvidia-smi; a host without it (or without a driver) is a CPU host. */
 export async function detect(bin = "nvidia-smi"): Promise<Inventory> {
   try {
-    const [{ stdout }, banner] = await Promise.all([run(bin, INVENTORY_ARGS, { timeout: 10_000 }), run(bin, [], { timeout: 10_000 }).then((r) => r.stdout).catch(() => "")]);
+    const [{ stdout }, banner] = await Promise.all([
+      run(bin, INVENTORY_ARGS, { timeout: 10_000 }),
+      run(bin, [], { timeout: 10_000 })
+        .then((r) => r.stdout)
+        .catch(() => ""),
+    ]);
     const { gpus, driver } = parseInventory(stdout);
     return { gpus, driver, cuda: parseCudaVersion(banner), gpu_class: agentClass(gpus) };
   } catch {

@@ -23,7 +23,12 @@ export interface Evidence {
   energy_j: number | null;
 }
 
-export const SAMPLER_ARGS = ["--query-gpu=timestamp,index,utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits", "-lms", "200"];
+export const SAMPLER_ARGS = [
+  "--query-gpu=timestamp,index,utilization.gpu,memory.used,power.draw",
+  "--format=csv,noheader,nounits",
+  "-lms",
+  "200",
+];
 
 /** `2026/11/22 10:00:00.123, 0, 97, 30512, 341.25` → a sample (timestamp as ms since the epoch, read as UTC). */
 export function parseSampleLine(line: string): Sample | null {
@@ -93,7 +98,7 @@ export class SampleBuffer {
       samples: count,
       busy_gpu_ms: Math.round(busy),
       peak_memory_mib: peakMem,
-      avg_power_w: powerMs > 0 ? Math.round((energy * 1000) / powerMs * 10) / 10 : null,
+      avg_power_w: powerMs > 0 ? Math.round(((energy * 1000) / powerMs) * 10) / 10 : null,
       peak_power_w: peakPower,
       energy_j: powerMs > 0 ? Math.round(energy * 10) / 10 : null,
     };

@@ -47,7 +47,10 @@ export class CogRuntime implements RuntimeAdapter {
     this.opts = { setupTimeoutMs: 300_000, ...opts };
     // When the backend dies, its predictions' webhooks never come: fail them now as retryable crashes.
     this.backend = opts.process
-      ? new BackendProcess({ ...opts.process, onExit: (code, signal) => this.failAll(`cog backend exited (${code ?? signal})`) })
+      ? new BackendProcess({
+          ...opts.process,
+          onExit: (code, signal) => this.failAll(`cog backend exited (${code ?? signal})`),
+        })
       : null;
     this.backend?.start();
   }
@@ -100,7 +103,12 @@ export class CogRuntime implements RuntimeAdapter {
         return;
       }
       if (s === "SETUP_FAILED" || s === "DEFUNCT") throw new JobError("backend_crash", `cog backend is ${s}`, true);
-      if (Date.now() > deadline) throw new JobError("model_unavailable", `cog backend not ready after ${this.opts.setupTimeoutMs} ms (${s})`, true);
+      if (Date.now() > deadline)
+        throw new JobError(
+          "model_unavailable",
+          `cog backend not ready after ${this.opts.setupTimeoutMs} ms (${s})`,
+          true,
+        );
       await sleep(250);
     }
   }
@@ -113,7 +121,8 @@ export class CogRuntime implements RuntimeAdapter {
     await this.listen();
     if (!this.ready && this.backend) await this.warm(this.opts.model);
     const input: Record<string, unknown> = { ...req.params };
-    for (const [k, f] of Object.entries(req.files)) input[k] = `data:${f.contentType};base64,${Buffer.from(f.bytes).toString("base64")}`;
+    for (const [k, f] of Object.entries(req.files))
+      input[k] = `data:${f.contentType};base64,${Buffer.from(f.bytes).toString("base64")}`;
     const done = new Promise<Prediction>((resolve, reject) => this.waiters.set(req.jobId, { resolve, reject }));
     const sw = new Stopwatch();
     let res: Response;
@@ -121,7 +130,12 @@ export class CogRuntime implements RuntimeAdapter {
       res = await fetch(`${this.opts.url}/predictions/${encodeURIComponent(req.jobId)}`, {
         method: "PUT",
         headers: { "content-type": "application/json", prefer: "respond-async" },
-        body: JSON.stringify({ id: req.jobId, input, webhook: this.hookBase + req.jobId, webhook_events_filter: ["completed"] }),
+        body: JSON.stringify({
+          id: req.jobId,
+          input,
+          webhook: this.hookBase + req.jobId,
+          webhook_events_filter: ["completed"],
+        }),
       });
     } catch (e) {
       this.waiters.delete(req.jobId);
@@ -151,7 +165,9 @@ export class CogRuntime implements RuntimeAdapter {
   }
 
   async cancel(jobId: string): Promise<void> {
-    await fetch(`${this.opts.url}/predictions/${encodeURIComponent(jobId)}/cancel`, { method: "POST" }).catch(() => undefined);
+    await fetch(`${this.opts.url}/predictions/${encodeURIComponent(jobId)}/cancel`, { method: "POST" }).catch(
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {

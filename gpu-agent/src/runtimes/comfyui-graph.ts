@@ -16,7 +16,9 @@ export type GraphSpec = ComfyJobSpec & {
 export function loadComfyModels(dir: string): Record<string, GraphSpec> {
   const out: Record<string, GraphSpec> = {};
   if (!existsSync(dir)) return out;
-  for (const slug of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+  for (const slug of readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)) {
     const file = path.join(dir, slug, "manifest.json");
     if (!existsSync(file)) continue;
     const m = ModelManifest.parse(JSON.parse(readFileSync(file, "utf8")));

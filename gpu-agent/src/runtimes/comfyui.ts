@@ -3,7 +3,7 @@ import { JobAborted, JobError } from "../errors.ts";
 import { Stopwatch } from "../meter.ts";
 import type { InputFile, RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
 import { BackendProcess, type BackendProcessOptions } from "./process.ts";
-import { fillGraph, imageTargets, type GraphSpec, type Workflow } from "./comfyui-graph.ts";
+import { fillGraph, imageTargets, type GraphSpec } from "./comfyui-graph.ts";
 import { COMFY_SPEC_KEY, ComfyJobSpec } from "../../../schemas/manifest.ts";
 import { CORE_NODES } from "../../../models/comfy-nodes.ts";
 
@@ -20,8 +20,17 @@ export interface ComfyOptions {
 
 /** Model folders whose files a private graph may ask for; listed through `GET /models/{folder}`. */
 const FILE_FOLDERS = [
-  "checkpoints", "diffusion_models", "unet", "vae", "clip", "text_encoders", "clip_vision", "controlnet", "loras",
-  "upscale_models", "style_models",
+  "checkpoints",
+  "diffusion_models",
+  "unet",
+  "vae",
+  "clip",
+  "text_encoders",
+  "clip_vision",
+  "controlnet",
+  "loras",
+  "upscale_models",
+  "style_models",
 ];
 
 interface Running {
@@ -69,7 +78,9 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     const ws = new WebSocket(`${this.opts.url.replace(/^http/, "ws")}/ws?clientId=${this.clientId}`);
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });
-      ws.addEventListener("error", () => reject(new JobError("backend_crash", "comfyui websocket failed", true)), { once: true });
+      ws.addEventListener("error", () => reject(new JobError("backend_crash", "comfyui websocket failed", true)), {
+        once: true,
+      });
     });
     ws.addEventListener("message", (ev) => {
       if (typeof ev.data !== "string") return; // binary frames are previews
@@ -88,10 +99,18 @@ export class ComfyUIRuntime implements RuntimeAdapter {
           break;
         case "progress":
           if (pid) this.progress.push({ prompt_id: pid, value: Number(msg.data.value), max: Number(msg.data.max) });
-          if (Number(msg.data.max) > 0) run?.onProgress?.({ step: Math.min(Number(msg.data.value), Number(msg.data.max)), total: Number(msg.data.max) });
+          if (Number(msg.data.max) > 0)
+            run?.onProgress?.({
+              step: Math.min(Number(msg.data.value), Number(msg.data.max)),
+              total: Number(msg.data.max),
+            });
           break;
         case "execution_error":
-          run?.finish({ kind: "error", type: String(msg.data.exception_type ?? ""), message: String(msg.data.exception_message ?? "execution error") });
+          run?.finish({
+            kind: "error",
+            type: String(msg.data.exception_type ?? ""),
+            message: String(msg.data.exception_message ?? "execution error"),
+          });
           break;
         case "execution_interrupted":
           run?.finish({ kind: "interrupted" });
@@ -99,7 +118,8 @@ export class ComfyUIRuntime implements RuntimeAdapter {
       }
     });
     ws.addEventListener("close", () => {
-      for (const r of this.byPrompt.values()) r.finish({ kind: "error", type: "connection", message: "comfyui connection closed" });
+      for (const r of this.byPrompt.values())
+        r.finish({ kind: "error", type: "connection", message: "comfyui connection closed" });
     });
     this.ws = ws;
   }
@@ -112,7 +132,9 @@ export class ComfyUIRuntime implements RuntimeAdapter {
    */
   async models(): Promise<string[]> {
     if (this.offered) return this.offered;
-    const have = await this.capabilities().then((c) => new Set(c.files)).catch(() => null);
+    const have = await this.capabilities()
+      .then((c) => new Set(c.files))
+      .catch(() => null);
     const all = Object.keys(this.opts.models);
     if (!have) return all;
     this.offered = all.filter((slug) => (this.opts.models[slug]!.files ?? []).every((f) => have.has(f)));
@@ -197,22 +219,38 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     const sw = new Stopwatch();
     let res: Response;
     try {
-      res = await fetch(`${this.opts.url}/prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt, client_id: this.clientId, extra_data: { job_id: req.jobId } }) });
+      res = await fetch(`${this.opts.url}/prompt`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt, client_id: this.clientId, extra_data: { job_id: req.jobId } }),
+      });
     } catch (e) {
       throw new JobError("backend_crash", `comfyui unreachable: ${(e as Error).message}`, true);
     }
-    const body = (await res.json().catch(() => ({}))) as { prompt_id?: string; error?: { message?: string; type?: string }; node_errors?: unknown };
-    if (res.status === 400) throw new JobError("invalid_input", `comfyui rejected the workflow: ${body.error?.message ?? "invalid prompt"} ${JSON.stringify(body.node_errors ?? {}).slice(0, 300)}`);
-    if (!res.ok || !body.prompt_id) throw new JobError("runtime_error", `comfyui /prompt answered HTTP ${res.status}`, true);
+    const body = (await res.json().catch(() => ({}))) as {
+      prompt_id?: string;
+      error?: { message?: string; type?: string };
+      node_errors?: unknown;
+    };
+    if (res.status === 400)
+      throw new JobError(
+        "invalid_input",
+        `comfyui rejected the workflow: ${body.error?.message ?? "invalid prompt"} ${JSON.stringify(body.node_errors ?? {}).slice(0, 300)}`,
+      );
+    if (!res.ok || !body.prompt_id)
+      throw new JobError("runtime_error", `comfyui /prompt answered HTTP ${res.status}`, true);
     const promptId = body.prompt_id;
     this.byJob.set(req.jobId, promptId);
-    const outcome = await new Promise<Parameters<Running["finish"]>[0]>((finish) => this.byPrompt.set(promptId, { promptId, finish, onProgress: req.onProgress }));
+    const outcome = await new Promise<Parameters<Running["finish"]>[0]>((finish) =>
+      this.byPrompt.set(promptId, { promptId, finish, onProgress: req.onProgress }),
+    );
     this.byPrompt.delete(promptId);
     this.byJob.delete(req.jobId);
     const gpuMs = sw.elapsedMs();
     if (outcome.kind === "interrupted") throw new JobAborted("interrupted on comfyui");
     if (outcome.kind === "error") {
-      if (/OutOfMemory|out of memory/i.test(outcome.type + outcome.message)) throw new JobError("oom", outcome.message, true);
+      if (/OutOfMemory|out of memory/i.test(outcome.type + outcome.message))
+        throw new JobError("oom", outcome.message, true);
       if (outcome.type === "connection") throw new JobError("backend_crash", outcome.message, true);
       throw new JobError("runtime_error", `${outcome.type}: ${outcome.message}`, false);
     }
@@ -220,10 +258,24 @@ export class ComfyUIRuntime implements RuntimeAdapter {
   }
 
   private async fetchOutputs(promptId: string, nodes?: string[]): Promise<RunOutput["outputs"]> {
-    const h = (await (await fetch(`${this.opts.url}/history/${promptId}`)).json()) as Record<string, { outputs: Record<string, { images?: { filename: string; subfolder: string; type: string }[]; gifs?: { filename: string; subfolder: string; type: string; format?: string }[] }> }>;
+    const h = (await (await fetch(`${this.opts.url}/history/${promptId}`)).json()) as Record<
+      string,
+      {
+        outputs: Record<
+          string,
+          {
+            images?: { filename: string; subfolder: string; type: string }[];
+            gifs?: { filename: string; subfolder: string; type: string; format?: string }[];
+          }
+        >;
+      }
+    >;
     const outputs = h[promptId]?.outputs ?? {};
     // only the declared output nodes' files are the result (a graph may also preview intermediate images)
-    const files = Object.entries(outputs).filter(([id]) => !nodes || nodes.includes(id)).flatMap(([, o]) => [...(o.images ?? []), ...(o.gifs ?? [])]).filter((f) => f.type !== "temp");
+    const files = Object.entries(outputs)
+      .filter(([id]) => !nodes || nodes.includes(id))
+      .flatMap(([, o]) => [...(o.images ?? []), ...(o.gifs ?? [])])
+      .filter((f) => f.type !== "temp");
     const out: RunOutput["outputs"] = [];
     for (const [i, f] of files.entries()) {
       const q = new URLSearchParams({ filename: f.filename, subfolder: f.subfolder, type: f.type });
@@ -238,7 +290,11 @@ export class ComfyUIRuntime implements RuntimeAdapter {
 
   /** `POST /free`: unload models and free VRAM (ComfyUI's own OOM recovery does the same). */
   async free(): Promise<void> {
-    await fetch(`${this.opts.url}/free`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ unload_models: true, free_memory: true }) }).catch(() => undefined);
+    await fetch(`${this.opts.url}/free`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ unload_models: true, free_memory: true }),
+    }).catch(() => undefined);
   }
 
   async cancel(jobId: string): Promise<void> {
@@ -247,7 +303,11 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     // /interrupt stops whatever runs now, so it is sent only when that is this job's prompt
     if (this.executing === pid) await fetch(`${this.opts.url}/interrupt`, { method: "POST" }).catch(() => undefined);
     else {
-      await fetch(`${this.opts.url}/queue`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ delete: [pid] }) }).catch(() => undefined);
+      await fetch(`${this.opts.url}/queue`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ delete: [pid] }),
+      }).catch(() => undefined);
       this.byPrompt.get(pid)?.finish({ kind: "interrupted" });
     }
   }

@@ -12,7 +12,13 @@ export function buildRuntimes(cfg: AgentConfig, onFatal?: (reason: string) => vo
   if (cfg.builtin) out.push(new BuiltinRuntime({ onFatal }));
   if (cfg.cogUrl && cfg.cogModel) out.push(new CogRuntime({ url: cfg.cogUrl, model: cfg.cogModel, ...proc }));
   if (cfg.comfyuiUrl) {
-    out.push(new ComfyUIRuntime({ url: cfg.comfyuiUrl, models: loadComfyModels(cfg.comfyuiWorkflows), ...(cfg.cogUrl ? {} : proc) }));
+    out.push(
+      new ComfyUIRuntime({
+        url: cfg.comfyuiUrl,
+        models: loadComfyModels(cfg.comfyuiWorkflows),
+        ...(cfg.cogUrl ? {} : proc),
+      }),
+    );
   }
   return out;
 }

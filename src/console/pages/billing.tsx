@@ -135,8 +135,8 @@ function AutoRechargeForm(p: { session: ConsoleSession; b: BillingState }) {
         </div>
         <div class="field">
           <label>
-            <input type="checkbox" name="enabled" value="on" checked={a.enabled} /> Turn on: I authorise charges to
-            my saved card when my balance is low
+            <input type="checkbox" name="enabled" value="on" checked={a.enabled} /> Turn on: I authorise charges to my
+            saved card when my balance is low
           </label>
         </div>
         <button type="submit">Save auto-recharge</button>

@@ -26,8 +26,8 @@ export function NotProviderPage(p: { session: ConsoleSession }) {
           their machines and earn a share of every job their agents complete.
         </p>
         <p>
-          To see your agents, jobs and earnings here, ask an operator to set your sign-in email on your provider
-          (<code>PUT /admin/v1/providers/&#123;id&#125;/email</code>), then sign in with that address.
+          To see your agents, jobs and earnings here, ask an operator to set your sign-in email on your provider (
+          <code>PUT /admin/v1/providers/&#123;id&#125;/email</code>), then sign in with that address.
         </p>
       </div>
     </Layout>
@@ -178,7 +178,10 @@ export function ProviderPage(p: { session: ConsoleSession; data: ProviderData })
       <ul id="statements">
         {p.data.months.map((m) => (
           <li>
-            {m}: <a href={`/console/provider/statements/${m}.json`}>JSON<span class="sr-only"> for {m}</span></a>
+            {m}:{" "}
+            <a href={`/console/provider/statements/${m}.json`}>
+              JSON<span class="sr-only"> for {m}</span>
+            </a>
             {" · "}
             <a href={`/console/provider/statements/${m}.csv`} download={`statement-${m}.csv`}>
               CSV<span class="sr-only"> for {m}</span>

@@ -10,7 +10,7 @@ export interface WebhookFilters {
 }
 
 const STATUSES = ["pending", "retrying", "succeeded", "failed"];
-const at = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 19) + " UTC" : "—");
+const at = (iso: string | null) => (iso ? `${iso.replace("T", " ").slice(0, 19)} UTC` : "—");
 
 function Attempts(p: { d: WebhookDeliveryView }) {
   if (p.d.attempt_log.length === 0) return <span class="help">No attempt yet</span>;
@@ -128,9 +128,7 @@ export function WebhooksPage(p: {
   return (
     <Layout title="Webhooks" active="webhooks" session={p.session}>
       <h1>Webhooks</h1>
-      {p.message ? (
-        <Flash message={p.message} />
-      ) : null}
+      {p.message ? <Flash message={p.message} /> : null}
       <section aria-labelledby="secret-h">
         <h2 id="secret-h">Signing secret</h2>
         <p class="help">

@@ -171,8 +171,11 @@ export function BuilderPage(p: { session: ConsoleSession; workflow: WorkflowView
             </button>
           </form>
         </aside>
-        <div id="wf-canvas" class="canvas" aria-label="Workflow canvas: the table editor below is the keyboard path">
-        </div>
+        <div
+          id="wf-canvas"
+          class="canvas"
+          aria-label="Workflow canvas: the table editor below is the keyboard path"
+        ></div>
         <aside class="inspector" aria-labelledby="inspector-h">
           <h2 id="inspector-h">Node</h2>
           <p id="wf-inspector-empty" class="help">

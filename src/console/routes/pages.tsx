@@ -55,9 +55,23 @@ export function registerPages(app: ConsoleApp) {
     // The D1 row follows the job through the events queue: a page opened right after the run shows the broker's job
     // with the row's own fields not known yet.
     const row = (await new UsageService(c.env).row(c.get("session").accountId, id)) ?? {
-      id, accountId: job.account_id, model: job.model, pool: "", mode: "—", status: job.status, idempotencyKey: null,
-      bodyHash: null, webhookUrl: null, baseUrl: "", createdAt: job.created_at, completedAt: null, gpuMs: null,
-      gpuClass: null, errorKind: null, cost: null, filesDeletedAt: null,
+      id,
+      accountId: job.account_id,
+      model: job.model,
+      pool: "",
+      mode: "—",
+      status: job.status,
+      idempotencyKey: null,
+      bodyHash: null,
+      webhookUrl: null,
+      baseUrl: "",
+      createdAt: job.created_at,
+      completedAt: null,
+      gpuMs: null,
+      gpuClass: null,
+      errorKind: null,
+      cost: null,
+      filesDeletedAt: null,
     };
     const listed = await c.env.BLOBS.list({
       prefix: r2Keys.input(c.get("session").accountId, id, ""),

@@ -32,7 +32,11 @@ export function starter(model: PaletteModel): unknown {
   const schema = model.input_schema as PaletteModel["input_schema"] & { anyOf?: { required?: string[] }[] };
   const props = schema.properties ?? {};
   const image = Object.keys(props).find((k) => props[k]?.format === "image");
-  const id = model.slug.replace(/[^a-z0-9_-]/g, "_").replace(/^[^a-z]+/, "").slice(0, 40) || "node";
+  const id =
+    model.slug
+      .replace(/[^a-z0-9_-]/g, "_")
+      .replace(/^[^a-z]+/, "")
+      .slice(0, 40) || "node";
   const input: Record<string, unknown> = image ? { [image]: { $ref: "inputs.image" } } : {};
   // Fields the schema requires with no default (also the first of an "one of these" choice) get a plain value,
   // so the first draft passes the checker; the builder shows them as literals to change.
@@ -100,7 +104,10 @@ export function registerWorkflows(app: ConsoleApp) {
     const fail = (message: string, status: 400 | 409) => listPage(c, message, status);
     if (!slug.success) return fail(`Slug: ${slug.error.issues[0]!.message}`, 400);
     if (!model) return fail("Choose the first model.", 400);
-    const name = String(f.name ?? "").trim().slice(0, 200) || slug.data;
+    const name =
+      String(f.name ?? "")
+        .trim()
+        .slice(0, 200) || slug.data;
     try {
       await store(c).create(actor(c), { slug: slug.data, name, definition: starter(model) });
     } catch (e) {

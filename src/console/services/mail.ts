@@ -40,7 +40,9 @@ export class ResendMailer implements Mailer {
         to: [mail.to],
         subject: "Your sign-in link",
         text: text(mail.link),
-        html: `<p>Sign in to the Edge Inference console:</p><p><a href="${esc(mail.link)}">Sign in</a></p>` + `<p>${NOTE}</p>`,
+        html:
+          `<p>Sign in to the Edge Inference console:</p><p><a href="${esc(mail.link)}">Sign in</a></p>` +
+          `<p>${NOTE}</p>`,
       }),
     });
     if (!res.ok) {

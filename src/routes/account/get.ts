@@ -5,7 +5,15 @@ import { accountView, billing } from "../../services/billing.ts";
 
 export function registerAccount(api: Api) {
   api.op(
-    { method: "get", path: "/v1/account", tag: "Account", auth: "api_key", summary: "Plan, balance, held and available credit (micro-USD), requests today and in total, daily quota", responses: { 200: { description: "account", schema: AccountView } }, errors: [401] },
+    {
+      method: "get",
+      path: "/v1/account",
+      tag: "Account",
+      auth: "api_key",
+      summary: "Plan, balance, held and available credit (micro-USD), requests today and in total, daily quota",
+      responses: { 200: { description: "account", schema: AccountView } },
+      errors: [401],
+    },
     requireApiKey,
     async (c: Ctx) => {
       const a = c.get("account");
@@ -16,14 +24,27 @@ export function registerAccount(api: Api) {
   );
 
   api.op(
-    { method: "get", path: "/v1/get-user-credits", tag: "Account", auth: "api_key", summary: "Remaining credits in Segmind's shape (USD)", responses: { 200: { description: "credits", schema: UserCredits } }, errors: [401] },
+    {
+      method: "get",
+      path: "/v1/get-user-credits",
+      tag: "Account",
+      auth: "api_key",
+      summary: "Remaining credits in Segmind's shape (USD)",
+      responses: { 200: { description: "credits", schema: UserCredits } },
+      errors: [401],
+    },
     requireApiKey,
     async (c: Ctx) => {
       const a = c.get("account");
       const s = await billing(c.env).summary(a.id, a.plan);
       c.header("x-remaining-credits", String(s.available));
       // USD for display only; the ledger's integers are the truth.
-      return reply(c, UserCredits, { remaining_credits: s.available / 1e6, used_credits: s.spent / 1e6, held_credits: s.held / 1e6, plan: s.plan });
+      return reply(c, UserCredits, {
+        remaining_credits: s.available / 1e6,
+        used_credits: s.spent / 1e6,
+        held_credits: s.held / 1e6,
+        plan: s.plan,
+      });
     },
   );
 }

@@ -14,15 +14,31 @@ import { apiKeyCacheKey } from "../../services/auth.ts";
 
 export function registerAdminAccounts(api: Api) {
   api.op(
-    { method: "post", path: "/admin/v1/accounts", tag: "Admin", auth: "admin", summary: "Create an account", body: CreateAccount, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401, 409] },
+    {
+      method: "post",
+      path: "/admin/v1/accounts",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Create an account",
+      body: CreateAccount,
+      responses: { 201: { description: "created", schema: CreatedId } },
+      errors: [400, 401, 409],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateAccount);
       const id = newId("acct");
       try {
-        await db(c.env).insert(accounts).values({ id, email: body.email.toLowerCase(), plan: body.plan, webhookSecret: webhookSecret(), createdAt: Date.now() });
+        await db(c.env).insert(accounts).values({
+          id,
+          email: body.email.toLowerCase(),
+          plan: body.plan,
+          webhookSecret: webhookSecret(),
+          createdAt: Date.now(),
+        });
       } catch (e) {
-        if (uniqueViolation(e)?.includes("accounts.email")) throw new ApiError("conflict", "an account with this email exists");
+        if (uniqueViolation(e)?.includes("accounts.email"))
+          throw new ApiError("conflict", "an account with this email exists");
         throw e;
       }
       // The ledger learns the plan now, and a paid plan gets this month's credit at once.
@@ -33,7 +49,16 @@ export function registerAdminAccounts(api: Api) {
   );
 
   api.op(
-    { method: "post", path: "/admin/v1/accounts/{id}/keys", tag: "Admin", auth: "admin", summary: "Create an API key; the key is shown once", body: CreateKey, responses: { 201: { description: "created", schema: CreatedKey } }, errors: [401, 404] },
+    {
+      method: "post",
+      path: "/admin/v1/accounts/{id}/keys",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Create an API key; the key is shown once",
+      body: CreateKey,
+      responses: { 201: { description: "created", schema: CreatedKey } },
+      errors: [401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateKey);
@@ -43,17 +68,32 @@ export function registerAdminAccounts(api: Api) {
       const key = randomToken("sk_live_");
       const id = newId("key");
       const prefix = key.slice(0, 12);
-      await db(c.env).insert(apiKeys).values({ id, accountId, name: body.name ?? null, hash: await sha256Hex(key), prefix, createdAt: Date.now() });
+      await db(c.env)
+        .insert(apiKeys)
+        .values({ id, accountId, name: body.name ?? null, hash: await sha256Hex(key), prefix, createdAt: Date.now() });
       return reply(c, CreatedKey, { id, key, prefix }, 201);
     },
   );
 
   api.op(
-    { method: "delete", path: "/admin/v1/keys/{id}", tag: "Admin", auth: "admin", summary: "Revoke an API key", responses: { 200: { description: "revoked", schema: Revoked } }, errors: [401, 404] },
+    {
+      method: "delete",
+      path: "/admin/v1/keys/{id}",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Revoke an API key",
+      responses: { 200: { description: "revoked", schema: Revoked } },
+      errors: [401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const id = c.req.param("id")!;
-      const row = await db(c.env).update(apiKeys).set({ revokedAt: Date.now() }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id, hash: apiKeys.hash }).get();
+      const row = await db(c.env)
+        .update(apiKeys)
+        .set({ revokedAt: Date.now() })
+        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+        .returning({ id: apiKeys.id, hash: apiKeys.hash })
+        .get();
       if (row) await invalidate(apiKeyCacheKey(row.hash));
       if (!row) {
         const exists = await db(c.env).select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, id)).get();
@@ -64,7 +104,15 @@ export function registerAdminAccounts(api: Api) {
   );
 
   api.op(
-    { method: "post", path: "/admin/v1/models/sync", tag: "Admin", auth: "admin", summary: "Upsert the built-in model catalog into D1 (idempotent)", responses: { 200: { description: "synced", schema: CatalogSynced } }, errors: [401] },
+    {
+      method: "post",
+      path: "/admin/v1/models/sync",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Upsert the built-in model catalog into D1 (idempotent)",
+      responses: { 200: { description: "synced", schema: CatalogSynced } },
+      errors: [401],
+    },
     requireAdmin,
     async (c: Ctx) => reply(c, CatalogSynced, { models: await new D1Catalog(c.env).sync() }),
   );

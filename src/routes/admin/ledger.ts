@@ -1,5 +1,12 @@
 import { eq } from "drizzle-orm";
-import { AdminLedgerOp, AdminLedgerView, ChangePlan, LedgerOpResult, PlanChanged, type Plan } from "../../../schemas/index.ts";
+import {
+  AdminLedgerOp,
+  AdminLedgerView,
+  ChangePlan,
+  LedgerOpResult,
+  PlanChanged,
+  type Plan,
+} from "../../../schemas/index.ts";
 import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
 import { db } from "../../db/client.ts";
 import { accounts } from "../../db/schema.ts";
@@ -11,7 +18,11 @@ import { invalidate } from "../../services/edge-cache.ts";
 import { planCacheKey } from "../../services/auth.ts";
 
 async function account(c: Ctx) {
-  const row = await db(c.env).select({ id: accounts.id, plan: accounts.plan }).from(accounts).where(eq(accounts.id, c.req.param("id")!)).get();
+  const row = await db(c.env)
+    .select({ id: accounts.id, plan: accounts.plan })
+    .from(accounts)
+    .where(eq(accounts.id, c.req.param("id")!))
+    .get();
   if (!row) throw notFound("account");
   return { id: row.id, plan: row.plan as Plan };
 }
@@ -24,28 +35,84 @@ function adjust(kind: "credit" | "debit") {
     if (!r.ok) throw new ApiError(r.code, r.message);
     if (kind === "debit" && !r.replayed) await payments(c.env).afterDebit(a.id);
     c.header("x-remaining-credits", String(r.available));
-    return reply(c, LedgerOpResult, { op_id: r.op_id, kind: r.kind, amount: r.amount, available: r.available, replayed: r.replayed });
+    return reply(c, LedgerOpResult, {
+      op_id: r.op_id,
+      kind: r.kind,
+      amount: r.amount,
+      available: r.available,
+      replayed: r.replayed,
+    });
   };
 }
 
 export function registerAdminLedger(api: Api) {
-  const common = { tag: "Admin" as const, auth: "admin" as const, body: AdminLedgerOp, responses: { 200: { description: "applied (or replayed)", schema: LedgerOpResult } }, errors: [400, 401, 402, 404, 409] };
-  api.op({ method: "post", path: "/admin/v1/accounts/{id}/credits", summary: "Credit an account (micro-USD), idempotent by idempotency_key", ...common }, requireAdmin, adjust("credit"));
-  api.op({ method: "post", path: "/admin/v1/accounts/{id}/debits", summary: "Debit an account (micro-USD), idempotent by idempotency_key", ...common }, requireAdmin, adjust("debit"));
+  const common = {
+    tag: "Admin" as const,
+    auth: "admin" as const,
+    body: AdminLedgerOp,
+    responses: { 200: { description: "applied (or replayed)", schema: LedgerOpResult } },
+    errors: [400, 401, 402, 404, 409],
+  };
+  api.op(
+    {
+      method: "post",
+      path: "/admin/v1/accounts/{id}/credits",
+      summary: "Credit an account (micro-USD), idempotent by idempotency_key",
+      ...common,
+    },
+    requireAdmin,
+    adjust("credit"),
+  );
+  api.op(
+    {
+      method: "post",
+      path: "/admin/v1/accounts/{id}/debits",
+      summary: "Debit an account (micro-USD), idempotent by idempotency_key",
+      ...common,
+    },
+    requireAdmin,
+    adjust("debit"),
+  );
 
   api.op(
-    { method: "get", path: "/admin/v1/accounts/{id}/ledger", tag: "Admin", auth: "admin", summary: "An account's balances and its holds by status (pending, settled, voided, expired) with the amounts charged", responses: { 200: { description: "the ledger", schema: AdminLedgerView } }, errors: [401, 404] },
+    {
+      method: "get",
+      path: "/admin/v1/accounts/{id}/ledger",
+      tag: "Admin",
+      auth: "admin",
+      summary:
+        "An account's balances and its holds by status (pending, settled, voided, expired) with the amounts charged",
+      responses: { 200: { description: "the ledger", schema: AdminLedgerView } },
+      errors: [401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const a = await account(c);
       const s = await billing(c.env).summary(a.id, a.plan);
       const holds = await ledger(c.env, a.id).holdCounts();
-      return reply(c, AdminLedgerView, { account_id: a.id, deposits: s.deposits, spent: s.spent, held: s.held, available: s.available, in_flight: s.in_flight, holds });
+      return reply(c, AdminLedgerView, {
+        account_id: a.id,
+        deposits: s.deposits,
+        spent: s.spent,
+        held: s.held,
+        available: s.available,
+        in_flight: s.in_flight,
+        holds,
+      });
     },
   );
 
   api.op(
-    { method: "put", path: "/admin/v1/accounts/{id}/plan", tag: "Admin", auth: "admin", summary: "Change an account's plan, with optional per-account limit overrides; grants this month's plan credit", body: ChangePlan, responses: { 200: { description: "changed", schema: PlanChanged } }, errors: [400, 401, 404] },
+    {
+      method: "put",
+      path: "/admin/v1/accounts/{id}/plan",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Change an account's plan, with optional per-account limit overrides; grants this month's plan credit",
+      body: ChangePlan,
+      responses: { 200: { description: "changed", schema: PlanChanged } },
+      errors: [400, 401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, ChangePlan);

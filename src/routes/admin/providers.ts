@@ -21,7 +21,16 @@ import { agentTokenCacheKey } from "../../services/auth.ts";
 
 export function registerAdminProviders(api: Api) {
   api.op(
-    { method: "post", path: "/admin/v1/providers", tag: "Admin", auth: "admin", summary: "Create a GPU provider (optionally with the email it signs in to the console with)", body: CreateProvider, responses: { 201: { description: "created", schema: CreatedId } }, errors: [400, 401, 409] },
+    {
+      method: "post",
+      path: "/admin/v1/providers",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Create a GPU provider (optionally with the email it signs in to the console with)",
+      body: CreateProvider,
+      responses: { 201: { description: "created", schema: CreatedId } },
+      errors: [400, 401, 409],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, CreateProvider);
@@ -31,11 +40,26 @@ export function registerAdminProviders(api: Api) {
   );
 
   api.op(
-    { method: "put", path: "/admin/v1/providers/{id}/gpu-classes", tag: "Admin", auth: "admin", summary: "Set the GPU classes this provider's agents may register with (agents registered before keep their class until they register again)", body: SetProviderGpuClasses, responses: { 200: { description: "set", schema: ProviderView } }, errors: [400, 401, 404] },
+    {
+      method: "put",
+      path: "/admin/v1/providers/{id}/gpu-classes",
+      tag: "Admin",
+      auth: "admin",
+      summary:
+        "Set the GPU classes this provider's agents may register with (agents registered before keep their class until they register again)",
+      body: SetProviderGpuClasses,
+      responses: { 200: { description: "set", schema: ProviderView } },
+      errors: [400, 401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const body = await jsonBody(c, SetProviderGpuClasses);
-      const row = await db(c.env).update(providers).set({ gpuClasses: body.gpu_classes }).where(eq(providers.id, c.req.param("id")!)).returning({ id: providers.id }).get();
+      const row = await db(c.env)
+        .update(providers)
+        .set({ gpuClasses: body.gpu_classes })
+        .where(eq(providers.id, c.req.param("id")!))
+        .returning({ id: providers.id })
+        .get();
       if (!row) throw notFound("provider");
       return reply(c, ProviderView, await providerView(c, row.id));
     },
@@ -60,13 +84,30 @@ export function registerAdminProviders(api: Api) {
   );
 
   api.op(
-    { method: "get", path: "/admin/v1/providers/{id}", tag: "Admin", auth: "admin", summary: "A provider, its allowed GPU classes, and its agents with the strikes counted against each (completions refused for claiming another GPU class or count; inputs called invalid that the platform had accepted)", responses: { 200: { description: "the provider", schema: ProviderView } }, errors: [401, 404] },
+    {
+      method: "get",
+      path: "/admin/v1/providers/{id}",
+      tag: "Admin",
+      auth: "admin",
+      summary:
+        "A provider, its allowed GPU classes, and its agents with the strikes counted against each (completions refused for claiming another GPU class or count; inputs called invalid that the platform had accepted)",
+      responses: { 200: { description: "the provider", schema: ProviderView } },
+      errors: [401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => reply(c, ProviderView, await providerView(c, c.req.param("id")!)),
   );
 
   api.op(
-    { method: "post", path: "/admin/v1/providers/{id}/agent-tokens", tag: "Admin", auth: "admin", summary: "Issue an agent token for a provider; shown once", responses: { 201: { description: "created", schema: CreatedToken } }, errors: [401, 404] },
+    {
+      method: "post",
+      path: "/admin/v1/providers/{id}/agent-tokens",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Issue an agent token for a provider; shown once",
+      responses: { 201: { description: "created", schema: CreatedToken } },
+      errors: [401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const providerId = c.req.param("id")!;
@@ -75,19 +116,38 @@ export function registerAdminProviders(api: Api) {
       const token = randomToken("agt_");
       const id = newId("atok");
       const prefix = token.slice(0, 10);
-      await db(c.env).insert(agentTokens).values({ id, providerId, hash: await sha256Hex(token), prefix, createdAt: Date.now() });
+      await db(c.env)
+        .insert(agentTokens)
+        .values({ id, providerId, hash: await sha256Hex(token), prefix, createdAt: Date.now() });
       return reply(c, CreatedToken, { id, token, prefix }, 201);
     },
   );
 
   api.op(
-    { method: "delete", path: "/admin/v1/agent-tokens/{id}", tag: "Admin", auth: "admin", summary: "Revoke an agent token", responses: { 200: { description: "revoked", schema: Revoked } }, errors: [401, 404] },
+    {
+      method: "delete",
+      path: "/admin/v1/agent-tokens/{id}",
+      tag: "Admin",
+      auth: "admin",
+      summary: "Revoke an agent token",
+      responses: { 200: { description: "revoked", schema: Revoked } },
+      errors: [401, 404],
+    },
     requireAdmin,
     async (c: Ctx) => {
       const id = c.req.param("id")!;
-      const row = await db(c.env).update(agentTokens).set({ revokedAt: Date.now() }).where(and(eq(agentTokens.id, id), isNull(agentTokens.revokedAt))).returning({ id: agentTokens.id, hash: agentTokens.hash }).get();
+      const row = await db(c.env)
+        .update(agentTokens)
+        .set({ revokedAt: Date.now() })
+        .where(and(eq(agentTokens.id, id), isNull(agentTokens.revokedAt)))
+        .returning({ id: agentTokens.id, hash: agentTokens.hash })
+        .get();
       if (row) await invalidate(agentTokenCacheKey(row.hash));
-      if (!row && !(await db(c.env).select({ id: agentTokens.id }).from(agentTokens).where(eq(agentTokens.id, id)).get())) throw notFound("agent token");
+      if (
+        !row &&
+        !(await db(c.env).select({ id: agentTokens.id }).from(agentTokens).where(eq(agentTokens.id, id)).get())
+      )
+        throw notFound("agent token");
       return reply(c, Revoked, { id, revoked: true });
     },
   );
@@ -96,13 +156,26 @@ export function registerAdminProviders(api: Api) {
 async function providerView(c: Ctx, id: string): Promise<ProviderView> {
   const p = await db(c.env).select().from(providers).where(eq(providers.id, id)).get();
   if (!p) throw notFound("provider");
-  const rows = await db(c.env).select().from(agents).where(eq(agents.providerId, id)).orderBy(desc(agents.registeredAt)).limit(500).all();
+  const rows = await db(c.env)
+    .select()
+    .from(agents)
+    .where(eq(agents.providerId, id))
+    .orderBy(desc(agents.registeredAt))
+    .limit(500)
+    .all();
   return {
-    id: p.id, name: p.name, gpu_classes: p.gpuClasses ?? ["cpu"],
+    id: p.id,
+    name: p.name,
+    gpu_classes: p.gpuClasses ?? ["cpu"],
     agents: rows.map((a) => ({
-      id: a.id, name: a.name, gpu_class: a.gpuClass, gpu_count: a.gpuCount, registered_at: new Date(a.registeredAt).toISOString(),
+      id: a.id,
+      name: a.name,
+      gpu_class: a.gpuClass,
+      gpu_count: a.gpuCount,
+      registered_at: new Date(a.registeredAt).toISOString(),
       deregistered_at: a.deregisteredAt ? new Date(a.deregisteredAt).toISOString() : null,
-      rejected_completions: a.rejectedCompletions, input_rejections: a.inputRejections,
+      rejected_completions: a.rejectedCompletions,
+      input_rejections: a.inputRejections,
     })),
   };
 }

@@ -16,8 +16,15 @@ export const AGENT_POOL = "public";
  */
 export async function ownAgent(c: Ctx, agentId: string) {
   const row = await cached(agentRowCacheKey(agentId), () =>
-    db(c.env).select().from(agents).where(eq(agents.id, agentId)).get().then((r) => r ?? null));
-  if (!row || row.tokenId !== c.get("agent").tokenId) throw new ApiError("forbidden", "agent_id does not belong to this token");
+    db(c.env)
+      .select()
+      .from(agents)
+      .where(eq(agents.id, agentId))
+      .get()
+      .then((r) => r ?? null),
+  );
+  if (!row || row.tokenId !== c.get("agent").tokenId)
+    throw new ApiError("forbidden", "agent_id does not belong to this token");
   return row;
 }
 
@@ -41,8 +48,13 @@ export async function jobScope(c: Ctx) {
  */
 async function poolOf(c: Ctx, agentId: string, jobId: string): Promise<string> {
   const opted = await cached(`dedicated-agent:${agentId}`, () =>
-    db(c.env).select({ id: dedicatedAgents.agentId }).from(dedicatedAgents).where(eq(dedicatedAgents.agentId, agentId))
-      .get().then((r) => ({ dedicated: r !== undefined })));
+    db(c.env)
+      .select({ id: dedicatedAgents.agentId })
+      .from(dedicatedAgents)
+      .where(eq(dedicatedAgents.agentId, agentId))
+      .get()
+      .then((r) => ({ dedicated: r !== undefined })),
+  );
   if (!opted?.dedicated) return AGENT_POOL;
   const row = await db(c.env).select({ pool: requests.pool }).from(requests).where(eq(requests.id, jobId)).get();
   return row?.pool ?? AGENT_POOL;
@@ -57,5 +69,9 @@ export async function leasedScope(c: Ctx, leaseId: string) {
 }
 
 export function staleLease(status?: string): ApiError {
-  return new ApiError("stale_lease", "lease is no longer valid for this job (expired, re-leased, cancelled or finished)", status ? { status } : undefined);
+  return new ApiError(
+    "stale_lease",
+    "lease is no longer valid for this job (expired, re-leased, cancelled or finished)",
+    status ? { status } : undefined,
+  );
 }

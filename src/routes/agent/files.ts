@@ -8,7 +8,15 @@ import { leasedScope } from "./context.ts";
 
 export function registerAgentFiles(api: Api) {
   api.op(
-    { method: "get", path: "/agent/v1/jobs/{id}/inputs/{name}", tag: "Agent", auth: "agent", summary: "Download an input of a leased job (x-agent-id, x-lease-id)", responses: { 200: { description: "bytes", content: "application/octet-stream" } }, errors: [401, 403, 404, 409] },
+    {
+      method: "get",
+      path: "/agent/v1/jobs/{id}/inputs/{name}",
+      tag: "Agent",
+      auth: "agent",
+      summary: "Download an input of a leased job (x-agent-id, x-lease-id)",
+      responses: { 200: { description: "bytes", content: "application/octet-stream" } },
+      errors: [401, 403, 404, 409],
+    },
     requireAgentToken,
     async (c: Ctx) => {
       const name = c.req.param("name")!;
@@ -16,12 +24,26 @@ export function registerAgentFiles(api: Api) {
       const s = await leasedScope(c, c.req.header("x-lease-id") ?? "");
       const obj = await c.env.BLOBS.get(r2Keys.input(s.accountId, s.jobId, name));
       if (!obj) throw notFound("input");
-      return new Response(obj.body, { headers: { "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream", "content-length": String(obj.size) } });
+      return new Response(obj.body, {
+        headers: {
+          "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
+          "content-length": String(obj.size),
+        },
+      });
     },
   );
 
   api.op(
-    { method: "put", path: "/agent/v1/jobs/{id}/outputs/{name}", tag: "Agent", auth: "agent", maxBody: LIMITS.upload, summary: "Upload an output of a leased job (x-agent-id, x-lease-id)", responses: { 200: { description: "stored", schema: UploadResponse } }, errors: [400, 401, 403, 404, 409, 413, 415] },
+    {
+      method: "put",
+      path: "/agent/v1/jobs/{id}/outputs/{name}",
+      tag: "Agent",
+      auth: "agent",
+      maxBody: LIMITS.upload,
+      summary: "Upload an output of a leased job (x-agent-id, x-lease-id)",
+      responses: { 200: { description: "stored", schema: UploadResponse } },
+      errors: [400, 401, 403, 404, 409, 413, 415],
+    },
     requireAgentToken,
     async (c: Ctx) => {
       const name = c.req.param("name")!;

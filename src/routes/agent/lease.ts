@@ -7,7 +7,16 @@ import { routeDedicated } from "../../services/endpoints/agents.ts";
 
 export function registerAgentLease(api: Api) {
   api.op(
-    { method: "post", path: "/agent/v1/lease", tag: "Agent", auth: "agent", summary: "Long-poll for jobs (204 when none arrived within wait_ms)", body: LeaseRequest, responses: { 200: { description: "leased jobs", schema: LeaseResponse }, 204: { description: "no job" } }, errors: [400, 401, 403] },
+    {
+      method: "post",
+      path: "/agent/v1/lease",
+      tag: "Agent",
+      auth: "agent",
+      summary: "Long-poll for jobs (204 when none arrived within wait_ms)",
+      body: LeaseRequest,
+      responses: { 200: { description: "leased jobs", schema: LeaseResponse }, 204: { description: "no job" } },
+      errors: [400, 401, 403],
+    },
     requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, LeaseRequest);
@@ -21,8 +30,15 @@ export function registerAgentLease(api: Api) {
       }
       const jobs = await broker(c.env, ded.pool ?? AGENT_POOL).lease(
         {
-          agent_id: agent.id, runtimes: agent.runtimes, models: agent.models, gpu_class: agent.gpuClass, gpu_count: agent.gpuCount,
-          slots_free: body.slots_free, loaded_models: body.loaded_models, cached_models: body.cached_models, prefetch: body.prefetch,
+          agent_id: agent.id,
+          runtimes: agent.runtimes,
+          models: agent.models,
+          gpu_class: agent.gpuClass,
+          gpu_count: agent.gpuCount,
+          slots_free: body.slots_free,
+          loaded_models: body.loaded_models,
+          cached_models: body.cached_models,
+          prefetch: body.prefetch,
           ...(body.comfyui ? { comfyui: body.comfyui } : {}),
         },
         body.wait_ms,

@@ -8,14 +8,30 @@ export const MAX_LEASE_WAIT_MS = 25_000;
 
 export function registerAgentRegister(api: Api) {
   api.op(
-    { method: "post", path: "/agent/v1/register", tag: "Agent", auth: "agent", summary: "Register an agent: GPU inventory, runtimes, models, slots. The GPU class must be one the provider is allowed; at most 64 live registrations per token", body: RegisterRequest, responses: { 200: { description: "registered", schema: RegisterResponse } }, errors: [400, 401, 403, 429] },
+    {
+      method: "post",
+      path: "/agent/v1/register",
+      tag: "Agent",
+      auth: "agent",
+      summary:
+        "Register an agent: GPU inventory, runtimes, models, slots. The GPU class must be one the provider is allowed; at most 64 live registrations per token",
+      body: RegisterRequest,
+      responses: { 200: { description: "registered", schema: RegisterResponse } },
+      errors: [400, 401, 403, 429],
+    },
     requireAgentToken,
     async (c: Ctx) => {
       const body = await jsonBody(c, RegisterRequest);
       const { tokenId, providerId } = c.get("agent");
       const id = await new AgentService(c.env).register(tokenId, providerId, body);
       const ttl = c.get("cfg").LEASE_TTL_MS;
-      return reply(c, RegisterResponse, { agent_id: id, pool: AGENT_POOL, heartbeat_interval_ms: Math.max(250, Math.floor(ttl / 3)), lease_ttl_ms: ttl, max_lease_wait_ms: MAX_LEASE_WAIT_MS });
+      return reply(c, RegisterResponse, {
+        agent_id: id,
+        pool: AGENT_POOL,
+        heartbeat_interval_ms: Math.max(250, Math.floor(ttl / 3)),
+        lease_ttl_ms: ttl,
+        max_lease_wait_ms: MAX_LEASE_WAIT_MS,
+      });
     },
   );
 }

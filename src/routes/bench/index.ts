@@ -15,13 +15,29 @@ const devOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 export function registerBench(api: Api) {
   api.op(
-    { method: "post", path: "/_bench/plain", tag: "System", auth: "api_key", summary: "Benchmark baseline: authenticates and answers (not in production)", responses: { 200: { description: "ok" } } },
-    devOnly, requireApiKey,
+    {
+      method: "post",
+      path: "/_bench/plain",
+      tag: "System",
+      auth: "api_key",
+      summary: "Benchmark baseline: authenticates and answers (not in production)",
+      responses: { 200: { description: "ok" } },
+    },
+    devOnly,
+    requireApiKey,
     async (c: Ctx) => c.json({ ok: true }),
   );
   api.op(
-    { method: "post", path: "/_bench/rpc", tag: "System", auth: "api_key", summary: "Benchmark: two empty calls to the ledger object, the RPC floor (not in production)", responses: { 200: { description: "ok" } } },
-    devOnly, requireApiKey,
+    {
+      method: "post",
+      path: "/_bench/rpc",
+      tag: "System",
+      auth: "api_key",
+      summary: "Benchmark: two empty calls to the ledger object, the RPC floor (not in production)",
+      responses: { 200: { description: "ok" } },
+    },
+    devOnly,
+    requireApiKey,
     async (c: Ctx) => {
       const a = c.get("account");
       await ledger(c.env, a.id).noop();
@@ -30,8 +46,16 @@ export function registerBench(api: Api) {
     },
   );
   api.op(
-    { method: "post", path: "/_bench/ledger", tag: "System", auth: "api_key", summary: "Benchmark: the request path's ledger call (hold) and a settlement (not in production)", responses: { 200: { description: "ok" } } },
-    devOnly, requireApiKey,
+    {
+      method: "post",
+      path: "/_bench/ledger",
+      tag: "System",
+      auth: "api_key",
+      summary: "Benchmark: the request path's ledger call (hold) and a settlement (not in production)",
+      responses: { 200: { description: "ok" } },
+    },
+    devOnly,
+    requireApiKey,
     async (c: Ctx) => {
       const a = c.get("account");
       const b = billing(c.env);
@@ -45,8 +69,16 @@ export function registerBench(api: Api) {
   // The request path makes one ledger call per HTTP request: the hold on the inference request, the settlement on the
   // agent's completion call. These two routes reproduce that split, so the benchmark can drive pairs as two requests.
   api.op(
-    { method: "post", path: "/_bench/hold", tag: "System", auth: "api_key", summary: "Benchmark: the inference request's ledger call alone, a hold (not in production)", responses: { 200: { description: "ok" } } },
-    devOnly, requireApiKey,
+    {
+      method: "post",
+      path: "/_bench/hold",
+      tag: "System",
+      auth: "api_key",
+      summary: "Benchmark: the inference request's ledger call alone, a hold (not in production)",
+      responses: { 200: { description: "ok" } },
+    },
+    devOnly,
+    requireApiKey,
     async (c: Ctx) => {
       const a = c.get("account");
       const id = newId("bench");
@@ -56,8 +88,17 @@ export function registerBench(api: Api) {
     },
   );
   api.op(
-    { method: "post", path: "/_bench/settle", tag: "System", auth: "api_key", summary: "Benchmark: the completion call's ledger call alone, a settlement of a hold made by /_bench/hold (not in production)", responses: { 200: { description: "ok" } } },
-    devOnly, requireApiKey,
+    {
+      method: "post",
+      path: "/_bench/settle",
+      tag: "System",
+      auth: "api_key",
+      summary:
+        "Benchmark: the completion call's ledger call alone, a settlement of a hold made by /_bench/hold (not in production)",
+      responses: { 200: { description: "ok" } },
+    },
+    devOnly,
+    requireApiKey,
     async (c: Ctx) => {
       const a = c.get("account");
       const { id } = await jsonBody(c, z.object({ id: z.string().regex(/^bench_[A-Za-z0-9_-]{10,40}$/) }));
@@ -67,8 +108,16 @@ export function registerBench(api: Api) {
     },
   );
   api.op(
-    { method: "get", path: "/_bench/ledger-stats", tag: "System", auth: "api_key", summary: "Benchmark: the caller's ledger object's group commits since it woke (not in production)", responses: { 200: { description: "ok" } } },
-    devOnly, requireApiKey,
+    {
+      method: "get",
+      path: "/_bench/ledger-stats",
+      tag: "System",
+      auth: "api_key",
+      summary: "Benchmark: the caller's ledger object's group commits since it woke (not in production)",
+      responses: { 200: { description: "ok" } },
+    },
+    devOnly,
+    requireApiKey,
     async (c: Ctx) => c.json(await ledger(c.env, c.get("account").id).commitStats()),
   );
 }

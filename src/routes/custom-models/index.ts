@@ -7,7 +7,10 @@ import { CustomModels } from "../../services/custom-models.ts";
 export function registerCustomModels(api: Api) {
   api.op(
     {
-      method: "post", path: "/v1/custom-models", tag: "Models", auth: "api_key",
+      method: "post",
+      path: "/v1/custom-models",
+      tag: "Models",
+      auth: "api_key",
       summary: "Turn a ComfyUI workflow (API format) into a private model: inputs map request fields to node inputs",
       body: CreateCustomModel,
       responses: { 201: { description: "created", schema: CustomModelView } },
@@ -21,17 +24,26 @@ export function registerCustomModels(api: Api) {
   );
   api.op(
     {
-      method: "get", path: "/v1/custom-models", tag: "Models", auth: "api_key", summary: "Your private models",
-      responses: { 200: { description: "models", schema: CustomModelList } }, errors: [401],
+      method: "get",
+      path: "/v1/custom-models",
+      tag: "Models",
+      auth: "api_key",
+      summary: "Your private models",
+      responses: { 200: { description: "models", schema: CustomModelList } },
+      errors: [401],
     },
     requireApiKey,
     async (c: Ctx) => reply(c, CustomModelList, { data: await new CustomModels(c.env).list(c.get("account").id) }),
   );
   api.op(
     {
-      method: "get", path: "/v1/custom-models/{slug}", tag: "Models", auth: "api_key",
+      method: "get",
+      path: "/v1/custom-models/{slug}",
+      tag: "Models",
+      auth: "api_key",
       summary: "One of your private models",
-      responses: { 200: { description: "model", schema: CustomModelView } }, errors: [401, 404],
+      responses: { 200: { description: "model", schema: CustomModelView } },
+      errors: [401, 404],
     },
     requireApiKey,
     async (c: Ctx) => {
@@ -41,8 +53,12 @@ export function registerCustomModels(api: Api) {
   );
   api.op(
     {
-      method: "delete", path: "/v1/custom-models/{slug}", tag: "Models", auth: "api_key",
-      summary: "Delete one of your private models", responses: { 200: { description: "deleted", schema: Deleted } },
+      method: "delete",
+      path: "/v1/custom-models/{slug}",
+      tag: "Models",
+      auth: "api_key",
+      summary: "Delete one of your private models",
+      responses: { 200: { description: "deleted", schema: Deleted } },
       errors: [401, 404],
     },
     requireApiKey,

@@ -15,7 +15,20 @@ import { inferenceBody, preferWait } from "../inference/parse.ts";
  */
 export function registerEndpointRun(api: Api) {
   api.op(
-    { method: "post", path: "/v1/endpoints/{id}/run", tag: "Endpoints", auth: "api_key", maxBody: LIMITS.inference, summary: "Run the endpoint's model and wait for the output, answered as /v1/{model} answers (image bytes, the model's JSON, or the JSON envelope with Accept: application/json); 202 with the request when it is not done within Prefer: wait=N", responses: { 200: { description: "the output", schema: SyncJsonOutput }, 202: { description: "still queued or running", schema: RequestStatusView } }, errors: [400, 401, 402, 404, 409, 413, 422] },
+    {
+      method: "post",
+      path: "/v1/endpoints/{id}/run",
+      tag: "Endpoints",
+      auth: "api_key",
+      maxBody: LIMITS.inference,
+      summary:
+        "Run the endpoint's model and wait for the output, answered as /v1/{model} answers (image bytes, the model's JSON, or the JSON envelope with Accept: application/json); 202 with the request when it is not done within Prefer: wait=N",
+      responses: {
+        200: { description: "the output", schema: SyncJsonOutput },
+        202: { description: "still queued or running", schema: RequestStatusView },
+      },
+      errors: [400, 401, 402, 404, 409, 413, 422],
+    },
     requireApiKey,
     async (c: Ctx) => {
       const { svc, id, pool, base, model, raw } = await submit(c, "sync");
@@ -32,19 +45,31 @@ export function registerEndpointRun(api: Api) {
       // (Accept: application/json) with base64 outputs when `base64: true`.
       const accept = c.req.header("accept") ?? "";
       const wantsBase64 = raw.base64 === true;
-      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json")) return c.json(job.output_json as object);
+      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json"))
+        return c.json(job.output_json as object);
       const account = c.get("account").id;
       if (wantsBase64 || accept.includes("application/json") || model.view.output_type === "json") {
         const output_base64 = wantsBase64
-          ? await Promise.all((job.outputs ?? []).map(async (o) => {
-              const obj = await svc.readOutput(account, id, o.name);
-              if (!obj) throw new ApiError("internal", `output ${o.name} is missing`);
-              return { name: o.name, content_type: o.content_type, data: Buffer.from(await obj.arrayBuffer()).toString("base64") };
-            }))
+          ? await Promise.all(
+              (job.outputs ?? []).map(async (o) => {
+                const obj = await svc.readOutput(account, id, o.name);
+                if (!obj) throw new ApiError("internal", `output ${o.name} is missing`);
+                return {
+                  name: o.name,
+                  content_type: o.content_type,
+                  data: Buffer.from(await obj.arrayBuffer()).toString("base64"),
+                };
+              }),
+            )
           : undefined;
         return reply(c, SyncJsonOutput, {
-          request_id: id, status: job.status, output: await svc.outputs(job, base), output_json: job.output_json ?? null,
-          metrics: svc.statusView(job, base, 0).metrics, cost: 0, ...(output_base64 ? { output_base64 } : {}),
+          request_id: id,
+          status: job.status,
+          output: await svc.outputs(job, base),
+          output_json: job.output_json ?? null,
+          metrics: svc.statusView(job, base, 0).metrics,
+          cost: 0,
+          ...(output_base64 ? { output_base64 } : {}),
         });
       }
       const first = job.outputs?.[0];
@@ -52,18 +77,36 @@ export function registerEndpointRun(api: Api) {
       if (!first || !obj) throw new ApiError("internal", "the job completed without an output");
       return new Response(obj.body, {
         headers: {
-          "content-type": first.content_type, "content-length": String(obj.size), "x-request-id": c.get("requestId"),
-          "x-inference-request-id": id, "x-request-cost": "0", ...(job.gpu_ms !== null ? { "x-gpu-ms": String(job.gpu_ms) } : {}),
+          "content-type": first.content_type,
+          "content-length": String(obj.size),
+          "x-request-id": c.get("requestId"),
+          "x-inference-request-id": id,
+          "x-request-cost": "0",
+          ...(job.gpu_ms !== null ? { "x-gpu-ms": String(job.gpu_ms) } : {}),
         },
       });
     },
   );
   api.op(
-    { method: "post", path: "/v2/endpoints/{id}/run", tag: "Endpoints", auth: "api_key", maxBody: LIMITS.inference, summary: "Queue a request on the endpoint; status, result, cancel and webhook work as for models", responses: { 202: { description: "queued", schema: AsyncSubmitted } }, errors: [400, 401, 402, 404, 409, 413, 422] },
+    {
+      method: "post",
+      path: "/v2/endpoints/{id}/run",
+      tag: "Endpoints",
+      auth: "api_key",
+      maxBody: LIMITS.inference,
+      summary: "Queue a request on the endpoint; status, result, cancel and webhook work as for models",
+      responses: { 202: { description: "queued", schema: AsyncSubmitted } },
+      errors: [400, 401, 402, 404, 409, 413, 422],
+    },
     requireApiKey,
     async (c: Ctx) => {
       const { id, job, base } = await submit(c, "async");
-      return reply(c, AsyncSubmitted, { request_id: id, status: job.status, queue_position: job.queue_position, ...requestUrls(base, id) }, 202);
+      return reply(
+        c,
+        AsyncSubmitted,
+        { request_id: id, status: job.status, queue_position: job.queue_position, ...requestUrls(base, id) },
+        202,
+      );
     },
   );
 }
@@ -75,16 +118,26 @@ async function submit(c: Ctx, mode: "sync" | "async") {
   const model = await endpoints.model(account, row.model);
   const raw = await inferenceBody(c, model);
   const webhook = typeof raw.webhook === "string" ? raw.webhook : undefined;
-  if (raw.webhook !== undefined && !webhook) throw new ApiError("invalid_input", "webhook must be an http(s) URL", { fields: [{ path: "webhook", message: "invalid URL" }] });
+  if (raw.webhook !== undefined && !webhook)
+    throw new ApiError("invalid_input", "webhook must be an http(s) URL", {
+      fields: [{ path: "webhook", message: "invalid URL" }],
+    });
   if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(c.get("cfg")));
   delete raw.webhook;
   const key = c.req.header("idempotency-key");
-  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
+  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
+    throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
   const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
   const svc = new RequestService(c.env, c.get("cfg"));
   // Validate the input before waking anything: bad input neither wakes the endpoint nor queues a job.
   svc.validate(model, raw);
   const { pool, gpu_class } = await endpoints.admit(account, row.id);
-  const r = await svc.submit(account, model, raw, { mode, webhook, base, idempotencyKey: key, dedicated: { pool, gpu_class } });
+  const r = await svc.submit(account, model, raw, {
+    mode,
+    webhook,
+    base,
+    idempotencyKey: key,
+    dedicated: { pool, gpu_class },
+  });
   return { svc, id: r.id, job: r.job, pool: r.pool, base, model, raw };
 }

@@ -21,12 +21,15 @@ export async function inferenceBody(c: Ctx, model: CatalogModel): Promise<Record
     const fields = imageFields(model.definition.input_schema);
     if (fields.length !== 1) throw new ApiError("unsupported_media_type", `${model.view.slug} takes a JSON body`);
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    if (bytes.byteLength === 0) throw new ApiError("invalid_input", "empty image body", { fields: [{ path: fields[0], message: "required" }] });
-    if (bytes.byteLength > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `image exceeds ${MAX_IMAGE_BYTES} bytes`);
+    if (bytes.byteLength === 0)
+      throw new ApiError("invalid_input", "empty image body", { fields: [{ path: fields[0], message: "required" }] });
+    if (bytes.byteLength > MAX_IMAGE_BYTES)
+      throw new ApiError("payload_too_large", `image exceeds ${MAX_IMAGE_BYTES} bytes`);
     const params = Object.fromEntries(new URL(c.req.url).searchParams);
     return { ...coerceQuery(params), [fields[0]!]: bytes };
   }
-  if (type !== "application/json") throw new ApiError("unsupported_media_type", "send application/json or an image/* body");
+  if (type !== "application/json")
+    throw new ApiError("unsupported_media_type", "send application/json or an image/* body");
   let raw: unknown;
   try {
     raw = JSON.parse(await c.req.text());
@@ -34,12 +37,18 @@ export async function inferenceBody(c: Ctx, model: CatalogModel): Promise<Record
     if (e instanceof ApiError) throw e;
     throw new ApiError("invalid_input", "request body is not valid JSON");
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ApiError("invalid_input", "request body must be a JSON object");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new ApiError("invalid_input", "request body must be a JSON object");
   return raw as Record<string, unknown>;
 }
 
 function coerceQuery(q: Record<string, string>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v === "true" ? true : v === "false" ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v]));
+  return Object.fromEntries(
+    Object.entries(q).map(([k, v]) => [
+      k,
+      v === "true" ? true : v === "false" ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v,
+    ]),
+  );
 }
 
 /** `Prefer: wait=N` (seconds), as Replicate reads it; bounded so a sync call never holds a connection forever. */

@@ -12,11 +12,19 @@ const MAX_WAIT_S = 300;
 export function registerSyncInference(api: Api) {
   api.op(
     {
-      method: "post", path: "/v1/{model}", tag: "Inference", auth: "api_key", maxBody: LIMITS.inference,
-      summary: "Run a model and return its output (image bytes by default; JSON with Accept: application/json or base64: true). Waits up to Prefer: wait=N seconds, then answers 202 with the request object.",
+      method: "post",
+      path: "/v1/{model}",
+      tag: "Inference",
+      auth: "api_key",
+      maxBody: LIMITS.inference,
+      summary:
+        "Run a model and return its output (image bytes by default; JSON with Accept: application/json or base64: true). Waits up to Prefer: wait=N seconds, then answers 202 with the request object.",
       body: ModelInput,
       bodyContent: { "image/*": { schema: { type: "string", format: "binary" } } },
-      responses: { 200: { description: "the output", content: "image/png" }, 202: { description: "still running", schema: RequestStatusView } },
+      responses: {
+        200: { description: "the output", content: "image/png" },
+        202: { description: "still running", schema: RequestStatusView },
+      },
       errors: [400, 401, 402, 403, 404, 413, 422, 429, 500, 503, 504],
     },
     requireApiKey,
@@ -25,7 +33,11 @@ export function registerSyncInference(api: Api) {
       const raw = await inferenceBody(c, model);
       const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
       const svc = new RequestService(c.env, c.get("cfg"));
-      const { id, pool, headers } = await svc.submit(c.get("account"), model, raw, { mode: "sync", base, defer: deferrer(c) });
+      const { id, pool, headers } = await svc.submit(c.get("account"), model, raw, {
+        mode: "sync",
+        base,
+        defer: deferrer(c),
+      });
       const out: Record<string, string> = { ...headers, "x-inference-request-id": id };
       for (const [k, v] of Object.entries(out)) c.header(k, v);
       const job = await svc.wait(pool, id, preferWait(c, DEFAULT_WAIT_S, MAX_WAIT_S) * 1000);
@@ -37,7 +49,11 @@ export function registerSyncInference(api: Api) {
       }
       const settled = await svc.settle(job);
       const cost = settled?.cost ?? null;
-      if (settled) Object.assign(out, { "x-request-cost": String(settled.cost), "x-remaining-credits": String(settled.available) });
+      if (settled)
+        Object.assign(out, {
+          "x-request-cost": String(settled.cost),
+          "x-remaining-credits": String(settled.available),
+        });
       if (job.gpu_ms !== null) out["x-gpu-ms"] = String(job.gpu_ms);
       for (const [k, v] of Object.entries(out)) c.header(k, v);
       if (job.status !== "COMPLETED") throw RequestService.failure(job, out);
@@ -45,19 +61,31 @@ export function registerSyncInference(api: Api) {
       const accept = c.req.header("accept") ?? "";
       const wantsBase64 = raw.base64 === true;
       // A JSON model's output is the JSON itself; an image model answers bytes unless JSON or base64 is asked for.
-      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json")) return c.json(job.output_json as object);
+      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json"))
+        return c.json(job.output_json as object);
       if (wantsBase64 || accept.includes("application/json") || model.view.output_type === "json") {
         const account = c.get("account").id;
         const output_base64 = wantsBase64
-          ? await Promise.all((job.outputs ?? []).map(async (o) => {
-              const obj = await svc.readOutput(account, id, o.name);
-              if (!obj) throw new ApiError("internal", `output ${o.name} is missing`);
-              return { name: o.name, content_type: o.content_type, data: toBase64(new Uint8Array(await obj.arrayBuffer())) };
-            }))
+          ? await Promise.all(
+              (job.outputs ?? []).map(async (o) => {
+                const obj = await svc.readOutput(account, id, o.name);
+                if (!obj) throw new ApiError("internal", `output ${o.name} is missing`);
+                return {
+                  name: o.name,
+                  content_type: o.content_type,
+                  data: toBase64(new Uint8Array(await obj.arrayBuffer())),
+                };
+              }),
+            )
           : undefined;
         return reply(c, SyncJsonOutput, {
-          request_id: id, status: job.status, output: await svc.outputs(job, base), output_json: job.output_json ?? null,
-          metrics: svc.statusView(job, base, cost).metrics, cost, ...(output_base64 ? { output_base64 } : {}),
+          request_id: id,
+          status: job.status,
+          output: await svc.outputs(job, base),
+          output_json: job.output_json ?? null,
+          metrics: svc.statusView(job, base, cost).metrics,
+          cost,
+          ...(output_base64 ? { output_base64 } : {}),
         });
       }
       const first = job.outputs?.[0];

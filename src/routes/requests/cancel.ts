@@ -5,7 +5,15 @@ import { RequestService } from "../../services/requests.ts";
 
 export function registerCancelRequest(api: Api) {
   api.op(
-    { method: "post", path: "/v2/requests/{id}/cancel", tag: "Requests", auth: "api_key", summary: "Cancel a queued or running request", responses: { 200: { description: "outcome", schema: CancelResult } }, errors: [401, 404] },
+    {
+      method: "post",
+      path: "/v2/requests/{id}/cancel",
+      tag: "Requests",
+      auth: "api_key",
+      summary: "Cancel a queued or running request",
+      responses: { 200: { description: "outcome", schema: CancelResult } },
+      errors: [401, 404],
+    },
     requireApiKey,
     async (c: Ctx) => {
       const svc = new RequestService(c.env, c.get("cfg"));

@@ -1,4 +1,4 @@
-import { type Api, type Ctx } from "../../app.ts";
+import type { Api, Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
 import { requireApiKey } from "../../services/auth.ts";
 import { RequestEvents } from "../../services/request-events.ts";

@@ -6,7 +6,15 @@ import { baseUrl } from "../../services/urls.ts";
 
 export function registerGetRequest(api: Api) {
   api.op(
-    { method: "get", path: "/v2/requests/{id}", tag: "Requests", auth: "api_key", summary: "A request with its outputs as signed, expiring URLs", responses: { 200: { description: "result", schema: RequestResult } }, errors: [401, 404] },
+    {
+      method: "get",
+      path: "/v2/requests/{id}",
+      tag: "Requests",
+      auth: "api_key",
+      summary: "A request with its outputs as signed, expiring URLs",
+      responses: { 200: { description: "result", schema: RequestResult } },
+      errors: [401, 404],
+    },
     requireApiKey,
     async (c: Ctx) => {
       const svc = new RequestService(c.env, c.get("cfg"));

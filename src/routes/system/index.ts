@@ -6,11 +6,25 @@ export const VERSION = "0.1.0";
 
 export function registerSystem(api: Api) {
   api.op(
-    { method: "get", path: "/health", tag: "System", auth: "none", summary: "Liveness", responses: { 200: { description: "ok", schema: Health } } },
+    {
+      method: "get",
+      path: "/health",
+      tag: "System",
+      auth: "none",
+      summary: "Liveness",
+      responses: { 200: { description: "ok", schema: Health } },
+    },
     async (c: Ctx) => reply(c, Health, { status: "ok", version: VERSION, time: new Date().toISOString() }),
   );
   api.op(
-    { method: "get", path: "/openapi.json", tag: "System", auth: "none", summary: "This API as an OpenAPI 3.1 document", responses: { 200: { description: "document" } } },
+    {
+      method: "get",
+      path: "/openapi.json",
+      tag: "System",
+      auth: "none",
+      summary: "This API as an OpenAPI 3.1 document",
+      responses: { 200: { description: "document" } },
+    },
     async (c: Ctx) => c.json(api.registry.document(baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url))),
   );
 }

@@ -17,10 +17,12 @@ async function runBody(c: Ctx): Promise<Record<string, unknown> | Uint8Array> {
   if (type.startsWith("image/") || type === "application/octet-stream") {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.byteLength === 0) throw new ApiError("invalid_input", "empty image body");
-    if (bytes.byteLength > MAX_IMAGE_BYTES) throw new ApiError("payload_too_large", `image exceeds ${MAX_IMAGE_BYTES} bytes`);
+    if (bytes.byteLength > MAX_IMAGE_BYTES)
+      throw new ApiError("payload_too_large", `image exceeds ${MAX_IMAGE_BYTES} bytes`);
     return bytes;
   }
-  if (type !== "application/json") throw new ApiError("unsupported_media_type", "send application/json or an image/* body");
+  if (type !== "application/json")
+    throw new ApiError("unsupported_media_type", "send application/json or an image/* body");
   let raw: unknown;
   try {
     const text = await c.req.text();
@@ -28,21 +30,28 @@ async function runBody(c: Ctx): Promise<Record<string, unknown> | Uint8Array> {
   } catch {
     throw new ApiError("invalid_input", "request body is not valid JSON");
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ApiError("invalid_input", "request body must be a JSON object");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new ApiError("invalid_input", "request body must be a JSON object");
   return raw as Record<string, unknown>;
 }
 
 function idempotencyKey(c: Ctx): string | undefined {
   const key = c.req.header("idempotency-key");
-  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
+  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
+    throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
   return key;
 }
 
 export function registerWorkflowRun(api: Api) {
   api.op(
     {
-      method: "post", path: "/v2/workflows/{slug}", tag: "Workflows", auth: "api_key", maxBody: LIMITS.inference,
-      summary: "Start a run of a published version (slug, slug@N, slug@production|staging|latest; bare slug = production, else latest). 202 with the run id and its status (poll_url), events and cancel URLs. Optional webhook field and Idempotency-Key.",
+      method: "post",
+      path: "/v2/workflows/{slug}",
+      tag: "Workflows",
+      auth: "api_key",
+      maxBody: LIMITS.inference,
+      summary:
+        "Start a run of a published version (slug, slug@N, slug@production|staging|latest; bare slug = production, else latest). 202 with the run id and its status (poll_url), events and cancel URLs. Optional webhook field and Idempotency-Key.",
       responses: { 202: { description: "started", schema: RunSubmitted } },
       errors: [400, 401, 402, 403, 404, 409, 413, 415, 422, 429],
     },
@@ -50,25 +59,53 @@ export function registerWorkflowRun(api: Api) {
     async (c: Ctx) => {
       const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
       const svc = new WorkflowRunService(c.env, c.get("cfg"));
-      const r = await svc.submit(c.get("account"), c.req.param("slug")!, await runBody(c), { mode: "async", idempotencyKey: idempotencyKey(c), base });
+      const r = await svc.submit(c.get("account"), c.req.param("slug")!, await runBody(c), {
+        mode: "async",
+        idempotencyKey: idempotencyKey(c),
+        base,
+      });
       for (const [k, v] of Object.entries(r.headers)) c.header(k, v);
       const s = r.snapshot;
-      return reply(c, RunSubmitted, { run_id: r.id, status: s.run.status, workflow: s.spec.workflow, version: s.spec.version, held: s.run.held, ...runUrls(base, r.id) }, 202);
+      return reply(
+        c,
+        RunSubmitted,
+        {
+          run_id: r.id,
+          status: s.run.status,
+          workflow: s.spec.workflow,
+          version: s.spec.version,
+          held: s.run.held,
+          ...runUrls(base, r.id),
+        },
+        202,
+      );
     },
   );
 
   api.op(
     {
-      method: "post", path: "/v1/workflows/{slug}", tag: "Workflows", auth: "api_key", maxBody: LIMITS.inference,
-      summary: "Run and wait: the first output as the body (its bytes, or its JSON), or the whole run with Accept: application/json. Waits up to Prefer: wait=N seconds, then 202 with the run.",
-      responses: { 200: { description: "the first output", content: "image/png" }, 202: { description: "still running", schema: WorkflowRunView } },
+      method: "post",
+      path: "/v1/workflows/{slug}",
+      tag: "Workflows",
+      auth: "api_key",
+      maxBody: LIMITS.inference,
+      summary:
+        "Run and wait: the first output as the body (its bytes, or its JSON), or the whole run with Accept: application/json. Waits up to Prefer: wait=N seconds, then 202 with the run.",
+      responses: {
+        200: { description: "the first output", content: "image/png" },
+        202: { description: "still running", schema: WorkflowRunView },
+      },
       errors: [400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 500, 503, 504],
     },
     requireApiKey,
     async (c: Ctx) => {
       const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
       const svc = new WorkflowRunService(c.env, c.get("cfg"));
-      const r = await svc.submit(c.get("account"), c.req.param("slug")!, await runBody(c), { mode: "sync", idempotencyKey: idempotencyKey(c), base });
+      const r = await svc.submit(c.get("account"), c.req.param("slug")!, await runBody(c), {
+        mode: "sync",
+        idempotencyKey: idempotencyKey(c),
+        base,
+      });
       const headers: Record<string, string> = { ...r.headers, "x-workflow-run-id": r.id };
       const snap = await svc.wait(r.id, preferWait(c, DEFAULT_WAIT_S, MAX_WAIT_S) * 1000);
       const view = await svc.view(snap);
@@ -79,14 +116,28 @@ export function registerWorkflowRun(api: Api) {
         return reply(c, WorkflowRunView, view, 202);
       }
       if (view.status !== "COMPLETED") {
-        const code = view.status === "CANCELLED" ? "conflict" : view.error?.kind === "timeout" ? "timeout" : view.error?.kind === "invalid_input" ? "unprocessable" : "internal";
-        throw new ApiError(code, view.error?.message ?? `run ${view.status.toLowerCase()}`, { run_id: r.id, error: view.error }, headers);
+        const code =
+          view.status === "CANCELLED"
+            ? "conflict"
+            : view.error?.kind === "timeout"
+              ? "timeout"
+              : view.error?.kind === "invalid_input"
+                ? "unprocessable"
+                : "internal";
+        throw new ApiError(
+          code,
+          view.error?.message ?? `run ${view.status.toLowerCase()}`,
+          { run_id: r.id, error: view.error },
+          headers,
+        );
       }
       if ((c.req.header("accept") ?? "").includes("application/json")) return reply(c, WorkflowRunView, view);
       const first = await svc.firstOutput(snap);
       if (!first) return c.json(null);
       if (first.type === "json") return c.json(first.value as object);
-      return new Response(first.body, { headers: { ...headers, "content-type": first.content_type, "x-request-id": c.get("requestId") } });
+      return new Response(first.body, {
+        headers: { ...headers, "content-type": first.content_type, "x-request-id": c.get("requestId") },
+      });
     },
   );
 }

@@ -16,7 +16,10 @@ export type DedicatedRoute =
  * another endpoint's); its poll is also its heartbeat to the endpoint. A reservation the endpoint has ended (released,
  * lost, timed out) is cleared here, epoch-fenced, and the agent is back in the public pool.
  */
-export async function routeDedicated(env: Env, agent: { id: string; gpuClass: string; models: string[] }): Promise<DedicatedRoute> {
+export async function routeDedicated(
+  env: Env,
+  agent: { id: string; gpuClass: string; models: string[] },
+): Promise<DedicatedRoute> {
   const res = new Reservations(env);
   const r = await res.seen(agent.id, agent.gpuClass, agent.models, Date.now());
   if (!r) return { pool: null };
@@ -28,7 +31,9 @@ export async function routeDedicated(env: Env, agent: { id: string; gpuClass: st
   }
   const model = (await ep.snapshot()).record.model;
   const assignment = { endpoint_id: r.endpoint_id, model, epoch: r.epoch };
-  return s.ready ? { pool: `ep:${r.endpoint_id}`, assignment, ready: true } : { pool: null, assignment, ready: false, draining: s.draining };
+  return s.ready
+    ? { pool: `ep:${r.endpoint_id}`, assignment, ready: true }
+    : { pool: null, assignment, ready: false, draining: s.draining };
 }
 
 /**

@@ -15,7 +15,13 @@ import { instanceMs } from "../../durable-objects/endpoint-money.ts";
 
 /** Per instance-hour when the model has no per-second rate for the class (micro-USD; H100 about $9/hour). */
 export const DEDICATED_HOURLY: Record<GpuClass, number> = {
-  cpu: 72_000, A40: 1_100_000, L40S: 1_900_000, "A100-40": 3_000_000, "A100-80": 4_000_000, H100: 9_000_000, other: 3_000_000,
+  cpu: 72_000,
+  A40: 1_100_000,
+  L40S: 1_900_000,
+  "A100-40": 3_000_000,
+  "A100-80": 4_000_000,
+  H100: 9_000_000,
+  other: 3_000_000,
 };
 
 /** The price of one instance-hour now: the model's per-GPU-second rate for the class × 3600, else the class table. */
@@ -25,51 +31,102 @@ export function instancePrice(model: CatalogModel, gpuClass: GpuClass): number {
   return rate !== undefined ? rate * 3600 : DEDICATED_HOURLY[gpuClass];
 }
 
-type EndpointApi = Pick<Endpoint, "create" | "snapshot" | "admit" | "seen" | "ready" | "patch" | "stop" | "resume" | "advance">;
-export const endpointDO = (env: Env, id: string) => env.ENDPOINT.get(env.ENDPOINT.idFromName(id)) as unknown as EndpointApi;
+type EndpointApi = Pick<
+  Endpoint,
+  "create" | "snapshot" | "admit" | "seen" | "ready" | "patch" | "stop" | "resume" | "advance"
+>;
+export const endpointDO = (env: Env, id: string) =>
+  env.ENDPOINT.get(env.ENDPOINT.idFromName(id)) as unknown as EndpointApi;
 
 /** Dedicated endpoints, for the routes: D1 keeps ownership and the list, each endpoint's object keeps the rest. */
 export class EndpointService {
   constructor(private env: Env) {}
 
-  async create(account: AuthedAccount, body: CreateEndpoint, base: string): Promise<{ view: EndpointView; hold_required: number }> {
+  async create(
+    account: AuthedAccount,
+    body: CreateEndpoint,
+    base: string,
+  ): Promise<{ view: EndpointView; hold_required: number }> {
     const model = await new D1Catalog(this.env).get(body.model, account.id);
     if (!model) throw new ApiError("not_found", `model '${body.model}' not found`, { model: body.model });
     if (!model.definition.gpu_classes.includes(body.gpu_class)) {
-      throw new ApiError("invalid_input", `${body.model} does not run on ${body.gpu_class}`, { fields: [{ path: "gpu_class", message: `one of ${model.definition.gpu_classes.join(", ")}` }] });
+      throw new ApiError("invalid_input", `${body.model} does not run on ${body.gpu_class}`, {
+        fields: [{ path: "gpu_class", message: `one of ${model.definition.gpu_classes.join(", ")}` }],
+      });
     }
     const price = instancePrice(model, body.gpu_class);
     const maxHourly = body.max_hourly_spend ?? null;
     if (maxHourly !== null && maxHourly < price * Math.max(1, body.min_instances)) {
-      throw new ApiError("invalid_input", `max_hourly_spend ${maxHourly} cannot fund min_instances at ${price} per instance-hour`, { fields: [{ path: "max_hourly_spend", message: "too low" }] });
+      throw new ApiError(
+        "invalid_input",
+        `max_hourly_spend ${maxHourly} cannot fund min_instances at ${price} per instance-hour`,
+        { fields: [{ path: "max_hourly_spend", message: "too low" }] },
+      );
     }
     // min_instances > 0 starts billing at once: the runway for them must be there now, not discovered a tick later.
     const need = holdTarget(price, body.min_instances, maxHourly);
     const summary = await billing(this.env).summary(account.id, account.plan);
-    if (need > summary.available) throw new ApiError("insufficient_credits", `min_instances ${body.min_instances} need ${need} micro-USD of runway (15 minutes)`, { required: need, available: summary.available });
+    if (need > summary.available)
+      throw new ApiError(
+        "insufficient_credits",
+        `min_instances ${body.min_instances} need ${need} micro-USD of runway (15 minutes)`,
+        { required: need, available: summary.available },
+      );
     const id = newId("ep");
     try {
-      await db(this.env).insert(endpoints).values({ id, accountId: account.id, name: body.name, model: body.model, gpuClass: body.gpu_class, pricePerHour: price, state: "pending", createdAt: Date.now() });
+      await db(this.env).insert(endpoints).values({
+        id,
+        accountId: account.id,
+        name: body.name,
+        model: body.model,
+        gpuClass: body.gpu_class,
+        pricePerHour: price,
+        state: "pending",
+        createdAt: Date.now(),
+      });
     } catch (e) {
-      if (e instanceof Error && /UNIQUE/.test(e.message)) throw new ApiError("conflict", `an endpoint named '${body.name}' exists`);
+      if (e instanceof Error && /UNIQUE/.test(e.message))
+        throw new ApiError("conflict", `an endpoint named '${body.name}' exists`);
       throw e;
     }
     const snap = await endpointDO(this.env, id).create({
-      id, account_id: account.id, plan: account.plan, name: body.name, model: body.model, runtime: model.definition.runtime, gpu_class: body.gpu_class,
-      price_per_hour: price, min_instances: body.min_instances, max_instances: body.max_instances, idle_timeout_s: body.idle_timeout_s,
-      scale_up_queue_delay_s: body.scale_up_queue_delay_s, init_timeout_s: body.init_timeout_s, max_hourly_spend: maxHourly, created_at: Date.now(),
+      id,
+      account_id: account.id,
+      plan: account.plan,
+      name: body.name,
+      model: body.model,
+      runtime: model.definition.runtime,
+      gpu_class: body.gpu_class,
+      price_per_hour: price,
+      min_instances: body.min_instances,
+      max_instances: body.max_instances,
+      idle_timeout_s: body.idle_timeout_s,
+      scale_up_queue_delay_s: body.scale_up_queue_delay_s,
+      init_timeout_s: body.init_timeout_s,
+      max_hourly_spend: maxHourly,
+      created_at: Date.now(),
     });
     return { view: await this.view(snap, base), hold_required: need };
   }
 
   async owned(account: AuthedAccount, id: string) {
-    const row = await db(this.env).select().from(endpoints).where(and(eq(endpoints.id, id), isNull(endpoints.deletedAt))).get();
+    const row = await db(this.env)
+      .select()
+      .from(endpoints)
+      .where(and(eq(endpoints.id, id), isNull(endpoints.deletedAt)))
+      .get();
     if (!row || row.accountId !== account.id) throw notFound("endpoint");
     return row;
   }
 
   async list(account: AuthedAccount, base: string): Promise<EndpointView[]> {
-    const rows = await db(this.env).select().from(endpoints).where(and(eq(endpoints.accountId, account.id), isNull(endpoints.deletedAt))).orderBy(desc(endpoints.createdAt)).limit(100).all();
+    const rows = await db(this.env)
+      .select()
+      .from(endpoints)
+      .where(and(eq(endpoints.accountId, account.id), isNull(endpoints.deletedAt)))
+      .orderBy(desc(endpoints.createdAt))
+      .limit(100)
+      .all();
     return Promise.all(rows.map(async (r) => this.view(await endpointDO(this.env, r.id).snapshot(), base)));
   }
 
@@ -83,23 +140,37 @@ export class EndpointService {
     const cur = (await endpointDO(this.env, id).snapshot()).record;
     const min = p.min_instances ?? cur.min_instances;
     const max = p.max_instances ?? cur.max_instances;
-    if (max < min) throw new ApiError("invalid_input", "max_instances must be at least min_instances", { fields: [{ path: "max_instances", message: `at least ${min}` }] });
+    if (max < min)
+      throw new ApiError("invalid_input", "max_instances must be at least min_instances", {
+        fields: [{ path: "max_instances", message: `at least ${min}` }],
+      });
     if (cur.state === "deleted") throw notFound("endpoint");
     return this.view(await endpointDO(this.env, id).patch(p), base);
   }
 
-  async lifecycle(account: AuthedAccount, id: string, op: "pause" | "resume" | "delete", base: string): Promise<EndpointView> {
+  async lifecycle(
+    account: AuthedAccount,
+    id: string,
+    op: "pause" | "resume" | "delete",
+    base: string,
+  ): Promise<EndpointView> {
     await this.owned(account, id);
     const ep = endpointDO(this.env, id);
     if (op === "resume") {
       const r = await ep.resume();
-      if ("error" in r) throw new ApiError("insufficient_credits", "resuming needs 15 minutes of runway for min_instances", { available: r.available });
+      if ("error" in r)
+        throw new ApiError("insufficient_credits", "resuming needs 15 minutes of runway for min_instances", {
+          available: r.available,
+        });
       return this.view(r, base);
     }
     const snap = await ep.stop(op === "pause" ? "paused" : "deleted");
     // Deleted, nothing will serve what is still queued: its callers hear now, not at the TTL.
     if (op === "delete") await broker(this.env, `ep:${id}`).cancelQueued("the endpoint was deleted");
-    await db(this.env).update(endpoints).set({ state: snap.record.state, ...(op === "delete" ? { deletedAt: Date.now() } : {}) }).where(eq(endpoints.id, id));
+    await db(this.env)
+      .update(endpoints)
+      .set({ state: snap.record.state, ...(op === "delete" ? { deletedAt: Date.now() } : {}) })
+      .where(eq(endpoints.id, id));
     return this.view(snap, base);
   }
 
@@ -110,9 +181,10 @@ export class EndpointService {
   }
 
   /** A request to the endpoint: admitted by its object (402 when suspended or unable to wake), then queued privately. */
-  async admit(account: AuthedAccount, id: string): Promise<{ pool: string; gpu_class: string }> {
+  async admit(_account: AuthedAccount, id: string): Promise<{ pool: string; gpu_class: string }> {
     const a = await endpointDO(this.env, id).admit();
-    if (!a.ok) throw a.code === "not_found" ? notFound("endpoint") : new ApiError(a.code, a.message, { endpoint_id: id });
+    if (!a.ok)
+      throw a.code === "not_found" ? notFound("endpoint") : new ApiError(a.code, a.message, { endpoint_id: id });
     return { pool: a.pool, gpu_class: a.gpu_class };
   }
 
@@ -125,14 +197,34 @@ export class EndpointService {
     // The queue as it is now (the endpoint's own copy is as of its last step).
     const queued = e.state === "deleted" ? 0 : (await broker(this.env, `ep:${e.id}`).poolStats()).queued;
     return {
-      id: e.id, name: e.name, model: e.model, gpu_class: e.gpu_class as GpuClass, state: e.state, price_per_hour: e.price_per_hour,
-      min_instances: e.min_instances, max_instances: e.max_instances, idle_timeout_s: e.idle_timeout_s,
-      scale_up_queue_delay_s: e.scale_up_queue_delay_s, init_timeout_s: e.init_timeout_s, max_hourly_spend: e.max_hourly_spend,
-      instances: billing.map(({ i, ms }) => ({ id: i.id, agent_id: i.agent_id, state: i.state, since: new Date(i.since).toISOString(), billed_s: Math.ceil(ms / 1000) })),
-      queue_depth: queued, spend_rate_per_hour: rate, held: e.held,
+      id: e.id,
+      name: e.name,
+      model: e.model,
+      gpu_class: e.gpu_class as GpuClass,
+      state: e.state,
+      price_per_hour: e.price_per_hour,
+      min_instances: e.min_instances,
+      max_instances: e.max_instances,
+      idle_timeout_s: e.idle_timeout_s,
+      scale_up_queue_delay_s: e.scale_up_queue_delay_s,
+      init_timeout_s: e.init_timeout_s,
+      max_hourly_spend: e.max_hourly_spend,
+      instances: billing.map(({ i, ms }) => ({
+        id: i.id,
+        agent_id: i.agent_id,
+        state: i.state,
+        since: new Date(i.since).toISOString(),
+        billed_s: Math.ceil(ms / 1000),
+      })),
+      queue_depth: queued,
+      spend_rate_per_hour: rate,
+      held: e.held,
       runway_s: rate > 0 && summary !== null ? Math.floor(((summary + e.held) * 3600) / rate) : null,
-      spent: e.captured, written_off: e.written_off, billed_s: Math.ceil(billing.reduce((a, b) => a + b.ms, 0) / 1000),
-      created_at: new Date(e.created_at).toISOString(), run_url: `${base}/v1/endpoints/${e.id}/run`,
+      spent: e.captured,
+      written_off: e.written_off,
+      billed_s: Math.ceil(billing.reduce((a, b) => a + b.ms, 0) / 1000),
+      created_at: new Date(e.created_at).toISOString(),
+      run_url: `${base}/v1/endpoints/${e.id}/run`,
     };
   }
 

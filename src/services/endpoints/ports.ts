@@ -17,22 +17,26 @@ export interface EndpointPorts {
 }
 
 type LedgerApi = Pick<AccountLedger, "raiseRunning" | "tickRunning" | "splitsOf">;
-const ledger = (env: Env, accountId: string) => env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)) as unknown as LedgerApi;
+const ledger = (env: Env, accountId: string) =>
+  env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)) as unknown as LedgerApi;
 
 export const endpointPool = (endpointId: string) => `ep:${endpointId}`;
 
 export function endpointPorts(env: Env): EndpointPorts {
   const reservations = new Reservations(env);
   return {
-    raiseHold: (accountId, plan, holdId, target) => ledger(env, accountId).raiseRunning(accountId, plan, holdId, target),
+    raiseHold: (accountId, plan, holdId, target) =>
+      ledger(env, accountId).raiseRunning(accountId, plan, holdId, target),
     tick: (accountId, holdId, tick) => ledger(env, accountId).tickRunning(holdId, tick),
     async deliverSplits(accountId, splitIds) {
       // Idempotent by each split's op id: a redelivery after a failure records nothing twice.
       for (const id of splitIds) {
-        for (const split of await ledger(env, accountId).splitsOf(id)) await providerLedger(env, split.provider_id).recordEarning(accountId, split);
+        for (const split of await ledger(env, accountId).splitsOf(id))
+          await providerLedger(env, split.provider_id).recordEarning(accountId, split);
       }
     },
-    reserve: (endpointId, gpuClass, model, exclude) => reservations.claim(endpointId, gpuClass, model, exclude, Date.now()),
+    reserve: (endpointId, gpuClass, model, exclude) =>
+      reservations.claim(endpointId, gpuClass, model, exclude, Date.now()),
     free: async (agentId, endpointId, epoch) => void (await reservations.free(agentId, endpointId, epoch)),
     poolStats: (endpointId) => broker(env, endpointPool(endpointId)).poolStats(),
   };

@@ -21,11 +21,22 @@ export async function earnerFor(env: Env, agentId: string, model: string): Promi
   // Both from the edge cache: the agent's provider is fixed at registration, and a share change applies at once in
   // the isolate and colo that made it, elsewhere within the cache's 30 s bound.
   const agent = await cached(agentRowCacheKey(agentId), () =>
-    db(env).select().from(agents).where(eq(agents.id, agentId)).get().then((r) => r ?? null));
+    db(env)
+      .select()
+      .from(agents)
+      .where(eq(agents.id, agentId))
+      .get()
+      .then((r) => r ?? null),
+  );
   if (!agent) return null;
   const share = await cached(shareCacheKey(agent.providerId), () =>
-    db(env).select({ bp: providers.revenueShareBp }).from(providers).where(eq(providers.id, agent.providerId)).get()
-      .then((r) => r?.bp ?? null));
+    db(env)
+      .select({ bp: providers.revenueShareBp })
+      .from(providers)
+      .where(eq(providers.id, agent.providerId))
+      .get()
+      .then((r) => r?.bp ?? null),
+  );
   const row = share === null ? null : { providerId: agent.providerId, share };
   return row ? { provider_id: row.providerId, agent_id: agentId, share_bp: row.share, model } : null;
 }

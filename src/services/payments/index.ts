@@ -238,7 +238,7 @@ export class Payments {
     // D1's plan follows the ledger's (the ledger enforces the limits); replays converge it too.
     if (res.plan !== account.plan)
       await db(this.env).update(accounts).set({ plan: res.plan }).where(eq(accounts.id, account.id));
-      await invalidate(planCacheKey(account.id));
+    await invalidate(planCacheKey(account.id));
     if (res.claim) await this.autoRecharge(res.claim);
     return { ...base, applied: res.applied, account: account.id };
   }

@@ -114,7 +114,7 @@ export class Providers {
         s.report.totals.earned - s.report.totals.paid_out,
       ].join(","),
     );
-    return lines.join("\n") + "\n";
+    return `${lines.join("\n")}\n`;
   }
 
   async payout(providerId: string, opId: string, amount: number, reference: string | null) {

@@ -1,4 +1,10 @@
-import { PLAN_DEFAULTS, type ModelLookup, type Plan, type WorkflowDefinition, type Estimate } from "../../../schemas/index.ts";
+import {
+  PLAN_DEFAULTS,
+  type ModelLookup,
+  type Plan,
+  type WorkflowDefinition,
+  type Estimate,
+} from "../../../schemas/index.ts";
 import type { Env } from "../../env.ts";
 import { D1Catalog, type CatalogModel } from "../catalog.ts";
 import { quote, type HoldPricing } from "../pricing.ts";
@@ -9,13 +15,17 @@ type InputIssue = { path: string; message: string; code: string };
 
 /** The catalog entries a definition names, loaded once, with what the checker needs to know of each. */
 export class NodeModels {
-  private constructor(readonly models: Map<string, CatalogModel>, private plan: Plan) {}
+  private constructor(
+    readonly models: Map<string, CatalogModel>,
+    private plan: Plan,
+  ) {}
 
   /** The account's private models are found too, as a request of that account would find them. */
   static async load(env: Env, account: { id: string; plan: Plan }, def: unknown): Promise<NodeModels> {
     const slugs = new Set<string>();
     const nodes = (def as { nodes?: Record<string, { model?: unknown }> } | null)?.nodes;
-    if (nodes && typeof nodes === "object") for (const n of Object.values(nodes)) if (typeof n?.model === "string") slugs.add(n.model);
+    if (nodes && typeof nodes === "object")
+      for (const n of Object.values(nodes)) if (typeof n?.model === "string") slugs.add(n.model);
     const catalog = new D1Catalog(env);
     const get = async (s: string) => [s, await catalog.get(s, account.id)] as const;
     const found = await Promise.all([...slugs].slice(0, 64).map(get));
@@ -70,7 +80,10 @@ export class NodeModels {
    * Each node's maximum cost, priced exactly as a single request of its model would be held (literal inputs, the
    * run's inputs where a field takes one directly, the model's defaults otherwise). The sum is the run's hold.
    */
-  estimate(def: WorkflowDefinition, inputs: Record<string, unknown> = {}): Estimate & { pricing: Record<string, HoldPricing> } {
+  estimate(
+    def: WorkflowDefinition,
+    inputs: Record<string, unknown> = {},
+  ): Estimate & { pricing: Record<string, HoldPricing> } {
     const per_node: Record<string, number> = {};
     const pricing: Record<string, HoldPricing> = {};
     for (const [id, node] of Object.entries(def.nodes)) {

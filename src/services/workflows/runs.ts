@@ -46,43 +46,67 @@ async function bodyHash(ref: string, raw: Record<string, unknown>): Promise<stri
  * maxima (402/429 before anything starts), records ownership in D1, and hands the rest to the run's Durable Object.
  */
 export class WorkflowRunService {
-  constructor(private env: Env, private cfg: Config) {}
+  constructor(
+    private env: Env,
+    private cfg: Config,
+  ) {}
 
-  async submit(account: AuthedAccount, ref: string, body: Record<string, unknown> | Uint8Array, opts: SubmitRun): Promise<{ id: string; snapshot: RunSnapshot; headers: Record<string, string>; replayed: boolean }> {
+  async submit(
+    account: AuthedAccount,
+    ref: string,
+    body: Record<string, unknown> | Uint8Array,
+    opts: SubmitRun,
+  ): Promise<{ id: string; snapshot: RunSnapshot; headers: Record<string, string>; replayed: boolean }> {
     const { workflow, version, definition } = await new WorkflowStore(this.env).resolve(account, ref);
     let raw: Record<string, unknown>;
     if (body instanceof Uint8Array) {
       // A raw image body feeds the workflow's one image input, so `curl --data-binary @photo.jpg` works.
-      const imageNames = Object.entries(definition.inputs).filter(([, d]) => d.type === "image").map(([k]) => k);
+      const imageNames = Object.entries(definition.inputs)
+        .filter(([, d]) => d.type === "image")
+        .map(([k]) => k);
       if (imageNames.length !== 1) throw new ApiError("unsupported_media_type", `${workflow.slug} takes a JSON body`);
       raw = { [imageNames[0]!]: body };
     } else raw = { ...body };
     if (!("webhook" in definition.inputs) && raw.webhook !== undefined) {
-      if (typeof raw.webhook !== "string" || !/^https?:\/\//.test(raw.webhook)) throw new ApiError("invalid_input", "webhook must be an http(s) URL", { fields: [{ path: "webhook", message: "invalid URL" }] });
+      if (typeof raw.webhook !== "string" || !/^https?:\/\//.test(raw.webhook))
+        throw new ApiError("invalid_input", "webhook must be an http(s) URL", {
+          fields: [{ path: "webhook", message: "invalid URL" }],
+        });
       opts = { ...opts, webhook: raw.webhook };
       delete raw.webhook;
     }
     const images = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(raw)) if (v instanceof Uint8Array) images.set(k, v);
-    const inputs = validate(inputsSchema(definition), { ...raw, ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])) }) as Record<string, unknown>;
+    const inputs = validate(inputsSchema(definition), {
+      ...raw,
+      ...Object.fromEntries([...images.keys()].map((k) => [k, "binary"])),
+    }) as Record<string, unknown>;
 
     const hash = opts.idempotencyKey ? await bodyHash(`${workflow.slug}@${version}`, raw) : null;
     if (opts.idempotencyKey) {
-      const prior = await db(this.env).select().from(workflowRuns).where(and(eq(workflowRuns.accountId, account.id), eq(workflowRuns.idempotencyKey, opts.idempotencyKey))).get();
+      const prior = await db(this.env)
+        .select()
+        .from(workflowRuns)
+        .where(and(eq(workflowRuns.accountId, account.id), eq(workflowRuns.idempotencyKey, opts.idempotencyKey)))
+        .get();
       if (prior) {
-        if (prior.bodyHash !== hash) throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
+        if (prior.bodyHash !== hash)
+          throw new ApiError("idempotency_conflict", "Idempotency-Key was used with a different request body");
         return { id: prior.id, snapshot: await runStub(this.env, prior.id).snapshot(), headers: {}, replayed: true };
       }
     }
 
     const models = await NodeModels.load(this.env, account, definition);
     const { errors } = checkDefinition(definition, models.lookup);
-    if (errors.length) throw new ApiError("unprocessable", `version ${version} of '${workflow.slug}' cannot run now`, { errors });
+    if (errors.length)
+      throw new ApiError("unprocessable", `version ${version} of '${workflow.slug}' cannot run now`, { errors });
     const fields = models.inputIssues(definition, inputs);
     if (fields.length) throw new ApiError("invalid_input", "input failed validation", { fields });
 
     const id = newId("wfr");
-    const imageInputs = Object.entries(definition.inputs).filter(([, d]) => d.type === "image").map(([k]) => k);
+    const imageInputs = Object.entries(definition.inputs)
+      .filter(([, d]) => d.type === "image")
+      .map(([k]) => k);
     const stored: string[] = [];
     for (const name of imageInputs) {
       const value = images.get(name) ?? inputs[name];
@@ -101,28 +125,64 @@ export class WorkflowRunService {
     for (const [nid, n] of Object.entries(definition.nodes)) {
       const m = models.models.get(n.model)!;
       nodeMeta[nid] = {
-        model: n.model, runtime: m.definition.runtime, pool: m.pool, gpu_classes: m.view.gpu_classes,
-        exec_timeout_ms: m.view.max_execution_s * 1000, max_cost: est.per_node[nid]!,
-        input_schema: m.definition.input_schema, moderation: m.definition.moderation,
+        model: n.model,
+        runtime: m.definition.runtime,
+        pool: m.pool,
+        gpu_classes: m.view.gpu_classes,
+        exec_timeout_ms: m.view.max_execution_s * 1000,
+        max_cost: est.per_node[nid]!,
+        input_schema: m.definition.input_schema,
+        moderation: m.definition.moderation,
         ...(m.comfy ? { comfy: m.comfy } : {}),
       };
     }
-    const deadline = Math.min(MAX_RUN_DEADLINE_MS, longestPath(definition, (nid) => jobTtl + nodeMeta[nid]!.exec_timeout_ms));
+    const deadline = Math.min(
+      MAX_RUN_DEADLINE_MS,
+      longestPath(definition, (nid) => jobTtl + nodeMeta[nid]!.exec_timeout_ms),
+    );
     const ledger = this.env.ACCOUNT_LEDGER.get(this.env.ACCOUNT_LEDGER.idFromName(account.id));
     const admitted = await ledger.reserveGroup(account.id, account.plan, {
-      id, ttl_ms: deadline + HOLD_GRACE_MS, model_free: [...models.models.values()].every((m) => m.view.free),
-      nodes: Object.keys(definition.nodes).map((nid) => ({ node: nid, max: est.per_node[nid]!, pricing: est.pricing[nid]! })),
+      id,
+      ttl_ms: deadline + HOLD_GRACE_MS,
+      model_free: [...models.models.values()].every((m) => m.view.free),
+      nodes: Object.keys(definition.nodes).map((nid) => ({
+        node: nid,
+        max: est.per_node[nid]!,
+        pricing: est.pricing[nid]!,
+      })),
     });
     if (!admitted.ok) {
       await cleanup();
-      const headers = { ...rateHeaders(admitted.rate, admitted.available), ...(admitted.retry_after_s !== undefined ? { "Retry-After": String(admitted.retry_after_s) } : {}) };
-      throw new ApiError(admitted.code, admitted.message, admitted.code === "insufficient_credits" ? { required: est.max_cost, available: admitted.available } : undefined, headers);
+      const headers = {
+        ...rateHeaders(admitted.rate, admitted.available),
+        ...(admitted.retry_after_s !== undefined ? { "Retry-After": String(admitted.retry_after_s) } : {}),
+      };
+      throw new ApiError(
+        admitted.code,
+        admitted.message,
+        admitted.code === "insufficient_credits"
+          ? { required: est.max_cost, available: admitted.available }
+          : undefined,
+        headers,
+      );
     }
     try {
-      await db(this.env).insert(workflowRuns).values({
-        id, accountId: account.id, workflowId: workflow.id, slug: workflow.slug, version, mode: opts.mode, status: "QUEUED",
-        idempotencyKey: opts.idempotencyKey ?? null, bodyHash: hash, webhookUrl: opts.webhook ?? null, baseUrl: opts.base, createdAt: Date.now(),
-      });
+      await db(this.env)
+        .insert(workflowRuns)
+        .values({
+          id,
+          accountId: account.id,
+          workflowId: workflow.id,
+          slug: workflow.slug,
+          version,
+          mode: opts.mode,
+          status: "QUEUED",
+          idempotencyKey: opts.idempotencyKey ?? null,
+          bodyHash: hash,
+          webhookUrl: opts.webhook ?? null,
+          baseUrl: opts.base,
+          createdAt: Date.now(),
+        });
     } catch (e) {
       await ledger.closeGroup(id, "void", "enqueue_failed");
       await cleanup();
@@ -130,8 +190,19 @@ export class WorkflowRunService {
       throw e;
     }
     const spec: RunSpec = {
-      run_id: id, account_id: account.id, workflow: workflow.slug, version, definition, inputs, image_inputs: imageInputs, nodes: nodeMeta,
-      priority: admitted.priority, job_ttl_ms: jobTtl, deadline_ms: deadline, webhook_url: opts.webhook ?? null, base_url: opts.base,
+      run_id: id,
+      account_id: account.id,
+      workflow: workflow.slug,
+      version,
+      definition,
+      inputs,
+      image_inputs: imageInputs,
+      nodes: nodeMeta,
+      priority: admitted.priority,
+      job_ttl_ms: jobTtl,
+      deadline_ms: deadline,
+      webhook_url: opts.webhook ?? null,
+      base_url: opts.base,
     };
     const snapshot = await runStub(this.env, id).start(spec, admitted.hold);
     return { id, snapshot, headers: rateHeaders(admitted.rate, admitted.available), replayed: false };
@@ -139,7 +210,11 @@ export class WorkflowRunService {
 
   /** Ownership check: another account's run is reported as not found. */
   async owned(account: AuthedAccount, id: string): Promise<RunApi> {
-    const row = await db(this.env).select({ accountId: workflowRuns.accountId }).from(workflowRuns).where(eq(workflowRuns.id, id)).get();
+    const row = await db(this.env)
+      .select({ accountId: workflowRuns.accountId })
+      .from(workflowRuns)
+      .where(eq(workflowRuns.id, id))
+      .get();
     if (!row || row.accountId !== account.id) throw notFound("workflow run");
     return runStub(this.env, id);
   }
@@ -153,13 +228,18 @@ export class WorkflowRunService {
   }
 
   /** The first mapped output of a completed run: its bytes, or its JSON value. */
-  async firstOutput(snap: RunSnapshot): Promise<{ type: "file"; body: ReadableStream; content_type: string } | { type: "json"; value: unknown } | null> {
+  async firstOutput(
+    snap: RunSnapshot,
+  ): Promise<{ type: "file"; body: ReadableStream; content_type: string } | { type: "json"; value: unknown } | null> {
     const name = Object.keys(snap.spec.definition.outputs)[0];
     return name === undefined ? null : this.output(snap, name);
   }
 
   /** One mapped output of a completed run; null for anything else (intermediate files are never reachable). */
-  async output(snap: RunSnapshot, name: string): Promise<{ type: "file"; body: ReadableStream; content_type: string } | { type: "json"; value: unknown } | null> {
+  async output(
+    snap: RunSnapshot,
+    name: string,
+  ): Promise<{ type: "file"; body: ReadableStream; content_type: string } | { type: "json"; value: unknown } | null> {
     const m = mappedOutput(snap, name);
     if (!m) return null;
     if (m.type === "json") return m;

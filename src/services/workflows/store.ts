@@ -1,5 +1,12 @@
 import { and, desc, eq, isNull, max } from "drizzle-orm";
-import { checkDefinition, inputsJsonSchema, type DefinitionError, type WorkflowDefinition, type WorkflowView, type WorkflowCatalogEntry } from "../../../schemas/index.ts";
+import {
+  checkDefinition,
+  inputsJsonSchema,
+  type DefinitionError,
+  type WorkflowDefinition,
+  type WorkflowView,
+  type WorkflowCatalogEntry,
+} from "../../../schemas/index.ts";
 import { db } from "../../db/client.ts";
 import { workflowAliases, workflows, workflowVersions } from "../../db/schema.ts";
 import type { Env } from "../../env.ts";
@@ -12,13 +19,16 @@ type Row = typeof workflows.$inferSelect;
 export type Resolved = { workflow: Row; version: number; definition: WorkflowDefinition };
 
 /** drizzle wraps D1's error; the constraint's message is on its cause */
-export const isUnique = (e: unknown) => /UNIQUE|PRIMARY KEY/.test(`${String(e)} ${String((e as { cause?: unknown })?.cause ?? "")}`);
+export const isUnique = (e: unknown) =>
+  /UNIQUE|PRIMARY KEY/.test(`${String(e)} ${String((e as { cause?: unknown })?.cause ?? "")}`);
 
 const etag = (rev: number) => `"rev-${rev}"`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function invalid(errors: DefinitionError[]): ApiError {
-  return new ApiError("invalid_input", `the definition has ${errors.length} problem${errors.length === 1 ? "" : "s"}`, { errors });
+  return new ApiError("invalid_input", `the definition has ${errors.length} problem${errors.length === 1 ? "" : "s"}`, {
+    errors,
+  });
 }
 
 /**
@@ -35,11 +45,25 @@ export class WorkflowStore {
     return { ...r, models };
   }
 
-  async create(account: AuthedAccount, body: { slug: string; name: string; description?: string; definition: unknown }): Promise<Row> {
+  async create(
+    account: AuthedAccount,
+    body: { slug: string; name: string; description?: string; definition: unknown },
+  ): Promise<Row> {
     const { errors, definition } = await this.check(account, body.definition);
     if (errors.length) throw invalid(errors);
     const now = Date.now();
-    const row: Row = { id: newId("wf"), accountId: account.id, slug: body.slug, name: body.name, description: body.description ?? null, draft: definition, draftRev: 1, createdAt: now, updatedAt: now, archivedAt: null };
+    const row: Row = {
+      id: newId("wf"),
+      accountId: account.id,
+      slug: body.slug,
+      name: body.name,
+      description: body.description ?? null,
+      draft: definition,
+      draftRev: 1,
+      createdAt: now,
+      updatedAt: now,
+      archivedAt: null,
+    };
     try {
       await db(this.env).insert(workflows).values(row);
     } catch (e) {
@@ -50,40 +74,73 @@ export class WorkflowStore {
   }
 
   async row(account: AuthedAccount, slug: string): Promise<Row> {
-    const r = await db(this.env).select().from(workflows).where(and(eq(workflows.accountId, account.id), eq(workflows.slug, slug))).get();
+    const r = await db(this.env)
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.accountId, account.id), eq(workflows.slug, slug)))
+      .get();
     if (!r) throw notFound("workflow");
     return r;
   }
 
   async list(account: AuthedAccount): Promise<Row[]> {
-    return db(this.env).select().from(workflows).where(and(eq(workflows.accountId, account.id), isNull(workflows.archivedAt))).orderBy(desc(workflows.createdAt)).all();
+    return db(this.env)
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.accountId, account.id), isNull(workflows.archivedAt)))
+      .orderBy(desc(workflows.createdAt))
+      .all();
   }
 
   /** Replaces the draft if `If-Match` names its current revision: a stale editor gets 412 and changes nothing. */
-  async updateDraft(account: AuthedAccount, slug: string, ifMatch: string | undefined, body: { definition: unknown; name?: string; description?: string }): Promise<Row> {
+  async updateDraft(
+    account: AuthedAccount,
+    slug: string,
+    ifMatch: string | undefined,
+    body: { definition: unknown; name?: string; description?: string },
+  ): Promise<Row> {
     if (!ifMatch) throw new ApiError("precondition_required", "send If-Match with the ETag of the draft you edited");
     const cur = await this.row(account, slug);
     if (cur.archivedAt) throw new ApiError("conflict", "the workflow is archived");
-    if (ifMatch !== etag(cur.draftRev) && ifMatch !== "*") throw new ApiError("precondition_failed", "the draft changed since you read it", { etag: etag(cur.draftRev) });
+    if (ifMatch !== etag(cur.draftRev) && ifMatch !== "*")
+      throw new ApiError("precondition_failed", "the draft changed since you read it", { etag: etag(cur.draftRev) });
     const { errors, definition } = await this.check(account, body.definition);
     if (errors.length) throw invalid(errors);
     const now = Date.now();
-    const next = { draft: definition, draftRev: cur.draftRev + 1, updatedAt: now, ...(body.name ? { name: body.name } : {}), ...(body.description !== undefined ? { description: body.description } : {}) };
+    const next = {
+      draft: definition,
+      draftRev: cur.draftRev + 1,
+      updatedAt: now,
+      ...(body.name ? { name: body.name } : {}),
+      ...(body.description !== undefined ? { description: body.description } : {}),
+    };
     // The revision is compared again in the write, so two editors racing with the same ETag cannot both win.
-    const r = await db(this.env).update(workflows).set(next).where(and(eq(workflows.id, cur.id), eq(workflows.draftRev, cur.draftRev))).returning().get();
+    const r = await db(this.env)
+      .update(workflows)
+      .set(next)
+      .where(and(eq(workflows.id, cur.id), eq(workflows.draftRev, cur.draftRev)))
+      .returning()
+      .get();
     if (!r) throw new ApiError("precondition_failed", "the draft changed since you read it");
     return r;
   }
 
   /** Publishes the draft as version N+1; the draft must pass the full check. Versions never change afterwards. */
-  async publish(account: AuthedAccount, slug: string): Promise<{ version: number; createdAt: number; definition: WorkflowDefinition }> {
+  async publish(
+    account: AuthedAccount,
+    slug: string,
+  ): Promise<{ version: number; createdAt: number; definition: WorkflowDefinition }> {
     const cur = await this.row(account, slug);
     if (cur.archivedAt) throw new ApiError("conflict", "the workflow is archived");
     const { errors, definition } = await this.check(account, cur.draft);
     if (errors.length) throw invalid(errors);
     const now = Date.now();
     for (let attempt = 0; attempt < 3; attempt++) {
-      const top = await db(this.env).select({ v: max(workflowVersions.version) }).from(workflowVersions).where(eq(workflowVersions.workflowId, cur.id)).get();
+      const top = await db(this.env)
+        .select({ v: max(workflowVersions.version) })
+        .from(workflowVersions)
+        .where(eq(workflowVersions.workflowId, cur.id))
+        .get();
       const version = (top?.v ?? 0) + 1;
       try {
         await db(this.env).insert(workflowVersions).values({ workflowId: cur.id, version, definition, createdAt: now });
@@ -95,29 +152,55 @@ export class WorkflowStore {
     throw new ApiError("conflict", "another publish of this workflow is in progress; try again");
   }
 
-  async setAlias(account: AuthedAccount, slug: string, alias: "production" | "staging", version: number): Promise<void> {
+  async setAlias(
+    account: AuthedAccount,
+    slug: string,
+    alias: "production" | "staging",
+    version: number,
+  ): Promise<void> {
     const cur = await this.row(account, slug);
-    const v = await db(this.env).select().from(workflowVersions).where(and(eq(workflowVersions.workflowId, cur.id), eq(workflowVersions.version, version))).get();
+    const v = await db(this.env)
+      .select()
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, cur.id), eq(workflowVersions.version, version)))
+      .get();
     if (!v) throw new ApiError("not_found", `version ${version} of '${slug}' does not exist`);
     const now = Date.now();
-    await db(this.env).insert(workflowAliases).values({ workflowId: cur.id, alias, version, updatedAt: now })
-      .onConflictDoUpdate({ target: [workflowAliases.workflowId, workflowAliases.alias], set: { version, updatedAt: now } });
+    await db(this.env)
+      .insert(workflowAliases)
+      .values({ workflowId: cur.id, alias, version, updatedAt: now })
+      .onConflictDoUpdate({
+        target: [workflowAliases.workflowId, workflowAliases.alias],
+        set: { version, updatedAt: now },
+      });
   }
 
   /** Archived workflows take no new runs; runs in flight finish. */
   async archive(account: AuthedAccount, slug: string): Promise<Row> {
     const cur = await this.row(account, slug);
-    const r = await db(this.env).update(workflows).set({ archivedAt: cur.archivedAt ?? Date.now() }).where(eq(workflows.id, cur.id)).returning().get();
+    const r = await db(this.env)
+      .update(workflows)
+      .set({ archivedAt: cur.archivedAt ?? Date.now() })
+      .where(eq(workflows.id, cur.id))
+      .returning()
+      .get();
     return r!;
   }
 
   private async versions(id: string) {
-    return db(this.env).select({ version: workflowVersions.version, createdAt: workflowVersions.createdAt }).from(workflowVersions).where(eq(workflowVersions.workflowId, id)).orderBy(workflowVersions.version).all();
+    return db(this.env)
+      .select({ version: workflowVersions.version, createdAt: workflowVersions.createdAt })
+      .from(workflowVersions)
+      .where(eq(workflowVersions.workflowId, id))
+      .orderBy(workflowVersions.version)
+      .all();
   }
 
   private async aliases(id: string) {
     const rows = await db(this.env).select().from(workflowAliases).where(eq(workflowAliases.workflowId, id)).all();
-    return Object.fromEntries(rows.map((r) => [r.alias, r.version])) as Partial<Record<"production" | "staging", number>>;
+    return Object.fromEntries(rows.map((r) => [r.alias, r.version])) as Partial<
+      Record<"production" | "staging", number>
+    >;
   }
 
   /**
@@ -137,8 +220,16 @@ export class WorkflowStore {
     else if (pin === "latest") version = latest;
     else if (pin === "production" || pin === "staging") version = aliases[pin];
     else throw new ApiError("invalid_input", `'@${pin}' is not a version or alias (production, staging, latest)`);
-    if (version === undefined) throw new ApiError("not_found", pin ? `'${slug}@${pin}' is not set` : `workflow '${slug}' has no published version`);
-    const v = await db(this.env).select().from(workflowVersions).where(and(eq(workflowVersions.workflowId, workflow.id), eq(workflowVersions.version, version))).get();
+    if (version === undefined)
+      throw new ApiError(
+        "not_found",
+        pin ? `'${slug}@${pin}' is not set` : `workflow '${slug}' has no published version`,
+      );
+    const v = await db(this.env)
+      .select()
+      .from(workflowVersions)
+      .where(and(eq(workflowVersions.workflowId, workflow.id), eq(workflowVersions.version, version)))
+      .get();
     if (!v) throw new ApiError("not_found", `version ${version} of '${slug}' does not exist`);
     return { workflow, version, definition: v.definition as WorkflowDefinition };
   }
@@ -150,7 +241,11 @@ export class WorkflowStore {
     const serving = aliases.production ?? latest;
     let inputSchema: Record<string, unknown> | null = null;
     if (serving !== null) {
-      const v = await db(this.env).select().from(workflowVersions).where(and(eq(workflowVersions.workflowId, row.id), eq(workflowVersions.version, serving))).get();
+      const v = await db(this.env)
+        .select()
+        .from(workflowVersions)
+        .where(and(eq(workflowVersions.workflowId, row.id), eq(workflowVersions.version, serving)))
+        .get();
       if (v) inputSchema = inputsJsonSchema(v.definition as WorkflowDefinition);
     }
     return {
@@ -175,9 +270,15 @@ export class WorkflowStore {
       const r = await this.resolve(account, w.slug).catch(() => null);
       if (!r) continue;
       out.push({
-        slug: w.slug, kind: "workflow", name: w.name, description: w.description, version: r.version,
-        input_schema: inputsJsonSchema(r.definition), outputs: Object.keys(r.definition.outputs),
-        models: [...new Set(Object.values(r.definition.nodes).map((n) => n.model))], run_url: `${base}/v2/workflows/${w.slug}`,
+        slug: w.slug,
+        kind: "workflow",
+        name: w.name,
+        description: w.description,
+        version: r.version,
+        input_schema: inputsJsonSchema(r.definition),
+        outputs: Object.keys(r.definition.outputs),
+        models: [...new Set(Object.values(r.definition.nodes).map((n) => n.model))],
+        run_url: `${base}/v2/workflows/${w.slug}`,
       });
     }
     return out;

@@ -16,12 +16,19 @@ export const TEMPLATES: Template[] = [
   {
     id: "product-photo-on-white",
     name: "Product photo on white",
-    description: "Cuts the product out and puts it on a flat background colour (white by default): a marketplace-ready packshot.",
+    description:
+      "Cuts the product out and puts it on a flat background colour (white by default): a marketplace-ready packshot.",
     definition: {
-      inputs: { image: { type: "image", description: "the product photo" }, background: { type: "string", default: "#ffffff", description: "background colour" } },
+      inputs: {
+        image: { type: "image", description: "the product photo" },
+        background: { type: "string", default: "#ffffff", description: "background colour" },
+      },
       nodes: {
         cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
-        flat: { model: "image-composite", input: { image: ref("nodes.cutout.output"), background: ref("inputs.background") } },
+        flat: {
+          model: "image-composite",
+          input: { image: ref("nodes.cutout.output"), background: ref("inputs.background") },
+        },
       },
       outputs: { image: ref("nodes.flat.output") },
     },
@@ -31,7 +38,10 @@ export const TEMPLATES: Template[] = [
     name: "Background swap",
     description: "Cuts the subject out of one photo and places it over another image, which sets the canvas size.",
     definition: {
-      inputs: { image: { type: "image", description: "the subject" }, background: { type: "image", description: "the new background" } },
+      inputs: {
+        image: { type: "image", description: "the subject" },
+        background: { type: "image", description: "the new background" },
+      },
       nodes: {
         cutout: { model: "background-removal", input: { image: ref("inputs.image") } },
         swap: {
@@ -45,7 +55,8 @@ export const TEMPLATES: Template[] = [
   {
     id: "safe-for-work-gate",
     name: "Safe-for-work gate",
-    description: "Classifies the photo and cuts it out side by side: the processed image with its moderation verdict, in one call.",
+    description:
+      "Classifies the photo and cuts it out side by side: the processed image with its moderation verdict, in one call.",
     definition: {
       inputs: { image: { type: "image" } },
       nodes: {
@@ -60,13 +71,20 @@ export const TEMPLATES: Template[] = [
     name: "Web thumbnail",
     description: "Resizes to a square thumbnail (cover, then centre crop) and encodes it as WebP.",
     definition: {
-      inputs: { image: { type: "image" }, size: { type: "integer", minimum: 16, maximum: 2048, default: 512 }, quality: { type: "integer", minimum: 1, maximum: 100, default: 80 } },
+      inputs: {
+        image: { type: "image" },
+        size: { type: "integer", minimum: 16, maximum: 2048, default: 512 },
+        quality: { type: "integer", minimum: 1, maximum: 100, default: 80 },
+      },
       nodes: {
         fit: {
           model: "image-resize",
           input: { image: ref("inputs.image"), width: ref("inputs.size"), height: ref("inputs.size"), mode: "crop" },
         },
-        encode: { model: "image-convert", input: { image: ref("nodes.fit.output"), format: "webp", quality: ref("inputs.quality") } },
+        encode: {
+          model: "image-convert",
+          input: { image: ref("nodes.fit.output"), format: "webp", quality: ref("inputs.quality") },
+        },
       },
       outputs: { image: ref("nodes.encode.output") },
     },
@@ -82,7 +100,8 @@ export const TEMPLATES: Template[] = [
         flat: { model: "image-composite", input: { image: ref("nodes.cutout.output"), background: "#ffffff" } },
         // dark text: the default white would vanish on the white background
         mark: {
-          model: "text-overlay", input: { image: ref("nodes.flat.output"), text: ref("inputs.text"), color: "#222222" },
+          model: "text-overlay",
+          input: { image: ref("nodes.flat.output"), text: ref("inputs.text"), color: "#222222" },
         },
         encode: { model: "image-convert", input: { image: ref("nodes.mark.output"), format: "jpeg", quality: 85 } },
         check: { model: "nsfw-detector", input: { image: ref("nodes.flat.output") } },
@@ -99,7 +118,9 @@ export const TEMPLATES: Template[] = [
         image: { type: "image" },
         side: { type: "integer", minimum: 16, maximum: 2048, default: 256, description: "the result's side in pixels" },
         gravity: {
-          type: "enum", default: "center", description: "which part of the photo the square keeps",
+          type: "enum",
+          default: "center",
+          description: "which part of the photo the square keeps",
           values: ["center", "top", "bottom", "left", "right", "top-left", "top-right", "bottom-left", "bottom-right"],
         },
       },
@@ -118,5 +139,7 @@ export const TEMPLATES: Template[] = [
 export const TEMPLATE_BY_ID = new Map(TEMPLATES.map((t) => [t.id, t]));
 
 export function templateModels(t: Template): string[] {
-  return [...new Set(Object.values((t.definition as { nodes: Record<string, { model: string }> }).nodes).map((n) => n.model))];
+  return [
+    ...new Set(Object.values((t.definition as { nodes: Record<string, { model: string }> }).nodes).map((n) => n.model)),
+  ];
 }

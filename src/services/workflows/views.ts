@@ -16,7 +16,14 @@ async function signature(secret: string, run: string, name: string, expires: num
   return base64url(await hmacSha256(secret, `workflow-output:${run}/${name}:${expires}`));
 }
 
-export async function verifyRunOutput(secret: string, run: string, name: string, expires: number, sig: string, now: number) {
+export async function verifyRunOutput(
+  secret: string,
+  run: string,
+  name: string,
+  expires: number,
+  sig: string,
+  now: number,
+) {
   if (!Number.isInteger(expires) || expires * 1000 < now) return false;
   return safeEqual(await signature(secret, run, name, expires), sig);
 }
@@ -33,7 +40,9 @@ export function mappedOutput(snap: RunSnapshot, name: string): Mapped | null {
   if (!ref) return null;
   if (ref.kind === "input") {
     const v = snap.spec.inputs[ref.name];
-    return snap.spec.image_inputs.includes(ref.name) ? { type: "file", key: v as string, content_type: "application/octet-stream", size: 0 } : { type: "json", value: v };
+    return snap.spec.image_inputs.includes(ref.name)
+      ? { type: "file", key: v as string, content_type: "application/octet-stream", size: 0 }
+      : { type: "json", value: v };
   }
   const n = snap.nodes.find((x) => x.id === ref.node);
   if (!n) return null;
@@ -43,7 +52,14 @@ export function mappedOutput(snap: RunSnapshot, name: string): Mapped | null {
     return { type: "json", value: v ?? null };
   }
   const f = (JSON.parse(n.outputs ?? "[]") as AgentOutput[])[ref.index];
-  return f ? { type: "file", key: outputKey(snap.run.account_id, n.job_id, f.name), content_type: f.content_type, size: f.size ?? 0 } : null;
+  return f
+    ? {
+        type: "file",
+        key: outputKey(snap.run.account_id, n.job_id, f.name),
+        content_type: f.content_type,
+        size: f.size ?? 0,
+      }
+    : null;
 }
 
 /** The public view of a run: status words as requests use them, outputs (signed URLs), cost, and every node. */
@@ -57,8 +73,16 @@ export async function runView(snap: RunSnapshot, secret: string, now: number): P
     for (const name of Object.keys(spec.definition.outputs)) {
       const m = mappedOutput(snap, name);
       if (!m) continue;
-      outputs[name] = m.type === "json" ? m
-        : { type: "file", url: `${base}/v2/workflow-runs/${run.run_id}/outputs/${encodeURIComponent(name)}?expires=${expires}&sig=${await signature(secret, run.run_id, name, expires)}`, content_type: m.content_type, size: m.size, expires_at: new Date(expires * 1000).toISOString() };
+      outputs[name] =
+        m.type === "json"
+          ? m
+          : {
+              type: "file",
+              url: `${base}/v2/workflow-runs/${run.run_id}/outputs/${encodeURIComponent(name)}?expires=${expires}&sig=${await signature(secret, run.run_id, name, expires)}`,
+              content_type: m.content_type,
+              size: m.size,
+              expires_at: new Date(expires * 1000).toISOString(),
+            };
     }
   }
   const first = outputs ? Object.values(outputs)[0] : undefined;
@@ -74,20 +98,27 @@ export async function runView(snap: RunSnapshot, secret: string, now: number): P
     held: run.held,
     outputs,
     output: first ? (first.type === "file" ? first.url : first.value) : null,
-    error: run.error_kind ? { node: run.error_node, kind: run.error_kind, message: run.error_message ?? run.error_kind } : null,
-    nodes: Object.fromEntries(snap.nodes.map((n) => [n.id, {
-      status: n.status,
-      model: n.model,
-      request_id: n.job_id,
-      attempts: n.attempts,
-      queued_at: iso(n.queued_at),
-      started_at: iso(n.started_at),
-      ended_at: iso(n.ended_at),
-      gpu_ms: n.gpu_ms,
-      max_cost: n.max_cost,
-      cost: n.charge,
-      error: n.error_kind ? { kind: n.error_kind, message: n.error_message ?? n.error_kind } : null,
-    }])),
+    error: run.error_kind
+      ? { node: run.error_node, kind: run.error_kind, message: run.error_message ?? run.error_kind }
+      : null,
+    nodes: Object.fromEntries(
+      snap.nodes.map((n) => [
+        n.id,
+        {
+          status: n.status,
+          model: n.model,
+          request_id: n.job_id,
+          attempts: n.attempts,
+          queued_at: iso(n.queued_at),
+          started_at: iso(n.started_at),
+          ended_at: iso(n.ended_at),
+          gpu_ms: n.gpu_ms,
+          max_cost: n.max_cost,
+          cost: n.charge,
+          error: n.error_kind ? { kind: n.error_kind, message: n.error_message ?? n.error_kind } : null,
+        },
+      ]),
+    ),
     ...runUrls(base, run.run_id),
   };
 }

@@ -34,13 +34,23 @@ export class CogStandIn {
         res.end(JSON.stringify(data));
       };
       if (req.method === "GET" && path === "/health-check") {
-        return json(200, { status: this.running.size >= this.slots && this.status === "READY" ? "BUSY" : this.status, setup: { started_at: "2026-11-22T10:00:00Z", completed_at: this.status === "READY" ? "2026-11-22T10:00:05Z" : null, logs: "" } });
+        return json(200, {
+          status: this.running.size >= this.slots && this.status === "READY" ? "BUSY" : this.status,
+          setup: {
+            started_at: "2026-11-22T10:00:00Z",
+            completed_at: this.status === "READY" ? "2026-11-22T10:00:05Z" : null,
+            logs: "",
+          },
+        });
       }
       const put = path.match(/^\/predictions\/([^/]+)$/);
       if (req.method === "PUT" && put) {
         const id = decodeURIComponent(put[1]!);
         if (this.running.has(id)) return json(202, { id, status: "processing" });
-        if (typeof body?.input?.prompt !== "string") return json(422, { detail: [{ loc: ["body", "input", "prompt"], msg: "field required", type: "value_error.missing" }] });
+        if (typeof body?.input?.prompt !== "string")
+          return json(422, {
+            detail: [{ loc: ["body", "input", "prompt"], msg: "field required", type: "value_error.missing" }],
+          });
         if (this.running.size >= this.slots) return json(409, { detail: "Already running a prediction" });
         const prediction = { id, input: body.input, webhook: body.webhook as string };
         const timer = setTimeout(() => this.finish(id), this.runMs);
@@ -66,16 +76,32 @@ export class CogStandIn {
     if (!r) return;
     this.running.delete(id);
     if (r.input.prompt === "oom") {
-      await this.hook(r.webhook, { id, status: "failed", output: null, error: "CUDA out of memory. Tried to allocate 2.00 GiB", metrics: {} });
+      await this.hook(r.webhook, {
+        id,
+        status: "failed",
+        output: null,
+        error: "CUDA out of memory. Tried to allocate 2.00 GiB",
+        metrics: {},
+      });
       return;
     }
     // a 1×1 PNG, as Cog returns files without an output_file_prefix: a data URL
     const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-    await this.hook(r.webhook, { id, status: "succeeded", output: [`data:image/png;base64,${png}`], error: null, metrics: { predict_time: this.runMs / 1000 } });
+    await this.hook(r.webhook, {
+      id,
+      status: "succeeded",
+      output: [`data:image/png;base64,${png}`],
+      error: null,
+      metrics: { predict_time: this.runMs / 1000 },
+    });
   }
 
   private async hook(url: string, prediction: unknown) {
-    await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(prediction) }).catch(() => undefined);
+    await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(prediction),
+    }).catch(() => undefined);
   }
 
   async start(port = 0): Promise<string> {

@@ -6,14 +6,27 @@ import { CORE_NODES, OUTPUT_NODE_TYPES } from "../../../models/comfy-nodes.ts";
 import { checkGraph, type ApiWorkflow } from "../../../models/comfy-graph.ts";
 
 /** An animated WebP's RIFF header: enough for a client that looks at the container, not a playable clip. */
-const WEBP = Buffer.concat([Buffer.from("RIFF"), Buffer.from([0x1a, 0, 0, 0]), Buffer.from("WEBPVP8X"), Buffer.alloc(14)]);
-const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+const WEBP = Buffer.concat([
+  Buffer.from("RIFF"),
+  Buffer.from([0x1a, 0, 0, 0]),
+  Buffer.from("WEBPVP8X"),
+  Buffer.alloc(14),
+]);
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
 
 /** One unmasked server→client text frame (RFC 6455 §5.2). */
 function frame(text: string): Buffer {
   const payload = Buffer.from(text);
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([0x81, len]) : len < 65536 ? Buffer.from([0x81, 126, len >> 8, len & 0xff]) : Buffer.concat([Buffer.from([0x81, 127]), Buffer.from(new BigUint64Array([BigInt(len)]).buffer).reverse()]);
+  const head =
+    len < 126
+      ? Buffer.from([0x81, len])
+      : len < 65536
+        ? Buffer.from([0x81, 126, len >> 8, len & 0xff])
+        : Buffer.concat([Buffer.from([0x81, 127]), Buffer.from(new BigUint64Array([BigInt(len)]).buffer).reverse()]);
   return Buffer.concat([head, payload]);
 }
 
@@ -33,7 +46,11 @@ export class ComfyStandIn {
   private sockets = new Map<string, Duplex>();
   private allSockets = new Set<Duplex>();
   private history = new Map<string, unknown>();
-  private queue: { id: string; client: string; prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }> }[] = [];
+  private queue: {
+    id: string;
+    client: string;
+    prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+  }[] = [];
   private current: { id: string; timer: NodeJS.Timeout; client: string } | null = null;
   received: { method: string; path: string; body: unknown }[] = [];
   /** files under input/ (uploads), and model files per folder; `null` accepts any model file */
@@ -55,7 +72,11 @@ export class ComfyStandIn {
       const raw = Buffer.concat(chunks);
       const u = new URL(req.url ?? "/", "http://x");
       if (req.method === "POST" && u.pathname === "/upload/image") {
-        const form = await new Request("http://x/", { method: "POST", headers: { "content-type": req.headers["content-type"] ?? "" }, body: raw }).formData();
+        const form = await new Request("http://x/", {
+          method: "POST",
+          headers: { "content-type": req.headers["content-type"] ?? "" },
+          body: raw,
+        }).formData();
         const file = form.get("image");
         if (!(file instanceof File)) {
           res.writeHead(400);
@@ -72,17 +93,34 @@ export class ComfyStandIn {
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(data));
       };
-      if (u.pathname === "/system_stats") return json(200, { system: { os: "posix", comfyui_version: "0.3.0" }, devices: [{ name: "cuda:0 NVIDIA L40S", type: "cuda", vram_total: 48305799168, vram_free: 47000000000 }] });
+      if (u.pathname === "/system_stats")
+        return json(200, {
+          system: { os: "posix", comfyui_version: "0.3.0" },
+          devices: [{ name: "cuda:0 NVIDIA L40S", type: "cuda", vram_total: 48305799168, vram_free: 47000000000 }],
+        });
       // not ComfyUI's: lets a test in another process read what was queued and uploaded
-      if (u.pathname === "/_standin/prompts") return json(200, { prompts: this.prompts, uploads: [...this.uploads.keys()] });
-      if (u.pathname === "/object_info") return json(200, Object.fromEntries([...Object.keys(CORE_NODES), ...this.customNodes].map((k) => [k, { name: k }])));
+      if (u.pathname === "/_standin/prompts")
+        return json(200, { prompts: this.prompts, uploads: [...this.uploads.keys()] });
+      if (u.pathname === "/object_info")
+        return json(
+          200,
+          Object.fromEntries([...Object.keys(CORE_NODES), ...this.customNodes].map((k) => [k, { name: k }])),
+        );
       const folder = u.pathname.match(/^\/models\/([a-z_]+)$/);
       if (folder) return json(200, this.files?.[folder[1]!] ?? []);
       if (req.method === "POST" && u.pathname === "/prompt") {
         const fatal = this.graphError(body?.prompt);
         if (fatal) return json(400, { error: fatal, node_errors: {} });
         const errors = this.validate(body?.prompt);
-        if (errors) return json(400, { error: { type: "prompt_outputs_failed_validation", message: "Prompt outputs failed validation", details: "" }, node_errors: errors });
+        if (errors)
+          return json(400, {
+            error: {
+              type: "prompt_outputs_failed_validation",
+              message: "Prompt outputs failed validation",
+              details: "",
+            },
+            node_errors: errors,
+          });
         this.prompts.push(body.prompt);
         const id = `p-${++this.n}-${Date.now()}`;
         this.queue.push({ id, client: body.client_id, prompt: body.prompt });
@@ -105,7 +143,12 @@ export class ComfyStandIn {
       if (req.method === "POST" && u.pathname === "/interrupt") {
         if (this.current) {
           clearTimeout(this.current.timer);
-          this.send(this.current.client, "execution_interrupted", { prompt_id: this.current.id, node_id: "3", node_type: "KSampler", executed: [] });
+          this.send(this.current.client, "execution_interrupted", {
+            prompt_id: this.current.id,
+            node_id: "3",
+            node_type: "KSampler",
+            executed: [],
+          });
           this.current = null;
           this.pump();
         }
@@ -123,14 +166,23 @@ export class ComfyStandIn {
       const u = new URL(req.url ?? "/", "http://x");
       const key = req.headers["sec-websocket-key"];
       if (u.pathname !== "/ws" || typeof key !== "string") return socket.destroy();
-      const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
       const client = u.searchParams.get("clientId") ?? "";
       this.sockets.set(client, socket);
       this.allSockets.add(socket);
       socket.on("data", () => {}); // client frames (pings, close) are not needed by this stand-in
       socket.on("error", () => {});
-      socket.write(frame(JSON.stringify({ type: "status", data: { status: { exec_info: { queue_remaining: this.queue.length } }, sid: client } })));
+      socket.write(
+        frame(
+          JSON.stringify({
+            type: "status",
+            data: { status: { exec_info: { queue_remaining: this.queue.length } }, sid: client },
+          }),
+        ),
+      );
     });
   }
 
@@ -139,10 +191,18 @@ export class ComfyStandIn {
     if (!prompt || typeof prompt !== "object") return { type: "invalid_prompt", message: "no prompt", details: "" };
     for (const [id, node] of Object.entries(prompt as ApiWorkflow)) {
       if (!CORE_NODES[node.class_type] && !this.customNodes.includes(node.class_type)) {
-        return { type: "invalid_prompt", message: `Cannot execute because node ${node.class_type} does not exist.`, details: `Node ID '#${id}'` };
+        return {
+          type: "invalid_prompt",
+          message: `Cannot execute because node ${node.class_type} does not exist.`,
+          details: `Node ID '#${id}'`,
+        };
       }
     }
-    if (!Object.values(prompt as ApiWorkflow).some((n) => OUTPUT_NODE_TYPES.has(n.class_type) || this.customNodes.includes(n.class_type))) {
+    if (
+      !Object.values(prompt as ApiWorkflow).some(
+        (n) => OUTPUT_NODE_TYPES.has(n.class_type) || this.customNodes.includes(n.class_type),
+      )
+    ) {
       return { type: "prompt_no_outputs", message: "Prompt has no outputs", details: "" };
     }
     return null;
@@ -150,7 +210,8 @@ export class ComfyStandIn {
 
   private validate(prompt: unknown): Record<string, unknown> | null {
     const graph = prompt as ApiWorkflow;
-    const errors: Record<string, { errors: { type: string; message: string; details: string }[]; class_type: string }> = {};
+    const errors: Record<string, { errors: { type: string; message: string; details: string }[]; class_type: string }> =
+      {};
     const add = (id: string, type: string, message: string, details: string) => {
       errors[id] ??= { errors: [], class_type: graph[id]?.class_type ?? "" };
       errors[id].errors.push({ type, message, details });
@@ -161,18 +222,23 @@ export class ComfyStandIn {
     }
     for (const [id, node] of Object.entries(graph)) {
       const def = CORE_NODES[node.class_type];
-      if ((node.class_type === "LoadImage" || node.class_type === "LoadImageMask") && !this.uploads.has(String(node.inputs.image))) {
+      if (
+        (node.class_type === "LoadImage" || node.class_type === "LoadImageMask") &&
+        !this.uploads.has(String(node.inputs.image))
+      ) {
         add(id, "value_not_in_list", "Value not in list", `image: '${String(node.inputs.image)}' not in input/`);
       }
       for (const [input, folder] of Object.entries(def?.files ?? {})) {
         const v = node.inputs[input];
-        if (this.files && !(this.files[folder] ?? []).includes(String(v))) add(id, "value_not_in_list", "Value not in list", `${input}: '${String(v)}' not in ${folder}/`);
+        if (this.files && !(this.files[folder] ?? []).includes(String(v)))
+          add(id, "value_not_in_list", "Value not in list", `${input}: '${String(v)}' not in ${folder}/`);
       }
     }
     for (const [id, node] of Object.entries(graph)) {
       for (const [k, v] of Object.entries(node.inputs ?? {})) {
         // a widget value below its minimum, as ComfyUI's validate_inputs reports it
-        if ((k === "steps" || k === "batch_size") && (typeof v !== "number" || v < 1)) add(id, "value_smaller_than_min", `Value ${String(v)} smaller than min of 1`, k);
+        if ((k === "steps" || k === "batch_size") && (typeof v !== "number" || v < 1))
+          add(id, "value_smaller_than_min", `Value ${String(v)} smaller than min of 1`, k);
         if (typeof v === "string" && /\{\{\w+\}\}/.test(v)) add(id, "value_not_valid", `unfilled ${k}`, k);
       }
     }
@@ -193,7 +259,14 @@ export class ComfyStandIn {
     let step = 0;
     const tick = () => {
       if (oom && step === 1) {
-        this.send(job.client, "execution_error", { prompt_id: job.id, node_id: "3", node_type: "KSampler", exception_message: "CUDA out of memory. Tried to allocate 4.00 GiB", exception_type: "torch.OutOfMemoryError", traceback: [] });
+        this.send(job.client, "execution_error", {
+          prompt_id: job.id,
+          node_id: "3",
+          node_type: "KSampler",
+          exception_message: "CUDA out of memory. Tried to allocate 4.00 GiB",
+          exception_type: "torch.OutOfMemoryError",
+          traceback: [],
+        });
         this.current = null;
         return this.pump();
       }
@@ -214,7 +287,11 @@ export class ComfyStandIn {
         outputs[id] = animated ? { images, animated: [true] } : { images };
         this.send(job.client, "executed", { node: id, output: outputs[id], prompt_id: job.id });
       }
-      this.history.set(job.id, { prompt: [0, job.id, job.prompt], outputs, status: { status_str: "success", completed: true } });
+      this.history.set(job.id, {
+        prompt: [0, job.id, job.prompt],
+        outputs,
+        status: { status_str: "success", completed: true },
+      });
       this.send(job.client, "executing", { node: null, prompt_id: job.id });
       this.current = null;
       this.pump();

@@ -18,7 +18,10 @@ export type FaultMode =
 export class FaultPlan {
   calls: string[] = [];
   private dead = false;
-  constructor(private at = -1, private mode: FaultMode = "throw") {}
+  constructor(
+    private at = -1,
+    private mode: FaultMode = "throw",
+  ) {}
 
   async step<T>(label: string, fn: () => Promise<T>): Promise<T> {
     const i = this.calls.length;
@@ -38,14 +41,16 @@ export class FaultPlan {
 
   wrap(env: Env): Env {
     const plan = this;
-    const stmt = (s: D1PreparedStatement, sql: string): D1PreparedStatement => new Proxy(s, {
-      get(target, prop) {
-        const v = Reflect.get(target, prop, target);
-        if (typeof v !== "function") return v;
-        if (prop === "bind") return (...args: unknown[]) => stmt(v.apply(target, args), sql);
-        return (...args: unknown[]) => plan.step(`d1:${sql.split(/\s+/).slice(0, 3).join(" ")}`, () => v.apply(target, args));
-      },
-    });
+    const stmt = (s: D1PreparedStatement, sql: string): D1PreparedStatement =>
+      new Proxy(s, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target);
+          if (typeof v !== "function") return v;
+          if (prop === "bind") return (...args: unknown[]) => stmt(v.apply(target, args), sql);
+          return (...args: unknown[]) =>
+            plan.step(`d1:${sql.split(/\s+/).slice(0, 3).join(" ")}`, () => v.apply(target, args));
+        },
+      });
     const DB = new Proxy(env.DB, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target);
@@ -54,22 +59,24 @@ export class FaultPlan {
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
-    const namespace = <N extends object>(ns: N, name: string): N => new Proxy(ns, {
-      get(target, prop) {
-        const v = Reflect.get(target, prop, target) as (...a: unknown[]) => unknown;
-        if (prop !== "get") return typeof v === "function" ? v.bind(target) : v;
-        return (id: DurableObjectId) => {
-          const stub = v.call(target, id) as Record<string, unknown>;
-          return new Proxy(stub, {
-            get(s, method) {
-              const m = Reflect.get(s, method, s);
-              if (typeof m !== "function" || typeof method !== "string") return m;
-              return (...args: unknown[]) => plan.step(`${name}.${method}`, () => Reflect.apply(m, s, args) as Promise<unknown>);
-            },
-          });
-        };
-      },
-    });
+    const namespace = <N extends object>(ns: N, name: string): N =>
+      new Proxy(ns, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target) as (...a: unknown[]) => unknown;
+          if (prop !== "get") return typeof v === "function" ? v.bind(target) : v;
+          return (id: DurableObjectId) => {
+            const stub = v.call(target, id) as Record<string, unknown>;
+            return new Proxy(stub, {
+              get(s, method) {
+                const m = Reflect.get(s, method, s);
+                if (typeof m !== "function" || typeof method !== "string") return m;
+                return (...args: unknown[]) =>
+                  plan.step(`${name}.${method}`, () => Reflect.apply(m, s, args) as Promise<unknown>);
+              },
+            });
+          };
+        },
+      });
     const BLOBS = new Proxy(env.BLOBS, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target);
@@ -79,7 +86,8 @@ export class FaultPlan {
     });
     return {
       ...env,
-      DB, BLOBS,
+      DB,
+      BLOBS,
       ACCOUNT_LEDGER: namespace(env.ACCOUNT_LEDGER as never, "ledger") as Env["ACCOUNT_LEDGER"],
       JOB_BROKER: namespace(env.JOB_BROKER as never, "broker") as Env["JOB_BROKER"],
     };

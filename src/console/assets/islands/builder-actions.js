@@ -1,6 +1,6 @@
 // The builder's toolbar: save the draft under If-Match (a conflict is shown, nothing is lost), validate with the cost
 // estimate and per-node errors, publish, move aliases, copy the curl, and run with live per-node status.
-(function () {
+(() => {
   const B = window.WfBuilder;
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -50,7 +50,9 @@
     const r = await B.api("POST", "/validate");
     showErrors(r.body?.errors ?? []);
     if (r.body?.estimate) {
-      const per = Object.entries(r.body.estimate.per_node).map(([k, v]) => `${k} ${usd(v)}`).join(", ");
+      const per = Object.entries(r.body.estimate.per_node)
+        .map(([k, v]) => `${k} ${usd(v)}`)
+        .join(", ");
       $("wf-estimate").textContent = `Estimate: at most ${usd(r.body.estimate.max_cost)} per run (${per})`;
     }
     const ok = !!r.body?.valid;

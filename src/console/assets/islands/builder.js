@@ -1,6 +1,6 @@
 // The workflow builder: drawflow draws the graph of wf-graph.js (our definition is the truth), the table editor is
 // the keyboard path, and the toolbar saves (If-Match), validates, publishes, moves aliases and runs.
-(function () {
+(() => {
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const state = JSON.parse($("wf-state").textContent);
@@ -130,12 +130,14 @@
     say(`Added ${id}.`);
     return id;
   }
-  document.querySelectorAll("[data-add-model]").forEach((b) =>
-    b.addEventListener("click", () => addModel(b.getAttribute("data-add-model"))),
-  );
-  document.querySelectorAll(".palette li[draggable]").forEach((li) =>
-    li.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/plain", li.getAttribute("data-model"))),
-  );
+  document
+    .querySelectorAll("[data-add-model]")
+    .forEach((b) => b.addEventListener("click", () => addModel(b.getAttribute("data-add-model"))));
+  document
+    .querySelectorAll(".palette li[draggable]")
+    .forEach((li) =>
+      li.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/plain", li.getAttribute("data-model"))),
+    );
   const canvas = $("wf-canvas");
   canvas.addEventListener("dragover", (e) => e.preventDefault());
   canvas.addEventListener("drop", (e) => {
@@ -177,7 +179,7 @@
     $("wf-inspector-empty").hidden = true;
     for (const f of graph.fields(id)) {
       const el = form.elements.namedItem(f.name);
-      if (!el || !el.tagName) continue;
+      if (!el?.tagName) continue;
       const v = graph.def.nodes[id].input[f.name];
       if (WfGraph.isRef(v) || f.kind === "image") {
         el.disabled = true;
@@ -228,9 +230,10 @@
     const opts = srcs.filter((s) => (s.kind === f.kind && !s.ref.startsWith(`nodes.${id}.`)) || s.ref === ref);
     const label = `${id}.${f.name}`;
     const data = `data-node="${esc(id)}" data-field="${esc(f.name)}"`;
-    const value = ref || f.kind === "image"
-      ? "—"
-      : `<input aria-label="Value of ${esc(label)}" ${data} data-kind="${f.kind}" value="${esc(shown(v))}">`;
+    const value =
+      ref || f.kind === "image"
+        ? "—"
+        : `<input aria-label="Value of ${esc(label)}" ${data} data-kind="${f.kind}" value="${esc(shown(v))}">`;
     return `<tr><td><code>${esc(id)}</code><br><small>${esc(n.model)}</small></td><td>${esc(f.name)}</td>
       <td>${f.kind}</td>
       <td><select aria-label="Source of ${esc(label)}" ${data}>${options(opts, ref, "literal")}</select></td>
@@ -280,7 +283,24 @@
     render();
   });
 
-  window.WfBuilder = { graph, editor, render, api, say, get etag() { return etag; }, set etag(v) { etag = v; },
-    get workflow() { return workflow; }, set workflow(v) { workflow = v; } };
+  window.WfBuilder = {
+    graph,
+    editor,
+    render,
+    api,
+    say,
+    get etag() {
+      return etag;
+    },
+    set etag(v) {
+      etag = v;
+    },
+    get workflow() {
+      return workflow;
+    },
+    set workflow(v) {
+      workflow = v;
+    },
+  };
   render();
 })();

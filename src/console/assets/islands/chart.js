@@ -2,7 +2,7 @@
 // ({day, cost} rows, micro-USD); the table below is the fallback.
 for (const holder of document.querySelectorAll("[data-chart]")) {
   const data = JSON.parse(document.getElementById(holder.getAttribute("data-chart")).textContent);
-  const days = data.map((d) => Date.parse(d.day + "T00:00:00Z") / 1000);
+  const days = data.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000);
   // Days without spend are gaps, not zero-height bars (which uPlot would still outline).
   const usd = data.map((d) => (d.cost > 0 ? d.cost / 1e6 : null));
   const width = () => Math.max(280, holder.clientWidth);
@@ -16,7 +16,7 @@ for (const holder of document.querySelectorAll("[data-chart]")) {
         x: { time: true, range: (_u, min, max) => [min - 43200, max + 43200] },
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
-      axes: [{}, { values: (_u, ticks) => ticks.map((t) => "$" + t.toFixed(t < 0.01 ? 6 : 2)), size: 80 }],
+      axes: [{}, { values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(t < 0.01 ? 6 : 2)}`), size: 80 }],
       series: [
         {},
         {

@@ -1,6 +1,6 @@
 // The builder's graph model over our workflow definition ({inputs, nodes, outputs}, as the API stores it). The
 // definition is the truth; the canvas (drawflow) and the table editor are views that change it only through here.
-(function () {
+(() => {
   const NODE_ID = /^[a-z][a-z0-9_-]{0,39}$/;
   const NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/;
   const HIDDEN = new Set(["base64"]);
@@ -35,13 +35,13 @@
     }
 
     model(id) {
-      return this.models.get(this.def.nodes[id] && this.def.nodes[id].model);
+      return this.models.get(this.def.nodes[id]?.model);
     }
 
     /** A node's input fields in the form's order (x-order first). */
     fields(id) {
       const m = this.model(id);
-      const props = (m && m.input_schema && m.input_schema.properties) || {};
+      const props = m?.input_schema?.properties || {};
       return Object.entries(props)
         .filter(([k]) => !HIDDEN.has(k))
         .map((e, i) => ({ e, i }))
@@ -124,7 +124,12 @@
     }
 
     addNode(slug) {
-      const base = (slug.toLowerCase().replace(/[^a-z0-9_-]/g, "_").replace(/^[^a-z]+/, "") || "node").slice(0, 36);
+      const base = (
+        slug
+          .toLowerCase()
+          .replace(/[^a-z0-9_-]/g, "_")
+          .replace(/^[^a-z]+/, "") || "node"
+      ).slice(0, 36);
       let id = base;
       for (let i = 2; this.def.nodes[id]; i++) id = `${base}_${i}`;
       if (!NODE_ID.test(id)) throw new Error(`cannot name a node for ${slug}`);

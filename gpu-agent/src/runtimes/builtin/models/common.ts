@@ -45,7 +45,9 @@ export async function decodeSized(bytes: Uint8Array, field = "image") {
 }
 
 export const warmImage = () =>
-  sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer();
+  sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 120, b: 40 } } })
+    .png()
+    .toBuffer();
 
 /**
  * The job's parameters checked again with the model's own schema (the edge validated them; the agent does not trust
@@ -77,11 +79,14 @@ export type Format = keyof typeof TYPES;
 /** Encodes the pipeline's result as one output file. */
 export async function encode(img: Sharp, format: Format, quality = 90, lossless = false): Promise<ModelOutput> {
   const out =
-    format === "png" ? img.png()
-    : format === "jpeg" ? img.jpeg({ quality, mozjpeg: true })
-    : format === "webp" ? img.webp({ quality, lossless })
-    // effort 2 of 9: AVIF's default effort costs seconds per megapixel on a CPU
-    : img.avif({ quality, lossless, effort: 2 });
+    format === "png"
+      ? img.png()
+      : format === "jpeg"
+        ? img.jpeg({ quality, mozjpeg: true })
+        : format === "webp"
+          ? img.webp({ quality, lossless })
+          : // effort 2 of 9: AVIF's default effort costs seconds per megapixel on a CPU
+            img.avif({ quality, lossless, effort: 2 });
   const bytes = new Uint8Array(await out.toBuffer());
   return { outputs: [{ name: `output.${format === "jpeg" ? "jpg" : format}`, contentType: TYPES[format], bytes }] };
 }
@@ -93,7 +98,6 @@ export function parseColour(hex: string): { r: number; g: number; b: number; alp
   const n = (i: number) => parseInt(h.slice(i, i + 2), 16);
   return { r: n(0), g: n(2), b: n(4), alpha: h.length === 8 ? n(6) / 255 : 1 };
 }
-
 
 /** Where a w×h box sits inside a W×H canvas for a gravity, `margin` pixels from the edges it touches. */
 export function placeBox(gravity: Gravity, W: number, H: number, w: number, h: number, margin = 0) {

@@ -26,9 +26,11 @@ export function gradientSvg(spec: string, W: number, H: number): string {
     const at = colours.length === 1 ? 0 : i / (colours.length - 1);
     return `<stop offset="${at}" stop-color="rgb(${r},${g},${b})" stop-opacity="${alpha}"/>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">`
-    + `<defs><linearGradient id="g" x1="${0.5 - dx}" y1="${0.5 - dy}" x2="${0.5 + dx}" y2="${0.5 + dy}">`
-    + `${stops.join("")}</linearGradient></defs><rect width="${W}" height="${H}" fill="url(#g)"/></svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">` +
+    `<defs><linearGradient id="g" x1="${0.5 - dx}" y1="${0.5 - dy}" x2="${0.5 + dx}" y2="${0.5 + dy}">` +
+    `${stops.join("")}</linearGradient></defs><rect width="${W}" height="${H}" fill="url(#g)"/></svg>`
+  );
 }
 
 /**
@@ -59,7 +61,10 @@ export const imageComposite = utility("image-composite", async (params, files) =
   if (vw > 0 && vh > 0) {
     const scaled = fg.img.ensureAlpha().resize(w, h, { fit: "fill" });
     const whole = sharp(await scaled.png().toBuffer());
-    const part = await whole.extract({ ...visible, width: vw, height: vh }).png().toBuffer();
+    const part = await whole
+      .extract({ ...visible, width: vw, height: vh })
+      .png()
+      .toBuffer();
     layers.push({ input: part, left: Math.max(0, left), top: Math.max(0, top) });
   }
   const out = sharp(await bg.composite(layers).png().toBuffer());

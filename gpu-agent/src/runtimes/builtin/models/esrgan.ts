@@ -106,7 +106,12 @@ function esrgan(slug: string, pkg: string): ModelFactory {
         const raw = { raw: { width: W * scale, height: H * scale, channels: 3 as const } };
         if (!hasAlpha) return sharp(up, raw);
         // transparency is not the network's to invent: the alpha channel is resized with Lanczos
-        const alpha = await img.clone().extractChannel("alpha").resize(W * scale, H * scale).raw().toBuffer();
+        const alpha = await img
+          .clone()
+          .extractChannel("alpha")
+          .resize(W * scale, H * scale)
+          .raw()
+          .toBuffer();
         return sharp(up, raw).joinChannel(alpha, { raw: { width: W * scale, height: H * scale, channels: 1 } });
       };
       return {

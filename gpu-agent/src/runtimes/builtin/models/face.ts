@@ -38,7 +38,10 @@ export const faceDetection: ModelFactory = {
     const detect = async (bytes: Uint8Array, minConfidence: number, landmarks: boolean) => {
       const { img, width: W, height: H } = await decodeSized(bytes);
       const f = Math.min(1, DETECT_SIDE / Math.max(W, H));
-      const small = img.removeAlpha().resize(Math.round(W * f), Math.round(H * f), { fit: "fill" }).raw();
+      const small = img
+        .removeAlpha()
+        .resize(Math.round(W * f), Math.round(H * f), { fit: "fill" })
+        .raw();
       const { data, info } = await small.toBuffer({ resolveWithObject: true });
       const tensor = tf.tensor3d(new Uint8Array(data), [info.height, info.width, 3], "int32");
       try {
@@ -53,8 +56,10 @@ export const faceDetection: ModelFactory = {
           faces: found.map((r) => ({
             score: Math.round(r.detection.score * 1e4) / 1e4,
             box: {
-              x: round(r.detection.box.x * scale), y: round(r.detection.box.y * scale),
-              width: round(r.detection.box.width * scale), height: round(r.detection.box.height * scale),
+              x: round(r.detection.box.x * scale),
+              y: round(r.detection.box.y * scale),
+              width: round(r.detection.box.width * scale),
+              height: round(r.detection.box.height * scale),
             },
             ...(r.landmarks ? { landmarks: points(r.landmarks.positions, scale) } : {}),
           })),

@@ -12,7 +12,14 @@ export { decode } from "./common.ts";
 
 /** Every model the built-in runtime can run; a factory whose package is missing reports itself unavailable. */
 export const FACTORIES: ModelFactory[] = [
-  backgroundRemoval, nsfwDetector,
-  imageResize, imageCrop, imageComposite, imageConvert, textOverlay,
-  esrganSlim, esrganMedium, faceDetection,
+  backgroundRemoval,
+  nsfwDetector,
+  imageResize,
+  imageCrop,
+  imageComposite,
+  imageConvert,
+  textOverlay,
+  esrganSlim,
+  esrganMedium,
+  faceDetection,
 ];

@@ -19,13 +19,16 @@ export const textOverlay = utility("text-overlay", async (params, files) => {
   const anchor = at.horizontal === "left" ? "start" : at.horizontal === "right" ? "end" : "middle";
   const x = at.horizontal === "left" ? p.margin : at.horizontal === "right" ? W - p.margin : W / 2;
   const y =
-    at.vertical === "top" ? p.margin + ASCENT * size
-    : at.vertical === "bottom" ? H - p.margin - DESCENT * size
-    : H / 2 + ((ASCENT - DESCENT) / 2) * size;
+    at.vertical === "top"
+      ? p.margin + ASCENT * size
+      : at.vertical === "bottom"
+        ? H - p.margin - DESCENT * size
+        : H / 2 + ((ASCENT - DESCENT) / 2) * size;
   const { r, g, b, alpha } = parseColour(p.color);
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">`
-    + `<text x="${x}" y="${y}" font-family="${FONTS[p.font]}" font-size="${size}" text-anchor="${anchor}" `
-    + `fill="rgb(${r},${g},${b})" fill-opacity="${p.opacity * alpha}">${xml(p.text)}</text></svg>`;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">` +
+    `<text x="${x}" y="${y}" font-family="${FONTS[p.font]}" font-size="${size}" text-anchor="${anchor}" ` +
+    `fill="rgb(${r},${g},${b})" fill-opacity="${p.opacity * alpha}">${xml(p.text)}</text></svg>`;
   img.composite([{ input: Buffer.from(svg), left: 0, top: 0 }]);
   return encode(img, p.format, p.quality);
 });

@@ -1,7 +1,15 @@
 import { ImageConvertInput, ImageCropInput, ImageResizeInput } from "../../../../../schemas/cpu-models.ts";
 import { JobError } from "../../../errors.ts";
 import {
-  decodeSized, encode, parseColour, parseParams, placeBox, requireFile, warmImage, type LoadedModel, type ModelFactory,
+  decodeSized,
+  encode,
+  parseColour,
+  parseParams,
+  placeBox,
+  requireFile,
+  warmImage,
+  type LoadedModel,
+  type ModelFactory,
 } from "./common.ts";
 
 /** A model that needs nothing loaded: sharp itself is the model. */
@@ -21,8 +29,15 @@ export const utility = (slug: string, run: LoadedModel["run"]): ModelFactory => 
 });
 
 export const SHARP_GRAVITY = {
-  center: "centre", top: "north", bottom: "south", left: "west", right: "east",
-  "top-left": "northwest", "top-right": "northeast", "bottom-left": "southwest", "bottom-right": "southeast",
+  center: "centre",
+  top: "north",
+  bottom: "south",
+  left: "west",
+  right: "east",
+  "top-left": "northwest",
+  "top-right": "northeast",
+  "bottom-left": "southwest",
+  "bottom-right": "southeast",
 } as const;
 
 export const imageResize = utility("image-resize", async (params, files) => {
