@@ -11,6 +11,7 @@ import { COMING_IDS } from "./pages/simple.tsx";
 import { registerAuth } from "./routes/auth.tsx";
 import { registerBilling } from "./routes/billing.tsx";
 import { registerWebhooks } from "./routes/webhooks.tsx";
+import { registerEndpoints } from "./routes/endpoints.tsx";
 import { registerProvider } from "./routes/provider.tsx";
 import { registerWorkflows } from "./routes/workflows.tsx";
 import { registerModels } from "./routes/models.tsx";
@@ -34,6 +35,8 @@ const PROTECTED = [
   "/workflows",
   "/workflows/*",
   "/workflow-runs/*",
+  "/endpoints",
+  "/endpoints/*",
   ...COMING_IDS.map((id) => `/${id}`),
 ];
 
@@ -69,6 +72,7 @@ export function consoleApp(): Hono<ConsoleEnv> {
   registerWebhooks(app);
   registerProvider(app);
   registerWorkflows(app);
+  registerEndpoints(app);
 
   app.all("*", async (c) => {
     const session = await new SessionService(c.env).read(sessionCookie(c));

@@ -16,14 +16,8 @@ export function ErrorPage(p: { status: number; title: string; message: string; s
   );
 }
 
-const COMING: Record<string, { title: string; issue: number; what: string; today: string }> = {
-  endpoints: {
-    title: "Dedicated endpoints",
-    issue: 15,
-    what: "Private GPU instances billed per GPU-hour: create, scale, pause, resume and delete",
-    today: "Dedicated endpoints have no API in this version of the platform.",
-  },
-};
+/** Pages whose API is not in this version yet (none now: each one listed here gets a placeholder). */
+const COMING: Record<string, { title: string; issue: number; what: string; today: string }> = {};
 
 export const COMING_IDS = Object.keys(COMING);
 
