@@ -103,6 +103,13 @@ test("signed-in pages", async ({ page }) => {
   ];
   for (const [url, name] of pages) await check(page, url, name);
 
+  // A dedicated endpoint made through the form (min 0 instances: nothing billed), then its live page.
+  await page.goto("/console/endpoints");
+  await page.getByLabel("Name", { exact: true }).fill(`pages-${Date.now()}`);
+  await page.getByRole("button", { name: "Create endpoint" }).click();
+  await expect(page).toHaveURL(/\/console\/endpoints\/ep_[A-Za-z0-9_-]+$/);
+  await check(page, new URL(page.url()).pathname, "endpoint");
+
   // A template opened in the builder: exempt from the 150 KB budget (its weight is logged), held under 250 KB.
   await page.goto("/console/workflows");
   await page
