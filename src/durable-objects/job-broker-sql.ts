@@ -51,6 +51,8 @@ export const BROKER_MIGRATIONS: string[] = [
 /** Columns added after the first schema: applied when missing. */
 export const BROKER_COLUMNS: [table: string, column: string, type: string][] = [
   ["jobs", "busy_gpu_ms", "INTEGER"],
+  // when an outbox event was last handed to the queue; it is handed over once more after RESEND_AFTER_MS
+  ["outbox", "sent_at", "INTEGER"],
   ["jobs", "requires", "TEXT"],
   ["agents", "comfy", "TEXT"],
   // the GPU class and count of the agent holding the lease, from its registration: what the job is billed at

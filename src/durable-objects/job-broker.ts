@@ -16,6 +16,9 @@ import { JobEventLog, type JobEvent, type Progress } from "./job-events.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 import type { FailMetrics } from "../../schemas/index.ts";
 
+/** How long after its first send an outbox event is sent once more (see flushOutbox). */
+const RESEND_AFTER_MS = 30_000;
+
 export interface EnqueueJob {
   id: string;
   account_id: string;
@@ -580,7 +583,8 @@ export class JobBroker extends DurableObject<Env> {
         `SELECT MIN(t) AS t FROM (
          SELECT MIN(MIN(lease_expires_at, COALESCE(exec_deadline, lease_expires_at))) AS t FROM jobs WHERE status = 'PROCESSING'
          UNION ALL SELECT MIN(ttl_deadline) FROM jobs WHERE status = 'QUEUED'
-         UNION ALL SELECT MIN(created_at) + 5000 FROM outbox)`,
+         UNION ALL SELECT MIN(CASE WHEN sent_at IS NULL THEN created_at + 5000 ELSE sent_at + ${RESEND_AFTER_MS} END)
+           FROM outbox)`,
       )
       .one();
     const next = r.t;
@@ -685,16 +689,30 @@ export class JobBroker extends DurableObject<Env> {
     this.sql.exec(`INSERT INTO outbox (body, created_at) VALUES (?, ?)`, JSON.stringify(event), this.now());
   }
 
-  /** Events leave through an outbox written in the same transaction as the state change: none is lost on a crash. */
+  /**
+   * Events leave through an outbox written in the same transaction as the state change: none is lost on a crash.
+   * Each event is handed to the queue twice, at once and again RESEND_AFTER_MS later, then dropped: a send that
+   * returned can still be lost by a local runtime killed before it delivered (Miniflare's queues live in memory),
+   * and every consumer step is idempotent (the projection moves once, billing resolves once, a webhook goes out only
+   * from the delivery that moved the row), so the second copy costs a message and changes nothing else.
+   */
   private async flushOutbox(): Promise<void> {
+    const now = this.now();
     const rows = this.sql
-      .exec<{ id: number; body: string }>(`SELECT id, body FROM outbox ORDER BY id LIMIT 100`)
+      .exec<{ id: number; body: string; sent_at: number | null }>(
+        `SELECT id, body, sent_at FROM outbox WHERE sent_at IS NULL OR sent_at <= ? ORDER BY id LIMIT 100`,
+        now - RESEND_AFTER_MS,
+      )
       .toArray();
     if (rows.length === 0) return;
     try {
       await this.env.EVENTS.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body) as EventMessage })));
-      const ids = rows.map((r) => r.id);
-      this.sql.exec(`DELETE FROM outbox WHERE id IN (${ids.map(() => "?").join(",")})`, ...ids);
+      const place = (ids: number[]) => ids.map(() => "?").join(",");
+      const again = rows.filter((r) => r.sent_at !== null).map((r) => r.id);
+      const first = rows.filter((r) => r.sent_at === null).map((r) => r.id);
+      if (again.length) this.sql.exec(`DELETE FROM outbox WHERE id IN (${place(again)})`, ...again);
+      if (first.length) this.sql.exec(`UPDATE outbox SET sent_at = ? WHERE id IN (${place(first)})`, now, ...first);
+      if (first.length) await this.schedule();
     } catch (e) {
       console.error(
         JSON.stringify({ level: "warn", message: "outbox flush failed; the alarm retries", error: String(e) }),
