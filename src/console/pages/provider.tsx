@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { EarningsView, ProviderAgent } from "../../../schemas/index.ts";
 import { usd } from "../format.ts";
 import { Layout } from "../layout.tsx";
+import { DailyChart } from "./daily-chart.tsx";
 import type { ConsoleSession } from "../services/session.ts";
 
 export interface ProviderData {
@@ -69,41 +70,15 @@ export function ProviderPage(p: { session: ConsoleSession; data: ProviderData })
       </div>
 
       <h2 id="earn-h">Earnings per day (UTC)</h2>
-      <div
-        class="chart"
-        data-chart="earn-data"
-        data-label="Earnings (USD)"
-        role="img"
-        aria-label="Bar chart of earnings per day; the same figures are in the table below"
-      ></div>
-      <script
-        type="application/json"
-        id="earn-data"
-        dangerouslySetInnerHTML={{ __html: JSON.stringify(p.data.daily).replaceAll("<", "\\u003c") }}
-      ></script>
-      <details>
-        <summary>Earnings per day as a table</summary>
-        <div class="table-wrap" tabindex={0} role="region" aria-label="Earnings per day table">
-          <table>
-            <thead>
-              <tr>
-                <th>Day</th>
-                <th class="num">Jobs</th>
-                <th class="num">Earned</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...p.data.daily].reverse().map((d) => (
-                <tr>
-                  <td>{d.day}</td>
-                  <td class="num">{d.jobs}</td>
-                  <td class="num">{usd(d.cost)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </details>
+      <DailyChart
+        dataId="earn-data"
+        what="Earnings"
+        money="Earned"
+        countLabel="Jobs"
+        label="Earnings (USD)"
+        data={p.data.daily}
+        rows={p.data.daily.map((d) => ({ day: d.day, count: d.jobs, cost: d.cost }))}
+      />
 
       <h2 id="agents-h">Agents</h2>
       <div class="table-wrap" tabindex={0} role="region" aria-labelledby="agents-h">

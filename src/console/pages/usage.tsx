@@ -2,6 +2,7 @@
 import type { AccountView } from "../../../schemas/index.ts";
 import { seconds, usd, when } from "../format.ts";
 import { Layout } from "../layout.tsx";
+import { DailyChart } from "./daily-chart.tsx";
 import type { ConsoleSession } from "../services/session.ts";
 import type { DaySpend, Filters, RequestPage } from "../services/usage.ts";
 
@@ -169,40 +170,14 @@ export function UsagePage(p: {
       <h2 id="spend-h">
         Spend per day (last {p.daily.length} days, UTC): {usd(total30)}
       </h2>
-      <div
-        class="chart"
-        data-chart="spend-data"
-        role="img"
-        aria-label="Bar chart of spend per day; the same figures are in the table below"
-      ></div>
-      <script
-        type="application/json"
-        id="spend-data"
-        dangerouslySetInnerHTML={{ __html: JSON.stringify(p.daily).replaceAll("<", "\\u003c") }}
-      ></script>
-      <details>
-        <summary>Spend per day as a table</summary>
-        <div class="table-wrap" tabindex={0} role="region" aria-label="Spend per day table">
-          <table>
-            <thead>
-              <tr>
-                <th>Day</th>
-                <th class="num">Requests</th>
-                <th class="num">Spend</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...p.daily].reverse().map((d) => (
-                <tr>
-                  <td>{d.day}</td>
-                  <td class="num">{d.requests}</td>
-                  <td class="num">{usd(d.cost)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </details>
+      <DailyChart
+        dataId="spend-data"
+        what="Spend"
+        money="Spend"
+        countLabel="Requests"
+        data={p.daily}
+        rows={p.daily.map((d) => ({ day: d.day, count: d.requests, cost: d.cost }))}
+      />
       <RequestTable page={p.page} filters={p.filters} models={p.models} />
     </Layout>
   );
