@@ -14,7 +14,12 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
+            // the production module plus test-only objects (test hooks never sit on production classes)
+            main: "./test/worker/entry.ts",
             miniflare: {
+              durableObjects: {
+                MIGRATION_LAB: { className: "MigrationLab", useSQLite: true },
+              },
               bindings: {
                 ENVIRONMENT: "test",
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,

@@ -6,9 +6,10 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       SIM_SEED: string;
+      MIGRATION_LAB: DurableObjectNamespace<import("./support/migration-lab.ts").MigrationLab>;
     }
     interface GlobalProps {
-      mainModule: typeof import("../../src/index.ts");
+      mainModule: typeof import("./entry.ts");
     }
   }
 }
