@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 import { db } from "../db/client.ts";
 import { accounts, agentTokens, apiKeys } from "../db/schema.ts";
 import { ApiError } from "../errors.ts";
@@ -8,15 +8,7 @@ import { safeEqual, sha256Hex } from "./crypto.ts";
 import { cached } from "./edge-cache.ts";
 import type { Plan } from "../../schemas/index.ts";
 
-export interface AuthedAccount {
-  id: string;
-  plan: Plan;
-  keyId: string;
-}
-export interface AuthedAgent {
-  tokenId: string;
-  providerId: string;
-}
+export type { AuthedAccount, AuthedAgent } from "./auth-types.ts";
 
 function presented(c: { req: { header(n: string): string | undefined } }): string | undefined {
   const key = c.req.header("x-api-key");
