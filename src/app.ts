@@ -7,7 +7,7 @@ import { config } from "./env.ts";
 import { ApiError } from "./errors.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { OpenApiRegistry, type Operation } from "./openapi.ts";
-import { requireAdmin, requireAgentToken, requireApiKey } from "./services/auth.ts";
+import { requireAdmin, requireAgentToken, requireApiKey } from "./middleware/auth.ts";
 import { createServices } from "./services/index.ts";
 import { parseJson, validate } from "./validation.ts";
 
