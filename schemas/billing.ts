@@ -70,6 +70,14 @@ export const BillingView = z.object({
 });
 export type BillingView = z.infer<typeof BillingView>;
 
+/** Where Checkout sends the browser back: `cancelled` when the payer cancelled (Stripe also adds session_id). */
+export const BillingReturnQuery = z.object({
+  cancelled: z
+    .string()
+    .optional()
+    .meta({ description: "set when Checkout was cancelled", examples: ["1"] }),
+});
+
 export const WebhookAck = z.object({ received: z.literal(true), event_id: z.string(), applied: z.boolean() });
 
 export const EarningsGroup = z.object({

@@ -36,6 +36,7 @@ export const ValidationResult = z.object({
   errors: z.array(DefinitionError),
   estimate: Estimate.nullable(),
 });
+export type ValidationResult = z.infer<typeof ValidationResult>;
 
 export const WorkflowVersionView = z.object({ version: z.number().int(), created_at: z.iso.datetime() });
 
@@ -131,6 +132,26 @@ export const WorkflowRunView = z.object({
   cancel_url: z.string(),
 });
 export type WorkflowRunView = z.infer<typeof WorkflowRunView>;
+
+/** Where a run's event stream resumes (Last-Event-ID, when sent, wins); anything but an event id starts over. */
+export const RunEventsQuery = z.object({
+  after: z
+    .string()
+    .optional()
+    .meta({ description: "the last event id seen", examples: ["9"] }),
+});
+
+/** The signature of an output URL (from the run's `outputs`); a missing or wrong one is 403. */
+export const RunOutputQuery = z.object({
+  expires: z
+    .string()
+    .optional()
+    .meta({ description: "Unix seconds", examples: ["1796133602"] }),
+  sig: z
+    .string()
+    .optional()
+    .meta({ examples: ["ivbjqVhJi-MpMGCNr98DJp8QtsEGJJGydpfDJKQerZ4"] }),
+});
 
 export const RunSubmitted = z.object({
   run_id: z.string(),

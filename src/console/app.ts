@@ -1,10 +1,10 @@
 import type { Hono, Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../context.ts";
-import type { Config, Env } from "../env.ts";
-import { SESSION_COOKIE, SessionService, csrfMatches, type ConsoleSession } from "./services/session.ts";
+import type { Config } from "../env.ts";
+import { SESSION_COOKIE, csrfMatches, type ConsoleSession } from "./services/session.ts";
 
-export type ConsoleEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { session: ConsoleSession } };
+export type ConsoleEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & { session: ConsoleSession } };
 export type CCtx = Context<ConsoleEnv>;
 export type ConsoleApp = Hono<ConsoleEnv>;
 
@@ -32,7 +32,7 @@ export function csp(cfg: Pick<Config, "STRIPE_SECRET_KEY" | "STRIPE_API_BASE"> |
 /** Security headers on every console response; pages are per-user, so never cached by anyone else. */
 export const securityHeaders: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
   await next();
-  c.header("content-security-policy", csp(c.get("cfg")));
+  c.header("content-security-policy", csp(c.var.services.cfg));
   c.header("referrer-policy", "same-origin");
   c.header("x-content-type-options", "nosniff");
   c.header("x-frame-options", "DENY");
@@ -46,7 +46,7 @@ export function sessionCookie(c: CCtx): string | undefined {
 
 /** Pages behind sign-in: a GET without a session goes to the sign-in page, anything else gets 401. */
 export const requireSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-  const session = await new SessionService(c.env).read(sessionCookie(c));
+  const session = await c.var.services.console.sessions.read(sessionCookie(c));
   if (!session) {
     if (c.req.method === "GET") {
       const url = new URL(c.req.url);

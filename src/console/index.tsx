@@ -16,7 +16,6 @@ import { registerProvider } from "./routes/provider.tsx";
 import { registerWorkflows } from "./routes/workflows.tsx";
 import { registerModels } from "./routes/models.tsx";
 import { registerPages } from "./routes/pages.tsx";
-import { SessionService } from "./services/session.ts";
 
 const BY_PATH = new Map(Object.values(ASSETS).map((a) => [a.path, a]));
 const PROTECTED = [
@@ -75,7 +74,7 @@ export function consoleApp(): Hono<ConsoleEnv> {
   registerEndpoints(app);
 
   app.all("*", async (c) => {
-    const session = await new SessionService(c.env).read(sessionCookie(c));
+    const session = await c.var.services.console.sessions.read(sessionCookie(c));
     return c.html(
       <ErrorPage status={404} title="Page not found" message={`Nothing at ${c.req.path}.`} session={session} />,
       404,

@@ -5,15 +5,12 @@ import { accounts, agentTokens, apiKeys } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import type { AuthedAccount, AuthedAgent } from "./auth-types.ts";
 import { safeEqual, sha256Hex } from "./crypto.ts";
+import { agentTokenCacheKey, apiKeyCacheKey, planCacheKey } from "./cache-keys.ts";
 import { cached } from "./edge-cache.ts";
 
 export type { AuthedAccount, AuthedAgent } from "./auth-types.ts";
 
-/** Cache keys: the key hash names the key, the account id names its plan (a plan change drops only that entry). */
-export const apiKeyCacheKey = (hash: string) => `key:${hash}`;
-export const planCacheKey = (accountId: string) => `plan:${accountId}`;
-export const agentTokenCacheKey = (hash: string) => `agent-token:${hash}`;
-export const agentRowCacheKey = (agentId: string) => `agent:${agentId}`;
+export { agentRowCacheKey, agentTokenCacheKey, apiKeyCacheKey, planCacheKey } from "./cache-keys.ts";
 
 /**
  * API key → account. Keys are looked up by their SHA-256 hash and compared again in constant time, through the edge

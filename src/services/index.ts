@@ -6,6 +6,7 @@
  *
  * Nothing here imports src/app.ts or src/context.ts (the context names this type; a service never names the context).
  */
+import { createConsoleServices, type ConsoleServices } from "../console/services/index.ts";
 import type { Config, Env } from "../env.ts";
 import { AgentService } from "./agents.ts";
 import { Billing } from "./billing.ts";
@@ -47,6 +48,8 @@ export interface Services {
   readonly workflowRuns: WorkflowRunService;
   readonly endpoints: EndpointService;
   readonly reservations: Reservations;
+  /** the web console's own services: sessions, sign-in links, API keys, usage pages */
+  readonly console: ConsoleServices;
 }
 
 /** Schedules work that may finish after the response (the Worker's waitUntil when there is one). */
@@ -106,6 +109,9 @@ export function createServices(env: Env, cfg: Config, background: Background): S
     },
     get reservations() {
       return once("reservations", () => new Reservations(env));
+    },
+    get console() {
+      return once("console", () => createConsoleServices(env, cfg));
     },
   };
 }

@@ -5,21 +5,17 @@ import { baseUrl } from "../../services/urls.ts";
 import { requireCsrfToken, requireSession, safeNext, sessionCookie, type CCtx, type ConsoleApp } from "../app.ts";
 import { CheckEmailPage, ConfirmPage, SignInPage } from "../pages/signin.tsx";
 import { ErrorPage } from "../pages/simple.tsx";
-import { accountForEmail } from "../services/accounts.ts";
-import { MagicLinks } from "../services/magic.ts";
-import { mailer } from "../services/mail.ts";
-import { SESSION_COOKIE, SESSION_TTL_MS, SessionService } from "../services/session.ts";
+import { SESSION_COOKIE, SESSION_TTL_MS } from "../services/session.ts";
 
 const Email = z.email().max(254);
 const str = (v: unknown) => (typeof v === "string" ? v : "");
 
-function links(c: CCtx) {
-  return new MagicLinks(c.env, mailer(c.get("cfg")));
-}
+const links = (c: CCtx) => c.var.services.console.magicLinks;
+const sessions = (c: CCtx) => c.var.services.console.sessions;
 
 export function registerAuth(app: ConsoleApp) {
   app.get("/sign-in", async (c) => {
-    if (await new SessionService(c.env).read(sessionCookie(c))) return c.redirect(safeNext(c.req.query("next")), 303);
+    if (await sessions(c).read(sessionCookie(c))) return c.redirect(safeNext(c.req.query("next")), 303);
     return c.html(<SignInPage next={c.req.query("next")} />);
   });
 
@@ -31,7 +27,7 @@ export function registerAuth(app: ConsoleApp) {
       return c.html(<SignInPage error="Enter a valid email address." email={raw} next={str(body.next)} />, 400);
     const ip = c.req.header("cf-connecting-ip") ?? "local";
     const next = safeNext(str(body.next));
-    const r = await links(c).request(parsed.data, ip, baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url), next);
+    const r = await links(c).request(parsed.data, ip, baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url), next);
     if (!r.ok) {
       c.header("retry-after", "600");
       return c.html(
@@ -59,8 +55,8 @@ export function registerAuth(app: ConsoleApp) {
     const body = await c.req.parseBody();
     const email = await links(c).consume(str(body.t));
     if (!email) return c.html(<ConfirmPage email={null} token="" next="" />, 410);
-    const accountId = await accountForEmail(c.env, email);
-    const s = await new SessionService(c.env).create(accountId);
+    const accountId = await c.var.services.console.accounts.forEmail(email);
+    const s = await sessions(c).create(accountId);
     setCookie(c, SESSION_COOKIE, s.cookie, {
       prefix: "host",
       httpOnly: true,
@@ -71,13 +67,13 @@ export function registerAuth(app: ConsoleApp) {
   });
 
   app.post("/sign-out", requireSession, requireCsrfToken, async (c) => {
-    await new SessionService(c.env).destroy(c.get("session").idHash);
+    await sessions(c).destroy(c.get("session").idHash);
     deleteCookie(c, SESSION_COOKIE, { prefix: "host" });
     return c.redirect("/console/sign-in", 303);
   });
 
   app.post("/sign-out-everywhere", requireSession, requireCsrfToken, async (c) => {
-    await new SessionService(c.env).destroyAll(c.get("session").accountId);
+    await sessions(c).destroyAll(c.get("session").accountId);
     deleteCookie(c, SESSION_COOKIE, { prefix: "host" });
     return c.redirect("/console/sign-in", 303);
   });

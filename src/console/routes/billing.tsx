@@ -1,14 +1,14 @@
 /** @jsxImportSource hono/jsx */
 import { AutoRechargeRequest, CheckoutRequest, SubscriptionRequest } from "../../../schemas/index.ts";
 import { ApiError } from "../../errors.ts";
-import { payments } from "../../services/payments/index.ts";
 import { baseUrl } from "../../services/urls.ts";
 import type { CCtx, ConsoleApp } from "../app.ts";
 import { BillingPage, BillingSummary, type BillingNotice } from "../pages/billing.tsx";
 import { actor } from "./pages.tsx";
 
-const base = (c: CCtx) => baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
-const testMode = (c: CCtx) => !c.get("cfg").STRIPE_SECRET_KEY;
+const base = (c: CCtx) => baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url);
+const testMode = (c: CCtx) => !c.var.services.cfg.STRIPE_SECRET_KEY;
+const payments = (c: CCtx) => c.var.services.payments;
 
 /** "12.5" dollars → 1250 cents; NaN for anything that is not a plain amount, so the schema refuses it. */
 export function cents(v: unknown): number {
@@ -21,7 +21,7 @@ export function cents(v: unknown): number {
 const firstIssue = (e: { issues: { message: string }[] }) => e.issues[0]?.message ?? "invalid input";
 
 async function page(c: CCtx, notice?: BillingNotice, status: 200 | 400 | 404 | 409 = 200) {
-  const data = await payments(c.env).view(actor(c));
+  const data = await payments(c).view(actor(c));
   const returned = c.req.query("session_id");
   const cancelled = c.req.query("cancelled");
   notice ??= returned
@@ -56,7 +56,7 @@ export function registerBilling(app: ConsoleApp) {
 
   app.get("/billing/summary", async (c) => {
     const poll = Number(c.req.query("poll") ?? "20");
-    const data = await payments(c.env).view(actor(c));
+    const data = await payments(c).view(actor(c));
     return c.html(<BillingSummary data={data} poll={Number.isInteger(poll) ? poll : 20} />);
   });
 
@@ -69,7 +69,7 @@ export function registerBilling(app: ConsoleApp) {
       return page(c, { kind: "error", text: `Amount: ${why}` }, 400);
     }
     return attempt(c, async () => {
-      const cs = await payments(c.env).checkout(actor(c), parsed.data.amount, base(c), undefined, "/console/billing");
+      const cs = await payments(c).checkout(actor(c), parsed.data.amount, base(c), undefined, "/console/billing");
       return c.redirect(cs.url, 303);
     });
   });
@@ -78,14 +78,14 @@ export function registerBilling(app: ConsoleApp) {
     const parsed = SubscriptionRequest.safeParse({ plan: (await c.req.parseBody()).plan });
     if (!parsed.success) return page(c, { kind: "error", text: "Choose Pro or Business." }, 400);
     return attempt(c, async () => {
-      const cs = await payments(c.env).subscribe(actor(c), parsed.data.plan, base(c), undefined, "/console/billing");
+      const cs = await payments(c).subscribe(actor(c), parsed.data.plan, base(c), undefined, "/console/billing");
       return c.redirect(cs.url, 303);
     });
   });
 
   app.post("/billing/cancel", (c) =>
     attempt(c, async () => {
-      await payments(c.env).cancel(actor(c));
+      await payments(c).cancel(actor(c));
       return page(c, { kind: "ok", text: "Your subscription ends at the end of its period; your credit stays." });
     }),
   );
@@ -99,7 +99,7 @@ export function registerBilling(app: ConsoleApp) {
     });
     if (!parsed.success) return page(c, { kind: "error", text: `Auto-recharge: ${firstIssue(parsed.error)}` }, 400);
     return attempt(c, async () => {
-      await payments(c.env).configureAutoRecharge(actor(c), parsed.data);
+      await payments(c).configureAutoRecharge(actor(c), parsed.data);
       return page(c, { kind: "ok", text: parsed.data.enabled ? "Auto-recharge is on." : "Auto-recharge is off." });
     });
   });

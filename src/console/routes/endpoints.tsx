@@ -1,8 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { CreateEndpoint, PatchEndpoint } from "../../../schemas/index.ts";
 import { ApiError } from "../../errors.ts";
-import { D1Catalog } from "../../services/catalog.ts";
-import { EndpointService } from "../../services/endpoints/index.ts";
 import { baseUrl } from "../../services/urls.ts";
 import type { CCtx, ConsoleApp } from "../app.ts";
 import { EndpointPage, EndpointLive } from "../pages/endpoint.tsx";
@@ -10,11 +8,11 @@ import { EndpointsPage, type CreateForm, type Message } from "../pages/endpoints
 import { actor } from "./pages.tsx";
 
 type Status = 200 | 400 | 402 | 404 | 409;
-const base = (c: CCtx) => baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
-const svc = (c: CCtx) => new EndpointService(c.env);
+const base = (c: CCtx) => baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url);
+const svc = (c: CCtx) => c.var.services.endpoints;
 
 async function renderList(c: CCtx, form?: CreateForm, message?: Message, status: Status = 200) {
-  const [endpoints, models] = await Promise.all([svc(c).list(actor(c), base(c)), new D1Catalog(c.env).list()]);
+  const [endpoints, models] = await Promise.all([svc(c).list(actor(c), base(c)), c.var.services.catalog.list()]);
   return c.html(
     <EndpointsPage session={c.get("session")} endpoints={endpoints} models={models} form={form} message={message} />,
     status,

@@ -1,20 +1,17 @@
 /** @jsxImportSource hono/jsx */
 import { ApiError } from "../../errors.ts";
-import { D1Catalog } from "../../services/catalog.ts";
 import { quote } from "../../services/pricing.ts";
-import { RequestService } from "../../services/requests.ts";
 import { baseUrl } from "../../services/urls.ts";
 import { isHtmx, type ConsoleApp } from "../app.ts";
 import { CatalogPage, ModelPage, RunErrors } from "../pages/models.tsx";
 import { LiveProgress, RequestCard } from "../pages/request.tsx";
 import { ErrorPage } from "../pages/simple.tsx";
 import { coerce } from "../schema-form.tsx";
-import { UsageService } from "../services/usage.ts";
 import { actor } from "./pages.tsx";
 
 export function registerModels(app: ConsoleApp) {
   app.get("/models", async (c) => {
-    const all = await new D1Catalog(c.env).list();
+    const all = await c.var.services.catalog.list();
     const q = (c.req.query("q") ?? "").trim().toLowerCase().slice(0, 100);
     const category = c.req.query("category") ?? "";
     const models = all.filter(
@@ -29,7 +26,7 @@ export function registerModels(app: ConsoleApp) {
   });
 
   app.get("/models/:slug", async (c) => {
-    const model = await new D1Catalog(c.env).get(c.req.param("slug"));
+    const model = await c.var.services.catalog.get(c.req.param("slug"));
     if (!model)
       return c.html(
         <ErrorPage
@@ -40,7 +37,7 @@ export function registerModels(app: ConsoleApp) {
         />,
         404,
       );
-    const speed = await new UsageService(c.env).medianGpuMs(model.view.slug);
+    const speed = await c.var.services.console.usage.medianGpuMs(model.view.slug);
     const maxHold = quote(model.definition, {}).hold;
     return c.html(
       <ModelPage
@@ -48,14 +45,14 @@ export function registerModels(app: ConsoleApp) {
         model={model.view}
         maxHold={maxHold}
         speed={speed}
-        base={baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url)}
+        base={baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url)}
       />,
     );
   });
 
   /** The playground's Run: the submit path of POST /v2/{model}; htmx gets the live card, a plain form a redirect. */
   app.post("/models/:slug/run", async (c) => {
-    const model = await new D1Catalog(c.env).get(c.req.param("slug"));
+    const model = await c.var.services.catalog.get(c.req.param("slug"));
     if (!model) return c.text("no such model", 404);
     const form = await c.req.parseBody({ all: true });
     const { input, errors } = await coerce(model.view.input_schema, form);
@@ -63,8 +60,8 @@ export function registerModels(app: ConsoleApp) {
       // htmx swaps only 2xx by default, so the form's error box gets a 200 there.
       c.html(<RunErrors message={message} fields={fields} />, isHtmx(c) ? 200 : status);
     if (errors.length) return fail("The input is not valid.", errors, 400);
-    const svc = new RequestService(c.env, c.get("cfg"));
-    const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
+    const svc = c.var.services.requests;
+    const base = baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url);
     try {
       const { id, job } = await svc.submit(actor(c), model, input, { mode: "async", base });
       if (!isHtmx(c)) return c.redirect(`/console/requests/${id}`, 303);

@@ -1,16 +1,13 @@
 /** @jsxImportSource hono/jsx */
-import { accountView, billing } from "../../services/billing.ts";
-import { RequestEvents } from "../../services/request-events.ts";
-import { RequestService } from "../../services/requests.ts";
-import { baseUrl, r2Keys } from "../../services/urls.ts";
-import type { AuthedAccount } from "../../services/auth.ts";
+import { accountView } from "../../services/billing.ts";
+import { baseUrl } from "../../services/urls.ts";
+import type { AuthedAccount } from "../../services/auth-types.ts";
 import type { CCtx, ConsoleApp } from "../app.ts";
 import { KeysPage } from "../pages/keys.tsx";
 import { RequestCard, RequestPage } from "../pages/request.tsx";
 import { ComingPage, COMING_IDS } from "../pages/simple.tsx";
 import { UsagePage } from "../pages/usage.tsx";
-import { KeyService } from "../services/keys.ts";
-import { UsageService, type Filters } from "../services/usage.ts";
+import type { Filters } from "../services/usage.ts";
 
 /** The signed-in account as the API's services expect it (the console acts without an API key). */
 export function actor(c: CCtx): AuthedAccount {
@@ -18,7 +15,7 @@ export function actor(c: CCtx): AuthedAccount {
   return { id: s.accountId, plan: s.plan, keyId: "console" };
 }
 
-const base = (c: CCtx) => baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
+const base = (c: CCtx) => baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url);
 const param = (v: string | undefined, re: RegExp) => (v && re.test(v) ? v : undefined);
 
 export function registerPages(app: ConsoleApp) {
@@ -29,9 +26,9 @@ export function registerPages(app: ConsoleApp) {
       status: param(c.req.query("status"), /^(QUEUED|PROCESSING|COMPLETED|FAILED|CANCELLED)$/),
       cursor: param(c.req.query("cursor"), /^[A-Za-z0-9_=-]{1,300}$/),
     };
-    const usage = new UsageService(c.env);
+    const usage = c.var.services.console.usage;
     const [summary, daily, page, models] = await Promise.all([
-      billing(c.env).summary(s.accountId, s.plan),
+      c.var.services.billing.summary(s.accountId, s.plan),
       usage.daily(s.accountId, 30),
       usage.page(s.accountId, filters),
       usage.models(s.accountId),
@@ -49,12 +46,12 @@ export function registerPages(app: ConsoleApp) {
   });
 
   app.get("/requests/:id", async (c) => {
-    const svc = new RequestService(c.env, c.get("cfg"));
+    const svc = c.var.services.requests;
     const id = c.req.param("id");
     const job = await svc.job(actor(c), id);
     // The D1 row follows the job through the events queue: a page opened right after the run shows the broker's job
     // with the row's own fields not known yet.
-    const row = (await new UsageService(c.env).row(c.get("session").accountId, id)) ?? {
+    const row = (await c.var.services.console.usage.row(c.get("session").accountId, id)) ?? {
       id,
       accountId: job.account_id,
       model: job.model,
@@ -73,21 +70,14 @@ export function registerPages(app: ConsoleApp) {
       cost: null,
       filesDeletedAt: null,
     };
-    const listed = await c.env.BLOBS.list({
-      prefix: r2Keys.input(c.get("session").accountId, id, ""),
-      include: ["httpMetadata"],
-    });
-    const inputs = listed.objects.map((o) => ({
-      field: o.key.slice(o.key.lastIndexOf("/") + 1),
-      type: o.httpMetadata?.contentType ?? "application/octet-stream",
-    }));
+    const inputs = await c.var.services.console.inputs.list(c.get("session").accountId, id);
     return c.html(
       <RequestPage session={c.get("session")} r={await svc.resultView(job, base(c))} row={row} inputs={inputs} />,
     );
   });
 
   app.get("/requests/:id/card", async (c) => {
-    const svc = new RequestService(c.env, c.get("cfg"));
+    const svc = c.var.services.requests;
     const job = await svc.job(actor(c), c.req.param("id"));
     const r = await svc.resultView(job, base(c));
     return c.html(<RequestCard r={r} detail={c.req.query("detail") === "1"} live={c.req.query("live") === "1"} />);
@@ -97,7 +87,7 @@ export function registerPages(app: ConsoleApp) {
   // cookie (it cannot send an API key header), and the same service checks ownership before streaming.
   app.get("/requests/:id/events", async (c) => {
     const raw = c.req.header("last-event-id") ?? "0";
-    const stream = await new RequestEvents(c.env, c.get("cfg")).open(
+    const stream = await c.var.services.requestEvents.open(
       actor(c),
       c.req.param("id"),
       /^\d{1,9}$/.test(raw) ? Number(raw) : 0,
@@ -111,12 +101,12 @@ export function registerPages(app: ConsoleApp) {
   app.get("/requests/:id/inputs/:field", async (c) => {
     const id = c.req.param("id");
     const field = c.req.param("field");
-    await new RequestService(c.env, c.get("cfg")).owned(actor(c), id);
-    const obj = await c.env.BLOBS.get(r2Keys.input(c.get("session").accountId, id, field));
+    await c.var.services.requests.owned(actor(c), id);
+    const obj = await c.var.services.console.inputs.get(c.get("session").accountId, id, field);
     if (!obj) return c.text("not found", 404);
     return new Response(obj.body, {
       headers: {
-        "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
+        "content-type": obj.type,
         "cache-control": "private, max-age=3600",
       },
     });
@@ -124,14 +114,14 @@ export function registerPages(app: ConsoleApp) {
 
   app.get("/keys", async (c) => {
     const s = c.get("session");
-    return c.html(<KeysPage session={s} keys={await new KeyService(c.env).list(s.accountId)} />);
+    return c.html(<KeysPage session={s} keys={await c.var.services.console.keys.list(s.accountId)} />);
   });
 
   app.post("/keys", async (c) => {
     const s = c.get("session");
     const body = await c.req.parseBody();
     const name = typeof body.name === "string" && body.name.trim() ? body.name.trim().slice(0, 100) : null;
-    const keys = new KeyService(c.env);
+    const keys = c.var.services.console.keys;
     const created = await keys.create(s.accountId, name);
     // Rendered, not redirected: the key exists only in this response.
     return c.html(
@@ -142,7 +132,7 @@ export function registerPages(app: ConsoleApp) {
 
   app.post("/keys/:id/revoke", async (c) => {
     const s = c.get("session");
-    const keys = new KeyService(c.env);
+    const keys = c.var.services.console.keys;
     const ok = await keys.revoke(s.accountId, c.req.param("id"));
     const message = ok ? "Key revoked: requests with it now get 401." : "No such active key.";
     return c.html(<KeysPage session={s} keys={await keys.list(s.accountId)} message={message} />, ok ? 200 : 404);

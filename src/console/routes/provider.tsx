@@ -1,6 +1,4 @@
 /** @jsxImportSource hono/jsx */
-import { providersService } from "../../services/payments/providers.ts";
-import { ProviderAccounts } from "../../services/provider-accounts.ts";
 import type { ConsoleApp } from "../app.ts";
 import { NotProviderPage, ProviderPage } from "../pages/provider.tsx";
 
@@ -29,12 +27,12 @@ export function fillDays(byDay: { key: string; earned: number; jobs: number }[],
 export function registerProvider(app: ConsoleApp) {
   app.get("/provider", async (c) => {
     const s = c.get("session");
-    const provider = await new ProviderAccounts(c.env).byEmail(s.email);
+    const provider = await c.var.services.providerAccounts.byEmail(s.email);
     if (!provider) return c.html(<NotProviderPage session={s} />);
     const now = Date.now();
     // From the start of the day DAYS-1 days ago (UTC), so the window is whole days.
     const from = Math.floor(now / DAY_MS) * DAY_MS - (DAYS - 1) * DAY_MS;
-    const svc = providersService(c.env);
+    const svc = c.var.services.providers;
     const [earnings, agents] = await Promise.all([svc.earnings(provider.id, from, now + 1), svc.agents(provider.id)]);
     const data = {
       name: provider.name,
@@ -49,10 +47,10 @@ export function registerProvider(app: ConsoleApp) {
   app.get("/provider/statements/:file", async (c) => {
     const m = /^(\d{4}-(?:0[1-9]|1[0-2]))\.(json|csv)$/.exec(c.req.param("file"));
     if (!m) return c.text("not found: use /console/provider/statements/YYYY-MM.json or .csv", 404);
-    const provider = await new ProviderAccounts(c.env).byEmail(c.get("session").email);
+    const provider = await c.var.services.providerAccounts.byEmail(c.get("session").email);
     if (!provider) return c.text("not a provider", 403);
     const [, month, format] = m as unknown as [string, string, "json" | "csv"];
-    const svc = providersService(c.env);
+    const svc = c.var.services.providers;
     if (format === "csv")
       return c.body(await svc.statementCsv(provider.id, month), 200, {
         "content-type": "text/csv; charset=utf-8",

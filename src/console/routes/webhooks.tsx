@@ -1,8 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { DeliveryQuery, RotateSecret } from "../../../schemas/index.ts";
 import { ApiError } from "../../errors.ts";
-import { WebhookDeliveries } from "../../services/webhook-deliveries.ts";
-import { WebhookSecrets } from "../../services/webhooks.ts";
 import type { CCtx, ConsoleApp } from "../app.ts";
 import { WebhooksPage, type WebhookFilters } from "../pages/webhooks.tsx";
 
@@ -21,8 +19,8 @@ async function render(c: CCtx, message?: Message, status: 200 | 202 | 400 | 404 
   const s = c.get("session");
   const filters = filtersOf(c);
   const [page, secret] = await Promise.all([
-    new WebhookDeliveries(c.env).list(s.accountId, { ...filters, limit: 20 } as DeliveryQuery),
-    new WebhookSecrets(c.env).view(s.accountId),
+    c.var.services.webhookDeliveries.list(s.accountId, { ...filters, limit: 20 } as DeliveryQuery),
+    c.var.services.webhookSecrets.view(s.accountId),
   ]);
   return c.html(
     <WebhooksPage session={s} page={page} filters={filters} secret={secret} message={message} rotated={rotated} />,
@@ -35,7 +33,7 @@ export function registerWebhooks(app: ConsoleApp) {
 
   app.post("/webhooks/deliveries/:id/redeliver", async (c) => {
     try {
-      const r = await new WebhookDeliveries(c.env).redeliver(c.get("session").accountId, c.req.param("id"));
+      const r = await c.var.services.webhookDeliveries.redeliver(c.get("session").accountId, c.req.param("id"));
       return render(c, { kind: "ok", text: `Delivery ${r.id} queued again (same webhook-id ${r.webhook_id}).` }, 202);
     } catch (e) {
       if (e instanceof ApiError && e.status < 500)
@@ -48,7 +46,7 @@ export function registerWebhooks(app: ConsoleApp) {
     const hours = String((await c.req.parseBody()).overlap_hours ?? "24").trim();
     const parsed = RotateSecret.safeParse({ overlap_seconds: /^\d{1,4}$/.test(hours) ? Number(hours) * 3600 : -1 });
     if (!parsed.success) return render(c, { kind: "error", text: "Overlap: a whole number of hours, 0 to 168." }, 400);
-    await new WebhookSecrets(c.env).rotate(c.get("session").accountId, parsed.data.overlap_seconds);
+    await c.var.services.webhookSecrets.rotate(c.get("session").accountId, parsed.data.overlap_seconds);
     return render(c, { kind: "ok", text: "Secret rotated. Update your receivers with the new secret." }, 200, true);
   });
 }

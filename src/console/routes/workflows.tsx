@@ -2,10 +2,7 @@
 import type { Context } from "hono";
 import { AliasName, CopyTemplate, WorkflowSlug } from "../../../schemas/index.ts";
 import { ApiError } from "../../errors.ts";
-import { D1Catalog } from "../../services/catalog.ts";
 import { baseUrl } from "../../services/urls.ts";
-import { WorkflowRunService } from "../../services/workflows/runs.ts";
-import { WorkflowStore } from "../../services/workflows/store.ts";
 import { TEMPLATES, TEMPLATE_BY_ID, templateModels } from "../../services/workflows/templates.ts";
 import { runUrls } from "../../services/workflows/views.ts";
 import type { CCtx, ConsoleApp } from "../app.ts";
@@ -13,12 +10,12 @@ import { SchemaFields } from "../schema-form.tsx";
 import { BuilderPage, WorkflowsPage, type PaletteModel } from "../pages/workflows.tsx";
 import { actor } from "./pages.tsx";
 
-const base = (c: CCtx) => baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
-const store = (c: CCtx) => new WorkflowStore(c.env);
+const base = (c: CCtx) => baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url);
+const store = (c: CCtx) => c.var.services.workflows;
 
 /** The palette: each model with its input schema (ports and literal forms are made from it) and output type. */
 async function palette(c: CCtx): Promise<PaletteModel[]> {
-  return (await new D1Catalog(c.env).list()).map((m) => ({
+  return (await c.var.services.catalog.list()).map((m) => ({
     slug: m.slug,
     name: m.name,
     category: m.category,
@@ -162,16 +159,7 @@ export function registerWorkflows(app: ConsoleApp) {
 
   app.post("/workflows/:slug/validate", (c) =>
     json(c, async () => {
-      const row = await store(c).row(actor(c), c.req.param("slug"));
-      const { errors, definition, models } = await store(c).check(actor(c), row.draft);
-      const estimate = definition && errors.length === 0 ? models.estimate(definition) : null;
-      return {
-        body: {
-          valid: errors.length === 0,
-          errors,
-          estimate: estimate ? { max_cost: estimate.max_cost, per_node: estimate.per_node } : null,
-        },
-      };
+      return { body: await store(c).validate(actor(c), c.req.param("slug")) };
     }),
   );
 
@@ -197,7 +185,7 @@ export function registerWorkflows(app: ConsoleApp) {
 
   app.post("/workflows/:slug/runs", (c) =>
     json(c, async () => {
-      const svc = new WorkflowRunService(c.env, c.get("cfg"));
+      const svc = c.var.services.workflowRuns;
       const inputs = ((await body(c)).inputs ?? {}) as Record<string, unknown>;
       const r = await svc.submit(actor(c), c.req.param("slug"), inputs, { mode: "async", base: base(c) });
       return { status: 202, body: { run_id: r.id, ...runUrls(base(c), r.id) } };
@@ -206,7 +194,7 @@ export function registerWorkflows(app: ConsoleApp) {
 
   app.get("/workflow-runs/:id", (c) =>
     json(c, async () => {
-      const svc = new WorkflowRunService(c.env, c.get("cfg"));
+      const svc = c.var.services.workflowRuns;
       const run = await svc.owned(actor(c), c.req.param("id"));
       return { body: await svc.view(await run.snapshot()) };
     }),

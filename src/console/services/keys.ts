@@ -4,7 +4,7 @@ import { apiKeys } from "../../db/schema.ts";
 import type { Env } from "../../env.ts";
 import { newId, randomToken, sha256Hex } from "../../services/crypto.ts";
 import { invalidate } from "../../services/edge-cache.ts";
-import { apiKeyCacheKey } from "../../services/auth.ts";
+import { apiKeyCacheKey } from "../../services/cache-keys.ts";
 
 export interface KeyRow {
   id: string;

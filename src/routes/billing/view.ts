@@ -1,13 +1,11 @@
-import { BillingView, WebhookAck } from "../../../schemas/index.ts";
-import { reply, type Api, type Ctx } from "../../app.ts";
-import { requireApiKey } from "../../services/auth.ts";
-import { payments } from "../../services/payments/index.ts";
-import { LIMITS } from "../../app.ts";
+import { BillingReturnQuery, BillingView, WebhookAck } from "../../../schemas/index.ts";
+import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The account's billing as GET /v1/billing shows it; the writes answer with it too. */
 export async function billingView(c: Ctx): Promise<Response> {
-  const v = await payments(c.env).view(c.get("account"));
+  const v = await c.var.services.payments.view(c.var.account);
   const b = v.billing;
   const sub = b.subscription && !b.ended.includes(b.subscription.id) ? b.subscription : null;
   return reply(c, BillingView, {
@@ -43,53 +41,47 @@ export async function billingView(c: Ctx): Promise<Response> {
 }
 
 export function registerBillingView(api: Api) {
-  api.op(
-    {
-      method: "get",
-      path: "/v1/billing",
-      tag: "Billing",
-      auth: "api_key",
-      summary:
-        "Plan and renewal date, saved card, auto-recharge settings and state, payment history (auto-recharge amounts in cents, the rest micro-USD)",
-      responses: { 200: { description: "billing", schema: BillingView } },
-      errors: [401],
-    },
-    requireApiKey,
-    billingView,
-  );
+  api.route({
+    method: "get",
+    path: "/v1/billing",
+    tag: "Billing",
+    auth: "api_key",
+    summary:
+      "Plan and renewal date, saved card, auto-recharge settings and state, payment history (auto-recharge amounts in cents, the rest micro-USD)",
+    responses: { 200: { description: "billing", schema: BillingView } },
+    errors: [401],
+    handler: (c) => billingView(c),
+  });
 
-  api.op(
-    {
-      method: "get",
-      path: "/v1/billing/return",
-      tag: "Billing",
-      auth: "none",
-      summary: "Where Checkout sends the browser back; credit arrives with Stripe's webhook, not with this page",
-      responses: { 200: { description: "HTML", content: "text/html" } },
-    },
-    async (c: Ctx) =>
+  api.route({
+    method: "get",
+    path: "/v1/billing/return",
+    tag: "Billing",
+    auth: "none",
+    summary: "Where Checkout sends the browser back; credit arrives with Stripe's webhook, not with this page",
+    query: BillingReturnQuery,
+    responses: { 200: { description: "HTML", content: "text/html" } },
+    handler: (c, { query }) =>
       c.html(
-        c.req.query("cancelled")
+        query.cancelled
           ? "<!doctype html><title>Payment cancelled</title><p>Payment cancelled. Nothing was charged.</p>"
           : "<!doctype html><title>Payment received</title><p>Thank you. Your credit appears on your account as soon as Stripe confirms the payment (usually seconds).</p>",
       ),
-  );
+  });
 
-  api.op(
-    {
-      method: "post",
-      path: "/v1/billing/stripe-webhook",
-      tag: "Billing",
-      auth: "none",
-      summary: "Stripe's webhook endpoint: Stripe-Signature verified (400 if not), each event applied once",
-      responses: { 200: { description: "received", schema: WebhookAck } },
-      errors: [400],
-      maxBody: LIMITS.json * 4,
-    },
-    async (c: Ctx) => {
+  api.route({
+    method: "post",
+    path: "/v1/billing/stripe-webhook",
+    tag: "Billing",
+    auth: "none",
+    summary: "Stripe's webhook endpoint: Stripe-Signature verified (400 if not), each event applied once",
+    responses: { 200: { description: "received", schema: WebhookAck } },
+    errors: [400],
+    maxBody: LIMITS.json * 4,
+    async handler(c) {
       // The signature covers the raw bytes: read them as text, untouched.
-      const r = await payments(c.env).webhook(await c.req.text(), c.req.header("stripe-signature"));
+      const r = await c.var.services.payments.webhook(await c.req.text(), c.req.header("stripe-signature"));
       return reply(c, WebhookAck, { received: true, event_id: r.event_id, applied: r.applied });
     },
-  );
+  });
 }

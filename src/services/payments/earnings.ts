@@ -9,7 +9,7 @@ import { safeEqual, sha256Hex } from "../crypto.ts";
 import { payments } from "./index.ts";
 import { moneyLedger, providerLedger } from "./ledger.ts";
 import { cached } from "../edge-cache.ts";
-import { agentRowCacheKey } from "../auth.ts";
+import { agentRowCacheKey } from "../cache-keys.ts";
 
 /** Failure kinds where the platform refunds the caller for its own reasons after the provider's valid work. */
 const PLATFORM_REFUNDED = new Set(["content_moderated"]);

@@ -6,12 +6,12 @@ import type { AutoRechargeClaim, BillingState, EffectResult } from "../../durabl
 import type { PaymentRow } from "../../durable-objects/account-ledger-money-sql.ts";
 import { config, type Env } from "../../env.ts";
 import { ApiError } from "../../errors.ts";
-import type { AuthedAccount } from "../auth.ts";
+import type { AuthedAccount } from "../auth-types.ts";
 import { moneyLedger as ledger } from "./ledger.ts";
 import { creditFromIntent, route } from "./events.ts";
 import { MICRO_PER_CENT, Stripe, stripe, verifyEvent, type StripeSetup } from "./stripe.ts";
 import { invalidate } from "../edge-cache.ts";
-import { planCacheKey } from "../auth.ts";
+import { planCacheKey } from "../cache-keys.ts";
 
 /** Monthly price of each paid plan in cents; each paid invoice grants the plan's monthly credit. */
 export const PLAN_PRICE_CENTS = { pro: 3_900, business: 9_900 } as const;

@@ -8,13 +8,15 @@ import { runInputKey, type RunSpec } from "../../durable-objects/workflow-run-va
 import type { EventRow } from "../../durable-objects/workflow-run-sql.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { signingSecret, type Config, type Env } from "../../env.ts";
-import type { AuthedAccount } from "../auth.ts";
+import type { AuthedAccount } from "../auth-types.ts";
 import { rateHeaders } from "../billing.ts";
 import { newId, sha256Hex } from "../crypto.ts";
+import { ID, validName } from "../files.ts";
 import { resolveImage } from "../inputs.ts";
 import { NodeModels } from "./models.ts";
 import { WorkflowStore, isUnique } from "./store.ts";
-import { mappedOutput, runView } from "./views.ts";
+import { runEventStream } from "./run-events.ts";
+import { mappedOutput, runView, verifyRunOutput } from "./views.ts";
 
 /** The longest a run may take end to end, whatever its graph. */
 export const MAX_RUN_DEADLINE_MS = 6 * 3600_000;
@@ -26,6 +28,10 @@ type RunApi = Pick<WorkflowRun, "start" | "onJob" | "cancel" | "snapshot" | "eve
 export function runStub(env: Env, runId: string): RunApi {
   return env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(runId)) as unknown as RunApi;
 }
+
+type OutputFile = { type: "file"; body: ReadableStream; content_type: string };
+/** A mapped output read back: a file's bytes, or a JSON value. */
+export type RunOutputBody = OutputFile | { type: "json"; value: unknown };
 
 export interface SubmitRun {
   mode: "sync" | "async";
@@ -228,18 +234,13 @@ export class WorkflowRunService {
   }
 
   /** The first mapped output of a completed run: its bytes, or its JSON value. */
-  async firstOutput(
-    snap: RunSnapshot,
-  ): Promise<{ type: "file"; body: ReadableStream; content_type: string } | { type: "json"; value: unknown } | null> {
+  async firstOutput(snap: RunSnapshot): Promise<RunOutputBody | null> {
     const name = Object.keys(snap.spec.definition.outputs)[0];
     return name === undefined ? null : this.output(snap, name);
   }
 
   /** One mapped output of a completed run; null for anything else (intermediate files are never reachable). */
-  async output(
-    snap: RunSnapshot,
-    name: string,
-  ): Promise<{ type: "file"; body: ReadableStream; content_type: string } | { type: "json"; value: unknown } | null> {
+  async output(snap: RunSnapshot, name: string): Promise<RunOutputBody | null> {
     const m = mappedOutput(snap, name);
     if (!m) return null;
     if (m.type === "json") return m;
@@ -249,5 +250,27 @@ export class WorkflowRunService {
 
   async events(account: AuthedAccount, id: string, after: number): Promise<EventRow[]> {
     return (await this.owned(account, id)).events(after);
+  }
+
+  /** The run's events as Server-Sent Events from the event after `after` (the run's owner only). */
+  async eventStream(account: AuthedAccount, id: string, after: number): Promise<ReadableStream> {
+    return runEventStream(await this.owned(account, id), after);
+  }
+
+  /** A mapped file output through its signed URL: the signature names the run and the output, not an account. */
+  async signedOutput(id: string, name: string, expires: number, sig: string): Promise<OutputFile> {
+    // The router decoded the path once; names and ids are checked, never decoded again (issue 9, §3).
+    if (!ID.test(id) || !validName(name)) throw notFound("output");
+    if (!(await verifyRunOutput(signingSecret(this.cfg), id, name, expires, sig, Date.now())))
+      throw new ApiError("forbidden", "missing, invalid or expired signature");
+    const row = await db(this.env)
+      .select({ id: workflowRuns.id })
+      .from(workflowRuns)
+      .where(eq(workflowRuns.id, id))
+      .get();
+    if (!row) throw notFound("output");
+    const out = await this.output(await runStub(this.env, id).snapshot(), name);
+    if (out?.type !== "file") throw notFound("output");
+    return out;
   }
 }

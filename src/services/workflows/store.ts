@@ -3,6 +3,8 @@ import {
   checkDefinition,
   inputsJsonSchema,
   type DefinitionError,
+  type Estimate,
+  type ValidationResult,
   type WorkflowDefinition,
   type WorkflowView,
   type WorkflowCatalogEntry,
@@ -11,7 +13,7 @@ import { db } from "../../db/client.ts";
 import { workflowAliases, workflows, workflowVersions } from "../../db/schema.ts";
 import type { Env } from "../../env.ts";
 import { ApiError, notFound } from "../../errors.ts";
-import type { AuthedAccount } from "../auth.ts";
+import type { AuthedAccount } from "../auth-types.ts";
 import { newId } from "../crypto.ts";
 import { NodeModels } from "./models.ts";
 
@@ -125,15 +127,23 @@ export class WorkflowStore {
     return r;
   }
 
+  /** The draft checked against the catalog as it is now; the estimate is exactly the hold a run of it would take. */
+  async validate(account: AuthedAccount, slug: string): Promise<ValidationResult> {
+    const { errors, definition, models } = await this.check(account, (await this.row(account, slug)).draft);
+    const e = definition && errors.length === 0 ? models.estimate(definition) : null;
+    return { valid: errors.length === 0, errors, estimate: e ? { max_cost: e.max_cost, per_node: e.per_node } : null };
+  }
+
   /** Publishes the draft as version N+1; the draft must pass the full check. Versions never change afterwards. */
   async publish(
     account: AuthedAccount,
     slug: string,
-  ): Promise<{ version: number; createdAt: number; definition: WorkflowDefinition }> {
+  ): Promise<{ version: number; createdAt: number; definition: WorkflowDefinition; estimate: Estimate }> {
     const cur = await this.row(account, slug);
     if (cur.archivedAt) throw new ApiError("conflict", "the workflow is archived");
-    const { errors, definition } = await this.check(account, cur.draft);
+    const { errors, definition, models } = await this.check(account, cur.draft);
     if (errors.length) throw invalid(errors);
+    const { max_cost, per_node } = models.estimate(definition!);
     const now = Date.now();
     for (let attempt = 0; attempt < 3; attempt++) {
       const top = await db(this.env)
@@ -144,7 +154,7 @@ export class WorkflowStore {
       const version = (top?.v ?? 0) + 1;
       try {
         await db(this.env).insert(workflowVersions).values({ workflowId: cur.id, version, definition, createdAt: now });
-        return { version, createdAt: now, definition: definition! };
+        return { version, createdAt: now, definition: definition!, estimate: { max_cost, per_node } };
       } catch (e) {
         if (!isUnique(e)) throw e;
       }
