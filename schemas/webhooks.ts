@@ -41,10 +41,19 @@ export const DeliveryPage = z.object({ data: z.array(WebhookDeliveryView), next_
 export type DeliveryPage = z.infer<typeof DeliveryPage>;
 
 export const DeliveryQuery = z.strictObject({
-  request_id: z.string().min(1).max(100).optional(),
+  request_id: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({ examples: ["req_5f0c1d2e3a4b"] }),
   status: DeliveryStatus.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: "next_cursor of the previous page", examples: ["1733059200000:dlv_9a8b7c"] }),
 });
 export type DeliveryQuery = z.infer<typeof DeliveryQuery>;
 

@@ -1,19 +1,18 @@
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import type { ErrorEnvelope } from "../schemas/index.ts";
-import { ApiError, invalidFields } from "./errors.ts";
-import { config, type Config, type Env } from "./env.ts";
+import type { App, AppEnv, Ctx } from "./context.ts";
+import { config } from "./env.ts";
+import { ApiError } from "./errors.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { OpenApiRegistry, type Operation } from "./openapi.ts";
-import type { AuthedAccount, AuthedAgent } from "./services/auth.ts";
+import { requireAdmin, requireAgentToken, requireApiKey } from "./middleware/auth.ts";
+import { createServices } from "./services/index.ts";
+import { parseJson, validate } from "./validation.ts";
 
-export type AppEnv = {
-  Bindings: Env;
-  Variables: { requestId: string; cfg: Config; account: AuthedAccount; agent: AuthedAgent };
-};
-export type Ctx = Context<AppEnv>;
-export type App = Hono<AppEnv>;
+export type { App, AppEnv, Ctx };
+export { validate } from "./validation.ts";
 
 /** Body limits per route group; the platform's own limit for inference is far below Workers' 100 MB. */
 export const LIMITS = { json: 64 * 1024, inference: 20 * 1024 * 1024, upload: 100 * 1024 * 1024 } as const;
@@ -41,25 +40,7 @@ export function errorResponse(c: Ctx, err: ApiError): Response {
 
 /** Reads and validates a JSON body; the failing fields come back in `details`. */
 export async function jsonBody<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.output<S>> {
-  let raw: unknown;
-  try {
-    const text = await c.req.text();
-    raw = text.length === 0 ? {} : JSON.parse(text);
-  } catch (e) {
-    if (e instanceof ApiError) throw e;
-    throw new ApiError("invalid_input", "request body is not valid JSON");
-  }
-  return validate(schema, raw);
-}
-
-export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw invalidFields(
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code })),
-    );
-  }
-  return parsed.data;
+  return validate(schema, parseJson(await c.req.text()));
 }
 
 /** Validates a response before it is sent, so the OpenAPI document never lies. */
@@ -72,9 +53,51 @@ export function reply<S extends z.ZodType>(
   return c.json(schema.parse(data) as object, status);
 }
 
+/** `{id}` and `{name}` in "/v1/x/{id}/y/{name}" → "id" | "name". */
+export type PathParams<P extends string> = P extends `${string}{${infer K}}${infer Rest}`
+  ? K | PathParams<Rest>
+  : never;
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+/** What a route's handler receives: its path parameters, query and JSON body, each already validated. */
+export interface RouteInput<P extends string, Q, B> {
+  params: { [K in PathParams<P>]: string };
+  query: Out<Q>;
+  body: Out<B>;
+}
+
+/**
+ * One route, declared once: the same object gives the OpenAPI operation, the authentication the route enforces,
+ * the validation of its path, query and body, and the handler's typed input.
+ */
+export interface Route<P extends string, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>
+  extends Omit<Operation, "path" | "body" | "query"> {
+  path: P;
+  /** query parameters (an object schema of strings); rendered as OpenAPI parameters */
+  query?: Q;
+  /** a JSON body; read, parsed and validated before the handler (400 invalid_input naming the fields) */
+  body?: B;
+  /** middleware run after authentication and before the handler (dev-only gates, rate limits) */
+  use?: MiddlewareHandler<AppEnv>[];
+  handler(c: Ctx, input: RouteInput<P, Q, B>): Response | Promise<Response>;
+}
+
+const AUTH: Record<Operation["auth"], MiddlewareHandler<AppEnv> | null> = {
+  api_key: requireApiKey,
+  admin: requireAdmin,
+  agent: requireAgentToken,
+  none: null,
+};
+
 export interface Api {
   app: App;
   registry: OpenApiRegistry;
+  /** Declares a route: see `Route`. */
+  route<P extends string, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+    def: Route<P, Q, B>,
+  ): void;
+  /** @deprecated the older form (operation + middleware chain); every route moves to `route`. */
   op(def: Operation, ...handlers: MiddlewareHandler<AppEnv>[]): void;
 }
 
@@ -89,7 +112,9 @@ export function createApi(): Api {
         ? incoming
         : `req_${crypto.randomUUID().replaceAll("-", "")}`;
     c.set("requestId", id);
-    c.set("cfg", config(c.env));
+    const cfg = config(c.env);
+    c.set("cfg", cfg);
+    c.set("services", createServices(c.env, cfg, background(c)));
     await next();
     c.header("x-request-id", id);
   });
@@ -109,19 +134,45 @@ export function createApi(): Api {
   });
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
 
+  const mount = (def: Operation, handlers: MiddlewareHandler<AppEnv>[]) => {
+    registry.add(def);
+    const path = def.path.replace(/\{([^}]+)\}/g, ":$1");
+    // Every route gets a body limit, checked before authentication reads anything.
+    app.on(def.method.toUpperCase(), path, limit(def.maxBody ?? LIMITS.json), ...(handlers as [MiddlewareHandler]));
+  };
+
   return {
     app,
     registry,
     op(def, ...handlers) {
-      registry.add(def);
-      const path = def.path.replace(/\{([^}]+)\}/g, ":$1");
-      // Every route gets a body limit, checked before authentication reads anything.
-      app.on(
-        def.method.toUpperCase(),
-        path,
-        limit(def.maxBody ?? LIMITS.json),
-        ...(handlers as [MiddlewareHandler<AppEnv>]),
-      );
+      mount(def, handlers);
     },
+    route(def) {
+      const auth = AUTH[def.auth];
+      const names = [...def.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
+      const handler: MiddlewareHandler<AppEnv> = async (c) => {
+        const params: Record<string, string> = {};
+        for (const n of names) {
+          const v = c.req.param(n);
+          if (!v) throw new ApiError("invalid_input", `path parameter ${n} is required`);
+          params[n] = v;
+        }
+        const query = def.query ? validate(def.query, c.req.query()) : undefined;
+        const body = def.body ? await jsonBody(c, def.body) : undefined;
+        return def.handler(c, { params, query, body } as RouteInput<typeof def.path, never, never>);
+      };
+      mount(def as Operation, [...(auth ? [auth] : []), ...(def.use ?? []), handler]);
+    },
+  };
+}
+
+function background(c: Ctx): (p: Promise<unknown>) => void {
+  return (p) => {
+    const quiet = p.catch(() => undefined);
+    try {
+      c.executionCtx.waitUntil(quiet);
+    } catch {
+      // no execution context (some test harnesses): the promise still runs, just not awaited
+    }
   };
 }

@@ -45,7 +45,8 @@ export { AccountLedger } from "./durable-objects/account-ledger.ts";
 export { WorkflowRun } from "./durable-objects/workflow-run.ts";
 export { Endpoint } from "./durable-objects/endpoint.ts";
 
-export function buildApp() {
+/** The API with every route declared (and so its OpenAPI registry); `buildApp` adds the console. */
+export function buildApi() {
   const api = createApi();
   registerSystem(api);
   registerDocs(api);
@@ -82,6 +83,11 @@ export function buildApp() {
   registerEndpointAgent(api);
   registerSyncInference(api);
   registerAsyncInference(api);
+  return api;
+}
+
+export function buildApp() {
+  const api = buildApi();
   mountConsole(api.app);
   return api.app;
 }

@@ -22,12 +22,17 @@ export interface Operation {
     | "Endpoints";
   auth: "api_key" | "admin" | "agent" | "none";
   body?: z.ZodType;
+  /** query parameters: an object schema whose properties are rendered as `in: query` parameters */
+  query?: z.ZodType;
   bodyContent?: Record<string, { schema: Record<string, unknown> }>;
   responses: Record<number, { description: string; schema?: z.ZodType; content?: string }>;
   errors?: number[];
   /** largest accepted body in bytes; every route has one (default LIMITS.json) */
   maxBody?: number;
 }
+
+type JsonProp = { description?: string; examples?: unknown[]; default?: unknown; enum?: unknown[] };
+type JsonObject = { properties?: Record<string, JsonProp>; required?: string[] };
 
 const toSchema = (s: z.ZodType, io: "input" | "output") =>
   z.toJSONSchema(s, { target: "draft-2020-12", io, unrepresentable: "any" });
@@ -49,6 +54,18 @@ export class OpenApiRegistry {
         required: true,
         schema: { type: "string" },
       }));
+      const query = op.query ? (toSchema(op.query, "input") as JsonObject) : null;
+      for (const [name, schema] of Object.entries(query?.properties ?? {})) {
+        const example = schema.examples?.[0] ?? schema.default ?? schema.enum?.[0];
+        params.push({
+          name,
+          in: "query",
+          required: (query?.required ?? []).includes(name),
+          schema: schema as { type: string },
+          ...(schema.description ? { description: schema.description } : {}),
+          ...(example !== undefined ? { example } : {}),
+        } as (typeof params)[number]);
+      }
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(op.responses)) {
         responses[status] = {

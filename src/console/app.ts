@@ -1,6 +1,6 @@
 import type { Hono, Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 import type { Config, Env } from "../env.ts";
 import { SESSION_COOKIE, SessionService, csrfMatches, type ConsoleSession } from "./services/session.ts";
 

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 
 /**
  * Headers every API response carries: nothing is sniffed, framed or sent a referrer, and in production browsers

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { checkDefinition, inputsSchema, longestPath, type WorkflowRunView } from "../../../schemas/index.ts";
-import { validate } from "../../app.ts";
+import { validate } from "../../validation.ts";
 import { db } from "../../db/client.ts";
 import { workflowRuns } from "../../db/schema.ts";
 import type { RunSnapshot, WorkflowRun } from "../../durable-objects/workflow-run.ts";
