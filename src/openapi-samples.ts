@@ -5,7 +5,7 @@
  * example for every error response, and curl, Python (requests) and TypeScript client samples (`x-codeSamples`,
  * which Redoc shows beside each operation).
  */
-import type { Operation } from "./openapi.ts";
+import type { Operation } from "./openapi-operation.ts";
 import { ERROR_EXAMPLES, EXAMPLES, type OperationExample } from "./openapi-examples.ts";
 import { OPERATOR_EXAMPLES } from "./openapi-examples-operators.ts";
 import { PRODUCT_EXAMPLES } from "./openapi-examples-products.ts";

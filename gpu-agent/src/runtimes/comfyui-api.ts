@@ -77,11 +77,13 @@ export async function queuePrompt(
     error?: { message?: string; type?: string };
     node_errors?: unknown;
   };
-  if (res.status === 400)
+  if (res.status === 400) {
+    const nodes = JSON.stringify(answer.node_errors ?? {}).slice(0, 300);
     throw new JobError(
       "invalid_input",
-      `comfyui rejected the workflow: ${answer.error?.message ?? "invalid prompt"} ${JSON.stringify(answer.node_errors ?? {}).slice(0, 300)}`,
+      `comfyui rejected the workflow: ${answer.error?.message ?? "invalid prompt"} ${nodes}`,
     );
+  }
   if (!res.ok || !answer.prompt_id)
     throw new JobError("runtime_error", `comfyui /prompt answered HTTP ${res.status}`, true);
   return answer.prompt_id;
