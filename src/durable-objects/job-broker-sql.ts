@@ -1,5 +1,7 @@
-/** SQLite schema of the JobBroker, migrated on wake; every statement is idempotent. */
-export const BROKER_MIGRATIONS: string[] = [
+import { hasColumn, type MigrationPlan, type MigrationStep, userTables } from "./migrations.ts";
+
+/** The JobBroker's first schema: the queue, the agents that poll it, the outbox, and a sequence counter. */
+const TABLES: string[] = [
   `CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
@@ -48,20 +50,74 @@ export const BROKER_MIGRATIONS: string[] = [
   `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`,
 ];
 
-/** Columns added after the first schema: applied when missing. */
-export const BROKER_COLUMNS: [table: string, column: string, type: string][] = [
-  ["jobs", "busy_gpu_ms", "INTEGER"],
-  // when an outbox event was last handed to the queue; it is handed over once more after RESEND_AFTER_MS
-  ["outbox", "sent_at", "INTEGER"],
-  ["jobs", "requires", "TEXT"],
-  ["agents", "comfy", "TEXT"],
+/** A step, and how to tell that an object from before `_migrations` already has what it makes. */
+type BrokerStep = MigrationStep & { present(sql: SqlStorage): boolean };
+
+/**
+ * Adds a column only when missing, as objects from before `_migrations` did on each wake: such an object may hold a
+ * column of a step above its legacy version, and the step must still run cleanly.
+ */
+function column(version: number, table: string, name: string, type: string): BrokerStep {
+  return {
+    version,
+    name: `${table}.${name}`,
+    up: (sql) => {
+      if (!hasColumn(sql, table, name)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    },
+    present: (sql) => hasColumn(sql, table, name),
+  };
+}
+
+/** Steps in the order they were first deployed (each later column used to be added on wake when missing). */
+const STEPS: BrokerStep[] = [
+  {
+    version: 1,
+    name: "tables",
+    up: (sql) => {
+      for (const q of TABLES) sql.exec(q);
+    },
+    present: (sql) => userTables(sql).has("jobs"),
+  },
+  // what the agent's GPU sampler saw busy during the job
+  column(2, "jobs", "busy_gpu_ms", "INTEGER"),
+  // a private ComfyUI graph's custom node types and model files, and those an agent declares
+  column(3, "jobs", "requires", "TEXT"),
+  column(4, "agents", "comfy", "TEXT"),
+  {
+    // each job's progress events (job-events.ts)
+    version: 5,
+    name: "job_events",
+    up: (sql) =>
+      sql.exec(`CREATE TABLE IF NOT EXISTS job_events (
+      job_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL,
+      PRIMARY KEY (job_id, seq)) WITHOUT ROWID`),
+    present: (sql) => userTables(sql).has("job_events"),
+  },
   // the GPU class and count of the agent holding the lease, from its registration: what the job is billed at
-  ["jobs", "lease_gpu_class", "TEXT"],
-  ["jobs", "lease_gpu_count", "INTEGER"],
+  column(6, "jobs", "lease_gpu_class", "TEXT"),
+  column(7, "jobs", "lease_gpu_count", "INTEGER"),
   // the agent that called this job's input invalid, once: the job runs again, preferably elsewhere
-  ["jobs", "input_rejected_by", "TEXT"],
-  ["agents", "gpu_count", "INTEGER NOT NULL DEFAULT 1"],
+  column(8, "jobs", "input_rejected_by", "TEXT"),
+  column(9, "agents", "gpu_count", "INTEGER NOT NULL DEFAULT 1"),
+  // when an outbox event was last handed to the queue; it is handed over once more after RESEND_AFTER_MS
+  column(10, "outbox", "sent_at", "INTEGER"),
 ];
+
+export const JOB_BROKER_MIGRATIONS: MigrationPlan = {
+  steps: STEPS,
+  /**
+   * An object from before `_migrations` is at the highest version whose steps are all present: a column missing
+   * below a present one is then still added (the steps above run, and each adds only what is missing).
+   */
+  legacyVersion(sql) {
+    let version = 0;
+    for (const step of STEPS) {
+      if (!step.present(sql)) break;
+      version = step.version;
+    }
+    return version;
+  },
+};
 
 export type JobRow = {
   id: string;
@@ -100,4 +156,5 @@ export type JobRow = {
   input_rejected_by: string | null;
 };
 
+// TODO isTerminal: the shared check in schemas/ replaces this set
 export const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);

@@ -1,7 +1,8 @@
 /**
- * A short list of progress events per job, kept by the JobBroker in its SQLite beside the job (`job_events`): queued,
- * started, progress (what the agent reports on heartbeats), requeued, and the terminal event. Each has a sequence
- * number per job, which `GET /v2/requests/{id}/events` sends as the SSE id, so a client resumes with Last-Event-ID.
+ * A short list of progress events per job, kept by the JobBroker in its SQLite beside the job (`job_events`, made by
+ * its migration step 5): queued, started, progress (what the agent reports on heartbeats), requeued, and the
+ * terminal event. Each has a sequence number per job, which `GET /v2/requests/{id}/events` sends as the SSE id, so
+ * a client resumes with Last-Event-ID.
  * Readers long-poll: `wait` resolves when the job gets an event, or when any job starts or ends (queue positions
  * shift then), or after a timeout. State only: the DO decides when to append.
  */
@@ -30,12 +31,6 @@ export class JobEventLog {
 
   constructor(private sql: SqlStorage) {}
 
-  static migrate(sql: SqlStorage): void {
-    sql.exec(`CREATE TABLE IF NOT EXISTS job_events (
-      job_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL,
-      PRIMARY KEY (job_id, seq)) WITHOUT ROWID`);
-  }
-
   append(jobId: string, type: JobEventType, data: Record<string, unknown>, at: number): void {
     this.sql.exec(
       `INSERT INTO job_events (job_id, seq, type, data, at)
@@ -57,6 +52,17 @@ export class JobEventLog {
     }
     if (SHIFTS_POSITIONS.has(type)) for (const set of this.listeners.values()) for (const wake of set) wake();
     else for (const wake of this.listeners.get(jobId) ?? []) wake();
+  }
+
+  /** A job's terminal event, with its error kind when it failed. */
+  finished(
+    jobId: string,
+    status: "COMPLETED" | "FAILED" | "CANCELLED",
+    errorKind: string | null | undefined,
+    at: number,
+  ): void {
+    const type = status === "COMPLETED" ? "completed" : status === "FAILED" ? "failed" : "cancelled";
+    this.append(jobId, type, errorKind ? { error_kind: errorKind } : {}, at);
   }
 
   /** Records a heartbeat's progress when it moved since the last one reported. */
@@ -87,6 +93,14 @@ export class JobEventLog {
         data: JSON.parse(r.data) as Record<string, unknown>,
         at: r.at,
       }));
+  }
+
+  /** Events after `seq`; when there are none yet, waits up to `waitMs` for one (or for the queue to move). */
+  async read(jobId: string, seq: number, waitMs: number): Promise<JobEvent[]> {
+    const events = this.after(jobId, seq);
+    if (events.length > 0 || waitMs <= 0) return events;
+    await this.wait(jobId, waitMs);
+    return this.after(jobId, seq);
   }
 
   wait(jobId: string, ms: number): Promise<void> {

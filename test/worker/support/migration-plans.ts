@@ -1,3 +1,4 @@
+import { JOB_BROKER_MIGRATIONS } from "../../../src/durable-objects/job-broker-sql.ts";
 import type { MigrationPlan } from "../../../src/durable-objects/migrations.ts";
 
 /** A plan the runner's own tests use: three steps, the third reshaping a table the first made. */
@@ -27,4 +28,5 @@ export const DEMO_PLAN: MigrationPlan = {
  */
 export const MIGRATION_PLANS: Record<string, MigrationPlan> = {
   demo: DEMO_PLAN,
+  broker: JOB_BROKER_MIGRATIONS,
 };
