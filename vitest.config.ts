@@ -44,7 +44,13 @@ export default defineConfig({
         },
       },
       {
-        test: { name: "agent", include: ["test/agent/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+        test: {
+          name: "agent",
+          // test/tools: the repository's own scripts (node, like the agent)
+          include: ["test/agent/**/*.test.ts", "test/tools/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+        },
       },
       {
         test: {

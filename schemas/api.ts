@@ -2,10 +2,8 @@ import { z } from "zod";
 import { GpuClass, OutputType, Pricing } from "./models.ts";
 import { JobErrorKind } from "./errors.ts";
 import { MicroUsd, Plan, PlanLimits } from "./plans.ts";
+import { RequestStatus } from "./status.ts";
 import { WorkflowCatalogEntry } from "./workflow-api.ts";
-
-export const RequestStatus = z.enum(["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
-export type RequestStatus = z.infer<typeof RequestStatus>;
 
 export const Metrics = z.object({
   gpu_ms: z.number().int().nonnegative().nullable(),

@@ -18,6 +18,11 @@ export const RequestEventType = z.enum([
 ]);
 export type RequestEventType = z.infer<typeof RequestEventType>;
 
+/** The events named after a terminal status (`isTerminal` in schemas/status.ts): each carries the result and ends. */
+export function isTerminalEvent(type: string): type is "completed" | "failed" | "cancelled" {
+  return type === "completed" || type === "failed" || type === "cancelled";
+}
+
 export const QueueEventData = z.object({
   request_id: z.string(),
   queue_position: z.number().int().nonnegative().nullable(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RequestStatus } from "./api.ts";
+import { RequestStatus } from "./status.ts";
 
 /** A request reached a terminal state; consumed by the usage projection (D1) and webhook fan-out. */
 export const RequestFinishedEvent = z.object({

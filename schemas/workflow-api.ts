@@ -1,10 +1,8 @@
 import { z } from "zod";
+import { RequestStatus } from "./status.ts";
 import { DefinitionError } from "./workflow.ts";
 
 /** Public API shapes of workflows, their versions and aliases, runs and templates. */
-
-/** The same words as requests' statuses (schemas/api.ts imports this module, so it is not imported back). */
-const RequestStatus = z.enum(["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]);
 
 export const WorkflowSlug = z
   .string()

@@ -5,10 +5,11 @@
  * example for every error response, and curl, Python (requests) and TypeScript client samples (`x-codeSamples`,
  * which Redoc shows beside each operation).
  */
-import type { Operation } from "./openapi.ts";
+import type { Operation } from "./openapi-operation.ts";
 import { ERROR_EXAMPLES, EXAMPLES, type OperationExample } from "./openapi-examples.ts";
 import { OPERATOR_EXAMPLES } from "./openapi-examples-operators.ts";
 import { PRODUCT_EXAMPLES } from "./openapi-examples-products.ts";
+import { BILLING_EXAMPLES } from "./openapi-examples-billing.ts";
 import { WORKFLOW_EXAMPLES } from "./openapi-examples-workflows.ts";
 import { ENDPOINT_EXAMPLES } from "./openapi-examples-endpoints.ts";
 import { CLIENT_SAMPLES } from "./openapi-client-samples.ts";
@@ -29,6 +30,7 @@ export function attachExamples(op: Operation, doc: Json, serverUrl: string): voi
     EXAMPLES[key] ??
     OPERATOR_EXAMPLES[key] ??
     PRODUCT_EXAMPLES[key] ??
+    BILLING_EXAMPLES[key] ??
     WORKFLOW_EXAMPLES[key] ??
     ENDPOINT_EXAMPLES[key];
   if (!ex) return;

@@ -1,35 +1,9 @@
 import { z } from "zod";
 import { ErrorEnvelope } from "../schemas/index.ts";
+import type { Operation } from "./openapi-operation.ts";
 import { attachExamples } from "./openapi-samples.ts";
 
-export interface Operation {
-  method: "get" | "post" | "put" | "patch" | "delete";
-  /** OpenAPI-style path: /v2/requests/{id} */
-  path: string;
-  summary: string;
-  tag:
-    | "Inference"
-    | "Requests"
-    | "Models"
-    | "Account"
-    | "Webhooks"
-    | "Admin"
-    | "Agent"
-    | "System"
-    | "Workflows"
-    | "Billing"
-    | "Provider"
-    | "Endpoints";
-  auth: "api_key" | "admin" | "agent" | "none";
-  body?: z.ZodType;
-  /** query parameters: an object schema whose properties are rendered as `in: query` parameters */
-  query?: z.ZodType;
-  bodyContent?: Record<string, { schema: Record<string, unknown> }>;
-  responses: Record<number, { description: string; schema?: z.ZodType; content?: string }>;
-  errors?: number[];
-  /** largest accepted body in bytes; every route has one (default LIMITS.json) */
-  maxBody?: number;
-}
+export type { Operation } from "./openapi-operation.ts";
 
 type JsonProp = { description?: string; examples?: unknown[]; default?: unknown; enum?: unknown[] };
 type JsonObject = { properties?: Record<string, JsonProp>; required?: string[] };

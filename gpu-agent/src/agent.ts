@@ -1,4 +1,4 @@
-import type { LeasedJob } from "../../schemas/index.ts";
+import type { GpuClass, LeasedJob } from "../../schemas/index.ts";
 import { COMFY_SPEC_KEY, type ComfyRequirements } from "../../schemas/manifest.ts";
 import { AgentClient } from "./client.ts";
 import type { AgentConfig } from "./config.ts";
@@ -9,9 +9,9 @@ import { detect, type Inventory } from "./gpu/inventory.ts";
 import { NullMeter, NvidiaSmiMeter, type GpuMeter } from "./gpu/meter.ts";
 import { Metrics } from "./metrics.ts";
 import { agentClassifier, type Classifier } from "./moderation.ts";
-import { ModelCache, progressPrinter, type ModelSource } from "./cache.ts";
-import { readFileSync } from "node:fs";
-import type { DedicatedAssignment, GpuClass } from "../../schemas/index.ts";
+import { ModelCache } from "./cache.ts";
+import { DedicatedReservation } from "./dedicated.ts";
+import { fillCache, mapModels, preload } from "./setup.ts";
 
 export const VERSION = "0.1.0";
 
@@ -46,8 +46,7 @@ export class Agent {
   private inventory: Inventory | null;
   private meter: GpuMeter | null;
   private gpuClass: GpuClass = "cpu";
-  /** the dedicated endpoint this agent is reserved for and has loaded the model of (`endpoint:epoch`) */
-  private assignedTo: string | null = null;
+  private dedicated: DedicatedReservation;
 
   /** `inventory` and `meter` are detected from nvidia-smi unless given (tests pass recorded ones). */
   constructor(
@@ -65,6 +64,7 @@ export class Agent {
     this.device = new DeviceSlots(cfg.slots);
     this.classifier = agentClassifier(runtimes);
     this.cache = new ModelCache(cfg.cacheDir, cfg.cacheBudgetGiB * 2 ** 30);
+    this.dedicated = new DedicatedReservation(this.client, (m) => this.modelRuntime.get(m), log);
     this.metrics.gauge("gpu_agent_slots_total", "device execution slots", () => cfg.slots);
     this.metrics.gauge("gpu_agent_slots_busy", "device slots running a job now", () => this.device.busy());
     this.metrics.gauge("gpu_agent_jobs_held", "jobs leased (running or prefetched)", () => this.running.size);
@@ -83,9 +83,9 @@ export class Agent {
   /** Detects the hardware, maps models to runtimes, fills the cache, warms the models, registers, then leases. */
   async start(): Promise<void> {
     await this.detectHardware();
-    await this.mapModels();
-    await this.fillCache();
-    if (this.cfg.preload) await this.preload();
+    ({ modelRuntime: this.modelRuntime, comfyCaps: this.comfyCaps } = await mapModels(this.runtimes, this.cfg.models));
+    this.cached = await fillCache(this.cache, this.cfg.modelSources, (m) => this.modelRuntime.has(m), this.log);
+    if (this.cfg.preload) await preload(this.modelRuntime, this.log);
     if (!(await this.register())) return;
     await this.loop();
   }
@@ -98,17 +98,6 @@ export class Agent {
     this.log.info({ gpu_class: this.gpuClass, gpus: gpus.map((g) => g.name), driver, cuda }, "inventory");
   }
 
-  private async mapModels(): Promise<void> {
-    for (const rt of this.runtimes) {
-      for (const m of await rt.models()) {
-        if (!this.cfg.models || this.cfg.models.includes(m)) this.modelRuntime.set(m, rt);
-      }
-    }
-    if (this.modelRuntime.size === 0) throw new Error("no runtime offers any of the configured models");
-    const graphs = this.runtimes.find((rt) => rt.capabilities);
-    this.comfyCaps = graphs ? await graphs.capabilities!().catch(() => undefined) : undefined;
-  }
-
   /** A catalog model's runtime, or for a private ComfyUI graph (it travels in the job) the runtime it names. */
   private runtimeFor(job: LeasedJob): RuntimeAdapter | undefined {
     const graph = COMFY_SPEC_KEY in job.input;
@@ -116,30 +105,6 @@ export class Agent {
       this.modelRuntime.get(job.model) ??
       (graph ? this.runtimes.find((rt) => rt.name === job.runtime && rt.capabilities) : undefined)
     );
-  }
-
-  /** Weights this host keeps on disk are fetched (with progress) before the agent reports them cached. */
-  private async fillCache(): Promise<void> {
-    if (this.cfg.modelSources) {
-      const sources = JSON.parse(readFileSync(this.cfg.modelSources, "utf8")) as Record<string, ModelSource>;
-      for (const [model, src] of Object.entries(sources)) {
-        await this.cache.ensure(
-          model,
-          src,
-          progressPrinter((m) => this.log.info(m)),
-        );
-      }
-    }
-    this.cached = (await this.cache.models().catch(() => [])).filter((m) => this.modelRuntime.has(m));
-  }
-
-  private async preload(): Promise<void> {
-    for (const [m, rt] of this.modelRuntime) {
-      const t = performance.now();
-      this.log.info({ model: m }, "loading model and running warm-up inference");
-      await rt.warm(m);
-      this.log.info({ model: m, load_ms: Math.round(performance.now() - t) }, "model ready");
-    }
   }
 
   /** Registers, retrying with backoff until the platform answers; false when a drain came first. */
@@ -220,7 +185,7 @@ export class Agent {
         continue;
       }
       backoff = 250;
-      if (this.cfg.dedicated) await this.onAssignment(res.value?.assignment);
+      if (this.cfg.dedicated) await this.dedicated.onAssignment(res.value?.assignment);
       for (const job of res.value?.jobs ?? []) this.startJob(job);
     }
   }
@@ -251,47 +216,6 @@ export class Agent {
 
   private releaseJob(j: LeasedJob) {
     return this.client.release(j.job_id, { lease_id: j.lease_id, epoch: j.epoch, reason: "draining" });
-  }
-
-  /**
-   * A dedicated reservation arrived (or ended): load the endpoint's model, then report ready, after which the
-   * platform sends only that endpoint's jobs. Loading is never billed; the endpoint bills from the readiness report.
-   */
-  private async onAssignment(a: DedicatedAssignment | undefined): Promise<void> {
-    const key = a ? `${a.endpoint_id}:${a.epoch}` : null;
-    if (key === this.assignedTo) return;
-    if (!a) {
-      this.log.info({ endpoint_id: this.assignedTo }, "dedicated reservation ended; back to the shared pool");
-      this.assignedTo = null;
-      return;
-    }
-    const rt = this.modelRuntime.get(a.model);
-    if (!rt) {
-      this.log.warn({ endpoint_id: a.endpoint_id, model: a.model }, "reserved for a model this agent does not serve");
-      await sleep(1000); // the endpoint's init timeout releases it; meanwhile do not spin on instant lease replies
-      return;
-    }
-    const t = performance.now();
-    this.log.info(
-      { endpoint_id: a.endpoint_id, model: a.model },
-      "reserved for a dedicated endpoint; loading the model",
-    );
-    try {
-      await rt.warm(a.model);
-    } catch (e) {
-      // Not reporting ready lets the endpoint's init timeout release this agent and try another.
-      this.log.warn(
-        { endpoint_id: a.endpoint_id, err: String(e) },
-        "model load failed; the endpoint will try another agent",
-      );
-      return;
-    }
-    const r = await this.client.dedicatedReady(a.endpoint_id, a.epoch);
-    if (r.ok) this.assignedTo = key;
-    this.log.info(
-      { endpoint_id: a.endpoint_id, ok: r.ok, load_ms: Math.round(performance.now() - t) },
-      "dedicated instance ready",
-    );
   }
 
   private async heartbeat(): Promise<void> {

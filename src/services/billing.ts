@@ -1,4 +1,4 @@
-import type { AccountView, ModelDefinition, Plan } from "../../schemas/index.ts";
+import { type AccountView, holdClose, type ModelDefinition, type Plan } from "../../schemas/index.ts";
 import type {
   AccountLedger,
   AdmitResult,
@@ -116,7 +116,7 @@ export class Billing {
     const earner =
       outcome.agent_id && outcome.model ? await earnerFor(this.env, outcome.agent_id, outcome.model) : null;
     const r =
-      outcome.status === "COMPLETED"
+      holdClose(outcome.status, outcome.reason) === "settle"
         ? await l.settle(
             requestId,
             Math.max(0, Math.round(outcome.gpu_ms ?? 0)),

@@ -3,8 +3,6 @@ import {
   MODEL_BY_SLUG,
   MODEL_MANIFESTS,
   toDefinition,
-  type ComfyJobSpec,
-  type ComfyRequirements,
   type GpuClass,
   type ModelDefinition,
   type ModelView,
@@ -14,25 +12,13 @@ import {
 import { db } from "../db/client.ts";
 import { models } from "../db/schema.ts";
 import type { Env } from "../env.ts";
+import type { Catalog, CatalogModel } from "./catalog-types.ts";
 import { CustomModels } from "./custom-models.ts";
 import { cached, invalidate } from "./edge-cache.ts";
 
+export type { Catalog, CatalogModel } from "./catalog-types.ts";
+
 export const CATALOG_CACHE_KEY = "catalog:models";
-
-export interface CatalogModel {
-  view: ModelView;
-  /** the model's JSON Schema, prices, limits and policy as requests are validated and billed with */
-  definition: ModelDefinition;
-  pool: string;
-  /** a private ComfyUI model: the graph travels with each job, and only agents with what it needs may run it */
-  comfy?: { spec: ComfyJobSpec; requires: ComfyRequirements };
-}
-
-export interface Catalog {
-  list(): Promise<ModelView[]>;
-  get(slug: string, accountId?: string): Promise<CatalogModel | null>;
-  sync(): Promise<number>;
-}
 
 type Row = typeof models.$inferSelect;
 function toView(r: Row): ModelView {

@@ -16,7 +16,7 @@ import { db } from "../db/client.ts";
 import { customModels } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
-import type { CatalogModel } from "./catalog.ts";
+import type { CatalogModel } from "./catalog-types.ts";
 import { newId } from "./crypto.ts";
 import { customInputSchema, customModelProblems, requirements } from "./custom-model-graph.ts";
 

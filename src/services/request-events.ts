@@ -1,4 +1,4 @@
-import type { RequestResult } from "../../schemas/index.ts";
+import { isTerminal, isTerminalEvent, type RequestResult } from "../../schemas/index.ts";
 import type { JobBroker, JobView } from "../durable-objects/job-broker.ts";
 import type { JobEvent } from "../durable-objects/job-events.ts";
 import type { Config, Env } from "../env.ts";
@@ -10,7 +10,6 @@ import { RequestService } from "./requests.ts";
 const POLL_MS = 10_000;
 /** A stream ends after this long; EventSource and the client reconnect with Last-Event-ID and lose nothing. */
 const STREAM_MS = 5 * 60_000;
-const TERMINAL_EVENTS = new Set(["completed", "failed", "cancelled"]);
 
 type EventsApi = Pick<JobBroker, "events">;
 
@@ -64,7 +63,7 @@ export class RequestEvents {
         let sent = false;
         for (const e of r.events) {
           after = e.seq;
-          if (TERMINAL_EVENTS.has(e.type)) {
+          if (isTerminalEvent(e.type)) {
             await w.write(frame(e.type, await this.result(requests, r.job, base), e.seq));
             return;
           }
@@ -72,7 +71,7 @@ export class RequestEvents {
           sent = true;
         }
         const job = r.job;
-        if (job.status !== "QUEUED" && job.status !== "PROCESSING") {
+        if (isTerminal(job.status)) {
           // finished before its event list existed (or after it was pruned): the result, without an id
           await w.write(frame(job.status.toLowerCase(), await this.result(requests, job, base)));
           return;

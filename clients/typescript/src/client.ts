@@ -1,5 +1,6 @@
 import { type EdgeInferenceError, RequestFailedError, WaitTimeoutError, errorFrom } from "./errors.ts";
 import { requestEvents, type EventsOptions, type RequestEvent } from "./events.ts";
+import { isTerminal } from "./status.ts";
 import type {
   AccountView,
   CancelResult,
@@ -54,8 +55,6 @@ export interface WaitOptions {
   onEvent?: (e: RequestEvent) => void;
   signal?: AbortSignal;
 }
-
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 
 /** Raw bytes (a Buffer is one) become base64, which every image field accepts. */
 function encodeInput(input: ModelInput): ModelInput {
@@ -162,7 +161,7 @@ export class EdgeInference {
     let interval = opts.pollIntervalMs ?? 250;
     for (;;) {
       const s = await this.status(id, opts.signal);
-      if (TERMINAL.has(s.status)) return this.result(id, opts.signal);
+      if (isTerminal(s.status)) return this.result(id, opts.signal);
       if (Date.now() >= deadline) throw new WaitTimeoutError(id, s);
       await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), opts.signal);
       interval = Math.min(2000, interval * 2);

@@ -3,6 +3,7 @@
  * final), and run (the sync endpoint with Accept: application/json, falling back to waiting on a 202).
  */
 import { WaitTimeoutError, WorkflowRunFailedError } from "./errors.ts";
+import { isTerminal } from "./status.ts";
 import type { ModelInput, WorkflowRun, WorkflowRunSubmitted } from "./types.ts";
 
 /** What the helpers need of the client: its one JSON call. */
@@ -37,9 +38,8 @@ export interface WorkflowRunOptions {
   signal?: AbortSignal;
 }
 
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 /** A run has ended once its status is terminal and its charge is settled (cost stops being null). */
-const ended = (r: WorkflowRun) => TERMINAL.has(r.status) && r.cost !== null;
+const ended = (r: WorkflowRun) => isTerminal(r.status) && r.cost !== null;
 /** `slug`, `slug@3`, `slug@production`: the @ stays readable, the rest is escaped. */
 const refPath = (ref: string) => ref.split("@").map(encodeURIComponent).join("@");
 

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { JobAborted, JobError } from "../errors.ts";
 import { Stopwatch } from "../meter.ts";
-import type { InputFile, RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
+import type { RunOutput, RunRequest, RuntimeAdapter } from "./types.ts";
 import { BackendProcess, type BackendProcessOptions } from "./process.ts";
 import { fillGraph, imageTargets, type GraphSpec } from "./comfyui-graph.ts";
+import { fetchOutputs, hostCapabilities, queuePrompt, uploadImage } from "./comfyui-api.ts";
 import { COMFY_SPEC_KEY, ComfyJobSpec } from "../../../schemas/manifest.ts";
-import { CORE_NODES } from "../../../models/comfy-nodes.ts";
 
 export { fillGraph, loadComfyModels, type GraphSpec, type Workflow } from "./comfyui-graph.ts";
 
@@ -17,21 +17,6 @@ export interface ComfyOptions {
   /** run ComfyUI as a supervised child of the agent (restarted when it dies) */
   process?: Omit<BackendProcessOptions, "onExit">;
 }
-
-/** Model folders whose files a private graph may ask for; listed through `GET /models/{folder}`. */
-const FILE_FOLDERS = [
-  "checkpoints",
-  "diffusion_models",
-  "unet",
-  "vae",
-  "clip",
-  "text_encoders",
-  "clip_vision",
-  "controlnet",
-  "loras",
-  "upscale_models",
-  "style_models",
-];
 
 interface Running {
   promptId: string;
@@ -147,33 +132,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
    */
   async capabilities(): Promise<{ node_types: string[]; files: string[] }> {
     if (!this.ready) await this.warm("capabilities"); // a supervised backend may still be starting
-    const info = (await (await fetch(`${this.opts.url}/object_info`)).json()) as Record<string, unknown>;
-    const files: string[] = [];
-    for (const folder of FILE_FOLDERS) {
-      const r = await fetch(`${this.opts.url}/models/${folder}`).catch(() => null);
-      if (r?.ok) for (const f of (await r.json()) as string[]) files.push(`${folder}/${f}`);
-    }
-    const custom = Object.keys(info).filter((t) => !CORE_NODES[t]);
-    return { node_types: custom.sort().slice(0, 500), files: files.sort().slice(0, 500) };
-  }
-
-  /** `POST /upload/image` (multipart, type input): ComfyUI answers the name LoadImage reads it by. */
-  private async upload(jobId: string, field: string, file: InputFile): Promise<string> {
-    const form = new FormData();
-    const ext = file.contentType.split("/")[1]?.replace("jpeg", "jpg") ?? "png";
-    const blob = new Blob([new Uint8Array(file.bytes)], { type: file.contentType });
-    form.append("image", blob, `${jobId}-${field}.${ext}`);
-    form.append("type", "input");
-    form.append("overwrite", "true");
-    let r: Response;
-    try {
-      r = await fetch(`${this.opts.url}/upload/image`, { method: "POST", body: form });
-    } catch (e) {
-      throw new JobError("backend_crash", `comfyui unreachable: ${(e as Error).message}`, true);
-    }
-    if (!r.ok) throw new JobError("runtime_error", `comfyui /upload/image answered HTTP ${r.status}`, true);
-    const b = (await r.json()) as { name: string; subfolder?: string };
-    return b.subfolder ? `${b.subfolder}/${b.name}` : b.name;
+    return hostCapabilities(this.opts.url);
   }
 
   /** The catalog model's graph, or a private model's sent with the job under COMFY_SPEC_KEY. */
@@ -208,7 +167,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
     const uploaded: Record<string, string> = {};
     for (const field of imageTargets(spec)) {
       const file = req.files[field];
-      if (file) uploaded[field] = await this.upload(req.jobId, field, file);
+      if (file) uploaded[field] = await uploadImage(this.opts.url, `${req.jobId}-${field}`, file);
     }
     const prompt = fillGraph(spec, req.params, uploaded);
     try {
@@ -217,29 +176,11 @@ export class ComfyUIRuntime implements RuntimeAdapter {
       throw e instanceof JobError ? e : new JobError("backend_crash", String(e), true);
     }
     const sw = new Stopwatch();
-    let res: Response;
-    try {
-      res = await fetch(`${this.opts.url}/prompt`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ prompt, client_id: this.clientId, extra_data: { job_id: req.jobId } }),
-      });
-    } catch (e) {
-      throw new JobError("backend_crash", `comfyui unreachable: ${(e as Error).message}`, true);
-    }
-    const body = (await res.json().catch(() => ({}))) as {
-      prompt_id?: string;
-      error?: { message?: string; type?: string };
-      node_errors?: unknown;
-    };
-    if (res.status === 400)
-      throw new JobError(
-        "invalid_input",
-        `comfyui rejected the workflow: ${body.error?.message ?? "invalid prompt"} ${JSON.stringify(body.node_errors ?? {}).slice(0, 300)}`,
-      );
-    if (!res.ok || !body.prompt_id)
-      throw new JobError("runtime_error", `comfyui /prompt answered HTTP ${res.status}`, true);
-    const promptId = body.prompt_id;
+    const promptId = await queuePrompt(this.opts.url, {
+      prompt,
+      client_id: this.clientId,
+      extra_data: { job_id: req.jobId },
+    });
     this.byJob.set(req.jobId, promptId);
     const outcome = await new Promise<Parameters<Running["finish"]>[0]>((finish) =>
       this.byPrompt.set(promptId, { promptId, finish, onProgress: req.onProgress }),
@@ -254,38 +195,7 @@ export class ComfyUIRuntime implements RuntimeAdapter {
       if (outcome.type === "connection") throw new JobError("backend_crash", outcome.message, true);
       throw new JobError("runtime_error", `${outcome.type}: ${outcome.message}`, false);
     }
-    return { outputs: await this.fetchOutputs(promptId, spec.outputs), gpuMs, loadMs: 0 };
-  }
-
-  private async fetchOutputs(promptId: string, nodes?: string[]): Promise<RunOutput["outputs"]> {
-    const h = (await (await fetch(`${this.opts.url}/history/${promptId}`)).json()) as Record<
-      string,
-      {
-        outputs: Record<
-          string,
-          {
-            images?: { filename: string; subfolder: string; type: string }[];
-            gifs?: { filename: string; subfolder: string; type: string; format?: string }[];
-          }
-        >;
-      }
-    >;
-    const outputs = h[promptId]?.outputs ?? {};
-    // only the declared output nodes' files are the result (a graph may also preview intermediate images)
-    const files = Object.entries(outputs)
-      .filter(([id]) => !nodes || nodes.includes(id))
-      .flatMap(([, o]) => [...(o.images ?? []), ...(o.gifs ?? [])])
-      .filter((f) => f.type !== "temp");
-    const out: RunOutput["outputs"] = [];
-    for (const [i, f] of files.entries()) {
-      const q = new URLSearchParams({ filename: f.filename, subfolder: f.subfolder, type: f.type });
-      const r = await fetch(`${this.opts.url}/view?${q}`);
-      if (!r.ok) throw new JobError("runtime_error", `comfyui /view answered HTTP ${r.status}`, true);
-      const contentType = r.headers.get("content-type") ?? "application/octet-stream";
-      const ext = f.filename.split(".").pop() ?? "bin";
-      out.push({ name: `output-${i}.${ext}`, contentType, bytes: new Uint8Array(await r.arrayBuffer()) });
-    }
-    return out;
+    return { outputs: await fetchOutputs(this.opts.url, promptId, spec.outputs), gpuMs, loadMs: 0 };
   }
 
   /** `POST /free`: unload models and free VRAM (ComfyUI's own OOM recovery does the same). */

@@ -1,16 +1,14 @@
 /** @jsxImportSource hono/jsx */
-import type { RequestResult } from "../../../schemas/index.ts";
+import { isTerminal, type RequestResult } from "../../../schemas/index.ts";
 import { seconds, usd, when } from "../format.ts";
 import { Layout } from "../layout.tsx";
 import type { ConsoleSession } from "../services/session.ts";
 import type { RequestRow } from "../services/usage.ts";
 import { StatusText } from "./usage.tsx";
 
-const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
-
 /** Done when the job is terminal and, if it completed, its charge is settled (so the cost shown is final). */
 export function isFinal(r: RequestResult): boolean {
-  return TERMINAL.has(r.status) && (r.status !== "COMPLETED" || r.cost !== null);
+  return isTerminal(r.status) && (r.status !== "COMPLETED" || r.cost !== null);
 }
 
 function Output(p: { r: RequestResult }) {
@@ -86,7 +84,7 @@ export function RequestCard(p: { r: RequestResult; detail?: boolean; live?: bool
         <dt>Status</dt>
         <dd>
           <StatusText status={r.status} />
-          {!final && TERMINAL.has(r.status) ? " (settling the charge)" : null}
+          {!final && isTerminal(r.status) ? " (settling the charge)" : null}
         </dd>
         {r.queue_position !== null ? (
           <>

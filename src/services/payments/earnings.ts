@@ -1,4 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
+import { platformPaysProvider } from "../../../schemas/index.ts";
 import { db } from "../../db/client.ts";
 import { agents, providerKeys, providers } from "../../db/schema.ts";
 import type { Earner } from "../../durable-objects/account-ledger-earnings.ts";
@@ -10,9 +11,6 @@ import { payments } from "./index.ts";
 import { moneyLedger, providerLedger } from "./ledger.ts";
 import { cached } from "../edge-cache.ts";
 import { agentRowCacheKey } from "../cache-keys.ts";
-
-/** Failure kinds where the platform refunds the caller for its own reasons after the provider's valid work. */
-const PLATFORM_REFUNDED = new Set(["content_moderated"]);
 
 /** Who earns from a job run by `agentId`: its provider and that provider's revenue share (from the broker's lease). */
 export const shareCacheKey = (providerId: string) => `share:${providerId}`;
@@ -67,7 +65,7 @@ export async function afterResolve(
   if (r.status === "settled") {
     for (const split of await l.splitsOf(requestId))
       await providerLedger(env, split.provider_id).recordEarning(accountId, split);
-  } else if (o.reason && PLATFORM_REFUNDED.has(o.reason) && o.gpu_ms && o.gpu_ms > 0) {
+  } else if (platformPaysProvider(o.reason) && o.gpu_ms && o.gpu_ms > 0) {
     const split = await l.platformPays(requestId, earner, o.gpu_ms, o.gpu_class);
     if (split) await providerLedger(env, split.provider_id).recordEarning(accountId, split);
   }
