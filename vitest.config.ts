@@ -19,6 +19,8 @@ export default defineConfig({
             miniflare: {
               durableObjects: {
                 MIGRATION_LAB: { className: "MigrationLab", useSQLite: true },
+                // routes reach endpoints through ENDPOINT: the tests' subclass has a clock they move with `advance`
+                ENDPOINT: { className: "TestEndpoint", useSQLite: true },
               },
               bindings: {
                 ENVIRONMENT: "test",
@@ -30,8 +32,6 @@ export default defineConfig({
                 TEST_MIGRATIONS: await readD1Migrations("./src/db/migrations"),
                 // replays one seed of the ledger simulation
                 SIM_SEED: process.env.SIM_SEED ?? "",
-                // dedicated endpoints keep a simulated clock that tests move with `advance`
-                ENDPOINT_CLOCK: "manual",
               },
             },
           })),

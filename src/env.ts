@@ -11,8 +11,6 @@ export interface Env {
   ACCOUNT_LEDGER: DurableObjectNamespace<AccountLedger>;
   WORKFLOW_RUN: DurableObjectNamespace<WorkflowRun>;
   ENDPOINT: DurableObjectNamespace<Endpoint>;
-  /** tests only: "manual" makes each endpoint's clock move only through its `advance` method */
-  ENDPOINT_CLOCK?: string;
   EVENTS: Queue<EventMessage>;
   WEBHOOKS: Queue<WebhookDelivery>;
   BLOBS: R2Bucket;

@@ -1,17 +1,42 @@
 import type { EndpointState, InstanceState } from "../../schemas/index.ts";
+import { type MigrationPlan, userTables } from "./migrations.ts";
 
-export const ENDPOINT_DDL = [
-  `CREATE TABLE IF NOT EXISTS endpoint (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS instances (
+/**
+ * Step 1: the tables endpoints were created with before `_migrations` existed (such an endpoint is adopted at step 1),
+ * in the same text, so SQLite keeps the same schema for old and new endpoints.
+ */
+const ENDPOINT_TABLES = [
+  `CREATE TABLE endpoint (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL)`,
+  `CREATE TABLE instances (
     id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, epoch INTEGER NOT NULL, state TEXT NOT NULL, since INTEGER NOT NULL,
     reserved_at INTEGER NOT NULL, ready_at INTEGER, last_hb INTEGER NOT NULL, idle_since INTEGER, released_at INTEGER,
     billed_ms INTEGER NOT NULL DEFAULT 0, reported_ms INTEGER NOT NULL DEFAULT 0,
     provider_id TEXT, share_bp INTEGER NOT NULL DEFAULT 0, reason TEXT)`,
-  `CREATE TABLE IF NOT EXISTS ticks (
+  `CREATE TABLE ticks (
     seq INTEGER PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('pending', 'done')),
     captured INTEGER, written_off INTEGER, created_at INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), now INTEGER NOT NULL)`,
+  `CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 1), now INTEGER NOT NULL)`,
 ];
+
+/** The endpoint's SQLite schema, in numbered steps (migrations.ts). */
+export const ENDPOINT_MIGRATIONS: MigrationPlan = {
+  steps: [
+    {
+      version: 1,
+      name: "endpoint, instances, ticks, clock",
+      up(sql) {
+        for (const q of ENDPOINT_TABLES) sql.exec(q);
+      },
+    },
+    {
+      // The simulated clock is the tests' (test/worker/support/test-endpoint.ts keeps it); production never wrote it.
+      version: 2,
+      name: "drop clock",
+      up: (sql) => void sql.exec(`DROP TABLE IF EXISTS clock`),
+    },
+  ],
+  legacyVersion: (sql) => (userTables(sql).has("endpoint") ? 1 : 0),
+};
 
 export interface EndpointRecord {
   id: string;
@@ -66,10 +91,6 @@ export const LIVE: ReadonlySet<InstanceState> = new Set(["reserving", "loading",
 export class EndpointSql {
   constructor(private sql: SqlStorage) {}
 
-  migrate(): void {
-    for (const q of ENDPOINT_DDL) this.sql.exec(q);
-  }
-
   record(): EndpointRecord | null {
     const r = this.sql.exec<{ body: string }>(`SELECT body FROM endpoint WHERE id = 1`).toArray()[0];
     return r ? (JSON.parse(r.body) as EndpointRecord) : null;
@@ -100,7 +121,8 @@ export class EndpointSql {
 
   insert(i: InstanceRow): void {
     this.sql.exec(
-      `INSERT INTO instances (id, agent_id, epoch, state, since, reserved_at, ready_at, last_hb, idle_since, released_at, billed_ms, reported_ms, provider_id, share_bp, reason)
+      `INSERT INTO instances (id, agent_id, epoch, state, since, reserved_at, ready_at, last_hb, idle_since,
+         released_at, billed_ms, reported_ms, provider_id, share_bp, reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       i.id,
       i.agent_id,
@@ -122,7 +144,8 @@ export class EndpointSql {
 
   update(i: InstanceRow): void {
     this.sql.exec(
-      `UPDATE instances SET state = ?, since = ?, ready_at = ?, last_hb = ?, idle_since = ?, released_at = ?, billed_ms = ?, reported_ms = ?, reason = ? WHERE id = ?`,
+      `UPDATE instances SET state = ?, since = ?, ready_at = ?, last_hb = ?, idle_since = ?, released_at = ?,
+       billed_ms = ?, reported_ms = ?, reason = ? WHERE id = ?`,
       i.state,
       i.since,
       i.ready_at,
@@ -157,13 +180,5 @@ export class EndpointSql {
       writtenOff,
       seq,
     );
-  }
-
-  clock(): number | null {
-    return this.sql.exec<{ now: number }>(`SELECT now FROM clock WHERE id = 1`).toArray()[0]?.now ?? null;
-  }
-
-  setClock(now: number): void {
-    this.sql.exec(`INSERT INTO clock (id, now) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET now = excluded.now`, now);
   }
 }

@@ -4,8 +4,7 @@ import { accounts, workflowRuns } from "../db/schema.ts";
 import { config, signingSecret, type Env } from "../env.ts";
 import { signWebhook } from "../services/crypto.ts";
 import { runView } from "../services/workflows/views.ts";
-import type { NodeRow, RunRow } from "./workflow-run-sql.ts";
-import type { RunSnapshot } from "./workflow-run.ts";
+import type { NodeRow, RunRow, RunSnapshot } from "./workflow-run-sql.ts";
 
 interface Host {
   emit(type: string, node: string | null, data: Record<string, unknown>): void;

@@ -1,5 +1,12 @@
 import { classify, parseRef, type Ref, type WorkflowDefinition } from "../../schemas/workflow.ts";
-import type { AgentOutput, ComfyJobSpec, ComfyRequirements, ModelDefinition } from "../../schemas/index.ts";
+import {
+  MODEL_BY_SLUG,
+  type AgentOutput,
+  type ComfyJobSpec,
+  type ComfyRequirements,
+  type ModelDefinition,
+} from "../../schemas/index.ts";
+import { checkModelInput } from "../../schemas/model-input.ts";
 
 /**
  * How a run turns refs into values: a node's input from the run's inputs and its upstream nodes' outputs, and the
@@ -121,4 +128,53 @@ export function nodeInput(
     out[field] = s;
   }
   return { ok: true, input: out };
+}
+
+/** The completed upstream nodes a node reads from, as `nodeInput` takes them. */
+export function upstreamOf(
+  done: Map<string, { job_id: string; outputs: string | null; output_json: string | null }>,
+): (node: string) => Upstream | undefined {
+  return (d) => {
+    const u = done.get(d);
+    if (!u) return undefined;
+    const outputs = JSON.parse(u.outputs ?? "[]") as AgentOutput[];
+    return { job_id: u.job_id, outputs, output_json: u.output_json ? JSON.parse(u.output_json) : null };
+  };
+}
+
+/** A node's job input, ready to queue: the files it reads, copied to its job's input keys when it is queued. */
+export interface PreparedInput {
+  input: Record<string, unknown>;
+  copies: [string, string][];
+}
+
+/**
+ * The job's input: files become agent paths (copied into place at enqueue), the rest is checked and defaulted by the
+ * model's input schema, as a request to the model is.
+ */
+export function prepareInput(
+  spec: RunSpec,
+  id: string,
+  job: string,
+  input: Record<string, unknown>,
+): ({ ok: true } & PreparedInput) | { ok: false; message: string } {
+  const copies: [string, string][] = [];
+  const out: Record<string, unknown> = {};
+  for (const [field, v] of Object.entries(input)) {
+    if (v instanceof FileValue) {
+      copies.push([v.file, inputKey(spec.account_id, job, field)]);
+      out[field] = `/agent/v1/jobs/${job}/inputs/${field}`;
+    } else out[field] = v;
+  }
+  // A spec stored before schemas travelled in it falls back to the catalog's manifest.
+  const node = spec.nodes[id]!;
+  const schema = node.input_schema ?? MODEL_BY_SLUG.get(node.model)?.input_schema;
+  const checked = schema ? checkModelInput(schema, out) : { ok: true as const, input: out };
+  if (!checked.ok) {
+    const said = checked.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+    return { ok: false, message: `node '${id}': ${said.join("; ")}` };
+  }
+  const data = checked.input;
+  delete data.base64;
+  return { ok: true, input: data, copies };
 }

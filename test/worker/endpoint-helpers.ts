@@ -2,13 +2,19 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { DedicatedAssignment, EndpointView, LeasedJob } from "../../schemas/index.ts";
 import { billing } from "../../src/services/billing.ts";
+import type { TestEndpoint } from "./support/test-endpoint.ts";
 import { adminHeaders, json, newAccount, newAgent, syncCatalog, type FakeAgent } from "./helpers.ts";
 
 export const MODEL = "nsfw-detector";
 /** nsfw-detector's cpu rate (100 micro-USD/s) × 3600 */
 export const CPU_PRICE = 360_000;
 
-export const epStub = (id: string) => env.ENDPOINT.get(env.ENDPOINT.idFromName(id));
+/**
+ * vitest.config.ts binds ENDPOINT to TestEndpoint, whose clock moves only with `advance`. The binding keeps the
+ * production type in Env (a namespace's type is invariant, so setup.ts cannot narrow it); this is the one cast.
+ */
+const endpoints = env.ENDPOINT as unknown as DurableObjectNamespace<TestEndpoint>;
+export const epStub = (id: string) => endpoints.get(endpoints.idFromName(id));
 
 export async function fundedAccount(amount = 100_000_000) {
   await syncCatalog();

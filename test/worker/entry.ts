@@ -5,3 +5,4 @@
 export * from "../../src/index.ts";
 export { default } from "../../src/index.ts";
 export { MigrationLab } from "./support/migration-lab.ts";
+export { TestEndpoint } from "./support/test-endpoint.ts";

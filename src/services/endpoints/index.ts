@@ -2,7 +2,8 @@ import { and, desc, eq, isNull } from "drizzle-orm";
 import type { CreateEndpoint, EndpointView, GpuClass, PatchEndpoint } from "../../../schemas/index.ts";
 import { db } from "../../db/client.ts";
 import { endpoints } from "../../db/schema.ts";
-import type { Endpoint, EndpointSnapshot } from "../../durable-objects/endpoint.ts";
+import type { Endpoint } from "../../durable-objects/endpoint.ts";
+import type { EndpointSnapshot } from "../../durable-objects/endpoint-state.ts";
 import type { Env } from "../../env.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import type { AuthedAccount } from "../auth.ts";
@@ -31,10 +32,7 @@ export function instancePrice(model: CatalogModel, gpuClass: GpuClass): number {
   return rate !== undefined ? rate * 3600 : DEDICATED_HOURLY[gpuClass];
 }
 
-type EndpointApi = Pick<
-  Endpoint,
-  "create" | "snapshot" | "admit" | "seen" | "ready" | "patch" | "stop" | "resume" | "advance"
->;
+type EndpointApi = Pick<Endpoint, "create" | "snapshot" | "admit" | "seen" | "ready" | "patch" | "stop" | "resume">;
 export const endpointDO = (env: Env, id: string) =>
   env.ENDPOINT.get(env.ENDPOINT.idFromName(id)) as unknown as EndpointApi;
 

@@ -3,9 +3,9 @@ import { checkDefinition, inputsSchema, longestPath, type WorkflowRunView } from
 import { validate } from "../../validation.ts";
 import { db } from "../../db/client.ts";
 import { workflowRuns } from "../../db/schema.ts";
-import type { RunSnapshot, WorkflowRun } from "../../durable-objects/workflow-run.ts";
+import type { WorkflowRun } from "../../durable-objects/workflow-run.ts";
 import { runInputKey, type RunSpec } from "../../durable-objects/workflow-run-values.ts";
-import type { EventRow } from "../../durable-objects/workflow-run-sql.ts";
+import type { EventRow, RunSnapshot } from "../../durable-objects/workflow-run-sql.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { signingSecret, type Config, type Env } from "../../env.ts";
 import type { AuthedAccount } from "../auth-types.ts";

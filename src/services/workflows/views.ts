@@ -1,6 +1,6 @@
 import type { AgentOutput, WorkflowRunView } from "../../../schemas/index.ts";
 import { parseRef } from "../../../schemas/workflow.ts";
-import type { RunSnapshot } from "../../durable-objects/workflow-run.ts";
+import type { RunSnapshot } from "../../durable-objects/workflow-run-sql.ts";
 import { outputKey, runInputKey } from "../../durable-objects/workflow-run-values.ts";
 import { base64url, hmacSha256, safeEqual } from "../crypto.ts";
 import { OUTPUT_URL_TTL_S } from "../urls.ts";

@@ -1,5 +1,7 @@
 import { JOB_BROKER_MIGRATIONS } from "../../../src/durable-objects/job-broker-sql.ts";
+import { ENDPOINT_MIGRATIONS } from "../../../src/durable-objects/endpoint-sql.ts";
 import type { MigrationPlan } from "../../../src/durable-objects/migrations.ts";
+import { WORKFLOW_RUN_MIGRATIONS } from "../../../src/durable-objects/workflow-run-sql.ts";
 
 /** A plan the runner's own tests use: three steps, the third reshaping a table the first made. */
 export const DEMO_PLAN: MigrationPlan = {
@@ -29,4 +31,6 @@ export const DEMO_PLAN: MigrationPlan = {
 export const MIGRATION_PLANS: Record<string, MigrationPlan> = {
   demo: DEMO_PLAN,
   broker: JOB_BROKER_MIGRATIONS,
+  endpoint: ENDPOINT_MIGRATIONS,
+  workflowRun: WORKFLOW_RUN_MIGRATIONS,
 };
