@@ -6,6 +6,12 @@ import type { EnqueueJob, FinalStatus, FinishFields } from "./job-broker-types.t
 export const RESEND_AFTER_MS = 30_000;
 
 /** When the outbox next needs the alarm: an unsent event within 5 s, a sent one at its resend time. */
+/**
+ * Events per flush. The UPDATE/DELETE that follows binds one variable per row plus one, and a Durable Object's SQLite
+ * accepts at most 100 bound variables per statement (a 100-row batch failed with "too many SQL variables").
+ */
+const FLUSH_BATCH = 99;
+
 export const OUTBOX_DUE_SQL = `SELECT MIN(CASE WHEN sent_at IS NULL THEN created_at + 5000 ELSE sent_at + ${RESEND_AFTER_MS} END)
            FROM outbox`;
 
@@ -50,7 +56,7 @@ export class Outbox {
     const now = Date.now();
     const rows = this.sql
       .exec<{ id: number; body: string; sent_at: number | null }>(
-        `SELECT id, body, sent_at FROM outbox WHERE sent_at IS NULL OR sent_at <= ? ORDER BY id LIMIT 100`,
+        `SELECT id, body, sent_at FROM outbox WHERE sent_at IS NULL OR sent_at <= ? ORDER BY id LIMIT ${FLUSH_BATCH}`,
         now - RESEND_AFTER_MS,
       )
       .toArray();
@@ -63,6 +69,8 @@ export class Outbox {
       if (again.length) this.sql.exec(`DELETE FROM outbox WHERE id IN (${place(again)})`, ...again);
       if (first.length) this.sql.exec(`UPDATE outbox SET sent_at = ? WHERE id IN (${place(first)})`, now, ...first);
       if (first.length) await this.schedule();
+      // A full batch may have more behind it; each pass marks or deletes what it sent, so this ends.
+      if (rows.length === FLUSH_BATCH) await this.flush();
     } catch (e) {
       console.error(
         JSON.stringify({ level: "warn", message: "outbox flush failed; the alarm retries", error: String(e) }),
