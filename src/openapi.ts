@@ -20,7 +20,8 @@ export interface Operation {
     | "Billing"
     | "Provider"
     | "Endpoints";
-  auth: "api_key" | "admin" | "agent" | "none";
+  /** `provider`: a provider key (pk_…), sent as an API key is; the provider's own earnings and statements */
+  auth: "api_key" | "admin" | "agent" | "provider" | "none";
   body?: z.ZodType;
   /** query parameters: an object schema whose properties are rendered as `in: query` parameters */
   query?: z.ZodType;
@@ -30,6 +31,13 @@ export interface Operation {
   /** largest accepted body in bytes; every route has one (default LIMITS.json) */
   maxBody?: number;
 }
+
+const SECURITY_SCHEME = {
+  api_key: "ApiKey",
+  admin: "AdminToken",
+  agent: "AgentToken",
+  provider: "ProviderKey",
+} as const;
 
 type JsonProp = { description?: string; examples?: unknown[]; default?: unknown; enum?: unknown[] };
 type JsonObject = { properties?: Record<string, JsonProp>; required?: string[] };
@@ -80,10 +88,7 @@ export class OpenApiRegistry {
       for (const status of op.errors ?? []) {
         responses[String(status)] = { description: "error", content: { "application/json": { schema: errorSchema } } };
       }
-      const security =
-        op.auth === "none"
-          ? []
-          : [{ [op.auth === "api_key" ? "ApiKey" : op.auth === "admin" ? "AdminToken" : "AgentToken"]: [] }];
+      const security = op.auth === "none" ? [] : [{ [SECURITY_SCHEME[op.auth]]: [] }];
       const requestBody = op.body
         ? {
             required: true,
@@ -120,6 +125,12 @@ export class OpenApiRegistry {
           ApiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "Or `Authorization: Bearer <key>`" },
           AdminToken: { type: "http", scheme: "bearer" },
           AgentToken: { type: "http", scheme: "bearer" },
+          ProviderKey: {
+            type: "apiKey",
+            in: "header",
+            name: "x-api-key",
+            description: "A provider key (`pk_…`); or `Authorization: Bearer <key>`",
+          },
         },
       },
       paths,
