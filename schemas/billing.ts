@@ -106,6 +106,26 @@ export const EarningsView = z.object({
   by_day: z.array(EarningsGroup),
 });
 
+/** The window of GET /v1/provider/earnings: ISO dates or instants (a plain `to` date covers that whole day). */
+export const EarningsQuery = z.object({
+  from: z
+    .string()
+    .optional()
+    .meta({ description: "start (inclusive); default 30 days ago", examples: ["2026-11-30"] }),
+  to: z
+    .string()
+    .optional()
+    .meta({ description: "end (exclusive; a plain date includes that day); default now", examples: ["2026-12-02"] }),
+});
+export type EarningsQuery = z.infer<typeof EarningsQuery>;
+
+export const StatementQuery = z.object({
+  format: z
+    .string()
+    .optional()
+    .meta({ description: "`csv` for a CSV file (as Accept: text/csv); JSON otherwise", examples: ["csv"] }),
+});
+
 export const ProviderAgent = z.object({
   id: z.string(),
   name: z.string(),

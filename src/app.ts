@@ -7,7 +7,7 @@ import { config } from "./env.ts";
 import { ApiError } from "./errors.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { OpenApiRegistry, type Operation } from "./openapi.ts";
-import { requireAdmin, requireAgentToken, requireApiKey } from "./middleware/auth.ts";
+import { requireAdmin, requireAgentToken, requireApiKey, requireProviderKey } from "./middleware/auth.ts";
 import { createServices } from "./services/index.ts";
 import { parseJson, validate } from "./validation.ts";
 
@@ -87,6 +87,7 @@ const AUTH: Record<Operation["auth"], MiddlewareHandler<AppEnv> | null> = {
   api_key: requireApiKey,
   admin: requireAdmin,
   agent: requireAgentToken,
+  provider: requireProviderKey,
   none: null,
 };
 

@@ -4,7 +4,7 @@
  */
 import type { Context, Hono } from "hono";
 import type { Config, Env } from "./env.ts";
-import type { AuthedAccount, AuthedAgent } from "./services/auth-types.ts";
+import type { AuthedAccount, AuthedAgent, AuthedProvider } from "./services/auth-types.ts";
 import type { Services } from "./services/index.ts";
 
 export type AppEnv = {
@@ -16,6 +16,7 @@ export type AppEnv = {
     services: Services;
     account: AuthedAccount;
     agent: AuthedAgent;
+    provider: AuthedProvider;
   };
 };
 export type Ctx = Context<AppEnv>;

@@ -19,7 +19,8 @@ export interface Operation {
     | "Billing"
     | "Provider"
     | "Endpoints";
-  auth: "api_key" | "admin" | "agent" | "none";
+  /** `provider`: a provider key (pk_…), sent as an API key is; the provider's own earnings and statements */
+  auth: "api_key" | "admin" | "agent" | "provider" | "none";
   body?: z.ZodType;
   /** query parameters: an object schema whose properties are rendered as `in: query` parameters */
   query?: z.ZodType;

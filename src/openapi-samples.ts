@@ -19,6 +19,7 @@ const AUTH_HEADER: Record<Operation["auth"], [string, string] | null> = {
   api_key: ["x-api-key", "$API_KEY"],
   admin: ["authorization", "Bearer $ADMIN_TOKEN"],
   agent: ["authorization", "Bearer $AGENT_TOKEN"],
+  provider: ["x-api-key", "$PROVIDER_KEY"],
   none: null,
 };
 

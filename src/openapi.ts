@@ -5,6 +5,13 @@ import { attachExamples } from "./openapi-samples.ts";
 
 export type { Operation } from "./openapi-operation.ts";
 
+const SECURITY_SCHEME = {
+  api_key: "ApiKey",
+  admin: "AdminToken",
+  agent: "AgentToken",
+  provider: "ProviderKey",
+} as const;
+
 type JsonProp = { description?: string; examples?: unknown[]; default?: unknown; enum?: unknown[] };
 type JsonObject = { properties?: Record<string, JsonProp>; required?: string[] };
 
@@ -54,10 +61,7 @@ export class OpenApiRegistry {
       for (const status of op.errors ?? []) {
         responses[String(status)] = { description: "error", content: { "application/json": { schema: errorSchema } } };
       }
-      const security =
-        op.auth === "none"
-          ? []
-          : [{ [op.auth === "api_key" ? "ApiKey" : op.auth === "admin" ? "AdminToken" : "AgentToken"]: [] }];
+      const security = op.auth === "none" ? [] : [{ [SECURITY_SCHEME[op.auth]]: [] }];
       const requestBody = op.body
         ? {
             required: true,
@@ -94,6 +98,12 @@ export class OpenApiRegistry {
           ApiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "Or `Authorization: Bearer <key>`" },
           AdminToken: { type: "http", scheme: "bearer" },
           AgentToken: { type: "http", scheme: "bearer" },
+          ProviderKey: {
+            type: "apiKey",
+            in: "header",
+            name: "x-api-key",
+            description: "A provider key (`pk_…`); or `Authorization: Bearer <key>`",
+          },
         },
       },
       paths,

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context.ts";
 import { ApiError } from "../errors.ts";
-import { accountForKey, providerForToken, touchKey } from "../services/auth.ts";
+import { accountForKey, providerForKey, providerForToken, touchKey } from "../services/auth.ts";
 import { safeEqual } from "../services/crypto.ts";
 
 /** The credential a request presents: `x-api-key`, or `Authorization: Bearer`. */
@@ -41,5 +41,15 @@ export const requireAgentToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   const agent = await providerForToken(c.env, token);
   if (!agent) throw new ApiError("unauthenticated", "invalid or revoked agent token");
   c.set("agent", agent);
+  await next();
+};
+
+/** `auth: "provider"` routes: the provider a provider key (`pk_…`) names, on `c.var.provider`. */
+export const requireProviderKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const key = presented(c);
+  if (!key) throw new ApiError("unauthenticated", "missing provider key: send x-api-key or Authorization: Bearer");
+  const provider = await providerForKey(c.env, key);
+  if (!provider) throw new ApiError("unauthenticated", "invalid or revoked provider key");
+  c.set("provider", provider);
   await next();
 };

@@ -7,6 +7,11 @@ export interface AuthedAccount {
   keyId: string;
 }
 
+/** The provider a provider key names (set by requireProviderKey). */
+export interface AuthedProvider {
+  id: string;
+}
+
 /** The provider an agent token names (set by requireAgentToken). */
 export interface AuthedAgent {
   tokenId: string;

@@ -1,14 +1,14 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Plan } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
-import { accounts, agentTokens, apiKeys } from "../db/schema.ts";
+import { accounts, agentTokens, apiKeys, providerKeys } from "../db/schema.ts";
 import type { Env } from "../env.ts";
-import type { AuthedAccount, AuthedAgent } from "./auth-types.ts";
+import type { AuthedAccount, AuthedAgent, AuthedProvider } from "./auth-types.ts";
 import { safeEqual, sha256Hex } from "./crypto.ts";
 import { agentTokenCacheKey, apiKeyCacheKey, planCacheKey } from "./cache-keys.ts";
 import { cached } from "./edge-cache.ts";
 
-export type { AuthedAccount, AuthedAgent } from "./auth-types.ts";
+export type { AuthedAccount, AuthedAgent, AuthedProvider } from "./auth-types.ts";
 
 export { agentRowCacheKey, agentTokenCacheKey, apiKeyCacheKey, planCacheKey } from "./cache-keys.ts";
 
@@ -66,6 +66,21 @@ export async function providerForToken(env: Env, token: string): Promise<AuthedA
   );
   if (!row || !safeEqual(row.hash, hash)) return null;
   return { tokenId: row.id, providerId: row.providerId };
+}
+
+/**
+ * A provider login key (`pk_…`, SHA-256 at rest) → the provider it belongs to. Read from D1 on each call: the provider
+ * API is not on a hot path, and a revoked key stops at once. Null for an unknown or revoked key.
+ */
+export async function providerForKey(env: Env, key: string): Promise<AuthedProvider | null> {
+  const hash = await sha256Hex(key);
+  const row = await db(env)
+    .select()
+    .from(providerKeys)
+    .where(and(eq(providerKeys.hash, hash), isNull(providerKeys.revokedAt)))
+    .get();
+  if (!row || !safeEqual(row.hash, hash)) return null;
+  return { id: row.providerId };
 }
 
 // TEMPORARY while routes move to api.route (which applies auth from the declaration): removed after the conversion.

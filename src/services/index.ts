@@ -8,6 +8,9 @@
  */
 import { createConsoleServices, type ConsoleServices } from "../console/services/index.ts";
 import type { Config, Env } from "../env.ts";
+import { Admin } from "./admin.ts";
+import { AgentJobs } from "./agent-jobs.ts";
+import { AgentLeases } from "./agent-leases.ts";
 import { AgentService } from "./agents.ts";
 import { Billing } from "./billing.ts";
 import { D1Catalog } from "./catalog.ts";
@@ -41,7 +44,14 @@ export interface Services {
   /** providers' earnings and payouts */
   readonly providers: Providers;
   readonly providerAccounts: ProviderAccounts;
+  /** operator administration of accounts: keys, plans, credits and debits */
+  readonly admin: Admin;
+  /** agent registration and strikes */
   readonly agents: AgentService;
+  /** an agent's job-scoped calls: inputs, outputs, complete, fail, release */
+  readonly agentJobs: AgentJobs;
+  /** an agent's lease long-poll, heartbeat, deregistration, dedicated readiness */
+  readonly agentLeases: AgentLeases;
   readonly webhookSecrets: WebhookSecrets;
   readonly webhookDeliveries: WebhookDeliveries;
   readonly workflows: WorkflowStore;
@@ -89,8 +99,17 @@ export function createServices(env: Env, cfg: Config, background: Background): S
     get providerAccounts() {
       return once("providerAccounts", () => new ProviderAccounts(env));
     },
+    get admin() {
+      return once("admin", () => new Admin(env));
+    },
     get agents() {
       return once("agents", () => new AgentService(env));
+    },
+    get agentJobs() {
+      return once("agentJobs", () => new AgentJobs(env));
+    },
+    get agentLeases() {
+      return once("agentLeases", () => new AgentLeases(env));
     },
     get webhookSecrets() {
       return once("webhookSecrets", () => new WebhookSecrets(env));
@@ -105,7 +124,7 @@ export function createServices(env: Env, cfg: Config, background: Background): S
       return once("workflowRuns", () => new WorkflowRunService(env, cfg));
     },
     get endpoints() {
-      return once("endpoints", () => new EndpointService(env));
+      return once("endpoints", () => new EndpointService(env, cfg));
     },
     get reservations() {
       return once("reservations", () => new Reservations(env));

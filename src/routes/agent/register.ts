@@ -1,30 +1,24 @@
 import { RegisterRequest, RegisterResponse } from "../../../schemas/index.ts";
-import { jsonBody, reply, type Api, type Ctx } from "../../app.ts";
-import { requireAgentToken } from "../../services/auth.ts";
-import { AgentService } from "../../services/agents.ts";
-import { AGENT_POOL } from "./context.ts";
+import { reply, type Api } from "../../app.ts";
+import { AGENT_POOL } from "../../services/agent-jobs.ts";
 
 export const MAX_LEASE_WAIT_MS = 25_000;
 
 export function registerAgentRegister(api: Api) {
-  api.op(
-    {
-      method: "post",
-      path: "/agent/v1/register",
-      tag: "Agent",
-      auth: "agent",
-      summary:
-        "Register an agent: GPU inventory, runtimes, models, slots. The GPU class must be one the provider is allowed; at most 64 live registrations per token",
-      body: RegisterRequest,
-      responses: { 200: { description: "registered", schema: RegisterResponse } },
-      errors: [400, 401, 403, 429],
-    },
-    requireAgentToken,
-    async (c: Ctx) => {
-      const body = await jsonBody(c, RegisterRequest);
-      const { tokenId, providerId } = c.get("agent");
-      const id = await new AgentService(c.env).register(tokenId, providerId, body);
-      const ttl = c.get("cfg").LEASE_TTL_MS;
+  api.route({
+    method: "post",
+    path: "/agent/v1/register",
+    tag: "Agent",
+    auth: "agent",
+    summary:
+      "Register an agent: GPU inventory, runtimes, models, slots. The GPU class must be one the provider is allowed; at most 64 live registrations per token",
+    body: RegisterRequest,
+    responses: { 200: { description: "registered", schema: RegisterResponse } },
+    errors: [400, 401, 403, 429],
+    async handler(c, { body }) {
+      const { tokenId, providerId } = c.var.agent;
+      const id = await c.var.services.agents.register(tokenId, providerId, body);
+      const ttl = c.var.services.cfg.LEASE_TTL_MS;
       return reply(c, RegisterResponse, {
         agent_id: id,
         pool: AGENT_POOL,
@@ -33,5 +27,5 @@ export function registerAgentRegister(api: Api) {
         max_lease_wait_ms: MAX_LEASE_WAIT_MS,
       });
     },
-  );
+  });
 }

@@ -1,8 +1,6 @@
 import { AsyncSubmitted, RequestStatusView, SyncJsonOutput } from "../../../schemas/index.ts";
 import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
-import { requireApiKey } from "../../services/auth.ts";
-import { EndpointService } from "../../services/endpoints/index.ts";
 import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
 import { RequestService } from "../../services/requests.ts";
 import { baseUrl, requestUrls } from "../../services/urls.ts";
@@ -14,24 +12,21 @@ import { inferenceBody, preferWait } from "../inference/parse.ts";
  * the request when the wake outlasts Prefer: wait).
  */
 export function registerEndpointRun(api: Api) {
-  api.op(
-    {
-      method: "post",
-      path: "/v1/endpoints/{id}/run",
-      tag: "Endpoints",
-      auth: "api_key",
-      maxBody: LIMITS.inference,
-      summary:
-        "Run the endpoint's model and wait for the output, answered as /v1/{model} answers (image bytes, the model's JSON, or the JSON envelope with Accept: application/json); 202 with the request when it is not done within Prefer: wait=N",
-      responses: {
-        200: { description: "the output", schema: SyncJsonOutput },
-        202: { description: "still queued or running", schema: RequestStatusView },
-      },
-      errors: [400, 401, 402, 404, 409, 413, 422],
+  api.route({
+    method: "post",
+    path: "/v1/endpoints/{id}/run",
+    tag: "Endpoints",
+    auth: "api_key",
+    maxBody: LIMITS.inference,
+    summary:
+      "Run the endpoint's model and wait for the output, answered as /v1/{model} answers (image bytes, the model's JSON, or the JSON envelope with Accept: application/json); 202 with the request when it is not done within Prefer: wait=N",
+    responses: {
+      200: { description: "the output", schema: SyncJsonOutput },
+      202: { description: "still queued or running", schema: RequestStatusView },
     },
-    requireApiKey,
-    async (c: Ctx) => {
-      const { svc, id, pool, base, model, raw } = await submit(c, "sync");
+    errors: [400, 401, 402, 404, 409, 413, 422],
+    async handler(c, { params }) {
+      const { svc, id, pool, base, model, raw } = await submit(c, params.id, "sync");
       c.header("x-inference-request-id", id);
       const job = await svc.wait(pool, id, preferWait(c, 60, 300) * 1000);
       if (job.status === "QUEUED" || job.status === "PROCESSING") {
@@ -47,7 +42,7 @@ export function registerEndpointRun(api: Api) {
       const wantsBase64 = raw.base64 === true;
       if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json"))
         return c.json(job.output_json as object);
-      const account = c.get("account").id;
+      const account = c.var.account.id;
       if (wantsBase64 || accept.includes("application/json") || model.view.output_type === "json") {
         const output_base64 = wantsBase64
           ? await Promise.all(
@@ -79,28 +74,25 @@ export function registerEndpointRun(api: Api) {
         headers: {
           "content-type": first.content_type,
           "content-length": String(obj.size),
-          "x-request-id": c.get("requestId"),
+          "x-request-id": c.var.requestId,
           "x-inference-request-id": id,
           "x-request-cost": "0",
           ...(job.gpu_ms !== null ? { "x-gpu-ms": String(job.gpu_ms) } : {}),
         },
       });
     },
-  );
-  api.op(
-    {
-      method: "post",
-      path: "/v2/endpoints/{id}/run",
-      tag: "Endpoints",
-      auth: "api_key",
-      maxBody: LIMITS.inference,
-      summary: "Queue a request on the endpoint; status, result, cancel and webhook work as for models",
-      responses: { 202: { description: "queued", schema: AsyncSubmitted } },
-      errors: [400, 401, 402, 404, 409, 413, 422],
-    },
-    requireApiKey,
-    async (c: Ctx) => {
-      const { id, job, base } = await submit(c, "async");
+  });
+  api.route({
+    method: "post",
+    path: "/v2/endpoints/{id}/run",
+    tag: "Endpoints",
+    auth: "api_key",
+    maxBody: LIMITS.inference,
+    summary: "Queue a request on the endpoint; status, result, cancel and webhook work as for models",
+    responses: { 202: { description: "queued", schema: AsyncSubmitted } },
+    errors: [400, 401, 402, 404, 409, 413, 422],
+    async handler(c, { params }) {
+      const { id, job, base } = await submit(c, params.id, "async");
       return reply(
         c,
         AsyncSubmitted,
@@ -108,36 +100,26 @@ export function registerEndpointRun(api: Api) {
         202,
       );
     },
-  );
+  });
 }
 
-async function submit(c: Ctx, mode: "sync" | "async") {
-  const account = c.get("account");
-  const endpoints = new EndpointService(c.env);
-  const row = await endpoints.owned(account, c.req.param("id")!);
-  const model = await endpoints.model(account, row.model);
-  const raw = await inferenceBody(c, model);
+/** Reads and checks the request (the endpoint's model parses the body), then hands it to the endpoint. */
+async function submit(c: Ctx, id: string, mode: "sync" | "async") {
+  const { endpoints, requests, cfg } = c.var.services;
+  const account = c.var.account;
+  const target = await endpoints.target(account, id);
+  const raw = await inferenceBody(c, target.model);
   const webhook = typeof raw.webhook === "string" ? raw.webhook : undefined;
   if (raw.webhook !== undefined && !webhook)
     throw new ApiError("invalid_input", "webhook must be an http(s) URL", {
       fields: [{ path: "webhook", message: "invalid URL" }],
     });
-  if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(c.get("cfg")));
+  if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(cfg));
   delete raw.webhook;
   const key = c.req.header("idempotency-key");
   if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
     throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
-  const base = baseUrl(c.get("cfg").PUBLIC_BASE_URL, c.req.url);
-  const svc = new RequestService(c.env, c.get("cfg"));
-  // Validate the input before waking anything: bad input neither wakes the endpoint nor queues a job.
-  svc.validate(model, raw);
-  const { pool, gpu_class } = await endpoints.admit(account, row.id);
-  const r = await svc.submit(account, model, raw, {
-    mode,
-    webhook,
-    base,
-    idempotencyKey: key,
-    dedicated: { pool, gpu_class },
-  });
-  return { svc, id: r.id, job: r.job, pool: r.pool, base, model, raw };
+  const base = baseUrl(cfg.PUBLIC_BASE_URL, c.req.url);
+  const r = await endpoints.submit(account, target, raw, { mode, webhook, base, idempotencyKey: key });
+  return { svc: requests, id: r.id, job: r.job, pool: r.pool, base, model: target.model, raw };
 }

@@ -4,13 +4,14 @@ import { db } from "../../db/client.ts";
 import { endpoints } from "../../db/schema.ts";
 import type { Endpoint } from "../../durable-objects/endpoint.ts";
 import type { EndpointSnapshot } from "../../durable-objects/endpoint-state.ts";
-import type { Env } from "../../env.ts";
+import { type Config, config, type Env } from "../../env.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import type { AuthedAccount } from "../auth.ts";
 import { D1Catalog, type CatalogModel } from "../catalog.ts";
 import { newId } from "../crypto.ts";
 import { billing } from "../billing.ts";
 import { broker } from "../broker.ts";
+import { RequestService, type SubmitOptions, type Submitted } from "../requests.ts";
 import { holdTarget } from "./metering.ts";
 import { instanceMs } from "../../durable-objects/endpoint-money.ts";
 
@@ -38,7 +39,10 @@ export const endpointDO = (env: Env, id: string) =>
 
 /** Dedicated endpoints, for the routes: D1 keeps ownership and the list, each endpoint's object keeps the rest. */
 export class EndpointService {
-  constructor(private env: Env) {}
+  constructor(
+    private env: Env,
+    private cfg?: Config,
+  ) {}
 
   async create(
     account: AuthedAccount,
@@ -172,18 +176,34 @@ export class EndpointService {
     return this.view(snap, base);
   }
 
-  async model(account: AuthedAccount, slug: string): Promise<CatalogModel> {
-    const model = await new D1Catalog(this.env).get(slug, account.id);
-    if (!model) throw new ApiError("not_found", `model '${slug}' is no longer served`);
-    return model;
+  /** The endpoint a request names, owned by the caller, and the model it serves (whose schema reads the body). */
+  async target(account: AuthedAccount, id: string): Promise<{ id: string; model: CatalogModel }> {
+    const row = await this.owned(account, id);
+    const model = await new D1Catalog(this.env).get(row.model, account.id);
+    if (!model) throw new ApiError("not_found", `model '${row.model}' is no longer served`);
+    return { id: row.id, model };
   }
 
-  /** A request to the endpoint: admitted by its object (402 when suspended or unable to wake), then queued privately. */
-  async admit(_account: AuthedAccount, id: string): Promise<{ pool: string; gpu_class: string }> {
-    const a = await endpointDO(this.env, id).admit();
+  /**
+   * A request to the endpoint: the model's normal input, admitted by the endpoint's object (402 when suspended or
+   * unable to wake) and queued in its private pool, with no per-request hold or charge. The input is validated first:
+   * bad input neither wakes the endpoint nor queues a job.
+   */
+  async submit(
+    account: AuthedAccount,
+    target: { id: string; model: CatalogModel },
+    raw: Record<string, unknown>,
+    opts: Omit<SubmitOptions, "dedicated">,
+  ): Promise<Submitted> {
+    const requests = new RequestService(this.env, this.cfg ?? config(this.env));
+    requests.validate(target.model, raw);
+    const a = await endpointDO(this.env, target.id).admit();
     if (!a.ok)
-      throw a.code === "not_found" ? notFound("endpoint") : new ApiError(a.code, a.message, { endpoint_id: id });
-    return { pool: a.pool, gpu_class: a.gpu_class };
+      throw a.code === "not_found" ? notFound("endpoint") : new ApiError(a.code, a.message, { endpoint_id: target.id });
+    return requests.submit(account, target.model, raw, {
+      ...opts,
+      dedicated: { pool: a.pool, gpu_class: a.gpu_class },
+    });
   }
 
   async view(s: EndpointSnapshot, base: string): Promise<EndpointView> {

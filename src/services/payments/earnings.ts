@@ -1,12 +1,10 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { platformPaysProvider } from "../../../schemas/index.ts";
 import { db } from "../../db/client.ts";
-import { agents, providerKeys, providers } from "../../db/schema.ts";
+import { agents, providers } from "../../db/schema.ts";
 import type { Earner } from "../../durable-objects/account-ledger-earnings.ts";
 import type { HoldOutcome } from "../../durable-objects/account-ledger.ts";
 import type { Env } from "../../env.ts";
-import { ApiError } from "../../errors.ts";
-import { safeEqual, sha256Hex } from "../crypto.ts";
 import { payments } from "./index.ts";
 import { moneyLedger, providerLedger } from "./ledger.ts";
 import { cached } from "../edge-cache.ts";
@@ -69,18 +67,4 @@ export async function afterResolve(
     const split = await l.platformPays(requestId, earner, o.gpu_ms, o.gpu_class);
     if (split) await providerLedger(env, split.provider_id).recordEarning(accountId, split);
   }
-}
-
-/** A provider login key (`pk_…`, SHA-256 at rest) → the provider it belongs to. */
-export async function providerFromKey(env: Env, presented: string | undefined): Promise<string> {
-  if (!presented)
-    throw new ApiError("unauthenticated", "missing provider key: send x-api-key or Authorization: Bearer");
-  const hash = await sha256Hex(presented);
-  const row = await db(env)
-    .select()
-    .from(providerKeys)
-    .where(and(eq(providerKeys.hash, hash), isNull(providerKeys.revokedAt)))
-    .get();
-  if (!row || !safeEqual(row.hash, hash)) throw new ApiError("unauthenticated", "invalid or revoked provider key");
-  return row.providerId;
 }
