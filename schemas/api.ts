@@ -71,6 +71,21 @@ export const CancelResult = z.object({
 });
 export type CancelResult = z.infer<typeof CancelResult>;
 
+/**
+ * The signature of an output URL (`GET /v2/requests/{id}/outputs/{name}`). Both are optional here: a missing or
+ * malformed one is a bad signature (403), never a validation error.
+ */
+export const OutputQuery = z.object({
+  expires: z
+    .string()
+    .optional()
+    .meta({ description: "Unix seconds after which the URL stops working", examples: ["1764594000"] }),
+  sig: z
+    .string()
+    .optional()
+    .meta({ description: "HMAC of the request id, output name and expiry", examples: ["9f2c41d0"] }),
+});
+
 export const SyncJsonOutput = z.object({
   request_id: z.string(),
   status: RequestStatus,
@@ -163,6 +178,17 @@ export const UsageRow = z.object({
   error: z.object({ kind: z.string(), code: z.string() }).nullable().optional(),
 });
 export const UsagePage = z.object({ data: z.array(UsageRow), next_cursor: z.string().nullable() });
+export type UsagePage = z.infer<typeof UsagePage>;
+/** `GET /v1/usage`: a page size and the cursor of the previous page (unknown parameters are ignored). */
+export const UsageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: "next_cursor of the previous page", examples: ["MTczMzA1OTIwMDAwMHxyZXFfNWYwYzFkMmUzYTRi"] }),
+});
+export type UsageQuery = z.infer<typeof UsageQuery>;
 
 export const AdminLedgerOp = z.strictObject({
   amount: MicroUsd,

@@ -44,3 +44,14 @@ export const LifecycleEventData = z.object({
   attempt: z.number().int().nonnegative().optional(),
   at: z.iso.datetime(),
 });
+
+/**
+ * `GET /v2/requests/{id}/events`: where to resume when the client cannot send a Last-Event-ID header. Checked by the
+ * route only when used (the header wins), so a stale query next to a good header is not an error.
+ */
+export const EventsQuery = z.object({
+  last_event_id: z
+    .string()
+    .optional()
+    .meta({ description: "the id of the last event received; the header Last-Event-ID wins", examples: ["2"] }),
+});

@@ -15,7 +15,8 @@ const SECURITY_SCHEME = {
 type JsonProp = { description?: string; examples?: unknown[]; default?: unknown; enum?: unknown[] };
 type JsonObject = { properties?: Record<string, JsonProp>; required?: string[] };
 
-const toSchema = (s: z.ZodType, io: "input" | "output") =>
+/** A zod schema as JSON Schema; also for the `bodyContent` of a route that reads its body by hand. */
+export const toSchema = (s: z.ZodType, io: "input" | "output") =>
   z.toJSONSchema(s, { target: "draft-2020-12", io, unrepresentable: "any" });
 
 /** Collects operations as routes are mounted and renders an OpenAPI 3.1 document from their zod schemas. */

@@ -12,16 +12,19 @@ import { Admin } from "./admin.ts";
 import { AgentJobs } from "./agent-jobs.ts";
 import { AgentLeases } from "./agent-leases.ts";
 import { AgentService } from "./agents.ts";
+import { StaticAssets } from "./assets.ts";
 import { Billing } from "./billing.ts";
 import { D1Catalog } from "./catalog.ts";
 import { CustomModels } from "./custom-models.ts";
 import { EndpointService } from "./endpoints/index.ts";
+import { ModelPages } from "./model-page.ts";
 import { Reservations } from "./endpoints/reservations.ts";
 import { Payments } from "./payments/index.ts";
 import { Providers } from "./payments/providers.ts";
 import { ProviderAccounts } from "./provider-accounts.ts";
 import { RequestEvents } from "./request-events.ts";
 import { RequestService } from "./requests.ts";
+import { UsageHistory } from "./usage.ts";
 import { WebhookDeliveries } from "./webhook-deliveries.ts";
 import { WebhookSecrets } from "./webhooks.ts";
 import { WorkflowRunService } from "./workflows/runs.ts";
@@ -60,6 +63,12 @@ export interface Services {
   readonly reservations: Reservations;
   /** the web console's own services: sessions, sign-in links, API keys, usage pages */
   readonly console: ConsoleServices;
+  /** the Worker's static assets (the docs' bundle) */
+  readonly assets: StaticAssets;
+  /** a catalog model's page: prices, measured speed, snippets */
+  readonly modelPages: ModelPages;
+  /** an account's request history */
+  readonly usage: UsageHistory;
 }
 
 /** Schedules work that may finish after the response (the Worker's waitUntil when there is one). */
@@ -131,6 +140,15 @@ export function createServices(env: Env, cfg: Config, background: Background): S
     },
     get console() {
       return once("console", () => createConsoleServices(env, cfg));
+    },
+    get assets() {
+      return once("assets", () => new StaticAssets(env));
+    },
+    get modelPages() {
+      return once("modelPages", () => new ModelPages(env));
+    },
+    get usage() {
+      return once("usage", () => new UsageHistory(env));
     },
   };
 }

@@ -84,34 +84,38 @@ export function snippets(base: string, view: ModelView, input: Record<string, un
   return { curl, javascript, python };
 }
 
-/** A catalog model's page: prices, GPU classes, measured speed, example, snippets, and what a ComfyUI host needs. */
-export async function modelPage(env: Env, slug: string, base: string): Promise<ModelPage> {
-  const catalog = new D1Catalog(env);
-  const model = await catalog.get(slug);
-  const manifest = MANIFEST_BY_SLUG.get(slug);
-  if (!model || !manifest) throw notFound(`model '${slug}'`);
-  const v = model.view;
-  const example = manifest.example_output;
-  return {
-    ...v,
-    moderation: model.definition.moderation,
-    license: manifest.license,
-    license_url: manifest.license_url ?? null,
-    tags: manifest.tags ?? [],
-    cover: manifest.cover ?? null,
-    prices: prices(v),
-    speed: await speedByClass(env, slug),
-    example: {
-      input: manifest.example_input,
-      output: example ? (example.json ?? example.path ?? example.description ?? null) : null,
-    },
-    snippets: snippets(base, v, manifest.example_input),
-    comfyui:
-      manifest.comfyui && manifest.workflow
-        ? {
-            node_types: [...new Set(Object.values(manifest.workflow).map((n) => n.class_type))].sort(),
-            weights: manifest.comfyui.weights.map((w) => ({ folder: w.folder, file: w.file, source: w.source })),
-          }
-        : null,
-  };
+/** Model pages (`GET /v1/models/{model}`): the catalog's view of a model with prices, speed, example and snippets. */
+export class ModelPages {
+  constructor(private env: Env) {}
+
+  /** A catalog model's page: prices, GPU classes, measured speed, example, snippets, and what a ComfyUI host needs. */
+  async page(slug: string, base: string): Promise<ModelPage> {
+    const model = await new D1Catalog(this.env).get(slug);
+    const manifest = MANIFEST_BY_SLUG.get(slug);
+    if (!model || !manifest) throw notFound(`model '${slug}'`);
+    const v = model.view;
+    const example = manifest.example_output;
+    return {
+      ...v,
+      moderation: model.definition.moderation,
+      license: manifest.license,
+      license_url: manifest.license_url ?? null,
+      tags: manifest.tags ?? [],
+      cover: manifest.cover ?? null,
+      prices: prices(v),
+      speed: await speedByClass(this.env, slug),
+      example: {
+        input: manifest.example_input,
+        output: example ? (example.json ?? example.path ?? example.description ?? null) : null,
+      },
+      snippets: snippets(base, v, manifest.example_input),
+      comfyui:
+        manifest.comfyui && manifest.workflow
+          ? {
+              node_types: [...new Set(Object.values(manifest.workflow).map((n) => n.class_type))].sort(),
+              weights: manifest.comfyui.weights.map((w) => ({ folder: w.folder, file: w.file, source: w.source })),
+            }
+          : null,
+    };
+  }
 }

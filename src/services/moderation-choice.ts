@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { PLAN_DEFAULTS, type ModelDefinition, type Moderation, type Plan } from "../../schemas/index.ts";
+import {
+  MODERATION_KEY,
+  PLAN_DEFAULTS,
+  type ModelDefinition,
+  type Moderation,
+  type Plan,
+} from "../../schemas/index.ts";
 import { ApiError } from "../errors.ts";
 
 /** The NSFW score at or above which an output is flagged or blocked, unless the caller chooses another. */
@@ -67,4 +73,14 @@ export function chosenModeration(requested: unknown, def: Pick<ModelDefinition, 
       { allowed },
     );
   return want;
+}
+
+/** The job's input with its moderation policy stored beside it (lifted out again at lease time). */
+export function withModeration(
+  input: Record<string, unknown>,
+  def: Pick<ModelDefinition, "moderation">,
+  chosen?: Moderation,
+): Record<string, unknown> {
+  const m = chosen ?? { policy: def.moderation, threshold: DEFAULT_THRESHOLD };
+  return m.policy === "none" ? input : { ...input, [MODERATION_KEY]: m };
 }

@@ -1,30 +1,23 @@
 import { and, eq } from "drizzle-orm";
-import {
-  COMFY_SPEC_KEY,
-  JOB_ERROR_CODE,
-  type JobErrorKind,
-  type RequestResult,
-  type RequestStatusView,
-  type GpuClass,
-  type OutputFile,
-} from "../../schemas/index.ts";
-import { INLINE_INPUTS_KEY, MODERATION_KEY, type Moderation, type ModelDefinition } from "../../schemas/index.ts";
-import { DEFAULT_THRESHOLD, chosenModeration } from "./moderation-choice.ts";
+import { COMFY_SPEC_KEY, INLINE_INPUTS_KEY } from "../../schemas/index.ts";
+import { chosenModeration, withModeration } from "./moderation-choice.ts";
 import { db } from "../db/client.ts";
 import { requests } from "../db/schema.ts";
 import type { JobView } from "../durable-objects/job-broker.ts";
 import { ApiError, notFound } from "../errors.ts";
-import { signingSecret, type Config, type Env } from "../env.ts";
 import type { AuthedAccount } from "./auth.ts";
 import { type Admission, billing, rateHeaders } from "./billing.ts";
 import { DEFAULT_POOL, broker } from "./broker.ts";
 import type { CatalogModel } from "./catalog.ts";
-import { newId, sha256Hex } from "./crypto.ts";
+import { newId } from "./crypto.ts";
 import { uniqueViolation } from "./db-errors.ts";
-import { putInputs, stageInputs } from "./submit-inputs.ts";
+import { putInputs, requestHash, stageInputs } from "./submit-inputs.ts";
 import { validateModelInput } from "./model-input.ts";
 import { workflowRunOf } from "./workflows/notify.ts";
-import { r2Keys, requestUrls, signOutputUrl } from "./urls.ts";
+import { RequestViews } from "./requests-view.ts";
+
+/** re-exported for the workflow run object, which imports it from here */
+export { withModeration } from "./moderation-choice.ts";
 
 export interface SubmitOptions {
   mode: "sync" | "async";
@@ -46,29 +39,8 @@ export interface Submitted {
   headers: Record<string, string>;
 }
 
-/** A request's fingerprint for Idempotency-Key: its JSON fields, with raw image bytes as their own digests. */
-async function requestHash(slug: string, raw: Record<string, unknown>): Promise<string> {
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) fields[k] = v instanceof Uint8Array ? { sha256: await sha256Hex(v) } : v;
-  return sha256Hex(JSON.stringify([slug, fields]));
-}
-
-/** The job's input with its moderation policy stored beside it (lifted out again at lease time). */
-export function withModeration(
-  input: Record<string, unknown>,
-  def: Pick<ModelDefinition, "moderation">,
-  chosen?: Moderation,
-): Record<string, unknown> {
-  const m = chosen ?? { policy: def.moderation, threshold: DEFAULT_THRESHOLD };
-  return m.policy === "none" ? input : { ...input, [MODERATION_KEY]: m };
-}
-
-export class RequestService {
-  constructor(
-    private env: Env,
-    private cfg: Config,
-  ) {}
-
+/** A request's lifecycle: submit, ownership, wait, cancel, settle; its views come from RequestViews. */
+export class RequestService extends RequestViews {
   /** Checks an input against the model's schema without admitting or storing anything (throws the 400/422). */
   validate(model: CatalogModel, raw: Record<string, unknown>): void {
     const bin = Object.entries(raw)
@@ -298,10 +270,12 @@ export class RequestService {
     return job;
   }
 
+  /** Cancels the job; a cancelled request's hold is voided at once, before the events queue would. */
   async cancel(account: AuthedAccount, id: string) {
     const { pool } = await this.owned(account, id);
     const r = await broker(this.env, pool).cancel(id);
     if (!r) throw notFound("request");
+    await this.settle(r.job);
     return r;
   }
 
@@ -315,65 +289,5 @@ export class RequestService {
       reason: job.error_kind,
     });
     return o ? { cost: o.charge, available: o.available } : null;
-  }
-
-  async cost(job: JobView): Promise<number | null> {
-    if (job.status === "QUEUED" || job.status === "PROCESSING") return null;
-    return billing(this.env).cost(job.account_id, job.id);
-  }
-
-  statusView(job: JobView, base: string, cost: number | null = null): RequestStatusView {
-    return {
-      request_id: job.id,
-      model: job.model,
-      status: job.status,
-      queue_position: job.queue_position,
-      capacity: job.capacity,
-      created_at: new Date(job.created_at).toISOString(),
-      started_at: job.started_at ? new Date(job.started_at).toISOString() : null,
-      completed_at: job.finished_at ? new Date(job.finished_at).toISOString() : null,
-      metrics: {
-        gpu_ms: job.gpu_ms,
-        load_ms: job.load_ms,
-        gpu_class: job.gpu_class as GpuClass | null,
-        queue_ms: job.started_at ? job.started_at - job.created_at : null,
-        busy_gpu_ms: job.busy_gpu_ms,
-        attempts: job.attempt,
-      },
-      cost,
-      error: job.error_kind
-        ? { kind: job.error_kind, code: JOB_ERROR_CODE[job.error_kind], message: job.error_message ?? "" }
-        : null,
-      ...requestUrls(base, job.id),
-    };
-  }
-
-  async outputs(job: JobView, base: string): Promise<OutputFile[] | null> {
-    if (!job.outputs) return null;
-    const secret = signingSecret(this.cfg);
-    const now = Date.now();
-    return Promise.all(
-      job.outputs.map(async (o) => ({ ...o, ...(await signOutputUrl(secret, base, job.id, o.name, now)) })),
-    );
-  }
-
-  async resultView(job: JobView, base: string): Promise<RequestResult> {
-    return {
-      ...this.statusView(job, base, await this.cost(job)),
-      output: await this.outputs(job, base),
-      output_json: job.output_json ?? null,
-    };
-  }
-
-  /** The error a failed or cancelled job answers a sync caller with. */
-  static failure(job: JobView, headers?: Record<string, string>): ApiError {
-    if (job.status === "CANCELLED")
-      return new ApiError("conflict", "request was cancelled", { request_id: job.id }, headers);
-    const kind = (job.error_kind ?? "runtime_error") as JobErrorKind;
-    return new ApiError(JOB_ERROR_CODE[kind], job.error_message ?? kind, { request_id: job.id, kind }, headers);
-  }
-
-  async readOutput(accountId: string, id: string, name: string): Promise<R2ObjectBody | null> {
-    return this.env.BLOBS.get(r2Keys.output(accountId, id, name));
   }
 }

@@ -1,5 +1,6 @@
 import { imageFields, type ModelDefinition } from "../../schemas/index.ts";
 import type { Config, Env } from "../env.ts";
+import { sha256Hex } from "./crypto.ts";
 import { resolveImage } from "./inputs.ts";
 import { r2Keys } from "./urls.ts";
 
@@ -57,4 +58,11 @@ export async function stageInputs(
 export function putInputs(env: Env, files: StagedFile[]): Promise<PromiseSettledResult<unknown>[]> {
   const put = (f: StagedFile) => env.BLOBS.put(f.key, f.bytes, { httpMetadata: { contentType: f.contentType } });
   return Promise.allSettled(files.map(put));
+}
+
+/** A request's fingerprint for Idempotency-Key: its JSON fields, with raw image bytes as their own digests. */
+export async function requestHash(slug: string, raw: Record<string, unknown>): Promise<string> {
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) fields[k] = v instanceof Uint8Array ? { sha256: await sha256Hex(v) } : v;
+  return sha256Hex(JSON.stringify([slug, fields]));
 }

@@ -1,4 +1,4 @@
-import type { Api, Ctx } from "../../app.ts";
+import type { Api } from "../../app.ts";
 
 /** Where the Redoc bundle lives in the Worker's static assets (public/, filled by scripts/docs-assets.ts). */
 export const DOCS_SCRIPT_PATH = "/docs/redoc.standalone.js";
@@ -12,23 +12,21 @@ export const DOCS_SCRIPT_PATH = "/docs/redoc.standalone.js";
  * instead carries curl, Python and TypeScript samples (x-codeSamples) and example requests and responses.
  */
 export function registerDocs(api: Api) {
-  api.op(
-    {
-      method: "get",
-      path: "/docs",
-      tag: "System",
-      auth: "none",
-      summary: "API reference page (Redoc, served by the Worker itself; works offline)",
-      responses: { 200: { description: "HTML", content: "text/html" } },
-    },
-    async (c: Ctx) => {
+  api.route({
+    method: "get",
+    path: "/docs",
+    tag: "System",
+    auth: "none",
+    summary: "API reference page (Redoc, served by the Worker itself; works offline)",
+    responses: { 200: { description: "HTML", content: "text/html" } },
+    handler(c) {
       c.header("cache-control", "no-cache");
       return c.html(page(api));
     },
-  );
+  });
   // Static files normally never reach the Worker (the asset router answers first); this route serves the bundle when
   // the Worker is called directly, as the tests and a `run_worker_first` deployment do. Not an API operation.
-  api.app.get("/docs/*", (c) => c.env.ASSETS.fetch(new Request(new URL(c.req.path, c.req.url))));
+  api.app.get("/docs/*", (c) => c.var.services.assets.get(c.req.path, c.req.url));
 }
 
 const OPTIONS = {

@@ -1,12 +1,12 @@
+import { imageFields } from "../../../schemas/index.ts";
 import type { Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
+import type { CatalogModel } from "../../services/catalog.ts";
 import { MAX_IMAGE_BYTES } from "../../services/inputs.ts";
-import { D1Catalog, type CatalogModel } from "../../services/catalog.ts";
-import { imageFields } from "../../../schemas/index.ts";
 
-export async function loadModel(c: Ctx): Promise<CatalogModel> {
-  const slug = c.req.param("model") ?? "";
-  const model = await new D1Catalog(c.env).get(slug, c.get("account")?.id);
+/** A catalog model, or one of the calling account's private models; 404 otherwise. */
+export async function loadModel(c: Ctx, slug: string): Promise<CatalogModel> {
+  const model = await c.var.services.catalog.get(slug, c.var.account.id);
   if (!model) throw new ApiError("not_found", `model '${slug}' not found`, { model: slug });
   return model;
 }
@@ -16,17 +16,19 @@ export async function loadModel(c: Ctx): Promise<CatalogModel> {
  * with exactly one image input, so `curl --data-binary @photo.jpg` works.
  */
 export async function inferenceBody(c: Ctx, model: CatalogModel): Promise<Record<string, unknown>> {
-  const type = (c.req.header("content-type") ?? "application/json").split(";")[0]!.trim().toLowerCase();
+  const type = (c.req.header("content-type") ?? "application/json").split(";")[0]?.trim().toLowerCase() ?? "";
   if (type.startsWith("image/") || type === "application/octet-stream") {
     const fields = imageFields(model.definition.input_schema);
-    if (fields.length !== 1) throw new ApiError("unsupported_media_type", `${model.view.slug} takes a JSON body`);
+    const [field] = fields;
+    if (fields.length !== 1 || !field)
+      throw new ApiError("unsupported_media_type", `${model.view.slug} takes a JSON body`);
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.byteLength === 0)
-      throw new ApiError("invalid_input", "empty image body", { fields: [{ path: fields[0], message: "required" }] });
+      throw new ApiError("invalid_input", "empty image body", { fields: [{ path: field, message: "required" }] });
     if (bytes.byteLength > MAX_IMAGE_BYTES)
       throw new ApiError("payload_too_large", `image exceeds ${MAX_IMAGE_BYTES} bytes`);
     const params = Object.fromEntries(new URL(c.req.url).searchParams);
-    return { ...coerceQuery(params), [fields[0]!]: bytes };
+    return { ...coerceQuery(params), [field]: bytes };
   }
   if (type !== "application/json")
     throw new ApiError("unsupported_media_type", "send application/json or an image/* body");
@@ -56,14 +58,4 @@ export function preferWait(c: Ctx, fallback: number, max: number): number {
   const m = c.req.header("prefer")?.match(/wait=(\d+)/);
   const n = m ? Number(m[1]) : fallback;
   return Math.min(Math.max(n, 0), max);
-}
-
-/** The Worker's waitUntil, when the runtime gave this request an execution context. */
-export function deferrer(c: Ctx): ((p: Promise<unknown>) => void) | undefined {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p.catch(() => undefined));
-  } catch {
-    return undefined;
-  }
 }
