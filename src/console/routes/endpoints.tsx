@@ -20,7 +20,7 @@ async function renderList(c: CCtx, form?: CreateForm, message?: Message, status:
 }
 
 async function renderOne(c: CCtx, message?: Message, status: Status = 200) {
-  const e = await svc(c).get(actor(c), c.req.param("id")!, base(c));
+  const e = await svc(c).get(actor(c), c.req.param("id") ?? "", base(c));
   return c.html(<EndpointPage session={c.get("session")} e={e} message={message} />, status);
 }
 
