@@ -19,6 +19,7 @@ export default defineConfig({
             miniflare: {
               durableObjects: {
                 MIGRATION_LAB: { className: "MigrationLab", useSQLite: true },
+                TEST_LEDGER: { className: "TestLedger", useSQLite: true },
               },
               bindings: {
                 ENVIRONMENT: "test",

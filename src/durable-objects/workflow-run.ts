@@ -32,7 +32,7 @@ export interface RunSnapshot {
  * soon as every node it reads from has completed (so independent branches run side by side). Job events (the broker
  * notifies on every terminal state) move it on; an alarm re-reads the jobs in case an event was lost, queues what a
  * crash left unqueued, finishes what a crash left unfinished, and fails the run at its deadline. Every step is
- * idempotent: the broker dedupes by job id, the ledger captures once per (run, node), and each transition is checked
+ * idempotent: the broker dedupes by job id, the ledger settles once per (run, node), and each transition is checked
  * and written synchronously, so no interleaving of events, alarms and cancels does anything twice.
  */
 export class WorkflowRun extends DurableObject<Env> {
@@ -187,14 +187,9 @@ export class WorkflowRun extends DurableObject<Env> {
       });
     }
     if (job.status === "COMPLETED") {
-      // Capture first: if the object dies before the node is marked, the next look at the job captures again and
-      // the ledger answers with the first capture.
-      const c = await this.ledger().captureNode(
-        run.run_id,
-        id,
-        Math.max(0, Math.round(job.gpu_ms ?? 0)),
-        job.gpu_class,
-      );
+      // Settle the node's share first: if the object dies before the node is marked, the next look at the job settles
+      // again and the ledger answers with the first outcome.
+      const c = await this.ledger().settleNode(run.run_id, id, Math.max(0, Math.round(job.gpu_ms ?? 0)), job.gpu_class);
       n = this.node(id);
       if (!c.ok || TERMINAL_RUN.has(this.run()!.status) || NODE_DONE.has(n.status)) return;
       this.ctx.storage.transactionSync(() => {
@@ -211,7 +206,7 @@ export class WorkflowRun extends DurableObject<Env> {
         this.emit("node.completed", id, {
           request_id: job.id,
           cost: c.charge,
-          released: c.released,
+          released: c.returned,
           ended_at: job.finished_at,
         });
       });

@@ -136,7 +136,7 @@ export class RequestService {
     }
     if (uploads && (await uploads).some((r) => r.status === "rejected")) {
       if (admission)
-        await billing(this.env).resolve(account.id, id, {
+        await billing(this.env).closeHold(account.id, id, {
           status: "FAILED",
           gpu_ms: null,
           gpu_class: null,
@@ -168,10 +168,15 @@ export class RequestService {
             createdAt: Date.now(),
           });
       } catch (e) {
-        // No row, so no job will be queued: the hold is released at once and the stored inputs removed.
+        // No row, so no job will be queued: the hold is voided at once and the stored inputs removed.
         const reason = uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed";
         if (admission)
-          await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason });
+          await billing(this.env).closeHold(account.id, id, {
+            status: "FAILED",
+            gpu_ms: null,
+            gpu_class: null,
+            reason,
+          });
         await removeFiles();
         // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
         const prior =
@@ -210,7 +215,7 @@ export class RequestService {
     } catch (e) {
       const [r] = await broker(this.env, pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
       if (admission && r && !r.present)
-        await billing(this.env).resolve(account.id, id, {
+        await billing(this.env).closeHold(account.id, id, {
           status: "FAILED",
           gpu_ms: null,
           gpu_class: null,
@@ -308,7 +313,7 @@ export class RequestService {
   /** Settles or voids a finished job's hold now (idempotent; the events queue does the same) and returns its cost. */
   async settle(job: JobView): Promise<{ cost: number; available: number } | null> {
     if (job.status === "QUEUED" || job.status === "PROCESSING") return null;
-    const o = await billing(this.env).resolve(job.account_id, job.id, {
+    const o = await billing(this.env).closeHold(job.account_id, job.id, {
       status: job.status,
       gpu_ms: job.gpu_ms,
       gpu_class: job.gpu_class,

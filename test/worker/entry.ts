@@ -5,3 +5,4 @@
 export * from "../../src/index.ts";
 export { default } from "../../src/index.ts";
 export { MigrationLab } from "./support/migration-lab.ts";
+export { TestLedger } from "./support/test-ledger.ts";

@@ -3,7 +3,7 @@ import {
   AdminLedgerOp,
   AdminLedgerView,
   ChangePlan,
-  LedgerOpResult,
+  Adjustment,
   PlanChanged,
   type Plan,
 } from "../../../schemas/index.ts";
@@ -35,7 +35,7 @@ function adjust(kind: "credit" | "debit") {
     if (!r.ok) throw new ApiError(r.code, r.message);
     if (kind === "debit" && !r.replayed) await payments(c.env).afterDebit(a.id);
     c.header("x-remaining-credits", String(r.available));
-    return reply(c, LedgerOpResult, {
+    return reply(c, Adjustment, {
       op_id: r.op_id,
       kind: r.kind,
       amount: r.amount,
@@ -50,7 +50,7 @@ export function registerAdminLedger(api: Api) {
     tag: "Admin" as const,
     auth: "admin" as const,
     body: AdminLedgerOp,
-    responses: { 200: { description: "applied (or replayed)", schema: LedgerOpResult } },
+    responses: { 200: { description: "applied (or replayed)", schema: Adjustment } },
     errors: [400, 401, 402, 404, 409],
   };
   api.op(

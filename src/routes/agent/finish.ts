@@ -21,7 +21,7 @@ async function ack(c: Ctx, t: Transition) {
     throw t.error === "not_found" ? notFound("job") : staleLease(t.status);
   }
   if (t.job.status !== "QUEUED" && t.job.status !== "PROCESSING") {
-    await billing(c.env).resolve(t.job.account_id, t.job.id, {
+    await billing(c.env).closeHold(t.job.account_id, t.job.id, {
       status: t.job.status,
       gpu_ms: t.job.gpu_ms,
       gpu_class: t.job.gpu_class,

@@ -11,8 +11,8 @@ import { moneyLedger, providerLedger } from "./ledger.ts";
 import { cached } from "../edge-cache.ts";
 import { agentRowCacheKey } from "../auth.ts";
 
-/** Failure kinds where the platform refunds the caller for its own reasons after the provider's valid work. */
-const PLATFORM_REFUNDED = new Set(["content_moderated"]);
+/** Failure kinds whose hold is voided for the platform's own reasons after the provider's valid work. */
+const PLATFORM_PAID = new Set(["content_moderated"]);
 
 /** Who earns from a job run by `agentId`: its provider and that provider's revenue share (from the broker's lease). */
 export const shareCacheKey = (providerId: string) => `share:${providerId}`;
@@ -41,7 +41,8 @@ export async function earnerFor(env: Env, agentId: string, model: string): Promi
   return row ? { provider_id: row.providerId, agent_id: agentId, share_bp: row.share, model } : null;
 }
 
-export interface Resolved {
+/** How a request ended, as far as its hold is concerned. */
+export interface RequestEnd {
   status: string;
   reason?: string | null;
   gpu_ms: number | null;
@@ -49,16 +50,16 @@ export interface Resolved {
 }
 
 /**
- * What follows a resolved hold: an auto-recharge charge the settle claimed, and the provider's share delivered to the
+ * What follows a closed hold: an auto-recharge charge the settle claimed, and the provider's share delivered to the
  * provider's ledger. Both the agent's callback and the events queue get here, and every step is idempotent (the
  * charge by its key, the earning by its op id), so whichever runs second completes what the first could not.
  */
-export async function afterResolve(
+export async function afterClose(
   env: Env,
   accountId: string,
   requestId: string,
   r: HoldOutcome,
-  o: Resolved,
+  o: RequestEnd,
   earner: Earner | null,
 ): Promise<void> {
   if (r.auto_recharge) await payments(env).autoRecharge(r.auto_recharge);
@@ -67,7 +68,7 @@ export async function afterResolve(
   if (r.status === "settled") {
     for (const split of await l.splitsOf(requestId))
       await providerLedger(env, split.provider_id).recordEarning(accountId, split);
-  } else if (o.reason && PLATFORM_REFUNDED.has(o.reason) && o.gpu_ms && o.gpu_ms > 0) {
+  } else if (o.reason && PLATFORM_PAID.has(o.reason) && o.gpu_ms && o.gpu_ms > 0) {
     const split = await l.platformPays(requestId, earner, o.gpu_ms, o.gpu_class);
     if (split) await providerLedger(env, split.provider_id).recordEarning(accountId, split);
   }

@@ -1,3 +1,4 @@
+import { ACCOUNT_LEDGER_MIGRATIONS } from "../../../src/durable-objects/account-ledger-migrations.ts";
 import type { MigrationPlan } from "../../../src/durable-objects/migrations.ts";
 
 /** A plan the runner's own tests use: three steps, the third reshaping a table the first made. */
@@ -27,4 +28,5 @@ export const DEMO_PLAN: MigrationPlan = {
  */
 export const MIGRATION_PLANS: Record<string, MigrationPlan> = {
   demo: DEMO_PLAN,
+  ledger: ACCOUNT_LEDGER_MIGRATIONS,
 };
