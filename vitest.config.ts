@@ -21,6 +21,7 @@ export default defineConfig({
                 MIGRATION_LAB: { className: "MigrationLab", useSQLite: true },
                 // routes reach endpoints through ENDPOINT: the tests' subclass has a clock they move with `advance`
                 ENDPOINT: { className: "TestEndpoint", useSQLite: true },
+                TEST_LEDGER: { className: "TestLedger", useSQLite: true },
               },
               bindings: {
                 ENVIRONMENT: "test",

@@ -196,13 +196,15 @@ export const AdminLedgerOp = z.strictObject({
   idempotency_key: z.string().min(1).max(255),
 });
 export type AdminLedgerOp = z.infer<typeof AdminLedgerOp>;
-export const LedgerOpResult = z.object({
+/** An applied (or replayed) credit or debit of an account. */
+export const Adjustment = z.object({
   op_id: z.string(),
   kind: z.enum(["credit", "debit"]),
   amount: z.number().int(),
   available: z.number().int(),
   replayed: z.boolean(),
 });
+export type Adjustment = z.infer<typeof Adjustment>;
 export const ChangePlan = z.strictObject({ plan: Plan, limits: PlanLimits.partial().optional() });
 export const PlanChanged = z.object({ id: z.string(), plan: Plan, limits: PlanLimits });
 

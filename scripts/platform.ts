@@ -29,6 +29,8 @@ export interface PlatformOptions {
   persistDir: string;
   /** extra `--var` values, e.g. a short LEASE_TTL_MS for tests */
   vars?: Record<string, string>;
+  /** another entry module than wrangler.toml's `main` (the ledger benchmark's test/bench/worker.ts) */
+  entry?: string;
   logDir: string;
 }
 
@@ -143,6 +145,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   const vars = { ADMIN_TOKEN: o.adminToken, ALLOW_PRIVATE_OUTBOUND: "true", ...(o.vars ?? {}) };
   const args = [
     "dev",
+    ...(o.entry ? [o.entry] : []),
     "--port",
     String(o.port),
     "--ip",

@@ -223,9 +223,7 @@ export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
   },
   // ---- benchmarks (outside production only) ----
   "post /_bench/plain": { responses: { 200: { ok: true } } },
-  "post /_bench/rpc": { responses: { 200: { ok: true } } },
   "post /_bench/ledger": { responses: { 200: { ok: true, charge: 1012 } } },
   "post /_bench/hold": { responses: { 200: { id: "bench_0QhZk3a1f9JmXbT4cLw8rNpY", held: 66000 } } },
   "post /_bench/settle": { responses: { 200: { ok: true, charge: 1012 } } },
-  "get /_bench/ledger-stats": { responses: { 200: { commits: 120, operations: 300 } } },
 };

@@ -26,6 +26,13 @@ export interface EarningsReport {
   by_day: Group[];
 }
 export type Group = { key: string; earned: number; jobs: number; gpu_ms: number };
+export type PayoutRow = { op_id: string; amount: number; reference: string | null; created_at: number };
+/** A provider's statement of a period: its earnings one by one, its payouts and the report. */
+export interface Statement {
+  rows: EarningRow[];
+  payouts: PayoutRow[];
+  report: EarningsReport;
+}
 
 export const DEFAULT_SHARE_BP = 8000;
 
@@ -69,7 +76,7 @@ export class LedgerEarnings {
   }
 
   /**
-   * The platform refunded the caller for its own reasons after the provider did valid work (output moderation):
+   * The platform voided the caller's hold for its own reasons after the provider did valid work (output moderation):
    * the caller pays nothing and the platform pays the provider's share of what the work would have cost, from its fee.
    */
   platformPays(
@@ -225,14 +232,13 @@ export class LedgerEarnings {
       .toArray();
   }
 
-  payouts(from: number, to: number): { op_id: string; amount: number; reference: string | null; created_at: number }[] {
+  payouts(from: number, to: number): PayoutRow[] {
     return this.sql
-      .exec<{
-        op_id: string;
-        amount: number;
-        reference: string | null;
-        created_at: number;
-      }>(`SELECT * FROM payouts WHERE created_at >= ? AND created_at < ? ORDER BY created_at`, from, to)
+      .exec<PayoutRow>(`SELECT * FROM payouts WHERE created_at >= ? AND created_at < ? ORDER BY created_at`, from, to)
       .toArray();
+  }
+
+  statement(from: number, to: number): Statement {
+    return { rows: this.rows(from, to), payouts: this.payouts(from, to), report: this.report(from, to) };
   }
 }

@@ -1,7 +1,6 @@
-import { PLAN_DEFAULTS, type Plan } from "../../schemas/index.ts";
-import { MONEY_TABLES, type PaymentKind, type PaymentRow } from "./account-ledger-money-sql.ts";
+import type { Plan } from "../../schemas/index.ts";
+import type { PaymentRow } from "./account-ledger-money-sql.ts";
 import {
-  ENDING,
   fresh,
   MAX_FAILURES,
   STALE_CLAIM_MS,
@@ -11,22 +10,23 @@ import {
   type EffectResult,
   type MoneyCore,
   type StripeEffect,
-  type Subscription,
 } from "./account-ledger-money-types.ts";
+import { StripeEffects } from "./account-ledger-stripe.ts";
 
 export type * from "./account-ledger-money-types.ts";
 
 /**
  * Card payments, plan grants, refunds, disputes and auto-recharge of one account, as AccountLedger state transitions:
- * each Stripe event applies once (its id recorded in its effect's transaction), each effect idempotent by object id.
+ * each Stripe event applies once (its id recorded in its effect's transaction), each effect idempotent by object id
+ * (account-ledger-stripe.ts). The billing state is one JSON row, kept in memory.
  */
 export class LedgerMoney {
   private b: BillingState = fresh();
+  private effects: StripeEffects;
 
-  constructor(private core: MoneyCore) {}
-
-  migrate(): void {
-    this.core.tx(() => MONEY_TABLES.forEach((q) => this.core.sql.exec(q)));
+  /** `core` is a field of its own so that the payments simulation can inject faults into its transactions. */
+  constructor(readonly core: MoneyCore) {
+    this.effects = new StripeEffects(this);
   }
 
   reload(): void {
@@ -38,8 +38,12 @@ export class LedgerMoney {
     return structuredClone(this.b);
   }
 
+  current(): BillingState {
+    return this.b;
+  }
+
   /** Writes the billing state (inside a transaction); memory follows at once and is reloaded if the transaction fails. */
-  private save(next: BillingState): void {
+  save(next: BillingState): void {
     this.core.sql.exec(
       `INSERT INTO billing (id, data) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`,
       JSON.stringify(next),
@@ -70,168 +74,11 @@ export class LedgerMoney {
     if (seen) return { applied: false, plan: this.core.plan(), available: this.core.available(), claim: null };
     const claim = this.core.tx(() => {
       this.core.sql.exec(`INSERT INTO stripe_events (id, type, received_at) VALUES (?, ?, ?)`, eventId, eventType, now);
-      this.effect(e, now);
+      this.effects.apply(e, now);
       // A reversal is a debit: it may take the balance below the threshold. A failed charge must not start another.
       return e.type === "refund" ? this.claim(accountId, now) : null;
     });
     return { applied: true, plan: this.core.plan(), available: this.core.available(), claim };
-  }
-
-  private payment(id: string): PaymentRow | undefined {
-    return this.core.sql.exec<PaymentRow>(`SELECT * FROM payments WHERE object_id = ?`, id).toArray()[0];
-  }
-
-  private record(
-    objectId: string,
-    kind: PaymentKind,
-    amount: number,
-    status: string,
-    receipt: string | null,
-    opId: string | null,
-    now: number,
-    refunded = 0,
-  ): void {
-    this.core.sql.exec(
-      `INSERT INTO payments (object_id, kind, amount, status, receipt_url, op_id, refunded, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (object_id) DO UPDATE SET amount = excluded.amount, status = excluded.status, refunded = excluded.refunded,
-         receipt_url = COALESCE(excluded.receipt_url, receipt_url), op_id = COALESCE(excluded.op_id, op_id)`,
-      objectId,
-      kind,
-      amount,
-      status,
-      receipt,
-      opId,
-      refunded,
-      now,
-    );
-  }
-
-  private effect(e: StripeEffect, now: number): void {
-    const b = this.b;
-    switch (e.type) {
-      case "credit": {
-        let next = { ...b, auto: { ...b.auto } };
-        if (e.card) next = { ...next, card: e.card, auto: { ...next.auto, paused_reason: null } };
-        if (e.customer_id && !next.customer_id) next.customer_id = e.customer_id;
-        if (e.kind === "auto_recharge" && e.seq !== undefined && next.auto.in_flight === e.seq) {
-          next.auto = { ...next.auto, in_flight: null, claimed_at: null, failures: 0, last_error: null };
-        }
-        const prior = this.payment(e.object_id);
-        if (!prior?.op_id) {
-          // Both checkout.session.completed and payment_intent.succeeded name the PaymentIntent: one credit.
-          const op = `stripe:${e.object_id}`;
-          this.core.move(op, "card_credit", { deposits: e.amount }, e.amount, e.kind, now);
-          this.record(e.object_id, e.kind, e.amount, "succeeded", e.receipt_url, op, now, prior?.refunded ?? 0);
-          next.receivable = this.recover(e.object_id, next.receivable, now);
-        }
-        this.save(next);
-        return;
-      }
-      case "grant": {
-        if (this.payment(e.object_id)?.op_id) return;
-        const amount = PLAN_DEFAULTS[e.plan].monthly_credit;
-        const op = `stripe:${e.object_id}`;
-        this.core.move(
-          op,
-          "plan_grant",
-          { deposits: amount },
-          amount,
-          `${e.plan} plan credit (invoice ${e.object_id})`,
-          now,
-        );
-        this.record(e.object_id, "grant", amount, "paid", e.receipt_url, op, now);
-        const receivable = this.recover(e.object_id, b.receivable, now);
-        if (b.ended.includes(e.subscription_id)) {
-          this.save({ ...b, receivable });
-          return;
-        }
-        this.core.setPlan(e.plan, PLAN_DEFAULTS[e.plan]);
-        const sub: Subscription = {
-          id: e.subscription_id,
-          plan: e.plan,
-          status: "active",
-          period_end: e.period_end,
-          cancel_at_period_end: b.subscription?.cancel_at_period_end ?? false,
-        };
-        this.save({ ...b, receivable, stripe_managed: true, subscription: sub });
-        return;
-      }
-      case "refund": {
-        const prior = this.payment(e.charge_id);
-        const delta = e.amount_refunded - (prior?.refunded ?? 0);
-        // amount_refunded is cumulative: an older event arriving late has nothing new to debit
-        if (delta <= 0) return;
-        this.reverse(`stripe:re:${e.charge_id}:${e.amount_refunded}`, "refund", delta, now);
-        this.record(
-          e.charge_id,
-          "refund",
-          e.amount_refunded,
-          "refunded",
-          null,
-          `stripe:re:${e.charge_id}:${e.amount_refunded}`,
-          now,
-          e.amount_refunded,
-        );
-        return;
-      }
-      case "dispute": {
-        if (this.payment(e.object_id)) return;
-        this.reverse(`stripe:${e.object_id}`, "dispute", e.amount, now);
-        this.record(e.object_id, "dispute", e.amount, "disputed", null, `stripe:${e.object_id}`, now);
-        return;
-      }
-      case "subscription": {
-        const s = e.subscription;
-        const ending = ENDING.has(s.status);
-        const ended = ending && !b.ended.includes(s.id) ? [...b.ended, s.id] : b.ended;
-        const current = !b.subscription || b.subscription.id === s.id;
-        if (ending && current) {
-          // Back to free at the period's end (Stripe ends the subscription then); the credit stays.
-          this.core.setPlan("free", PLAN_DEFAULTS.free);
-          this.save({ ...b, ended, stripe_managed: false, subscription: { ...s, plan: s.plan } });
-          return;
-        }
-        if (current && !b.ended.includes(s.id)) {
-          this.save({ ...b, ended, subscription: { ...s, plan: b.subscription?.plan ?? s.plan } });
-          return;
-        }
-        this.save({ ...b, ended });
-        return;
-      }
-      case "payment_failed":
-        if (e.seq !== undefined) this.fail(e.seq, e.code, e.message);
-        return;
-      case "none":
-        return;
-    }
-  }
-
-  /** Takes back what is still available; the rest is owed (recovered from later payments) and the account flagged. */
-  private reverse(op: string, kind: "refund" | "dispute", amount: number, now: number): void {
-    const take = Math.min(amount, this.core.available());
-    if (take > 0) this.core.move(op, kind, { spent: take }, take, `${kind} of ${amount}`, now);
-    const b = this.b;
-    const auto = kind === "dispute" ? { ...b.auto, paused_reason: "a payment was disputed" } : b.auto;
-    this.save({
-      ...b,
-      auto,
-      receivable: b.receivable + amount - take,
-      flagged: b.flagged ?? `${kind}: ${amount} micro-USD reversed, ${amount - take} owed`,
-    });
-  }
-
-  private recover(objectId: string, receivable: number, now: number): number {
-    const take = Math.min(receivable, this.core.available());
-    if (take <= 0) return receivable;
-    this.core.move(
-      `stripe:recover:${objectId}`,
-      "recovery",
-      { spent: take },
-      take,
-      "recovered a reversed payment",
-      now,
-    );
-    return receivable - take;
   }
 
   /** Auto-recharge settings; turning it on while already below the threshold claims a charge at once. */

@@ -49,7 +49,7 @@ export interface RunningTick {
   /** what the hold should hold after the tick; 0 closes nothing by itself */
   target: number;
   earners: TickEarner[];
-  /** closes the hold: the rest is released and later ticks are refused */
+  /** closes the hold: the rest returns to available and later ticks are refused */
   close?: boolean;
 }
 
@@ -234,6 +234,7 @@ export class RunningHolds {
 
   private move(id: string, delta: number, reason: string, now: number, opId?: string): void {
     const key = opId ?? `${id}:hold:${now}:${crypto.randomUUID()}`;
+    // A lowered hold's journal kind keeps its first spelling, `release` (rows already written use it).
     this.h.shift(key, delta > 0 ? "hold" : "release", { held: delta, spent: 0 }, Math.abs(delta), id, reason, now);
     this.h.sql.exec(`UPDATE running_holds SET amount = amount + ? WHERE id = ?`, delta, id);
   }

@@ -1,12 +1,53 @@
 /**
- * SQLite schema of the AccountLedger, migrated on wake.
+ * SQLite schema of the AccountLedger; the steps that build it are numbered in account-ledger-migrations.ts.
  *
- * Laid out so that a request's two commits (the hold, then its settlement) each touch as few B-tree pages as
+ * Laid out so that a request's two commits (the hold, then its settle) each touch as few B-tree pages as
  * possible, because on the request path the commit is the cost: one `state` row carries the balances, the GCRA
  * state and today's quota count; holds and journal entries are `WITHOUT ROWID` tables keyed by their ids (one
  * B-tree each, no separate unique index); pending holds are found through a partial index that only holds them.
+ * Column names keep their first spelling (`resolved_at` is when a hold was closed): renaming one needs a migration.
  */
-export const SCHEMA_VERSION = 2;
+
+/** Version 1, as the first version of the code created it: the GCRA state and the daily count in tables of their own. */
+export const V1_TABLES: string[] = [
+  `CREATE TABLE IF NOT EXISTS state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    account_id TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    deposits INTEGER NOT NULL DEFAULT 0,
+    spent INTEGER NOT NULL DEFAULT 0,
+    held INTEGER NOT NULL DEFAULT 0,
+    total_requests INTEGER NOT NULL DEFAULT 0
+  )`,
+  `CREATE TABLE IF NOT EXISTS holds (
+    id TEXT PRIMARY KEY,
+    amount INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    charge INTEGER NOT NULL DEFAULT 0,
+    pricing TEXT NOT NULL,
+    deadline INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    reason TEXT
+  )`,
+  `CREATE INDEX IF NOT EXISTS holds_pending ON holds(status, deadline)`,
+  `CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    hold_id TEXT,
+    reason TEXT,
+    created_at INTEGER NOT NULL,
+    deposits INTEGER NOT NULL,
+    spent INTEGER NOT NULL,
+    held INTEGER NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS gcra (key TEXT PRIMARY KEY, tat INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS daily (day TEXT PRIMARY KEY, count INTEGER NOT NULL)`,
+];
 
 const V2_TABLES = {
   state: `CREATE TABLE state (
@@ -52,9 +93,6 @@ const V2_TABLES = {
   ) WITHOUT ROWID`,
 };
 
-/** A fresh object: the current schema at once. */
-export const CREATE_V2: string[] = [V2_TABLES.state, V2_TABLES.holds, V2_TABLES.holdsPending, V2_TABLES.journal];
-
 /**
  * Version 1 (separate gcra and daily tables, rowid holds and journal with unique indexes) to version 2, keeping
  * every balance, hold and journal entry; today's quota count and the GCRA state move into `state`.
@@ -84,8 +122,8 @@ export const MIGRATE_V1_TO_V2: string[] = [
 ];
 
 /**
- * Columns added to `holds` after version 2, applied when missing: the pool and model of the job a hold pays for, and
- * when the reconciler should check that the job exists (null once it has, or for holds with no job to check).
+ * Columns added to `holds` after version 2: the pool and model of the job a hold pays for, and when the reconciler
+ * should check that the job exists (null once it has, or for holds with no job to check).
  */
 export const HOLD_COLUMNS: [column: string, type: string][] = [
   ["job_pool", "TEXT"],

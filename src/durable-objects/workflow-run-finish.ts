@@ -14,7 +14,7 @@ interface Host {
 const MAX_WEBHOOK_ATTEMPTS = 8;
 
 /**
- * Tells the rest of the platform that a run ended, once: the ledger closes the run's group (commit for a completed or
+ * Tells the rest of the platform that a run ended, once: the ledger closes the run's group (settle for a completed or
  * cancelled run, void for a failed one), node charges are copied from the ledger so the run's charge is their sum to
  * the micro-USD, the final event and the webhook are recorded, and D1's projection is updated. Each step is
  * idempotent; `finalized` is set last, and until then the alarm calls this again.
@@ -24,7 +24,7 @@ export async function finalizeRun(env: Env, storage: DurableObjectStorage, host:
   const run = sql.exec<RunRow>(`SELECT * FROM run WHERE id = 1`).one() as RunRow;
   if (run.finalized) return;
   const ledger = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(run.account_id));
-  const mode = run.status === "FAILED" ? "void" : "commit";
+  const mode = run.status === "FAILED" ? "void" : "settle";
   const o = await ledger.closeGroup(
     run.run_id,
     mode,

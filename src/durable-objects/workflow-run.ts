@@ -118,12 +118,12 @@ export class WorkflowRun extends DurableObject<Env> {
     if (isTerminal(run.status) || isTerminal(n.status)) return;
     if (n.status === "QUEUED" && job.started_at !== null) this.db.started(id, { ...job, started_at: job.started_at });
     if (job.status === "COMPLETED") {
-      // Capture first: if the object dies before the node is marked, the next look at the job captures again and
-      // the ledger answers with the first capture.
+      // Settle the node's share first: if the object dies before the node is marked, the next look at the job settles
+      // again and the ledger answers with the first outcome.
       const gpuMs = Math.max(0, Math.round(job.gpu_ms ?? 0));
-      const c = await this.ledger().captureNode(run.run_id, id, gpuMs, job.gpu_class);
+      const c = await this.ledger().settleNode(run.run_id, id, gpuMs, job.gpu_class);
       if (!c.ok || isTerminal(this.db.run()!.status) || isTerminal(this.db.node(id).status)) return;
-      this.db.completed(id, job, c.charge, c.released);
+      this.db.completed(id, job, c.charge, c.returned);
       if (this.db.nodes().every((x) => x.status === "COMPLETED")) await this.end("COMPLETED", null, null, null);
     } else if (job.status === "FAILED" || job.status === "CANCELLED") {
       const kind = job.error_kind ?? "runtime_error";

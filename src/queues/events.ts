@@ -10,7 +10,7 @@ import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.t
 
 /**
  * Terminal request events from the brokers' outboxes. At-least-once delivery: each step is idempotent by request id
- * (the projection update is a no-op when already applied; billing resolves a request once; webhooks are keyed by
+ * (the projection update is a no-op when already applied; billing closes a request's hold once; webhooks are keyed by
  * event id).
  */
 export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -55,7 +55,7 @@ const MAX_WAIT_FOR_ROW = 4;
 
 async function onFinished(e: RequestFinishedEvent, env: Env, attempts = 1): Promise<void> {
   if (workflowRunOf(e.request_id)) return notifyWorkflowRun(env, e.request_id);
-  const outcome = await billing(env).resolve(e.account_id, e.request_id, {
+  const outcome = await billing(env).closeHold(e.account_id, e.request_id, {
     status: e.status,
     gpu_ms: e.gpu_ms,
     gpu_class: e.gpu_class,

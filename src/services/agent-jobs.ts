@@ -176,7 +176,7 @@ export class AgentJobs {
     }
     // TODO isTerminal
     if (t.job.status !== "QUEUED" && t.job.status !== "PROCESSING") {
-      await billing(this.env).resolve(t.job.account_id, t.job.id, {
+      await billing(this.env).closeHold(t.job.account_id, t.job.id, {
         status: t.job.status,
         gpu_ms: t.job.gpu_ms,
         gpu_class: t.job.gpu_class,

@@ -3,14 +3,14 @@ import type {
   AccountLedger,
   AdmitResult,
   HoldOutcome,
+  AdjustResult,
   LedgerSummary,
-  OpResult,
   RateInfo,
 } from "../durable-objects/account-ledger.ts";
 import { ApiError } from "../errors.ts";
 import { config, type Env } from "../env.ts";
 import { quote } from "./pricing.ts";
-import { afterResolve, earnerFor } from "./payments/earnings.ts";
+import { afterClose, earnerFor } from "./payments/earnings.ts";
 
 export interface Admission {
   held: number;
@@ -21,18 +21,7 @@ export interface Admission {
 
 type LedgerApi = Pick<
   AccountLedger,
-  | "noop"
-  | "commitStats"
-  | "admit"
-  | "settle"
-  | "void"
-  | "apply"
-  | "outcome"
-  | "adjust"
-  | "grantMonthly"
-  | "summary"
-  | "setPlan"
-  | "holdCounts"
+  "admit" | "settle" | "void" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan" | "holdCounts"
 >;
 
 export function ledger(env: Env, accountId: string): LedgerApi {
@@ -57,7 +46,7 @@ export function rateHeaders(rate: RateInfo | undefined, available: number): Reco
 
 /**
  * Credits and limits on the request path, backed by one AccountLedger DO per account. `admit` runs after validation
- * and before the job is queued (one ledger call: rate limit, quota, in-flight limit, hold); `resolve` runs when the
+ * and before the job is queued (one ledger call: rate limit, quota, in-flight limit, hold); `closeHold` runs when the
  * request finishes (settle on COMPLETED, void otherwise), from the agent's callback and again from the events queue:
  * both are idempotent by request id, so whichever comes second returns the first outcome.
  */
@@ -99,7 +88,8 @@ export class Billing {
     return { held: r.hold, available: r.available, rate: r.rate, priority: r.priority };
   }
 
-  async resolve(
+  /** Closes the request's hold: settle on COMPLETED, void otherwise. */
+  async closeHold(
     accountId: string,
     requestId: string,
     outcome: {
@@ -126,7 +116,7 @@ export class Billing {
         : await l.void(requestId, outcome.reason ?? outcome.status.toLowerCase());
     if (!("error" in r) && (r.auto_recharge || earner)) {
       // The events queue repeats this for every finished request, so a failure here is logged, not thrown.
-      await afterResolve(this.env, accountId, requestId, r, outcome, earner).catch((e) =>
+      await afterClose(this.env, accountId, requestId, r, outcome, earner).catch((e) =>
         console.error(
           JSON.stringify({
             level: "warn",
@@ -156,7 +146,7 @@ export class Billing {
     opId: string,
     amount: number,
     reason: string,
-  ): Promise<OpResult> {
+  ): Promise<AdjustResult> {
     return ledger(this.env, accountId).adjust(accountId, plan, kind, opId, amount, reason);
   }
 }

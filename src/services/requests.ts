@@ -108,7 +108,7 @@ export class RequestService extends RequestViews {
     }
     if (uploads && (await uploads).some((r) => r.status === "rejected")) {
       if (admission)
-        await billing(this.env).resolve(account.id, id, {
+        await billing(this.env).closeHold(account.id, id, {
           status: "FAILED",
           gpu_ms: null,
           gpu_class: null,
@@ -140,10 +140,15 @@ export class RequestService extends RequestViews {
             createdAt: Date.now(),
           });
       } catch (e) {
-        // No row, so no job will be queued: the hold is released at once and the stored inputs removed.
+        // No row, so no job will be queued: the hold is voided at once and the stored inputs removed.
         const reason = uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed";
         if (admission)
-          await billing(this.env).resolve(account.id, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason });
+          await billing(this.env).closeHold(account.id, id, {
+            status: "FAILED",
+            gpu_ms: null,
+            gpu_class: null,
+            reason,
+          });
         await removeFiles();
         // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
         const prior =
@@ -182,7 +187,7 @@ export class RequestService extends RequestViews {
     } catch (e) {
       const [r] = await broker(this.env, pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
       if (admission && r && !r.present)
-        await billing(this.env).resolve(account.id, id, {
+        await billing(this.env).closeHold(account.id, id, {
           status: "FAILED",
           gpu_ms: null,
           gpu_class: null,
@@ -282,7 +287,7 @@ export class RequestService extends RequestViews {
   /** Settles or voids a finished job's hold now (idempotent; the events queue does the same) and returns its cost. */
   async settle(job: JobView): Promise<{ cost: number; available: number } | null> {
     if (job.status === "QUEUED" || job.status === "PROCESSING") return null;
-    const o = await billing(this.env).resolve(job.account_id, job.id, {
+    const o = await billing(this.env).closeHold(job.account_id, job.id, {
       status: job.status,
       gpu_ms: job.gpu_ms,
       gpu_class: job.gpu_class,

@@ -6,6 +6,8 @@
  *  - the plain route of the same app with the same API-key authentication (POST /_bench/plain);
  *  - stricter, for reference: both ledger calls inside one HTTP request (POST /_bench/ledger);
  *  - for scale: /health (no authentication) and two empty calls to the ledger object (POST /_bench/rpc).
+ * The platform runs test/bench/worker.ts: the production worker whose ledger class adds the benchmark's two hooks
+ * (the empty call and the group-commit counts, GET /_bench/ledger-stats), so they stay off the production class.
  * Throughput is measured in interleaved ABBA rounds (plain, ledger, ledger, plain; 2 s each) and the ratio is the
  * median over rounds, because this machine's CPU speed drifts over seconds; a single long run of each is noisier.
  * Added latency: p50/p99 of one hold request minus one plain request, measured one at a time.
@@ -46,6 +48,7 @@ const platform = await startPlatform({
   adminToken: token,
   persistDir: path.join(dir, "state"),
   logDir: dir,
+  entry: "test/bench/worker.ts",
 });
 
 try {

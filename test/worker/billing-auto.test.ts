@@ -52,7 +52,7 @@ async function spend(id: string, n: number, amount: number, tag: string) {
   }
   await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      billing(env).resolve(id, `${tag}-${i}`, { status: "COMPLETED", gpu_ms: 1000, gpu_class: "A40" }),
+      billing(env).closeHold(id, `${tag}-${i}`, { status: "COMPLETED", gpu_ms: 1000, gpu_class: "A40" }),
     ),
   );
 }

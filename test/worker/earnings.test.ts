@@ -44,7 +44,7 @@ async function job(
     model_free: false,
   });
   expect(r.ok).toBe(true);
-  return billing(env).resolve(account, id, {
+  return billing(env).closeHold(account, id, {
     status,
     gpu_ms: gpuMs,
     gpu_class: "A40",
@@ -82,9 +82,9 @@ describe("provider earnings", () => {
       expect(settled).toBe(total);
       expect(sp).toEqual({ c: total, e: earned, f: total - earned });
     });
-    // the events queue resolves the same requests again: nothing changes
+    // the events queue closes the same requests' holds again: nothing changes
     for (const id of ids)
-      await billing(env).resolve(a.id, id, {
+      await billing(env).closeHold(a.id, id, {
         status: "COMPLETED",
         gpu_ms: 5,
         gpu_class: "A40",
@@ -101,7 +101,7 @@ describe("provider earnings", () => {
     const a = await payer();
     const id = `e2-${Date.now()}`;
     const first = await job(a.id, id, agent.id, 10_000);
-    await billing(env).resolve(a.id, id, {
+    await billing(env).closeHold(a.id, id, {
       status: "COMPLETED",
       gpu_ms: 10_000,
       gpu_class: "A40",

@@ -6,3 +6,4 @@ export * from "../../src/index.ts";
 export { default } from "../../src/index.ts";
 export { MigrationLab } from "./support/migration-lab.ts";
 export { TestEndpoint } from "./support/test-endpoint.ts";
+export { TestLedger } from "./support/test-ledger.ts";

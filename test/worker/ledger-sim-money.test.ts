@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/durable-objects/account-ledger.ts";
+import { partsOf } from "./support/test-ledger.ts";
 import { prng } from "./prng.ts";
 import type { SplitRow } from "../../src/durable-objects/account-ledger-money-sql.ts";
-import type { MoneyCore, StripeEffect } from "../../src/durable-objects/account-ledger-money.ts";
+import type { StripeEffect } from "../../src/durable-objects/account-ledger-money.ts";
 
 /**
  * The ledger simulation (ledger-sim.test.ts) with the money that comes from outside and goes to providers: card
@@ -47,7 +48,7 @@ describe("ledger simulation with payments and earnings", () => {
           const pendingDelivery: SplitRow[] = [];
           const trace: string[] = [];
           const counts = { faults: 0, reloads: 0, dropped: 0, effects: 0, settles: 0 };
-          const core = (ledger as unknown as { money: { core: MoneyCore } }).money.core;
+          const core = partsOf(ledger).money.core;
           // the fault: the Stripe event's transaction throws after all its writes, so SQLite rolls them back
           const tx = core.tx;
           let armed = false;
@@ -66,7 +67,7 @@ describe("ledger simulation with payments and earnings", () => {
             m.receivable -= t;
           };
 
-          // The model of one Stripe effect (see LedgerMoney.effect).
+          // The model of one Stripe effect (see StripeEffects.apply).
           const model = (e: StripeEffect) => {
             if (e.type === "credit" && !credited.has(e.object_id)) {
               credited.add(e.object_id);
@@ -269,7 +270,7 @@ describe("ledger simulation with payments and earnings", () => {
             } else if (r >= 0.99) {
               const before = await ledger.summary(acct, "enterprise");
               const billing = (await ledger.billingState(acct, "enterprise")).billing;
-              ledger.reload();
+              partsOf(ledger).reload();
               expect(await ledger.summary(acct, "enterprise")).toEqual(before);
               expect((await ledger.billingState(acct, "enterprise")).billing).toEqual(billing);
               counts.reloads++;

@@ -200,7 +200,7 @@ describe("credits", () => {
       await call(`/v2/requests/${sub.request_id}/status`, { headers: { "x-api-key": a.key } })
     ).json()) as { cost: number };
     expect(status.cost).toBe(charge);
-    // the events queue resolves the same request again: still one charge
+    // the events queue closes the same request's hold again: still one charge
     await projected(sub.request_id, (r) => r.cost !== null);
     expect(await account(a.key)).toMatchObject({ spent: spentBefore + charge });
     const usage = (await (await call("/v1/usage", { headers: { "x-api-key": a.key } })).json()) as {
@@ -209,7 +209,7 @@ describe("credits", () => {
     expect(usage.data[0]).toMatchObject({ request_id: sub.request_id, cost: charge, gpu_seconds: 1, gpu_class: "cpu" });
   });
 
-  it("an agent lost mid-job: the hold is released and the charge is 0", async () => {
+  it("an agent lost mid-job: the hold is voided and the charge is 0", async () => {
     const a = await proWith(10_000_000);
     const spentBefore = (await account(a.key)).spent;
     const sub = (await (
@@ -229,7 +229,7 @@ describe("credits", () => {
     expect(status).toMatchObject({ status: "FAILED", cost: 0, error: { kind: "worker_lost" } });
   });
 
-  it("a cancelled queued request is refunded in full at once", async () => {
+  it("a cancelled queued request's hold is voided in full at once", async () => {
     const a = await proWith(10_000_000);
     const spentBefore = (await account(a.key)).spent;
     const sub = (await (await json("POST", "/v2/sdxl1.0-txt2img", SDXL, { "x-api-key": a.key })).json()) as {

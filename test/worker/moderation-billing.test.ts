@@ -81,7 +81,7 @@ async function sdxlJob(key: string, agent: FakeAgent) {
 }
 
 describe("a blocked output after valid work", () => {
-  it("refunds the caller in full; the provider gets its share of the capped compute from the platform", async () => {
+  it("voids the caller's hold in full; the provider gets its share of the capped compute from the platform", async () => {
     const a = await newAccount("pro");
     const agent = await newAgent([SDXL], "H100", ["comfyui"]);
     const provider = await providerOf(agent.id);
@@ -102,12 +102,12 @@ describe("a blocked output after valid work", () => {
     expect(share).toBe(112);
     expect(await earnings(provider)).toMatchObject({ earned: share, platform_paid: share, charged: 0, jobs: 1 });
 
-    // replayed fail call: refused as a stale lease, pays nothing more; the events queue's resolve neither
+    // replayed fail call: refused as a stale lease, pays nothing more; the events queue's closeHold neither
     const again = await agent.post(`/agent/v1/jobs/${job.job_id}/fail`, blockedFail(job, metrics));
     expect(again.status).toBe(409);
     const usage = await failedRow(a.key, job.job_id);
     expect(usage).toMatchObject({ cost: 0, error: { kind: "content_moderated", code: "content_moderated" } });
-    await billing(env).resolve(a.id, job.job_id, {
+    await billing(env).closeHold(a.id, job.job_id, {
       status: "FAILED",
       gpu_ms: 100,
       gpu_class: "H100",

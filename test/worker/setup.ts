@@ -7,6 +7,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       SIM_SEED: string;
       MIGRATION_LAB: DurableObjectNamespace<import("./support/migration-lab.ts").MigrationLab>;
+      TEST_LEDGER: DurableObjectNamespace<import("./support/test-ledger.ts").TestLedger>;
     }
     interface GlobalProps {
       mainModule: typeof import("./entry.ts");

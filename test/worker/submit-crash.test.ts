@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/durable-objects/account-ledger.ts";
+import { partsOf } from "./support/test-ledger.ts";
 import { config } from "../../src/env.ts";
 import { D1Catalog } from "../../src/services/catalog.ts";
 import { RequestService } from "../../src/services/requests.ts";
@@ -89,12 +90,12 @@ async function drain(agent: FakeAgent) {
 
 /**
  * After a fault, what the platform promises once the reconciler has run and the queue has drained: every hold,
- * request row and answered request has a job behind it, every job is terminal, each hold was resolved exactly once,
+ * request row and answered request has a job behind it, every job is terminal, each hold was closed exactly once,
  * nothing is held or in flight, and the money adds up.
  */
 async function checkRecovered(account: string, answered: string | null, agent: FakeAgent, label = "") {
   const reconciled = await runInDurableObject(ledgerStub(account), (i: AccountLedger) =>
-    i.reconcile(Date.now() + 120_000),
+    partsOf(i).reconciler.run(Date.now() + 120_000),
   );
   // a hold still pending after the reconciler pays for a job that exists (a hold voided at once needs none)
   const pendingHolds = (await holds(account)).filter((h) => h.status === "pending").map((h) => h.id);
@@ -113,7 +114,7 @@ async function checkRecovered(account: string, answered: string | null, agent: F
     expect(h.status).not.toBe("pending");
     const kinds = await journal(account, h.id);
     expect(kinds[0]).toBe("hold");
-    expect(kinds.slice(1).length, `hold ${h.id} resolved once: ${kinds.join(",")}`).toBe(1);
+    expect(kinds.slice(1).length, `hold ${h.id} closed once: ${kinds.join(",")}`).toBe(1);
   }
   // the request rows follow their jobs (through the events queue)
   for (let i = 0; i < 100; i++) {
@@ -132,7 +133,7 @@ async function checkRecovered(account: string, answered: string | null, agent: F
 }
 
 describe("a fault at any await of the submit path loses nothing", () => {
-  it("every step × {crash before, crash after, throw}: held 0, in flight 0, every row and answer backed by a terminal job, each hold resolved once", async () => {
+  it("every step × {crash before, crash after, throw}: held 0, in flight 0, every row and answer backed by a terminal job, each hold closed once", async () => {
     const clean = new FaultPlan();
     const acct0 = await newAccount("pro");
     await submitWith(clean, acct0.id, "key-clean");
@@ -208,7 +209,9 @@ describe("a fault at any await of the submit path loses nothing", () => {
     await expect(submitWith(plan, account)).rejects.toBeInstanceOf(InjectedFault);
     const [h] = await holds(account);
     expect(h!.status).toBe("pending");
-    const r = await runInDurableObject(ledgerStub(account), (i: AccountLedger) => i.reconcile(Date.now() + 120_000));
+    const r = await runInDurableObject(ledgerStub(account), (i: AccountLedger) =>
+      partsOf(i).reconciler.run(Date.now() + 120_000),
+    );
     expect(r).toEqual({ confirmed: 0, voided: 1 });
     expect((await job(h!.id))!.status).toBe("FAILED");
     // a late enqueue of the same id finds the failed job; it does not queue it again
@@ -228,7 +231,9 @@ describe("a fault at any await of the submit path loses nothing", () => {
     expect(await journal(account, h!.id)).toEqual(["hold", "void"]);
     // reconciling again changes nothing
     expect(
-      await runInDurableObject(ledgerStub(account), (i: AccountLedger) => i.reconcile(Date.now() + 120_000)),
+      await runInDurableObject(ledgerStub(account), (i: AccountLedger) =>
+        partsOf(i).reconciler.run(Date.now() + 120_000),
+      ),
     ).toEqual({ confirmed: 0, voided: 0 });
     const acct = (await (await call("/v1/account", { headers: { "x-api-key": (await newAccount()).key } })).json()) as {
       held: number;

@@ -1,4 +1,4 @@
-import { AdminLedgerOp, AdminLedgerView, ChangePlan, LedgerOpResult, PlanChanged } from "../../../schemas/index.ts";
+import { AdminLedgerOp, AdminLedgerView, ChangePlan, Adjustment, PlanChanged } from "../../../schemas/index.ts";
 import { reply, type Api } from "../../app.ts";
 
 export function registerAdminLedger(api: Api) {
@@ -10,12 +10,12 @@ export function registerAdminLedger(api: Api) {
       auth: "admin",
       summary: `${kind === "credit" ? "Credit" : "Debit"} an account (micro-USD), idempotent by idempotency_key`,
       body: AdminLedgerOp,
-      responses: { 200: { description: "applied (or replayed)", schema: LedgerOpResult } },
+      responses: { 200: { description: "applied (or replayed)", schema: Adjustment } },
       errors: [400, 401, 402, 404, 409],
       async handler(c, { params, body }) {
         const r = await c.var.services.admin.adjust(params.id, kind, body);
         c.header("x-remaining-credits", String(r.available));
-        return reply(c, LedgerOpResult, {
+        return reply(c, Adjustment, {
           op_id: r.op_id,
           kind: r.kind,
           amount: r.amount,

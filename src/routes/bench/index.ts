@@ -4,10 +4,13 @@ import { z } from "zod";
 import { jsonBody, type Api, type AppEnv, type Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
 import { requireApiKey } from "../../services/auth.ts";
-import { billing, ledger, rateHeaders } from "../../services/billing.ts";
+import { billing, rateHeaders } from "../../services/billing.ts";
 import { newId } from "../../services/crypto.ts";
 
-/** Benchmark routes exist outside production only (test/bench/ledger.ts drives them). */
+/**
+ * Benchmark routes exist outside production only (test/bench/ledger.ts drives them). The two that need the ledger's
+ * benchmark hooks (the RPC floor, the group-commit counts) live in the benchmark's own entry, test/bench/worker.ts.
+ */
 const devOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.get("cfg").ENVIRONMENT === "production") throw new ApiError("not_found", "not found");
   await next();
@@ -30,24 +33,6 @@ export function registerBench(api: Api) {
   api.op(
     {
       method: "post",
-      path: "/_bench/rpc",
-      tag: "System",
-      auth: "api_key",
-      summary: "Benchmark: two empty calls to the ledger object, the RPC floor (not in production)",
-      responses: { 200: { description: "ok" } },
-    },
-    devOnly,
-    requireApiKey,
-    async (c: Ctx) => {
-      const a = c.get("account");
-      await ledger(c.env, a.id).noop();
-      await ledger(c.env, a.id).noop();
-      return c.json({ ok: true });
-    },
-  );
-  api.op(
-    {
-      method: "post",
       path: "/_bench/ledger",
       tag: "System",
       auth: "api_key",
@@ -61,7 +46,7 @@ export function registerBench(api: Api) {
       const b = billing(c.env);
       const id = newId("bench");
       const adm = await b.admit(a.id, a.plan, id, MODEL_BY_SLUG.get("background-removal")!, {});
-      const settled = await b.resolve(a.id, id, { status: "COMPLETED", gpu_ms: 1500, gpu_class: "A40" });
+      const settled = await b.closeHold(a.id, id, { status: "COMPLETED", gpu_ms: 1500, gpu_class: "A40" });
       for (const [k, v] of Object.entries(rateHeaders(adm.rate, settled?.available ?? adm.available))) c.header(k, v);
       return c.json({ ok: true, charge: settled?.charge ?? null });
     },
@@ -102,22 +87,9 @@ export function registerBench(api: Api) {
     async (c: Ctx) => {
       const a = c.get("account");
       const { id } = await jsonBody(c, z.object({ id: z.string().regex(/^bench_[A-Za-z0-9_-]{10,40}$/) }));
-      const settled = await billing(c.env).resolve(a.id, id, { status: "COMPLETED", gpu_ms: 1500, gpu_class: "A40" });
+      const settled = await billing(c.env).closeHold(a.id, id, { status: "COMPLETED", gpu_ms: 1500, gpu_class: "A40" });
       if (!settled) throw new ApiError("not_found", "no such hold");
       return c.json({ ok: true, charge: settled.charge });
     },
-  );
-  api.op(
-    {
-      method: "get",
-      path: "/_bench/ledger-stats",
-      tag: "System",
-      auth: "api_key",
-      summary: "Benchmark: the caller's ledger object's group commits since it woke (not in production)",
-      responses: { 200: { description: "ok" } },
-    },
-    devOnly,
-    requireApiKey,
-    async (c: Ctx) => c.json(await ledger(c.env, c.get("account").id).commitStats()),
   );
 }

@@ -37,7 +37,8 @@ export async function earnerFor(env: Env, agentId: string, model: string): Promi
   return row ? { provider_id: row.providerId, agent_id: agentId, share_bp: row.share, model } : null;
 }
 
-export interface Resolved {
+/** How a request ended, as far as its hold is concerned. */
+export interface RequestEnd {
   status: string;
   reason?: string | null;
   gpu_ms: number | null;
@@ -45,16 +46,16 @@ export interface Resolved {
 }
 
 /**
- * What follows a resolved hold: an auto-recharge charge the settle claimed, and the provider's share delivered to the
+ * What follows a closed hold: an auto-recharge charge the settle claimed, and the provider's share delivered to the
  * provider's ledger. Both the agent's callback and the events queue get here, and every step is idempotent (the
  * charge by its key, the earning by its op id), so whichever runs second completes what the first could not.
  */
-export async function afterResolve(
+export async function afterClose(
   env: Env,
   accountId: string,
   requestId: string,
   r: HoldOutcome,
-  o: Resolved,
+  o: RequestEnd,
   earner: Earner | null,
 ): Promise<void> {
   if (r.auto_recharge) await payments(env).autoRecharge(r.auto_recharge);

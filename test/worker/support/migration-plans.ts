@@ -1,5 +1,6 @@
 import { JOB_BROKER_MIGRATIONS } from "../../../src/durable-objects/job-broker-sql.ts";
 import { ENDPOINT_MIGRATIONS } from "../../../src/durable-objects/endpoint-sql.ts";
+import { ACCOUNT_LEDGER_MIGRATIONS } from "../../../src/durable-objects/account-ledger-migrations.ts";
 import type { MigrationPlan } from "../../../src/durable-objects/migrations.ts";
 import { WORKFLOW_RUN_MIGRATIONS } from "../../../src/durable-objects/workflow-run-sql.ts";
 
@@ -33,4 +34,5 @@ export const MIGRATION_PLANS: Record<string, MigrationPlan> = {
   broker: JOB_BROKER_MIGRATIONS,
   endpoint: ENDPOINT_MIGRATIONS,
   workflowRun: WORKFLOW_RUN_MIGRATIONS,
+  ledger: ACCOUNT_LEDGER_MIGRATIONS,
 };
