@@ -98,8 +98,6 @@ export interface Api {
   route<P extends string, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
     def: Route<P, Q, B>,
   ): void;
-  /** @deprecated the older form (operation + middleware chain); every route moves to `route`. */
-  op(def: Operation, ...handlers: MiddlewareHandler<AppEnv>[]): void;
 }
 
 export function createApi(): Api {
@@ -145,9 +143,6 @@ export function createApi(): Api {
   return {
     app,
     registry,
-    op(def, ...handlers) {
-      mount(def, handlers);
-    },
     route(def) {
       const auth = AUTH[def.auth];
       const names = [...def.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);

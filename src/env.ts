@@ -1,16 +1,15 @@
 import { z } from "zod";
-import type { JobBroker } from "./durable-objects/job-broker.ts";
-import type { AccountLedger } from "./durable-objects/account-ledger.ts";
-import type { WorkflowRun } from "./durable-objects/workflow-run.ts";
-import type { Endpoint } from "./durable-objects/endpoint.ts";
 import type { EventMessage, WebhookDelivery } from "../schemas/index.ts";
 
 export interface Env {
   DB: D1Database;
-  JOB_BROKER: DurableObjectNamespace<JobBroker>;
-  ACCOUNT_LEDGER: DurableObjectNamespace<AccountLedger>;
-  WORKFLOW_RUN: DurableObjectNamespace<WorkflowRun>;
-  ENDPOINT: DurableObjectNamespace<Endpoint>;
+  // Untyped so that env.ts imports no Durable Object (every object imports env.ts: a cycle otherwise). Each object's
+  // typed stub comes from one getter: services/broker.ts, services/billing.ts, services/workflows/runs.ts,
+  // services/endpoints/index.ts.
+  JOB_BROKER: DurableObjectNamespace<Rpc.DurableObjectBranded>;
+  ACCOUNT_LEDGER: DurableObjectNamespace<Rpc.DurableObjectBranded>;
+  WORKFLOW_RUN: DurableObjectNamespace<Rpc.DurableObjectBranded>;
+  ENDPOINT: DurableObjectNamespace<Rpc.DurableObjectBranded>;
   EVENTS: Queue<EventMessage>;
   WEBHOOKS: Queue<WebhookDelivery>;
   BLOBS: R2Bucket;

@@ -1,3 +1,4 @@
+import { ledger as accountLedger } from "../services/billing.ts";
 import { eq } from "drizzle-orm";
 import { db } from "../db/client.ts";
 import { accounts, workflowRuns } from "../db/schema.ts";
@@ -23,7 +24,7 @@ export async function finalizeRun(env: Env, storage: DurableObjectStorage, host:
   const sql = storage.sql;
   const run = sql.exec<RunRow>(`SELECT * FROM run WHERE id = 1`).one() as RunRow;
   if (run.finalized) return;
-  const ledger = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(run.account_id));
+  const ledger = accountLedger(env, run.account_id);
   const mode = run.status === "FAILED" ? "void" : "settle";
   const o = await ledger.closeGroup(
     run.run_id,

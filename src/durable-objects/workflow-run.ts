@@ -1,3 +1,4 @@
+import { ledger } from "../services/billing.ts";
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { dependencies, topoOrder } from "../../schemas/workflow.ts";
@@ -189,7 +190,7 @@ export class WorkflowRun extends DurableObject<Env> {
   }
 
   private ledger() {
-    return this.env.ACCOUNT_LEDGER.get(this.env.ACCOUNT_LEDGER.idFromName(this.db.run()!.account_id));
+    return ledger(this.env, this.db.run()!.account_id);
   }
 
   // ---- the alarm ----------------------------------------------------------------------------------------------------

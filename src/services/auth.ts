@@ -82,6 +82,3 @@ export async function providerForKey(env: Env, key: string): Promise<AuthedProvi
   if (!row || !safeEqual(row.hash, hash)) return null;
   return { id: row.providerId };
 }
-
-// TEMPORARY while routes move to api.route (which applies auth from the declaration): removed after the conversion.
-export { requireAdmin, requireAgentToken, requireApiKey } from "../middleware/auth.ts";

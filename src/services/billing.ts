@@ -21,10 +21,22 @@ export interface Admission {
 
 type LedgerApi = Pick<
   AccountLedger,
-  "admit" | "settle" | "void" | "outcome" | "adjust" | "grantMonthly" | "summary" | "setPlan" | "holdCounts"
+  | "admit"
+  | "settle"
+  | "void"
+  | "outcome"
+  | "adjust"
+  | "grantMonthly"
+  | "summary"
+  | "setPlan"
+  | "holdCounts"
+  | "reserveGroup"
+  | "settleNode"
+  | "closeGroup"
 >;
 
-export function ledger(env: Env, accountId: string): LedgerApi {
+/** The account's ledger object: the one typed way to reach it (src/env.ts leaves the namespace untyped). */
+export function ledger(env: Pick<Env, "ACCOUNT_LEDGER">, accountId: string): LedgerApi {
   return env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)) as unknown as LedgerApi;
 }
 

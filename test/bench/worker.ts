@@ -7,7 +7,6 @@ import { AccountLedger as ProductionLedger } from "../../src/durable-objects/acc
 import { createApi, type Ctx } from "../../src/app.ts";
 import type { Env } from "../../src/env.ts";
 import worker from "../../src/index.ts";
-import { requireApiKey } from "../../src/services/auth.ts";
 
 export * from "../../src/index.ts";
 
@@ -30,34 +29,28 @@ const ledger = (c: Ctx) => {
 };
 
 const bench = createApi();
-bench.op(
-  {
-    method: "post",
-    path: "/_bench/rpc",
-    tag: "System",
-    auth: "api_key",
-    summary: "Benchmark: two empty calls to the ledger object, the RPC floor",
-    responses: { 200: { description: "ok" } },
-  },
-  requireApiKey,
-  async (c: Ctx) => {
+bench.route({
+  method: "post",
+  path: "/_bench/rpc",
+  tag: "System",
+  auth: "api_key",
+  summary: "Benchmark: two empty calls to the ledger object, the RPC floor",
+  responses: { 200: { description: "ok" } },
+  async handler(c) {
     await ledger(c).noop();
     await ledger(c).noop();
     return c.json({ ok: true });
   },
-);
-bench.op(
-  {
-    method: "get",
-    path: "/_bench/ledger-stats",
-    tag: "System",
-    auth: "api_key",
-    summary: "Benchmark: the caller's ledger object's group commits since it woke",
-    responses: { 200: { description: "ok" } },
-  },
-  requireApiKey,
-  async (c: Ctx) => c.json(await ledger(c).commitStats()),
-);
+});
+bench.route({
+  method: "get",
+  path: "/_bench/ledger-stats",
+  tag: "System",
+  auth: "api_key",
+  summary: "Benchmark: the caller's ledger object's group commits since it woke",
+  responses: { 200: { description: "ok" } },
+  handler: async (c) => c.json(await ledger(c).commitStats()),
+});
 
 const BENCH_PATHS = new Set(["/_bench/rpc", "/_bench/ledger-stats"]);
 

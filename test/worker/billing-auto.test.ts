@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { billing } from "../../src/services/billing.ts";
@@ -35,7 +36,7 @@ async function funded(card = CARD.ok) {
   return a;
 }
 
-const ledgerOf = (id: string) => env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(id));
+const ledgerOf = (id: string) => typedLedger(id);
 
 /** Holds `n` jobs of `amount` micro-USD each and settles them all at once, as concurrent completions do. */
 async function spend(id: string, n: number, amount: number, tag: string) {

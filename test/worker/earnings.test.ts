@@ -1,10 +1,11 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { billing } from "../../src/services/billing.ts";
 import { adminHeaders, call, json, newAccount, newAgent } from "./helpers.ts";
 
-const ledgerOf = (id: string) => env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(id));
+const ledgerOf = (id: string) => typedLedger(id);
 
 async function providerOf(agentId: string): Promise<string> {
   return (await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?")

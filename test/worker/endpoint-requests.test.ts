@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -366,10 +367,7 @@ describe("dedicated endpoints: exclusivity and crash safety", () => {
     const provider = (await env.DB.prepare("SELECT provider_id AS p FROM agents WHERE id = ?")
       .bind(a.id)
       .first<{ p: string }>())!.p;
-    const report = await env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(`provider:${provider}`)).earningsReport(
-      0,
-      Number.MAX_SAFE_INTEGER,
-    );
+    const report = await typedLedger(`provider:${provider}`).earningsReport(0, Number.MAX_SAFE_INTEGER);
     // 80% of each tick's capture, rounded down per tick: at most one micro-USD short per tick.
     expect(report.totals.earned).toBeLessThanOrEqual(CPU_PRICE * 0.8);
     expect(report.totals.earned).toBeGreaterThanOrEqual(CPU_PRICE * 0.8 - 70);

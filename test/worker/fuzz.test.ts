@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
@@ -56,7 +57,7 @@ beforeAll(async () => {
 /** What no 4xx may change: money and counters of both accounts, the queue, and every stored record count. */
 async function snapshot() {
   const ledger = async (id: string, plan: "pro" | "free") => {
-    const s = await env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(id)).summary(id, plan);
+    const s = await typedLedger(id).summary(id, plan);
     return { deposits: s.deposits, spent: s.spent, total_requests: s.total_requests };
   };
   const counts = await env.DB.prepare(

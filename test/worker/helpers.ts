@@ -1,3 +1,4 @@
+import { typedBroker } from "./support/stubs.ts";
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
@@ -90,7 +91,7 @@ export async function newAgent(
 
 /** Each test starts with an empty queue in the shared pool. */
 export async function resetBroker() {
-  const stub = env.JOB_BROKER.get(env.JOB_BROKER.idFromName("pool:public"));
+  const stub = typedBroker("pool:public");
   await runInDurableObject(stub, async (_i, state) => {
     state.storage.sql.exec("DELETE FROM jobs");
     state.storage.sql.exec("DELETE FROM agents");
@@ -99,7 +100,7 @@ export async function resetBroker() {
 }
 
 export function brokerStub() {
-  return env.JOB_BROKER.get(env.JOB_BROKER.idFromName("pool:public"));
+  return typedBroker("pool:public");
 }
 
 export const PNG_1x1 =

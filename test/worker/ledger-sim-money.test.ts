@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -28,11 +29,11 @@ describe("ledger simulation with payments and earnings", () => {
       timeout: 400_000,
     }, async () => {
       const acct = `simpay-${seed}-${Date.now()}`;
-      const payer = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(acct));
+      const payer = typedLedger(acct);
       await runInDurableObject(payer, async (ledger: AccountLedger, state) => {
         {
           // the provider's ledger is another object: reached by RPC from inside this one, as in production
-          const provider = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(`provider:${acct}`));
+          const provider = typedLedger(`provider:${acct}`);
           const rnd = prng(seed);
           const int = (n: number) => Math.floor(rnd() * n);
           const pick = <T>(xs: T[]) => xs[int(xs.length)]!;

@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -20,7 +21,7 @@ const seeds = env.SIM_SEED ? [Number(env.SIM_SEED)] : [1, 2, 3];
 describe("ledger simulation", () => {
   for (const seed of seeds) {
     it(`seed ${seed}: ${STEPS} random operations keep deposits == available + held + spent and agree with a model`, async () => {
-      const stub = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(`sim-${seed}-${Date.now()}`));
+      const stub = typedLedger(`sim-${seed}-${Date.now()}`);
       await runInDurableObject(stub, async (ledger: AccountLedger, state) => {
         const rnd = prng(seed);
         const int = (n: number) => Math.floor(rnd() * n);

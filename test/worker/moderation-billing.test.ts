@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -7,7 +8,7 @@ import { PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog, ty
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
-const ledgerOf = (id: string) => env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(id));
+const ledgerOf = (id: string) => typedLedger(id);
 const SDXL = "sdxl1.0-txt2img";
 const H100_RATE = 1400; // micro-USD per GPU-second (models/sdxl1.0-txt2img/manifest.json)
 

@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import {
   createExecutionContext,
@@ -146,7 +147,7 @@ describe("retention sweep", () => {
     );
     const now = Date.now();
     const journal = () =>
-      runInDurableObject(env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId)), (_i, s) =>
+      runInDurableObject(typedLedger(accountId), (_i, s) =>
         s.storage.sql
           .exec<{ op_id: string }>("SELECT op_id FROM journal WHERE op_id LIKE ? ORDER BY op_id", `${id}%`)
           .toArray()

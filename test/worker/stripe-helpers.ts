@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { StripeStandIn, stripeSignature, type Obj } from "../../stripe-standin/index.ts";
@@ -58,7 +59,7 @@ export async function checkout(
 }
 
 export async function available(id: string): Promise<number> {
-  const stub = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(id));
+  const stub = typedLedger(id);
   return (await stub.summary(id, "free")).available;
 }
 

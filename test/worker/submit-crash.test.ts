@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -22,7 +23,7 @@ import { FaultPlan, InjectedFault, type FaultMode } from "./support/faults.ts";
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
-const ledgerStub = (account: string) => env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(account));
+const ledgerStub = (account: string) => typedLedger(account);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function submitWith(plan: FaultPlan, accountId: string, idempotencyKey?: string) {

@@ -1,3 +1,4 @@
+import { typedLedger, typedRun } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
@@ -139,7 +140,7 @@ export async function fail(
 }
 
 export function ledgerOf(accountId: string) {
-  return env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(accountId));
+  return typedLedger(accountId);
 }
 
 export async function balances(accountId: string) {
@@ -149,7 +150,7 @@ export async function balances(accountId: string) {
 }
 
 export function runDo(runId: string) {
-  return env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(runId));
+  return typedRun(runId);
 }
 
 /** Rows of the ledger's journal for one run (captures, the commit), read from its SQLite. */

@@ -1,3 +1,4 @@
+import { typedLedger } from "./support/stubs.ts";
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ const nodes = (...max: number[]): GroupNode[] => max.map((m, i) => ({ node: `n${
 
 async function ledgerWith(deposit: number, plan: "pro" | "free" = "pro", limits: Record<string, number> = {}) {
   const id = `acct-${crypto.randomUUID()}`;
-  const l = env.ACCOUNT_LEDGER.get(env.ACCOUNT_LEDGER.idFromName(id));
+  const l = typedLedger(id);
   await l.setPlan(id, plan, { rpm: 10_000, in_flight: 1000, ...limits });
   if (deposit > 0) await l.adjust(id, plan, "credit", "seed", deposit, "test");
   return { id, l };

@@ -7,9 +7,13 @@ export function workflowRunOf(jobId: string): string | null {
   return NODE_JOB.exec(jobId)?.[1] ?? null;
 }
 
+/** The one call made here; named structurally so this module (imported by the broker) imports no run object. */
+type RunNotify = { onJob(jobId: string): Promise<unknown> };
+
 /** Tells a node job's run that the job changed; a no-op for ordinary requests. Idempotent on the run's side. */
 export async function notifyWorkflowRun(env: Pick<Env, "WORKFLOW_RUN">, jobId: string): Promise<void> {
   const run = workflowRunOf(jobId);
   if (!run) return;
-  await env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(run)).onJob(jobId);
+  const stub = env.WORKFLOW_RUN.get(env.WORKFLOW_RUN.idFromName(run)) as unknown as RunNotify;
+  await stub.onJob(jobId);
 }

@@ -9,7 +9,7 @@ import type { EventRow, RunSnapshot } from "../../durable-objects/workflow-run-s
 import { ApiError, notFound } from "../../errors.ts";
 import { signingSecret, type Config, type Env } from "../../env.ts";
 import type { AuthedAccount } from "../auth-types.ts";
-import { rateHeaders } from "../billing.ts";
+import { ledger as accountLedger, rateHeaders } from "../billing.ts";
 import { newId, sha256Hex } from "../crypto.ts";
 import { ID, validName } from "../files.ts";
 import { resolveImage } from "../inputs.ts";
@@ -146,7 +146,7 @@ export class WorkflowRunService {
       MAX_RUN_DEADLINE_MS,
       longestPath(definition, (nid) => jobTtl + nodeMeta[nid]!.exec_timeout_ms),
     );
-    const ledger = this.env.ACCOUNT_LEDGER.get(this.env.ACCOUNT_LEDGER.idFromName(account.id));
+    const ledger = accountLedger(this.env, account.id);
     const admitted = await ledger.reserveGroup(account.id, account.plan, {
       id,
       ttl_ms: deadline + HOLD_GRACE_MS,
