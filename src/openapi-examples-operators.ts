@@ -225,5 +225,5 @@ export const OPERATOR_EXAMPLES: Record<string, OperationExample> = {
   "post /_bench/plain": { responses: { 200: { ok: true } } },
   "post /_bench/ledger": { responses: { 200: { ok: true, charge: 1012 } } },
   "post /_bench/hold": { responses: { 200: { id: "bench_0QhZk3a1f9JmXbT4cLw8rNpY", held: 66000 } } },
-  "post /_bench/settle": { responses: { 200: { ok: true, charge: 1012 } } },
+  "post /_bench/settle": { request: { id: "bench_01jd6v3q8x2m" }, responses: { 200: { ok: true, charge: 1012 } } },
 };
