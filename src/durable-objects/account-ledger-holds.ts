@@ -1,26 +1,9 @@
+import { voidGivesFreeCallBack } from "../../schemas/index.ts";
 import { charge as priceOf } from "../services/pricing.ts";
 import type { LedgerBook, PendingHold, State } from "./account-ledger-book.ts";
 import type { Earner, LedgerEarnings } from "./account-ledger-earnings.ts";
 import type { LedgerMoney } from "./account-ledger-money.ts";
 import type { HoldOutcome, SettleResult } from "./account-ledger-types.ts";
-
-/** Void reasons that give the call back to the daily quota: the platform failed, not the caller. */
-const QUOTA_RETURN_REASONS = new Set([
-  "worker_lost",
-  "timeout",
-  "no_capacity",
-  "backend_crash",
-  "runtime_error",
-  "model_unavailable",
-  "oom",
-  "expired",
-  "enqueue_failed",
-  // Input the platform's own validation accepted and agents then called invalid (caller-side invalid input is refused
-  // before any hold), a submission cut off by a crash, and the loser of two concurrent uses of one Idempotency-Key.
-  "invalid_input",
-  "submission_interrupted",
-  "idempotency_conflict",
-]);
 
 /** A hold that is not voided is expired: a void done by the alarm once the hold's deadline passed. */
 export type VoidStatus = "voided" | "expired";
@@ -102,7 +85,7 @@ export class HoldClosing {
     cur: State,
     seq: number,
   ): State {
-    const quotaBack = QUOTA_RETURN_REASONS.has(reason) && cur.quota_day === h.day;
+    const quotaBack = voidGivesFreeCallBack(reason) && cur.quota_day === h.day;
     const next: State = {
       ...cur,
       held: cur.held - h.amount,

@@ -1,4 +1,4 @@
-import type { HeartbeatResponse } from "../../schemas/index.ts";
+import { failurePolicy, type HeartbeatResponse } from "../../schemas/index.ts";
 import type { JobRow } from "./job-broker-sql.ts";
 import type { BrokerStore } from "./job-broker-store.ts";
 import type { JobEventLog } from "./job-events.ts";
@@ -96,9 +96,13 @@ export function gpuMismatch(r: JobRow, claim: ComputeClaim): { message: string; 
  *   agent says, since the same model would be paid again.
  */
 export function afterFailure(r: JobRow, req: LeaseFailure): "retry_elsewhere" | "retry" | "fail" {
-  if (req.kind === "invalid_input" && r.input_rejected_by === null && r.attempt < r.max_attempts) {
-    return "retry_elsewhere";
+  const attemptsLeft = r.attempt < r.max_attempts;
+  switch (failurePolicy(req.kind).retry) {
+    case "once_elsewhere":
+      return r.input_rejected_by === null && attemptsLeft ? "retry_elsewhere" : "fail";
+    case "agent":
+      return req.retryable && attemptsLeft ? "retry" : "fail";
+    case "never":
+      return "fail";
   }
-  const final = req.kind === "invalid_input" || req.kind === "content_moderated";
-  return req.retryable && !final && r.attempt < r.max_attempts ? "retry" : "fail";
 }

@@ -155,6 +155,3 @@ export type JobRow = {
   lease_gpu_count: number | null;
   input_rejected_by: string | null;
 };
-
-// TODO isTerminal: the shared check in schemas/ replaces this set
-export const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);

@@ -1,5 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import type { HeartbeatResponse, JobErrorKind, LeasedJob } from "../../schemas/index.ts";
+import {
+  failurePolicy,
+  type HeartbeatResponse,
+  isTerminal,
+  type JobErrorKind,
+  type LeasedJob,
+} from "../../schemas/index.ts";
 import type { Env } from "../env.ts";
 import { config } from "../env.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
@@ -7,7 +13,7 @@ import { Deadlines, onExpiry, retentionCutoff } from "./job-broker-deadlines.ts"
 import { Dispatcher } from "./job-broker-dispatch.ts";
 import { afterFailure, billedCompute, fence, gpuMismatch, renewLeases } from "./job-broker-leases.ts";
 import { acceptedEvent, finishedEvent, Outbox } from "./job-broker-outbox.ts";
-import { JOB_BROKER_MIGRATIONS, type JobRow, TERMINAL } from "./job-broker-sql.ts";
+import { JOB_BROKER_MIGRATIONS, type JobRow } from "./job-broker-sql.ts";
 import { BrokerStore, jobView } from "./job-broker-store.ts";
 import type * as T from "./job-broker-types.ts";
 import { SyncWaiters } from "./job-broker-waiters.ts";
@@ -62,7 +68,7 @@ export class JobBroker extends DurableObject<Env> {
   async waitFor(id: string, timeoutMs: number): Promise<T.JobView | null> {
     const r = this.store.row(id);
     if (!r) return null;
-    if (TERMINAL.has(r.status)) return this.view(r);
+    if (isTerminal(r.status)) return this.view(r);
     await this.syncWaiters.wait(id, timeoutMs);
     return this.view(this.store.row(id)!);
   }
@@ -74,7 +80,7 @@ export class JobBroker extends DurableObject<Env> {
   async events(id: string, after: number, waitMs: number): Promise<{ events: JobEvent[]; job: T.JobView } | null> {
     const r = this.store.row(id);
     if (!r) return null;
-    const events = await this.eventLog.read(id, after, TERMINAL.has(r.status) ? 0 : waitMs);
+    const events = await this.eventLog.read(id, after, isTerminal(r.status) ? 0 : waitMs);
     return { events, job: this.view(this.store.row(id)!) };
   }
 
@@ -82,7 +88,7 @@ export class JobBroker extends DurableObject<Env> {
   async cancel(id: string): Promise<{ outcome: "cancelled" | "already_completed"; job: T.JobView } | null> {
     const r = this.store.row(id);
     if (!r) return null;
-    if (TERMINAL.has(r.status)) return { outcome: "already_completed", job: this.view(r) };
+    if (isTerminal(r.status)) return { outcome: "already_completed", job: this.view(r) };
     this.finish(r, "CANCELLED", { error_kind: "cancelled", error_message: "cancelled by the caller" });
     await this.deadlines.schedule();
     return { outcome: "cancelled", job: this.view(this.store.row(id)!) };
@@ -148,7 +154,7 @@ export class JobBroker extends DurableObject<Env> {
     else {
       // A blocked run's compute was valid work and the platform pays its share, capped as a completion's is.
       const metered =
-        req.kind === "content_moderated" && req.metrics ? billedCompute(r, req.metrics, Date.now()) : null;
+        failurePolicy(req.kind).platformPaysProvider && req.metrics ? billedCompute(r, req.metrics, Date.now()) : null;
       this.finish(r, "FAILED", { error_kind: req.kind, error_message: req.message, ...metered });
     }
     await this.rematch();

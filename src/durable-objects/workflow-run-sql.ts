@@ -80,9 +80,9 @@ export const WORKFLOW_RUN_MIGRATIONS: MigrationPlan = {
 
 export type RunStatus = "QUEUED" | "PROCESSING" | "COMPLETED" | "FAILED" | "CANCELLED";
 export type NodeStatus = "PENDING" | RunStatus;
-const TERMINAL = new Set<string>(["COMPLETED", "FAILED", "CANCELLED"]);
-/** A run or a node that has ended. TODO isTerminal: the shared check in schemas/ replaces this when it lands. */
-export const isTerminal = (status: string): boolean => TERMINAL.has(status);
+import { isTerminal } from "../../schemas/index.ts";
+
+export { isTerminal };
 
 export type RunRow = {
   run_id: string;

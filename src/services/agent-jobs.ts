@@ -1,6 +1,12 @@
 import { eq } from "drizzle-orm";
 import type { z } from "zod";
-import type { CompleteRequest, FailRequest, JobAck, ReleaseRequest } from "../../schemas/index.ts";
+import {
+  type CompleteRequest,
+  type FailRequest,
+  isTerminal,
+  type JobAck,
+  type ReleaseRequest,
+} from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { agents, dedicatedAgents, requests } from "../db/schema.ts";
 import type { Env } from "../env.ts";
@@ -174,8 +180,7 @@ export class AgentJobs {
       }
       throw t.error === "not_found" ? notFound("job") : staleLease(t.status);
     }
-    // TODO isTerminal
-    if (t.job.status !== "QUEUED" && t.job.status !== "PROCESSING") {
+    if (isTerminal(t.job.status)) {
       await billing(this.env).closeHold(t.job.account_id, t.job.id, {
         status: t.job.status,
         gpu_ms: t.job.gpu_ms,
