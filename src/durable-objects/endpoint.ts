@@ -15,6 +15,7 @@ import {
   type Knob,
 } from "./endpoint-state.ts";
 import { runMigrations } from "./migrations.ts";
+import { SerialLane } from "./serial.ts";
 import { endpointPorts } from "../services/endpoints/ports.ts";
 import { TICK_MS } from "../services/endpoints/metering.ts";
 
@@ -28,7 +29,8 @@ import { TICK_MS } from "../services/endpoints/metering.ts";
 export class Endpoint extends DurableObject<Env> {
   private db = new EndpointSql(this.ctx.storage.sql);
   private ports = endpointPorts(this.env);
-  private busy: Promise<unknown> = Promise.resolve();
+  /** one operation at a time: steps await the ledger and D1, and must not interleave with each other */
+  protected lane = new SerialLane();
   /** what the instance steps (endpoint-scaling.ts) work through */
   private host: ScalingHost = {
     db: this.db,
@@ -47,13 +49,6 @@ export class Endpoint extends DurableObject<Env> {
     return Date.now();
   }
 
-  /** One operation at a time: steps await the ledger and D1, and must not interleave with each other. */
-  protected serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.busy.then(fn, fn);
-    this.busy = run.catch(() => undefined);
-    return run;
-  }
-
   private rec(): EndpointRecord {
     const r = this.db.record();
     if (!r) throw new Error("endpoint not created");
@@ -61,7 +56,7 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   async create(r: EndpointConfig): Promise<EndpointSnapshot> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       if (!this.db.record()) {
         const now = this.now();
         this.db.save(newRecord(r, now));
@@ -77,7 +72,7 @@ export class Endpoint extends DurableObject<Env> {
 
   /** A request for the endpoint: a stopped endpoint refuses it; one with nothing live is woken (hold first). */
   async admit(): Promise<EndpointAdmission> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       const e = this.db.record();
       const refused = refusal(e);
       // refusal(null) is "not found", so a missing record never gets past this line
@@ -95,7 +90,7 @@ export class Endpoint extends DurableObject<Env> {
 
   /** An agent reserved for this endpoint polled or heartbeat: it is alive; the reply says whether it still is ours. */
   async seen(agentId: string, epoch: number): Promise<{ active: boolean; ready: boolean; draining: boolean }> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       const i = this.db.byAgent(agentId, epoch);
       if (!i || !LIVE.has(i.state)) return { active: false, ready: false, draining: false };
       const next = heard(i, this.now());
@@ -107,7 +102,7 @@ export class Endpoint extends DurableObject<Env> {
 
   /** The agent loaded the model: the instance is ready and its billed session starts now, by this clock. */
   async ready(agentId: string, epoch: number): Promise<{ ok: boolean }> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       const i = this.db.byAgent(agentId, epoch);
       if (!i || (i.state !== "loading" && i.state !== "reserving")) return { ok: !!i && LIVE.has(i.state) };
       const now = this.now();
@@ -120,7 +115,7 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   async patch(p: Partial<Pick<EndpointRecord, Knob>>): Promise<EndpointSnapshot> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       const e = this.rec();
       this.db.save({ ...e, ...p });
       if (ACTIVE.has(e.state)) await this.step(this.now());
@@ -133,7 +128,7 @@ export class Endpoint extends DurableObject<Env> {
    * ends; the hold is settled once none is left.
    */
   async stop(to: "paused" | "deleted"): Promise<EndpointSnapshot> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       const e = this.rec();
       if (e.state === "deleted") return this.snapshot();
       const now = this.now();
@@ -147,7 +142,7 @@ export class Endpoint extends DurableObject<Env> {
 
   /** resume (from paused or suspended): needs the runway for min_instances up front. */
   async resume(): Promise<EndpointSnapshot | { error: string; available: number }> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       const e = this.rec();
       if (e.state !== "paused" && e.state !== "suspended") return this.snapshot();
       const raised = await raiseFor(this.ports, e, e.min_instances);
@@ -160,7 +155,7 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.serial(async () => {
+    await this.lane.run(async () => {
       if (this.db.record() && this.wants()) await this.step(this.now());
     });
   }

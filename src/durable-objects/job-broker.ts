@@ -1,4 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
+import { JobBrokerReads } from "./job-broker-reads.ts";
 import {
   failurePolicy,
   type HeartbeatResponse,
@@ -6,19 +6,13 @@ import {
   type JobErrorKind,
   type LeasedJob,
 } from "../../schemas/index.ts";
-import type { Env } from "../env.ts";
 import { config } from "../env.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
-import { Deadlines, onExpiry, retentionCutoff } from "./job-broker-deadlines.ts";
-import { Dispatcher } from "./job-broker-dispatch.ts";
+import { onExpiry, retentionCutoff } from "./job-broker-deadlines.ts";
 import { afterFailure, billedCompute, fence, gpuMismatch, renewLeases } from "./job-broker-leases.ts";
-import { acceptedEvent, finishedEvent, Outbox } from "./job-broker-outbox.ts";
-import { JOB_BROKER_MIGRATIONS, type JobRow } from "./job-broker-sql.ts";
-import { BrokerStore, jobView } from "./job-broker-store.ts";
+import { acceptedEvent, finishedEvent } from "./job-broker-outbox.ts";
+import type { JobRow } from "./job-broker-sql.ts";
 import type * as T from "./job-broker-types.ts";
-import { SyncWaiters } from "./job-broker-waiters.ts";
-import { type JobEvent, JobEventLog } from "./job-events.ts";
-import { runMigrations } from "./migrations.ts";
 
 export type { AgentCaps, EnqueueJob, JobView, LeaseCheck, ReconcileAnswer, Transition } from "./job-broker-types.ts";
 
@@ -28,23 +22,7 @@ export type { AgentCaps, EnqueueJob, JobView, LeaseCheck, ReconcileAnswer, Trans
  * TTL) are enforced here by one alarm, not trusted to agents. This class holds the transitions; rows, matching, the
  * outbox and the alarm are the modules it composes.
  */
-export class JobBroker extends DurableObject<Env> {
-  private store = new BrokerStore(this.ctx.storage.sql);
-  private eventLog = new JobEventLog(this.ctx.storage.sql);
-  private dispatch = new Dispatcher(this.store, this.eventLog, () => config(this.env).LEASE_TTL_MS);
-  private deadlines = new Deadlines(this.ctx.storage);
-  private outbox = new Outbox(this.ctx.storage.sql, this.env.EVENTS, () => this.deadlines.schedule());
-  private syncWaiters = new SyncWaiters();
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      runMigrations(ctx.storage, JOB_BROKER_MIGRATIONS);
-      this.deadlines.reset();
-      await this.deadlines.schedule();
-    });
-  }
-
+export class JobBroker extends JobBrokerReads {
   async enqueue(job: T.EnqueueJob): Promise<T.JobView> {
     const now = Date.now();
     const existing = this.store.row(job.id);
@@ -57,31 +35,6 @@ export class JobBroker extends DurableObject<Env> {
     if (job.record) this.outbox.flushSoon();
     await this.rematch();
     return this.view(this.store.row(job.id)!);
-  }
-
-  async get(id: string): Promise<T.JobView | null> {
-    const r = this.store.row(id);
-    return r ? this.view(r) : null;
-  }
-
-  /** Returns when the job reaches a terminal state or after `timeoutMs`, whichever is first. */
-  async waitFor(id: string, timeoutMs: number): Promise<T.JobView | null> {
-    const r = this.store.row(id);
-    if (!r) return null;
-    if (isTerminal(r.status)) return this.view(r);
-    await this.syncWaiters.wait(id, timeoutMs);
-    return this.view(this.store.row(id)!);
-  }
-
-  /**
-   * Progress events of a job after `after` (its SSE ids), with the job; when there are none yet it waits up to
-   * `waitMs` for one (or for the queue to move), so a reader can long-poll in a loop.
-   */
-  async events(id: string, after: number, waitMs: number): Promise<{ events: JobEvent[]; job: T.JobView } | null> {
-    const r = this.store.row(id);
-    if (!r) return null;
-    const events = await this.eventLog.read(id, after, isTerminal(r.status) ? 0 : waitMs);
-    return { events, job: this.view(this.store.row(id)!) };
   }
 
   /** Cancel: a queued job ends at once; a running one ends at once too and its agent is told on its next heartbeat. */
@@ -117,15 +70,6 @@ export class JobBroker extends DurableObject<Env> {
     const ttl = config(this.env).LEASE_TTL_MS;
     const renew = () => renewLeases(this.store, this.eventLog, agentId, leases, Date.now(), ttl);
     return this.ctx.storage.transactionSync(renew);
-  }
-
-  /** Validates a lease for output uploads and input downloads. */
-  async checkLease(jobId: string, leaseId: string, agentId: string): Promise<T.LeaseCheck> {
-    const r = this.store.row(jobId);
-    if (!r) return { ok: false, error: "not_found" };
-    if (r.status !== "PROCESSING" || r.lease_id !== leaseId || r.agent_id !== agentId)
-      return { ok: false, error: "stale_lease" };
-    return { ok: true, account_id: r.account_id, job: this.view(r) };
   }
 
   async complete(jobId: string, agentId: string, req: T.LeaseCompletion): Promise<T.Transition> {
@@ -170,11 +114,6 @@ export class JobBroker extends DurableObject<Env> {
     return { ok: true, job: this.view(this.store.row(jobId)!) };
   }
 
-  /** Which of these agents polled for work at or after `since` (the agent-registration bound asks this). */
-  async seenSince(agentIds: string[], since: number): Promise<string[]> {
-    return this.store.seenSince(agentIds, since);
-  }
-
   /**
    * The ledger's reconciler asks, for holds whose submission never confirmed a job: is there a job with this id? A
    * missing one is written now as FAILED (`submission_interrupted`, with its event in the outbox), so a submission
@@ -193,16 +132,6 @@ export class JobBroker extends DurableObject<Env> {
     });
     await this.deadlines.schedule();
     return out;
-  }
-
-  /** Retention: drops jobs finished and agents last seen before the cutoff. Called by the alarm and by the cron. */
-  async prune(before: number): Promise<{ jobs: number; agents: number }> {
-    return this.store.prune(before);
-  }
-
-  /** A dedicated endpoint's pool at a glance, for its scaler: queue depth and jobs running per agent. */
-  async poolStats(): Promise<{ queued: number; running: Record<string, number> }> {
-    return this.store.poolStats();
   }
 
   /** A deleted endpoint's pool: every queued job ends now as cancelled (running ones finish on their agents). */
@@ -266,10 +195,5 @@ export class JobBroker extends DurableObject<Env> {
     this.ctx.waitUntil(this.outbox.flush());
     // A workflow node's run hears at once; the outbox event repeats it durably (both idempotent).
     if (workflowRunOf(r.id)) this.ctx.waitUntil(notifyWorkflowRun(this.env, r.id).catch(() => undefined));
-  }
-
-  private view(r: JobRow): T.JobView {
-    if (r.status !== "QUEUED") return jobView(r, null, null);
-    return jobView(r, this.store.queuePosition(r), this.dispatch.capable(r) ? "available" : "no_capacity");
   }
 }

@@ -1,5 +1,4 @@
 import { typedLedger } from "./support/stubs.ts";
-import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { StripeStandIn, stripeSignature, type Obj } from "../../stripe-standin/index.ts";
 import { LOCAL_SECRET_KEY, LOCAL_WEBHOOK_SECRET, useStripeFetch } from "../../src/services/payments/stripe.ts";

@@ -1,5 +1,4 @@
 import { typedLedger, typedRun } from "./support/stubs.ts";
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import type { LeasedJob, WorkflowRunView } from "../../schemas/index.ts";

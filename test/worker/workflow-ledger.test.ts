@@ -1,5 +1,4 @@
 import { typedLedger } from "./support/stubs.ts";
-import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../../src/durable-objects/account-ledger.ts";

@@ -14,7 +14,8 @@ import { newId, sha256Hex } from "../crypto.ts";
 import { ID, validName } from "../files.ts";
 import { resolveImage } from "../inputs.ts";
 import { NodeModels } from "./models.ts";
-import { WorkflowStore, isUnique } from "./store.ts";
+import { uniqueViolation } from "../db-errors.ts";
+import { WorkflowStore } from "./store.ts";
 import { runEventStream } from "./run-events.ts";
 import { mappedOutput, runView, verifyRunOutput } from "./views.ts";
 
@@ -192,7 +193,8 @@ export class WorkflowRunService {
     } catch (e) {
       await ledger.closeGroup(id, "void", "enqueue_failed");
       await cleanup();
-      if (isUnique(e)) throw new ApiError("idempotency_conflict", "a run with this Idempotency-Key is being created");
+      if (uniqueViolation(e))
+        throw new ApiError("idempotency_conflict", "a run with this Idempotency-Key is being created");
       throw e;
     }
     const spec: RunSpec = {

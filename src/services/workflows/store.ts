@@ -15,14 +15,11 @@ import type { Env } from "../../env.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import type { AuthedAccount } from "../auth-types.ts";
 import { newId } from "../crypto.ts";
+import { uniqueViolation } from "../db-errors.ts";
 import { NodeModels } from "./models.ts";
 
 type Row = typeof workflows.$inferSelect;
 export type Resolved = { workflow: Row; version: number; definition: WorkflowDefinition };
-
-/** drizzle wraps D1's error; the constraint's message is on its cause */
-export const isUnique = (e: unknown) =>
-  /UNIQUE|PRIMARY KEY/.test(`${String(e)} ${String((e as { cause?: unknown })?.cause ?? "")}`);
 
 const etag = (rev: number) => `"rev-${rev}"`;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -69,7 +66,7 @@ export class WorkflowStore {
     try {
       await db(this.env).insert(workflows).values(row);
     } catch (e) {
-      if (isUnique(e)) throw new ApiError("conflict", `a workflow '${body.slug}' already exists`);
+      if (uniqueViolation(e)) throw new ApiError("conflict", `a workflow '${body.slug}' already exists`);
       throw e;
     }
     return row;
@@ -156,7 +153,7 @@ export class WorkflowStore {
         await db(this.env).insert(workflowVersions).values({ workflowId: cur.id, version, definition, createdAt: now });
         return { version, createdAt: now, definition: definition!, estimate: { max_cost, per_node } };
       } catch (e) {
-        if (!isUnique(e)) throw e;
+        if (!uniqueViolation(e)) throw e;
       }
     }
     throw new ApiError("conflict", "another publish of this workflow is in progress; try again");

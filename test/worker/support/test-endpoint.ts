@@ -23,7 +23,7 @@ export class TestEndpoint extends Endpoint {
 
   /** Moves the clock forward, running every step the alarm would have run on the way. */
   async advance(ms: number): Promise<EndpointSnapshot> {
-    return this.serial(async () => {
+    return this.lane.run(async () => {
       let left = ms;
       while (left > 0) {
         const d = Math.min(STEP_MS, left);
