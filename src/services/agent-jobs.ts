@@ -8,11 +8,11 @@ import {
   type ReleaseRequest,
 } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
-import { agents, dedicatedAgents, requests } from "../db/schema.ts";
+import { dedicatedAgents, requests } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { type AgentRow, agentRow } from "./agent-rows.ts";
 import { AgentService } from "./agents.ts";
-import { agentRowCacheKey } from "./auth.ts";
 import type { AuthedAgent } from "./auth-types.ts";
 import { billing } from "./billing.ts";
 import { type BrokerApi, broker, DEFAULT_POOL } from "./broker.ts";
@@ -31,7 +31,7 @@ export interface JobCall {
 }
 
 type Transition = Awaited<ReturnType<BrokerApi["complete"]>>;
-export type AgentRow = typeof agents.$inferSelect;
+export type { AgentRow } from "./agent-rows.ts";
 
 function staleLease(status?: string): ApiError {
   return new ApiError(
@@ -47,14 +47,7 @@ function staleLease(status?: string): ApiError {
  * before this is asked.
  */
 export async function ownAgent(env: Env, agent: AuthedAgent, agentId: string): Promise<AgentRow> {
-  const row = await cached(agentRowCacheKey(agentId), () =>
-    db(env)
-      .select()
-      .from(agents)
-      .where(eq(agents.id, agentId))
-      .get()
-      .then((r) => r ?? null),
-  );
+  const row = await agentRow(env, agentId);
   if (!row || row.tokenId !== agent.tokenId) throw new ApiError("forbidden", "agent_id does not belong to this token");
   return row;
 }

@@ -1,9 +1,9 @@
-import { AsyncSubmitted, RequestStatusView, SyncJsonOutput } from "../../../schemas/index.ts";
+import { AsyncSubmitted, isTerminal, RequestStatusView, SyncJsonOutput } from "../../../schemas/index.ts";
 import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
 import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
-import { RequestService } from "../../services/requests.ts";
 import { baseUrl, requestUrls } from "../../services/urls.ts";
+import { syncAnswer } from "../inference/answer.ts";
 import { inferenceBody, preferWait } from "../inference/parse.ts";
 
 /**
@@ -27,59 +27,12 @@ export function registerEndpointRun(api: Api) {
     errors: [400, 401, 402, 404, 409, 413, 422],
     async handler(c, { params }) {
       const { svc, id, pool, base, model, raw } = await submit(c, params.id, "sync");
-      c.header("x-inference-request-id", id);
       const job = await svc.wait(pool, id, preferWait(c, 60, 300) * 1000);
-      if (job.status === "QUEUED" || job.status === "PROCESSING") {
-        c.header("location", `${base}/v2/requests/${id}`);
-        return reply(c, RequestStatusView, svc.statusView(job, base), 202);
-      }
-      if (job.gpu_ms !== null) c.header("x-gpu-ms", String(job.gpu_ms));
-      c.header("x-request-cost", "0");
-      if (job.status !== "COMPLETED") throw RequestService.failure(job);
-      // The same answers as /v1/{model}: a JSON model's output as is, an image model's bytes, or the JSON envelope
-      // (Accept: application/json) with base64 outputs when `base64: true`.
-      const accept = c.req.header("accept") ?? "";
-      const wantsBase64 = raw.base64 === true;
-      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json"))
-        return c.json(job.output_json as object);
-      const account = c.var.account.id;
-      if (wantsBase64 || accept.includes("application/json") || model.view.output_type === "json") {
-        const output_base64 = wantsBase64
-          ? await Promise.all(
-              (job.outputs ?? []).map(async (o) => {
-                const obj = await svc.readOutput(account, id, o.name);
-                if (!obj) throw new ApiError("internal", `output ${o.name} is missing`);
-                return {
-                  name: o.name,
-                  content_type: o.content_type,
-                  data: Buffer.from(await obj.arrayBuffer()).toString("base64"),
-                };
-              }),
-            )
-          : undefined;
-        return reply(c, SyncJsonOutput, {
-          request_id: id,
-          status: job.status,
-          output: await svc.outputs(job, base),
-          output_json: job.output_json ?? null,
-          metrics: svc.statusView(job, base, 0).metrics,
-          cost: 0,
-          ...(output_base64 ? { output_base64 } : {}),
-        });
-      }
-      const first = job.outputs?.[0];
-      const obj = first ? await svc.readOutput(account, id, first.name) : null;
-      if (!first || !obj) throw new ApiError("internal", "the job completed without an output");
-      return new Response(obj.body, {
-        headers: {
-          "content-type": first.content_type,
-          "content-length": String(obj.size),
-          "x-request-id": c.var.requestId,
-          "x-inference-request-id": id,
-          "x-request-cost": "0",
-          ...(job.gpu_ms !== null ? { "x-gpu-ms": String(job.gpu_ms) } : {}),
-        },
-      });
+      // A dedicated endpoint's requests carry no per-request charge: its instances are billed by the second.
+      const headers: Record<string, string> = { "x-inference-request-id": id };
+      if (isTerminal(job.status)) headers["x-request-cost"] = "0";
+      if (job.gpu_ms !== null) headers["x-gpu-ms"] = String(job.gpu_ms);
+      return syncAnswer(c, { job, model, raw, base, cost: 0, headers });
     },
   });
   api.route({

@@ -1,8 +1,8 @@
-import { ModelInput, RequestStatusView, SyncJsonOutput } from "../../../schemas/index.ts";
-import { LIMITS, reply, type Api } from "../../app.ts";
+import { isTerminal, ModelInput, RequestStatusView } from "../../../schemas/index.ts";
+import { LIMITS, type Api } from "../../app.ts";
 import { toSchema } from "../../openapi.ts";
-import { RequestService } from "../../services/requests.ts";
 import { baseUrl } from "../../services/urls.ts";
+import { syncAnswer } from "./answer.ts";
 import { inferenceBody, loadModel, preferWait } from "./parse.ts";
 
 const DEFAULT_WAIT_S = 60;
@@ -38,51 +38,15 @@ export function registerSyncInference(api: Api) {
         defer: background,
       });
       const out: Record<string, string> = { ...headers, "x-inference-request-id": id };
-      for (const [k, v] of Object.entries(out)) c.header(k, v);
       const job = await svc.wait(pool, id, preferWait(c, DEFAULT_WAIT_S, MAX_WAIT_S) * 1000);
-
-      if (job.status === "QUEUED" || job.status === "PROCESSING") {
-        // Not done in time: the job keeps running and the caller polls; nothing is lost to the client's timeout.
-        c.header("location", `${base}/v2/requests/${id}`);
-        return reply(c, RequestStatusView, svc.statusView(job, base), 202);
+      // One settle per job: the agent's completion settled it; this returns that outcome (idempotent).
+      const settled = isTerminal(job.status) ? await svc.settle(job) : null;
+      if (settled) {
+        out["x-request-cost"] = String(settled.cost);
+        out["x-remaining-credits"] = String(settled.available);
       }
-      const settled = await svc.settle(job);
-      const cost = settled?.cost ?? null;
-      if (settled)
-        Object.assign(out, {
-          "x-request-cost": String(settled.cost),
-          "x-remaining-credits": String(settled.available),
-        });
       if (job.gpu_ms !== null) out["x-gpu-ms"] = String(job.gpu_ms);
-      for (const [k, v] of Object.entries(out)) c.header(k, v);
-      if (job.status !== "COMPLETED") throw RequestService.failure(job, out);
-
-      const accept = c.req.header("accept") ?? "";
-      const wantsBase64 = raw.base64 === true;
-      // A JSON model's output is the JSON itself; an image model answers bytes unless JSON or base64 is asked for.
-      if (model.view.output_type === "json" && !wantsBase64 && !accept.includes("application/json"))
-        return c.json(job.output_json as object);
-      if (wantsBase64 || accept.includes("application/json") || model.view.output_type === "json") {
-        const output_base64 = wantsBase64 ? await svc.outputsBase64(job) : undefined;
-        return reply(c, SyncJsonOutput, {
-          request_id: id,
-          status: job.status,
-          output: await svc.outputs(job, base),
-          output_json: job.output_json ?? null,
-          metrics: svc.statusView(job, base, cost).metrics,
-          cost,
-          ...(output_base64 ? { output_base64 } : {}),
-        });
-      }
-      const { content_type, obj } = await svc.firstOutput(job);
-      return new Response(obj.body, {
-        headers: {
-          ...out,
-          "content-type": content_type,
-          "content-length": String(obj.size),
-          "x-request-id": c.var.requestId,
-        },
-      });
+      return syncAnswer(c, { job, model, raw, base, cost: settled?.cost ?? null, headers: out });
     },
   });
 }

@@ -1,14 +1,14 @@
 import { eq } from "drizzle-orm";
 import { platformPaysProvider } from "../../../schemas/index.ts";
 import { db } from "../../db/client.ts";
-import { agents, providers } from "../../db/schema.ts";
+import { providers } from "../../db/schema.ts";
 import type { Earner } from "../../durable-objects/account-ledger-earnings.ts";
 import type { HoldOutcome } from "../../durable-objects/account-ledger.ts";
 import type { Env } from "../../env.ts";
+import { agentRow } from "../agent-rows.ts";
 import { payments } from "./index.ts";
 import { moneyLedger, providerLedger } from "./ledger.ts";
 import { cached } from "../edge-cache.ts";
-import { agentRowCacheKey } from "../cache-keys.ts";
 
 /** Who earns from a job run by `agentId`: its provider and that provider's revenue share (from the broker's lease). */
 export const shareCacheKey = (providerId: string) => `share:${providerId}`;
@@ -16,14 +16,7 @@ export const shareCacheKey = (providerId: string) => `share:${providerId}`;
 export async function earnerFor(env: Env, agentId: string, model: string): Promise<Earner | null> {
   // Both from the edge cache: the agent's provider is fixed at registration, and a share change applies at once in
   // the isolate and colo that made it, elsewhere within the cache's 30 s bound.
-  const agent = await cached(agentRowCacheKey(agentId), () =>
-    db(env)
-      .select()
-      .from(agents)
-      .where(eq(agents.id, agentId))
-      .get()
-      .then((r) => r ?? null),
-  );
+  const agent = await agentRow(env, agentId);
   if (!agent) return null;
   const share = await cached(shareCacheKey(agent.providerId), () =>
     db(env)
