@@ -21,6 +21,11 @@ export class Deadlines {
     this.alarmAt = null;
   }
 
+  /** Whether the alarm already set fires no later than `at`: a new deadline at `at` needs no new `schedule`. */
+  coveredBy(at: number): boolean {
+    return this.alarmAt !== null && this.alarmAt <= at;
+  }
+
   /** Keeps one alarm at the earliest deadline (or soon, when the outbox still holds events). */
   async schedule(): Promise<void> {
     const r = this.storage.sql

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { isTerminal } from "../../schemas/index.ts";
+import { INLINE_INPUTS_KEY, isTerminal } from "../../schemas/index.ts";
 import type { Env } from "../env.ts";
 import { config } from "../env.ts";
 import { Deadlines } from "./job-broker-deadlines.ts";
@@ -36,6 +36,18 @@ export abstract class JobBrokerReads extends DurableObject<Env> {
   async get(id: string): Promise<T.JobView | null> {
     const r = this.store.row(id);
     return r ? this.view(r) : null;
+  }
+
+  /**
+   * The small image inputs a job carries inside it (`INLINE_INPUTS_KEY`), while it has not ended: the console and an
+   * agent's input download read them here, so a submission writes no R2 copy. None once it has ended, as R2 inputs
+   * are deleted then.
+   */
+  async inlineInputs(id: string): Promise<Record<string, { content_type: string; data: string }> | null> {
+    const r = this.store.row(id);
+    if (!r || isTerminal(r.status)) return null;
+    const inline = (JSON.parse(r.input) as Record<string, unknown>)[INLINE_INPUTS_KEY];
+    return (inline as Record<string, { content_type: string; data: string }> | undefined) ?? null;
   }
 
   /** Returns when the job reaches a terminal state or after `timeoutMs`, whichever is first. */

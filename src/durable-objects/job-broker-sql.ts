@@ -68,6 +68,16 @@ function column(version: number, table: string, name: string, type: string): Bro
   };
 }
 
+function index(version: number, name: string, on: string): BrokerStep {
+  return {
+    version,
+    name,
+    up: (sql) => sql.exec(`CREATE INDEX IF NOT EXISTS ${name} ON ${on}`),
+    present: (sql) =>
+      sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?`, name).toArray().length > 0,
+  };
+}
+
 /** Steps in the order they were first deployed (each later column used to be added on wake when missing). */
 const STEPS: BrokerStep[] = [
   {
@@ -101,6 +111,10 @@ const STEPS: BrokerStep[] = [
   column(9, "agents", "gpu_count", "INTEGER NOT NULL DEFAULT 1"),
   // when an outbox event was last handed to the queue; it is handed over once more after RESEND_AFTER_MS
   column(10, "outbox", "sent_at", "INTEGER"),
+  // the alarm's earliest queued deadline without reading the queued rows (whose inputs overflow their pages), and the
+  // outbox's unsent and due-again events without reading the whole outbox
+  index(11, "jobs_ttl", "jobs(status, ttl_deadline)"),
+  index(12, "outbox_sent", "outbox(sent_at, created_at)"),
 ];
 
 export const JOB_BROKER_MIGRATIONS: MigrationPlan = {

@@ -10,9 +10,12 @@ import { config } from "../env.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 import { onExpiry, retentionCutoff } from "./job-broker-deadlines.ts";
 import { afterFailure, billedCompute, fence, gpuMismatch, renewLeases } from "./job-broker-leases.ts";
-import { acceptedEvent, finishedEvent } from "./job-broker-outbox.ts";
+import { acceptedEvent, finishedEvent, OUTBOX_FIRST_SEND_MS } from "./job-broker-outbox.ts";
 import type { JobRow } from "./job-broker-sql.ts";
 import type * as T from "./job-broker-types.ts";
+
+/** How often at most the alarm prunes finished jobs and their event logs. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 export type { AgentCaps, EnqueueJob, JobView, LeaseCheck, ReconcileAnswer, Transition } from "./job-broker-types.ts";
 
@@ -23,6 +26,8 @@ export type { AgentCaps, EnqueueJob, JobView, LeaseCheck, ReconcileAnswer, Trans
  * outbox and the alarm are the modules it composes.
  */
 export class JobBroker extends JobBrokerReads {
+  private prunedAt = 0;
+
   async enqueue(job: T.EnqueueJob): Promise<T.JobView> {
     const now = Date.now();
     const existing = this.store.row(job.id);
@@ -33,8 +38,13 @@ export class JobBroker extends JobBrokerReads {
       if (job.record) this.outbox.record(acceptedEvent(job, job.record), Date.now());
     });
     if (job.record) this.outbox.flushSoon();
-    await this.rematch();
-    return this.view(this.store.row(job.id)!);
+    this.dispatch.run();
+    const r = this.store.row(job.id)!;
+    // A job left queued adds two deadlines (its TTL, its outbox event's first send): an alarm already set no later
+    // than both stays right, and the deadline query is skipped on the hot path.
+    const due = Math.min(now + job.ttl_ms, job.record ? now + OUTBOX_FIRST_SEND_MS : Number.POSITIVE_INFINITY);
+    if (r.status !== "QUEUED" || !this.deadlines.coveredBy(due)) await this.deadlines.schedule();
+    return this.view(r);
   }
 
   /** Cancel: a queued job ends at once; a running one ends at once too and its agent is told on its next heartbeat. */
@@ -153,8 +163,13 @@ export class JobBroker extends JobBrokerReads {
       // poll, say) must not receive the job it just lost. A live agent simply polls again.
       if (r.status === "PROCESSING" && r.agent_id) this.dropWaiters(r.agent_id);
     }
-    this.store.prune(retentionCutoff(now, config(this.env).OUTPUT_RETENTION_DAYS));
-    this.eventLog.prune();
+    // Both prunes read every row (retention is counted in days, and the cron prunes too): at most once per
+    // PRUNE_EVERY_MS, not on each of the alarms a busy outbox sets.
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      this.store.prune(retentionCutoff(now, config(this.env).OUTPUT_RETENTION_DAYS));
+      this.eventLog.prune();
+    }
     this.dispatch.run();
     await this.outbox.flush();
     await this.deadlines.schedule();
