@@ -33,6 +33,8 @@ export const BROKER_MIGRATIONS: string[] = [
   )`,
   `CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(status, priority DESC, seq)`,
   `CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(status, lease_expires_at)`,
+  // The alarm's earliest queued deadline, found without reading the queued rows (whose inputs overflow their pages).
+  `CREATE INDEX IF NOT EXISTS jobs_ttl ON jobs(status, ttl_deadline)`,
   `CREATE TABLE IF NOT EXISTS agents (
     id TEXT PRIMARY KEY,
     runtimes TEXT NOT NULL,
@@ -46,6 +48,12 @@ export const BROKER_MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   )`,
   `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`,
+];
+
+/** Indexes on columns added after the first schema: created after BROKER_COLUMNS. */
+export const BROKER_INDEXES: string[] = [
+  // the outbox's unsent events and its next resend, found without reading every event of the last 30 s
+  `CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(sent_at, created_at)`,
 ];
 
 /** Columns added after the first schema: applied when missing. */

@@ -9,15 +9,17 @@ import type {
   LeasedJob,
   HeartbeatResponse,
 } from "../../schemas/index.ts";
-import { BROKER_COLUMNS, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
+import { BROKER_COLUMNS, BROKER_INDEXES, BROKER_MIGRATIONS, TERMINAL, type JobRow } from "./job-broker-sql.ts";
 import { canRun, noCapacityMessage, type AgentOffer } from "./job-broker-caps.ts";
-import type { ComfyRequirements } from "../../schemas/index.ts";
+import { type ComfyRequirements, INLINE_INPUTS_KEY } from "../../schemas/index.ts";
 import { JobEventLog, type JobEvent, type Progress } from "./job-events.ts";
 import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.ts";
 import type { FailMetrics } from "../../schemas/index.ts";
 
 /** How long after its first send an outbox event is sent once more (see flushOutbox). */
 const RESEND_AFTER_MS = 30_000;
+/** An outbox event not yet sent is sent by the alarm this long after it was written (flushSoon usually sends it first). */
+const OUTBOX_FIRST_SEND_MS = 5000;
 
 export interface EnqueueJob {
   id: string;
@@ -87,6 +89,8 @@ interface Waiter {
   wake: () => void;
 }
 
+/** How often at most the alarm prunes finished jobs and their event logs. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 /** How long an agent counts as connected after its last lease poll. */
 const AGENT_SEEN_MS = 60_000;
 /** Finished jobs are kept OUTPUT_RETENTION_DAYS days for status reads, then pruned (by the alarm and the cron). */
@@ -102,6 +106,7 @@ export class JobBroker extends DurableObject<Env> {
   private waiters = new Set<Waiter>();
   private syncWaiters = new Map<string, Set<() => void>>();
   private alarmAt: number | null = null;
+  private prunedAt = 0;
   private eventLog: JobEventLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -118,6 +123,7 @@ export class JobBroker extends DurableObject<Env> {
           .some((c) => c.name === column);
         if (!has) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
       }
+      for (const stmt of BROKER_INDEXES) this.sql.exec(stmt);
       // The alarm is set again from the deadlines on every wake, whatever getAlarm() says: one stored in the past may
       // never fire, and a restarted local runtime reports alarms it no longer fires (workers-sdk#5948).
       this.alarmAt = null;
@@ -175,13 +181,31 @@ export class JobBroker extends DurableObject<Env> {
     });
     if (job.record) this.flushSoon();
     this.dispatch();
-    await this.schedule();
-    return this.view(this.row(job.id)!);
+    const r = this.row(job.id)!;
+    // A job left queued adds two deadlines (its TTL, its outbox event's first send): an alarm already set no later
+    // than both stays right, and the deadline query is skipped on the hot path.
+    const due = Math.min(now + job.ttl_ms, job.record ? now + OUTBOX_FIRST_SEND_MS : Number.POSITIVE_INFINITY);
+    if (r.status !== "QUEUED" || this.alarmAt === null || this.alarmAt > due) await this.schedule();
+    return this.view(r);
   }
 
   async get(id: string): Promise<JobView | null> {
     const r = this.row(id);
     return r ? this.view(r) : null;
+  }
+
+  /**
+   * The small image inputs a job carries inside it (`INLINE_INPUTS_KEY`), while it has not ended: the console and an
+   * agent's input download read them here, so a submission writes no R2 copy. None once it has ended, as R2 inputs
+   * are deleted then.
+   */
+  async inlineInputs(id: string): Promise<Record<string, { content_type: string; data: string }> | null> {
+    const r = this.sql
+      .exec<{ input: string; status: string }>(`SELECT input, status FROM jobs WHERE id = ?`, id)
+      .toArray()[0];
+    if (!r || TERMINAL.has(r.status)) return null;
+    const inline = (JSON.parse(r.input) as Record<string, unknown>)[INLINE_INPUTS_KEY];
+    return (inline as Record<string, { content_type: string; data: string }> | undefined) ?? null;
   }
 
   /** Resolves when the job reaches a terminal state or after `timeoutMs`, whichever is first. */
@@ -569,8 +593,13 @@ export class JobBroker extends DurableObject<Env> {
       // poll, say) must not receive the job it just lost. A live agent simply polls again.
       if (r.status === "PROCESSING" && r.agent_id) this.dropWaiters(r.agent_id);
     }
-    void this.prune(now - this.cfg.OUTPUT_RETENTION_DAYS * DAY_MS); // synchronous SQL; nothing to await
-    this.eventLog.prune();
+    // Both prunes read every row (retention is counted in days, and the cron prunes too): at most once per
+    // PRUNE_EVERY_MS, not on each of the alarms a busy outbox sets.
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      void this.prune(now - this.cfg.OUTPUT_RETENTION_DAYS * DAY_MS); // synchronous SQL; nothing to await
+      this.eventLog.prune();
+    }
     this.dispatch();
     await this.flushOutbox();
     await this.schedule();
@@ -583,8 +612,8 @@ export class JobBroker extends DurableObject<Env> {
         `SELECT MIN(t) AS t FROM (
          SELECT MIN(MIN(lease_expires_at, COALESCE(exec_deadline, lease_expires_at))) AS t FROM jobs WHERE status = 'PROCESSING'
          UNION ALL SELECT MIN(ttl_deadline) FROM jobs WHERE status = 'QUEUED'
-         UNION ALL SELECT MIN(CASE WHEN sent_at IS NULL THEN created_at + 5000 ELSE sent_at + ${RESEND_AFTER_MS} END)
-           FROM outbox)`,
+         UNION ALL SELECT MIN(created_at) + ${OUTBOX_FIRST_SEND_MS} FROM outbox WHERE sent_at IS NULL
+         UNION ALL SELECT MIN(sent_at) + ${RESEND_AFTER_MS} FROM outbox WHERE sent_at IS NOT NULL)`,
       )
       .one();
     const next = r.t;
@@ -698,12 +727,18 @@ export class JobBroker extends DurableObject<Env> {
    */
   private async flushOutbox(): Promise<void> {
     const now = this.now();
-    const rows = this.sql
-      .exec<{ id: number; body: string; sent_at: number | null }>(
-        `SELECT id, body, sent_at FROM outbox WHERE sent_at IS NULL OR sent_at <= ? ORDER BY id LIMIT 100`,
+    // New events and those due again, each through the outbox_sent index (one query with OR read the whole outbox,
+    // which holds every event of the last RESEND_AFTER_MS), then the oldest 100 in order.
+    type Row = { id: number; body: string; sent_at: number | null };
+    const rows = [
+      ...this.sql.exec<Row>(`SELECT id, body, sent_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100`),
+      ...this.sql.exec<Row>(
+        `SELECT id, body, sent_at FROM outbox WHERE sent_at <= ? ORDER BY sent_at LIMIT 100`,
         now - RESEND_AFTER_MS,
-      )
-      .toArray();
+      ),
+    ]
+      .sort((a, b) => a.id - b.id)
+      .slice(0, 100);
     if (rows.length === 0) return;
     try {
       await this.env.EVENTS.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body) as EventMessage })));

@@ -9,6 +9,7 @@ export type BrokerApi = Pick<
   JobBroker,
   | "enqueue"
   | "get"
+  | "inlineInputs"
   | "waitFor"
   | "cancel"
   | "lease"
