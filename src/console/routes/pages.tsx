@@ -2,7 +2,9 @@
 import { accountView, billing } from "../../services/billing.ts";
 import { RequestEvents } from "../../services/request-events.ts";
 import { RequestService } from "../../services/requests.ts";
-import { baseUrl, r2Keys } from "../../services/urls.ts";
+import { baseUrl } from "../../services/urls.ts";
+import { broker } from "../../services/broker.ts";
+import { listJobInputs, readJobInput } from "../../services/job-inputs.ts";
 import type { AuthedAccount } from "../../services/auth.ts";
 import type { CCtx, ConsoleApp } from "../app.ts";
 import { KeysPage } from "../pages/keys.tsx";
@@ -51,7 +53,8 @@ export function registerPages(app: ConsoleApp) {
   app.get("/requests/:id", async (c) => {
     const svc = new RequestService(c.env, c.get("cfg"));
     const id = c.req.param("id");
-    const job = await svc.job(actor(c), id);
+    const { pool, job: held } = await svc.owned(actor(c), id);
+    const job = held ?? (await svc.job(actor(c), id));
     // The D1 row follows the job through the events queue: a page opened right after the run shows the broker's job
     // with the row's own fields not known yet.
     const row = (await new UsageService(c.env).row(c.get("session").accountId, id)) ?? {
@@ -73,14 +76,7 @@ export function registerPages(app: ConsoleApp) {
       cost: null,
       filesDeletedAt: null,
     };
-    const listed = await c.env.BLOBS.list({
-      prefix: r2Keys.input(c.get("session").accountId, id, ""),
-      include: ["httpMetadata"],
-    });
-    const inputs = listed.objects.map((o) => ({
-      field: o.key.slice(o.key.lastIndexOf("/") + 1),
-      type: o.httpMetadata?.contentType ?? "application/octet-stream",
-    }));
+    const inputs = await listJobInputs(c.env, broker(c.env, pool), c.get("session").accountId, id);
     return c.html(
       <RequestPage session={c.get("session")} r={await svc.resultView(job, base(c))} row={row} inputs={inputs} />,
     );
@@ -111,14 +107,11 @@ export function registerPages(app: ConsoleApp) {
   app.get("/requests/:id/inputs/:field", async (c) => {
     const id = c.req.param("id");
     const field = c.req.param("field");
-    await new RequestService(c.env, c.get("cfg")).owned(actor(c), id);
-    const obj = await c.env.BLOBS.get(r2Keys.input(c.get("session").accountId, id, field));
+    const { pool } = await new RequestService(c.env, c.get("cfg")).owned(actor(c), id);
+    const obj = await readJobInput(c.env, broker(c.env, pool), c.get("session").accountId, id, field);
     if (!obj) return c.text("not found", 404);
     return new Response(obj.body, {
-      headers: {
-        "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
-        "cache-control": "private, max-age=3600",
-      },
+      headers: { "content-type": obj.contentType, "cache-control": "private, max-age=3600" },
     });
   });
 

@@ -3,7 +3,7 @@ import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
 import { ApiError, notFound } from "../../errors.ts";
 import { requireAgentToken } from "../../services/auth.ts";
 import { FILE_NAME, storeOutput, validName } from "../../services/files.ts";
-import { r2Keys } from "../../services/urls.ts";
+import { readJobInput } from "../../services/job-inputs.ts";
 import { leasedScope } from "./context.ts";
 
 export function registerAgentFiles(api: Api) {
@@ -22,13 +22,10 @@ export function registerAgentFiles(api: Api) {
       const name = c.req.param("name")!;
       if (!validName(name)) throw notFound("input");
       const s = await leasedScope(c, c.req.header("x-lease-id") ?? "");
-      const obj = await c.env.BLOBS.get(r2Keys.input(s.accountId, s.jobId, name));
+      const obj = await readJobInput(c.env, s.broker, s.accountId, s.jobId, name);
       if (!obj) throw notFound("input");
       return new Response(obj.body, {
-        headers: {
-          "content-type": obj.httpMetadata?.contentType ?? "application/octet-stream",
-          "content-length": String(obj.size),
-        },
+        headers: { "content-type": obj.contentType, "content-length": String(obj.size) },
       });
     },
   );
