@@ -14,40 +14,68 @@ import { notifyWorkflowRun, workflowRunOf } from "../services/workflows/notify.t
  * event id).
  */
 export async function handleEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const accepted: { msg: Message<unknown>; e: RequestAcceptedEvent }[] = [];
+  const finished: { msg: Message<unknown>; e: RequestFinishedEvent }[] = [];
   for (const msg of batch.messages) {
     const parsed = EventMessage.safeParse(msg.body);
     if (!parsed.success) {
       console.error(JSON.stringify({ level: "error", message: "dropping malformed event", id: msg.id }));
       msg.ack();
-      continue;
-    }
+    } else if (parsed.data.type === "request.accepted") accepted.push({ msg, e: parsed.data });
+    else finished.push({ msg, e: parsed.data });
+  }
+  const retry = (msg: Message<unknown>, e: unknown) => {
+    console.error(JSON.stringify({ level: "warn", message: "event failed; retrying", error: String(e) }));
+    msg.retry({ delaySeconds: Math.min(60, 2 ** msg.attempts) });
+  };
+  // The batch's accepted rows go first, in one D1 call (one call per submission was most of this queue's work), so
+  // a finished event in the same batch finds its row. If that call fails, each row is tried alone, so one bad event
+  // does not hold back the others.
+  if (accepted.length) {
     try {
-      if (parsed.data.type === "request.accepted") await onAccepted(parsed.data, env);
-      else await onFinished(parsed.data, env, msg.attempts);
+      await onAccepted(accepted, env);
+      for (const a of accepted) a.msg.ack();
+    } catch {
+      for (const a of accepted) {
+        try {
+          await onAccepted([a], env);
+          a.msg.ack();
+        } catch (e) {
+          retry(a.msg, e);
+        }
+      }
+    }
+  }
+  for (const { msg, e } of finished) {
+    try {
+      await onFinished(e, env, msg.attempts);
       msg.ack();
-    } catch (e) {
-      console.error(JSON.stringify({ level: "warn", message: "event failed; retrying", error: String(e) }));
-      msg.retry({ delaySeconds: Math.min(60, 2 ** msg.attempts) });
+    } catch (err) {
+      retry(msg, err);
     }
   }
 }
 
-/** The projection of a request accepted without a D1 write; a redelivery (or a row already there) changes nothing. */
-async function onAccepted(e: RequestAcceptedEvent, env: Env): Promise<void> {
-  await db(env)
-    .insert(requests)
-    .values({
-      id: e.request_id,
-      accountId: e.account_id,
-      model: e.model,
-      pool: e.pool,
-      mode: e.mode,
-      status: "QUEUED",
-      webhookUrl: e.webhook_url,
-      baseUrl: e.base_url,
-      createdAt: e.created_at,
-    })
-    .onConflictDoNothing();
+/** The projection of requests accepted without a D1 write; a redelivery (or a row already there) changes nothing. */
+async function onAccepted(events: { e: RequestAcceptedEvent }[], env: Env): Promise<void> {
+  const d = db(env);
+  const inserts = events.map(({ e }) =>
+    d
+      .insert(requests)
+      .values({
+        id: e.request_id,
+        accountId: e.account_id,
+        model: e.model,
+        pool: e.pool,
+        mode: e.mode,
+        status: "QUEUED",
+        webhookUrl: e.webhook_url,
+        baseUrl: e.base_url,
+        createdAt: e.created_at,
+      })
+      .onConflictDoNothing(),
+  );
+  await d.batch(inserts as unknown as [(typeof inserts)[number]]);
 }
 
 /** Retries of a finished event that waits for its request's accepted event before it is projected without one. */

@@ -18,6 +18,7 @@ import { billing } from "./billing.ts";
 import { type BrokerApi, broker, DEFAULT_POOL } from "./broker.ts";
 import { cached } from "./edge-cache.ts";
 import { storeOutput } from "./files.ts";
+import { readJobInput } from "./job-inputs.ts";
 import { r2Keys } from "./urls.ts";
 
 /** The pool agents register in and lease public jobs from. */
@@ -62,9 +63,10 @@ export class AgentJobs {
 
   async input(call: JobCall, leaseId: string, name: string) {
     const s = await this.leased(call, leaseId);
-    const obj = await this.env.BLOBS.get(r2Keys.input(s.accountId, s.jobId, name));
-    if (!obj) throw notFound("input");
-    return { body: obj.body, contentType: obj.httpMetadata?.contentType ?? "application/octet-stream", size: obj.size };
+    // large inputs from R2, small ones from the job its broker holds (services/job-inputs.ts)
+    const input = await readJobInput(this.env, s.broker, s.accountId, s.jobId, name);
+    if (!input) throw notFound("input");
+    return input;
   }
 
   /** The body is read only once the lease is known good. */

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 const enc = new TextEncoder();
 
 export function randomToken(prefix: string, bytes = 32): string {
@@ -27,9 +29,9 @@ export function base64url(buf: Uint8Array): string {
   return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/** Node's hash (nodejs_compat) in one native call: every API-key and agent-token check hashes the presented secret. */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", typeof data === "string" ? enc.encode(data) : data);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return createHash("sha256").update(data).digest("hex");
 }
 
 /** Constant-time equality of two strings of any length (the length itself is not secret here). */

@@ -26,17 +26,9 @@ function decodeBase64(b64: string, field: string): Uint8Array {
       fields: [{ path: field, message: "truncated or malformed base64" }],
     });
   }
-  let bin: string;
-  try {
-    bin = atob(unpadded.replaceAll("-", "+").replaceAll("_", "/"));
-  } catch {
-    throw new ApiError("invalid_input", `${field}: malformed base64`, {
-      fields: [{ path: field, message: "malformed base64" }],
-    });
-  }
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  // The checks above leave only well-formed base64 (either alphabet); Node's decoder is native, where atob and a
+  // byte loop cost about 0.1 ms per 10 KB on every submission. Copied out of Buffer's shared pool.
+  return new Uint8Array(Buffer.from(unpadded, "base64"));
 }
 
 /** Sniffs the common image containers; the agent does the real decoding and fails the job (422) when it cannot. */

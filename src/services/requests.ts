@@ -26,7 +26,8 @@ export interface SubmitOptions {
   base: string;
   /** a dedicated endpoint's request: its private pool and class; no per-request hold (its instances are billed) */
   dedicated?: { pool: string; gpu_class: string };
-  /** runs work after the response (the Worker's waitUntil); awaited in place when absent */
+  /** runs work after the response (the Worker's waitUntil); nothing uses it since small inputs stopped being copied
+   * to R2 (the routes still pass it) */
   defer?: (p: Promise<unknown>) => void;
 }
 
@@ -87,7 +88,7 @@ export class RequestService extends RequestViews {
     const id = newId("req");
     const files = await stageInputs(def, images, input, account.id, id, this.cfg);
     const removeFiles = async () => {
-      const keys = [...files.large, ...files.small].map((f) => f.key);
+      const keys = files.large.map((f) => f.key);
       if (keys.length) await this.env.BLOBS.delete(keys).catch(() => undefined);
     };
     delete input.base64;
@@ -194,12 +195,6 @@ export class RequestService extends RequestViews {
           reason: "submission_interrupted",
         });
       throw e;
-    }
-    // The small inputs' copy in R2 is for the console's request page only: written after the answer.
-    if (files.small.length) {
-      const copy = putInputs(this.env, files.small).then(() => undefined);
-      if (opts.defer) opts.defer(copy);
-      else await copy;
     }
     return {
       id,

@@ -15,17 +15,15 @@ export interface StagedFile {
 }
 
 export interface StagedInputs {
-  /** small files, sent to the agent inside the job */
+  /** small files, kept only inside the job (services/job-inputs.ts serves them) and sent to the agent with it */
   inline: Record<string, { content_type: string; data: string }>;
-  small: StagedFile[];
   /** files the agent downloads from R2 */
   large: StagedFile[];
 }
 
+/** Native encoding (nodejs_compat): a string built char by char and btoa cost about 0.3 ms per 7 KB image. */
 function toBase64(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
 }
 
 /**
@@ -40,16 +38,20 @@ export async function stageInputs(
   id: string,
   cfg: Config,
 ): Promise<StagedInputs> {
-  const staged: StagedInputs = { inline: {}, small: [], large: [] };
+  const staged: StagedInputs = { inline: {}, large: [] };
   for (const field of imageFields(def.input_schema)) {
     const value = images.get(field) ?? input[field];
     if (value === undefined) continue;
     const img = await resolveImage(value as string | Uint8Array, field, cfg);
-    const file = { field, key: r2Keys.input(accountId, id, field), bytes: img.bytes, contentType: img.contentType };
-    if (img.bytes.byteLength <= INLINE_INPUT_MAX) {
+    if (img.bytes.byteLength <= INLINE_INPUT_MAX)
       staged.inline[field] = { content_type: img.contentType, data: toBase64(img.bytes) };
-      staged.small.push(file);
-    } else staged.large.push(file);
+    else
+      staged.large.push({
+        field,
+        key: r2Keys.input(accountId, id, field),
+        bytes: img.bytes,
+        contentType: img.contentType,
+      });
     input[field] = `/agent/v1/jobs/${id}/inputs/${field}`;
   }
   return staged;

@@ -40,9 +40,8 @@ describe("binding calls on the hot path (functional: what is called, never how l
     const { res, before, after } = await submit();
     expect(res.status).toBe(202);
     expect(d1([...before, ...after])).toEqual([]);
-    // the hold, the job; then, handed to waitUntil (started before the answer, not awaited by it), the console's
-    // copy of the input that travels inside the job
-    expect([...before, ...after]).toEqual(["ledger.admit", "broker.enqueue", "r2.put"]);
+    // the hold, the job, and nothing after the answer: the small input lives only inside the job (no R2 copy)
+    expect([...before, ...after]).toEqual(["ledger.admit", "broker.enqueue"]);
 
     // read your own write: the status right after the 202, before the events queue wrote the D1 row
     const id = ((await res.json()) as { request_id: string }).request_id;
@@ -50,6 +49,10 @@ describe("binding calls on the hot path (functional: what is called, never how l
     expect(status.res.status).toBe(200);
     expect(((await status.res.json()) as { request_id: string }).request_id).toBe(id);
     expect(status.before).toEqual(["broker.get"]);
+    const result = await traced(`/v2/requests/${id}`, { headers: { "x-api-key": a.key } });
+    expect(result.res.status).toBe(200);
+    expect(((await result.res.json()) as { status: string }).status).toBe("QUEUED");
+    expect(result.before).toEqual(["broker.get"]);
   });
 
   it("another account's request stays not found through the broker-first read", async () => {

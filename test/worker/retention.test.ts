@@ -26,6 +26,12 @@ beforeEach(resetBroker);
 
 const DAY = 24 * 3600_000;
 const PNG = Uint8Array.from(atob(PNG_1x1), (c) => c.charCodeAt(0));
+/** An image over the 256 KB inline limit: it is stored in R2 (a small one lives only inside its job). */
+const LARGE = (() => {
+  const b = new Uint8Array(300 * 1024);
+  b.set(PNG);
+  return btoa(Array.from(b, (x) => String.fromCharCode(x)).join(""));
+})();
 
 async function keys(prefix: string) {
   return (await env.BLOBS.list({ prefix })).objects.map((o) => o.key);
@@ -47,12 +53,12 @@ const row = (id: string) =>
 
 /** A finished request with one input and one output in R2, projected to D1 by the events queue. */
 async function finished(agent: FakeAgent, key: string, accountId: string) {
-  const sub = (await (
-    await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })
-  ).json()) as { request_id: string };
+  const sub = (await (await json("POST", "/v2/background-removal", { image: LARGE }, { "x-api-key": key })).json()) as {
+    request_id: string;
+  };
   const id = sub.request_id;
   const prefix = `accounts/${accountId}/requests/${id}/`;
-  // a small input travels inside the job; its R2 copy (for the console) is written just after the answer
+  // a large input is stored in R2 before the answer
   expect(
     await until(
       () => keys(prefix),
@@ -98,9 +104,9 @@ describe("inputs are deleted when their job ends", () => {
       ),
     ).toEqual([`${done.prefix}outputs/output.png`]);
 
-    const c = (await (
-      await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })
-    ).json()) as { request_id: string };
+    const c = (await (await json("POST", "/v2/background-removal", { image: LARGE }, { "x-api-key": key })).json()) as {
+      request_id: string;
+    };
     const cPrefix = `accounts/${accountId}/requests/${c.request_id}/`;
     expect(await keys(cPrefix)).toHaveLength(1);
     expect(
@@ -113,9 +119,9 @@ describe("inputs are deleted when their job ends", () => {
       ),
     ).toEqual([]);
 
-    const f = (await (
-      await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })
-    ).json()) as { request_id: string };
+    const f = (await (await json("POST", "/v2/background-removal", { image: LARGE }, { "x-api-key": key })).json()) as {
+      request_id: string;
+    };
     const fPrefix = `accounts/${accountId}/requests/${f.request_id}/`;
     const [job] = await agent.lease();
     expect(job!.job_id).toBe(f.request_id);
@@ -133,6 +139,35 @@ describe("inputs are deleted when their job ends", () => {
         (k) => k.length === 0,
       ),
     ).toEqual([]);
+  });
+});
+
+describe("a small input lives only inside its job", () => {
+  it("nothing in R2; served from the broker while the job runs, and no longer once it has ended", async () => {
+    const { id: accountId, key } = await newAccount("pro");
+    const agent = await newAgent();
+    const sub = (await (
+      await json("POST", "/v2/background-removal", { image: PNG_1x1 }, { "x-api-key": key })
+    ).json()) as { request_id: string };
+    const id = sub.request_id;
+    const [job] = await agent.lease();
+    expect(job!.job_id).toBe(id);
+    expect(job!.inline_inputs?.image?.data).toBe(PNG_1x1);
+    expect(await keys(`accounts/${accountId}/requests/${id}/`)).toEqual([]);
+    // an agent that downloads it anyway gets the same bytes
+    const got = await call(`/agent/v1/jobs/${id}/inputs/image`, {
+      headers: { ...agent.headers, "x-lease-id": job!.lease_id },
+    });
+    expect(got.status).toBe(200);
+    expect(got.headers.get("content-type")).toBe("image/png");
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(PNG);
+    const inline = () =>
+      runInDurableObject(brokerStub(), (b: { inlineInputs(id: string): Promise<unknown> }) => b.inlineInputs(id));
+    expect(await inline()).toEqual({ image: { content_type: "image/png", data: PNG_1x1 } });
+    expect((await call(`/v2/requests/${id}/cancel`, { method: "POST", headers: { "x-api-key": key } })).status).toBe(
+      200,
+    );
+    expect(await inline()).toBeNull();
   });
 });
 

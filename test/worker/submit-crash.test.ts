@@ -139,15 +139,8 @@ describe("a fault at any await of the submit path loses nothing", () => {
     const acct0 = await newAccount("pro");
     await submitWith(clean, acct0.id, "key-clean");
     const steps = clean.calls;
-    // the idempotency lookup, the hold, the keyed request row, the job, then the console's copy of the small input
-    // (the input itself travels inside the job)
-    expect(steps).toEqual([
-      'd1:select "id", "pool",',
-      "ledger.admit",
-      'd1:insert into "requests"',
-      "broker.enqueue",
-      "r2.put",
-    ]);
+    // the idempotency lookup, the hold, the keyed request row, the job (the small input travels inside it)
+    expect(steps).toEqual(['d1:select "id", "pool",', "ledger.admit", 'd1:insert into "requests"', "broker.enqueue"]);
     const agent = await newAgent(["background-removal"]);
     await drain(agent);
     let scenarios = 0;
@@ -172,7 +165,7 @@ describe("a fault at any await of the submit path loses nothing", () => {
         scenarios++;
       }
     }
-    expect(scenarios).toBe(15);
+    expect(scenarios).toBe(12);
   });
 
   it("without an Idempotency-Key (no D1 on the path): every step × every fault loses nothing either", async () => {
@@ -180,8 +173,8 @@ describe("a fault at any await of the submit path loses nothing", () => {
     const acct0 = await newAccount("pro");
     await submitWith(clean, acct0.id);
     const steps = clean.calls;
-    // the hold, the job (which carries the request row to the events queue), the console's copy of the input
-    expect(steps).toEqual(["ledger.admit", "broker.enqueue", "r2.put"]);
+    // the hold, the job (which carries the request row to the events queue, and the small input)
+    expect(steps).toEqual(["ledger.admit", "broker.enqueue"]);
     const agent = await newAgent(["background-removal"]);
     await drain(agent);
     let scenarios = 0;
@@ -199,7 +192,7 @@ describe("a fault at any await of the submit path loses nothing", () => {
         scenarios++;
       }
     }
-    expect(scenarios).toBe(9);
+    expect(scenarios).toBe(6);
   });
 
   it("a submission that resumes after the reconciler failed its job finds the job failed and is voided once", async () => {

@@ -48,7 +48,8 @@ export function registerPages(app: ConsoleApp) {
   app.get("/requests/:id", async (c) => {
     const svc = c.var.services.requests;
     const id = c.req.param("id");
-    const job = await svc.job(actor(c), id);
+    const { pool, job: held } = await svc.owned(actor(c), id);
+    const job = held ?? (await svc.job(actor(c), id));
     // The D1 row follows the job through the events queue: a page opened right after the run shows the broker's job
     // with the row's own fields not known yet.
     const row = (await c.var.services.console.usage.row(c.get("session").accountId, id)) ?? {
@@ -70,7 +71,7 @@ export function registerPages(app: ConsoleApp) {
       cost: null,
       filesDeletedAt: null,
     };
-    const inputs = await c.var.services.console.inputs.list(c.get("session").accountId, id);
+    const inputs = await c.var.services.console.inputs.list(c.get("session").accountId, id, pool);
     return c.html(
       <RequestPage session={c.get("session")} r={await svc.resultView(job, base(c))} row={row} inputs={inputs} />,
     );
@@ -101,14 +102,11 @@ export function registerPages(app: ConsoleApp) {
   app.get("/requests/:id/inputs/:field", async (c) => {
     const id = c.req.param("id");
     const field = c.req.param("field");
-    await c.var.services.requests.owned(actor(c), id);
-    const obj = await c.var.services.console.inputs.get(c.get("session").accountId, id, field);
+    const { pool } = await c.var.services.requests.owned(actor(c), id);
+    const obj = await c.var.services.console.inputs.get(c.get("session").accountId, id, field, pool);
     if (!obj) return c.text("not found", 404);
     return new Response(obj.body, {
-      headers: {
-        "content-type": obj.type,
-        "cache-control": "private, max-age=3600",
-      },
+      headers: { "content-type": obj.contentType, "cache-control": "private, max-age=3600" },
     });
   });
 

@@ -1,29 +1,21 @@
 import type { Env } from "../../env.ts";
-import { r2Keys } from "../../services/urls.ts";
+import { broker } from "../../services/broker.ts";
+import { type JobInput, listJobInputs, readJobInput } from "../../services/job-inputs.ts";
 
-/** A request's stored inputs (the files it was sent), as the console's request page lists and shows them. */
+/**
+ * A request's inputs (the files it was sent), as the console's request page lists and shows them: large ones from R2,
+ * small ones from the job its pool's broker holds (services/job-inputs.ts). Ownership is the caller's check.
+ */
 export class RequestInputs {
   constructor(private env: Env) {}
 
-  /** Each stored input of a request: its field name and media type. */
-  async list(accountId: string, requestId: string): Promise<{ field: string; type: string }[]> {
-    const listed = await this.env.BLOBS.list({
-      prefix: r2Keys.input(accountId, requestId, ""),
-      include: ["httpMetadata"],
-    });
-    return listed.objects.map((o) => ({
-      field: o.key.slice(o.key.lastIndexOf("/") + 1),
-      type: o.httpMetadata?.contentType ?? "application/octet-stream",
-    }));
+  /** Each input of a request: its field name and media type. */
+  list(accountId: string, requestId: string, pool: string): Promise<{ field: string; type: string }[]> {
+    return listJobInputs(this.env, broker(this.env, pool), accountId, requestId);
   }
 
-  /** One input's bytes and media type; null when there is none. Ownership is the caller's check. */
-  async get(
-    accountId: string,
-    requestId: string,
-    field: string,
-  ): Promise<{ body: ReadableStream; type: string } | null> {
-    const obj = await this.env.BLOBS.get(r2Keys.input(accountId, requestId, field));
-    return obj ? { body: obj.body, type: obj.httpMetadata?.contentType ?? "application/octet-stream" } : null;
+  /** One input's bytes and media type; null when there is none. */
+  get(accountId: string, requestId: string, field: string, pool: string): Promise<JobInput | null> {
+    return readJobInput(this.env, broker(this.env, pool), accountId, requestId, field);
   }
 }
