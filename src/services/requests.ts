@@ -26,9 +26,6 @@ export interface SubmitOptions {
   base: string;
   /** a dedicated endpoint's request: its private pool and class; no per-request hold (its instances are billed) */
   dedicated?: { pool: string; gpu_class: string };
-  /** runs work after the response (the Worker's waitUntil); nothing uses it since small inputs stopped being copied
-   * to R2 (the routes still pass it) */
-  defer?: (p: Promise<unknown>) => void;
 }
 
 export interface Submitted {

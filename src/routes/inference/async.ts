@@ -17,7 +17,7 @@ export function registerAsyncInference(api: Api) {
     responses: { 202: { description: "queued", schema: AsyncSubmitted } },
     errors: [400, 401, 402, 403, 404, 409, 413, 429],
     async handler(c, { params }) {
-      const { requests, cfg, background } = c.var.services;
+      const { requests, cfg } = c.var.services;
       // The body is the model's own input (JSON or raw image bytes), so it is read and checked against the model.
       const model = await loadModel(c, params.model);
       const raw = await inferenceBody(c, model);
@@ -37,7 +37,6 @@ export function registerAsyncInference(api: Api) {
         idempotencyKey: key,
         webhook,
         base,
-        defer: background,
       });
       for (const [k, v] of Object.entries(headers)) c.header(k, v);
       return reply(

@@ -28,14 +28,13 @@ export function registerSyncInference(api: Api) {
     },
     errors: [400, 401, 402, 403, 404, 413, 422, 429, 500, 503, 504],
     async handler(c, { params }) {
-      const { requests: svc, cfg, background } = c.var.services;
+      const { requests: svc, cfg } = c.var.services;
       const model = await loadModel(c, params.model);
       const raw = await inferenceBody(c, model);
       const base = baseUrl(cfg.PUBLIC_BASE_URL, c.req.url);
       const { id, pool, headers } = await svc.submit(c.var.account, model, raw, {
         mode: "sync",
         base,
-        defer: background,
       });
       const out: Record<string, string> = { ...headers, "x-inference-request-id": id };
       const job = await svc.wait(pool, id, preferWait(c, DEFAULT_WAIT_S, MAX_WAIT_S) * 1000);
