@@ -94,8 +94,10 @@ export abstract class JobBrokerReads extends DurableObject<Env> {
     return this.store.poolStats();
   }
 
-  protected view(r: JobRow): T.JobView {
+  /** `newest`: the job was just enqueued, so its position comes from the queue counts (no scan of the queue). */
+  protected view(r: JobRow, newest = false): T.JobView {
     if (r.status !== "QUEUED") return jobView(r, null, null);
-    return jobView(r, this.store.queuePosition(r), this.dispatch.capable(r) ? "available" : "no_capacity");
+    const position = newest ? this.store.newestPosition(r) : this.store.queuePosition(r);
+    return jobView(r, position, this.dispatch.capable(r) ? "available" : "no_capacity");
   }
 }

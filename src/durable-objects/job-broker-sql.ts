@@ -68,6 +68,25 @@ function column(version: number, table: string, name: string, type: string): Bro
   };
 }
 
+const QUEUE_COUNTS = [
+  `CREATE TABLE IF NOT EXISTS queue_counts (priority INTEGER PRIMARY KEY, n INTEGER NOT NULL)`,
+  `INSERT OR REPLACE INTO queue_counts (priority, n)
+     SELECT priority, COUNT(*) FROM jobs WHERE status = 'QUEUED' GROUP BY priority`,
+  `CREATE TRIGGER IF NOT EXISTS jobs_queued_insert AFTER INSERT ON jobs WHEN NEW.status = 'QUEUED' BEGIN
+     INSERT INTO queue_counts (priority, n) VALUES (NEW.priority, 1)
+       ON CONFLICT (priority) DO UPDATE SET n = n + 1;
+   END`,
+  `CREATE TRIGGER IF NOT EXISTS jobs_queued_delete AFTER DELETE ON jobs WHEN OLD.status = 'QUEUED' BEGIN
+     UPDATE queue_counts SET n = n - 1 WHERE priority = OLD.priority;
+   END`,
+  `CREATE TRIGGER IF NOT EXISTS jobs_queued_update AFTER UPDATE OF status, priority ON jobs
+   WHEN OLD.status = 'QUEUED' OR NEW.status = 'QUEUED' BEGIN
+     UPDATE queue_counts SET n = n - 1 WHERE OLD.status = 'QUEUED' AND priority = OLD.priority;
+     INSERT INTO queue_counts (priority, n) SELECT NEW.priority, 1 WHERE NEW.status = 'QUEUED'
+       ON CONFLICT (priority) DO UPDATE SET n = n + 1;
+   END`,
+];
+
 function index(version: number, name: string, on: string): BrokerStep {
   return {
     version,
@@ -115,6 +134,17 @@ const STEPS: BrokerStep[] = [
   // outbox's unsent and due-again events without reading the whole outbox
   index(11, "jobs_ttl", "jobs(status, ttl_deadline)"),
   index(12, "outbox_sent", "outbox(sent_at, created_at)"),
+  {
+    // Queued jobs per priority, kept by triggers on every write to `jobs` (so also exact after a direct DELETE): a new
+    // job's queue position is a sum over a few priorities instead of a COUNT over every queued job ahead of it, whose
+    // cost grew with the queue (about 0.1 ms per 1,000 queued, per submission).
+    version: 13,
+    name: "queue_counts",
+    up: (sql) => {
+      for (const q of QUEUE_COUNTS) sql.exec(q);
+    },
+    present: (sql) => userTables(sql).has("queue_counts"),
+  },
 ];
 
 export const JOB_BROKER_MIGRATIONS: MigrationPlan = {

@@ -147,8 +147,19 @@ export class BrokerStore {
       .one().n;
   }
 
+  /**
+   * The queue position of a job that is the newest of its priority (one just enqueued): every queued job of a higher
+   * or equal priority but itself, from the trigger-kept counts.
+   */
+  newestPosition(r: JobRow): number {
+    const ahead = this.sql
+      .exec<{ n: number }>(`SELECT COALESCE(SUM(n), 0) AS n FROM queue_counts WHERE priority >= ?`, r.priority)
+      .one().n;
+    return Math.max(0, ahead - 1);
+  }
+
   poolStats(): { queued: number; running: Record<string, number> } {
-    const queued = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'QUEUED'`).one().n;
+    const queued = this.sql.exec<{ n: number }>(`SELECT COALESCE(SUM(n), 0) AS n FROM queue_counts`).one().n;
     const running: Record<string, number> = {};
     for (const r of this.sql.exec<{ agent_id: string; n: number }>(
       `SELECT agent_id, COUNT(*) AS n FROM jobs WHERE status = 'PROCESSING' GROUP BY agent_id`,

@@ -43,8 +43,10 @@ export class JobBroker extends JobBrokerReads {
     // A job left queued adds two deadlines (its TTL, its outbox event's first send): an alarm already set no later
     // than both stays right, and the deadline query is skipped on the hot path.
     const due = Math.min(now + job.ttl_ms, job.record ? now + OUTBOX_FIRST_SEND_MS : Number.POSITIVE_INFINITY);
+    // The view is taken before any await: another enqueue during it would count as ahead of this job.
+    const view = this.view(r, true);
     if (r.status !== "QUEUED" || !this.deadlines.coveredBy(due)) await this.deadlines.schedule();
-    return this.view(r);
+    return view;
   }
 
   /** Cancel: a queued job ends at once; a running one ends at once too and its agent is told on its next heartbeat. */
