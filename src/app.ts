@@ -4,7 +4,7 @@ import type { z } from "zod";
 import type { ErrorEnvelope } from "../schemas/index.ts";
 import type { App, AppEnv, Ctx } from "./context.ts";
 import { config } from "./env.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError, logUnexpected } from "./errors.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { OpenApiRegistry, type Operation } from "./openapi.ts";
 import { requireAdmin, requireAgentToken, requireApiKey, requireProviderKey } from "./middleware/auth.ts";
@@ -121,14 +121,7 @@ export function createApi(): Api {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
-    console.error(
-      JSON.stringify({
-        level: "error",
-        request_id: c.get("requestId"),
-        message: String(err),
-        stack: (err as Error).stack,
-      }),
-    );
+    logUnexpected(c.get("requestId"), err);
     return errorResponse(c, new ApiError("internal", "internal error"));
   });
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));

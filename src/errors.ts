@@ -32,3 +32,10 @@ export function invalidFields(issues: { path: string; message: string; code: str
     ...(issues.length > MAX_FIELD_ERRORS ? { omitted: issues.length - MAX_FIELD_ERRORS } : {}),
   });
 }
+
+/** Logs an unexpected error (one that is not an ApiError) with the request it broke, before a generic 500. */
+export function logUnexpected(requestId: string | undefined, err: unknown): void {
+  console.error(
+    JSON.stringify({ level: "error", request_id: requestId, message: String(err), stack: (err as Error)?.stack }),
+  );
+}

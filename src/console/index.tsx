@@ -3,7 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { LIMITS, limit, type App } from "../app.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, logUnexpected } from "../errors.ts";
 import { requireCsrfToken, requireSession, securityHeaders, sessionCookie, type ConsoleEnv } from "./app.ts";
 import { ASSETS } from "./assets/generated.ts";
 import { ErrorPage } from "./pages/simple.tsx";
@@ -93,14 +93,7 @@ export function consoleApp(): Hono<ConsoleEnv> {
         err.status as 404,
       );
     }
-    console.error(
-      JSON.stringify({
-        level: "error",
-        request_id: c.get("requestId"),
-        message: String(err),
-        stack: (err as Error).stack,
-      }),
-    );
+    logUnexpected(c.get("requestId"), err);
     return c.html(
       <ErrorPage
         status={500}

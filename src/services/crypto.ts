@@ -23,6 +23,11 @@ export function newId(prefix: string): string {
   return `${prefix}_${t}${r}`;
 }
 
+/** Standard base64 in one native call (nodejs_compat): building a string byte by byte for btoa cost ~0.3 ms per 7 KB. */
+export function toBase64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+}
+
 export function base64url(buf: Uint8Array): string {
   let s = "";
   for (const b of buf) s += String.fromCharCode(b);

@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import { uniqueViolation } from "./db-errors.ts";
 import {
   MODEL_BY_SLUG,
   type ComfyJobSpec,
@@ -114,9 +115,7 @@ export class CustomModels {
     try {
       await db(this.env).insert(customModels).values(row);
     } catch (e) {
-      // drizzle wraps D1's error: the constraint is named in the cause
-      const text = `${String(e)} ${String((e as { cause?: unknown }).cause)}`;
-      if (/UNIQUE constraint failed/.test(text)) {
+      if (uniqueViolation(e)) {
         throw new ApiError("conflict", `you already have a model '${body.slug}'`);
       }
       throw e;

@@ -1,4 +1,5 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
+import { uniqueViolation } from "./db-errors.ts";
 import type { ProviderView } from "../../schemas/index.ts";
 import { db } from "../db/client.ts";
 import { agents, agentTokens, providers } from "../db/schema.ts";
@@ -120,9 +121,7 @@ export class ProviderAccounts {
     try {
       return await fn();
     } catch (e) {
-      // drizzle wraps D1's error: the constraint is named in its cause
-      if (/UNIQUE constraint failed/.test(`${String(e)} ${String((e as Error).cause)}`))
-        throw new ApiError("conflict", "another provider signs in with this email");
+      if (uniqueViolation(e)) throw new ApiError("conflict", "another provider signs in with this email");
       throw e;
     }
   }

@@ -1,3 +1,4 @@
+import { toBase64 } from "./crypto.ts";
 import { eq } from "drizzle-orm";
 import {
   JOB_ERROR_CODE,
@@ -134,10 +135,4 @@ export class RequestViews {
     if (!obj) throw notFound("output");
     return obj;
   }
-}
-
-function toBase64(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
 }

@@ -1,42 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { img2imgGraph, img2imgInputs } from "../fixtures/comfy-img2img.ts";
 import { brokerStub, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
 
 beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
-/** A ComfyUI API-format export: an SDXL text-to-image graph with an img2img branch reading an uploaded image. */
-const workflow = () =>
-  ({
-    "1": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: "juggernautXL_v9.safetensors" } },
-    "2": { class_type: "LoadImage", inputs: { image: "example.png" } },
-    "3": { class_type: "VAEEncode", inputs: { pixels: ["2", 0], vae: ["1", 2] } },
-    "4": { class_type: "CLIPTextEncode", inputs: { text: "a castle", clip: ["1", 1] } },
-    "5": { class_type: "CLIPTextEncode", inputs: { text: "blurry", clip: ["1", 1] } },
-    "6": {
-      class_type: "KSampler",
-      inputs: {
-        seed: 5,
-        steps: 25,
-        cfg: 6,
-        sampler_name: "euler",
-        scheduler: "normal",
-        denoise: 0.7,
-        model: ["1", 0],
-        positive: ["4", 0],
-        negative: ["5", 0],
-        latent_image: ["3", 0],
-      },
-    },
-    "7": { class_type: "VAEDecode", inputs: { samples: ["6", 0], vae: ["1", 2] } },
-    "8": { class_type: "SaveImage", inputs: { filename_prefix: "mine", images: ["7", 0] } },
-  }) as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
-const inputs = () => ({
-  image: { node: "2", input: "image", type: "image" },
-  prompt: { node: "4", input: "text", type: "string" },
-  steps: { node: "6", input: "steps", type: "integer", default: 25, minimum: 1, maximum: 60 },
-  strength: { node: "6", input: "denoise", type: "number", default: 0.7 },
-});
+const workflow = img2imgGraph;
+const inputs = img2imgInputs;
 const body = (slug: string, over: Record<string, unknown> = {}) => ({
   slug,
   name: "My restyler",

@@ -1,4 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { img2imgGraph, img2imgInputs } from "../fixtures/comfy-img2img.ts";
 import { PNG_1x1, call, json, newAccount, newAgent, resetBroker, syncCatalog } from "./helpers.ts";
 import { ALL_MODELS, complete, ended, leaseN, publish, ref, waitRun } from "./workflow-helpers.ts";
 
@@ -6,36 +7,8 @@ beforeAll(syncCatalog);
 beforeEach(resetBroker);
 
 /** A private ComfyUI model: an img2img graph whose checkpoint only some hosts hold. */
-const graph = {
-  "1": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: "juggernautXL_v9.safetensors" } },
-  "2": { class_type: "LoadImage", inputs: { image: "example.png" } },
-  "3": { class_type: "VAEEncode", inputs: { pixels: ["2", 0], vae: ["1", 2] } },
-  "4": { class_type: "CLIPTextEncode", inputs: { text: "a castle", clip: ["1", 1] } },
-  "5": { class_type: "CLIPTextEncode", inputs: { text: "blurry", clip: ["1", 1] } },
-  "6": {
-    class_type: "KSampler",
-    inputs: {
-      seed: 5,
-      steps: 25,
-      cfg: 6,
-      sampler_name: "euler",
-      scheduler: "normal",
-      denoise: 0.7,
-      model: ["1", 0],
-      positive: ["4", 0],
-      negative: ["5", 0],
-      latent_image: ["3", 0],
-    },
-  },
-  "7": { class_type: "VAEDecode", inputs: { samples: ["6", 0], vae: ["1", 2] } },
-  "8": { class_type: "SaveImage", inputs: { filename_prefix: "mine", images: ["7", 0] } },
-};
-const mapping = {
-  image: { node: "2", input: "image", type: "image" },
-  prompt: { node: "4", input: "text", type: "string" },
-  steps: { node: "6", input: "steps", type: "integer", default: 25, minimum: 1, maximum: 60 },
-  strength: { node: "6", input: "denoise", type: "number", default: 0.7 },
-};
+const graph = img2imgGraph();
+const mapping = img2imgInputs();
 const CAPS = { comfyui: { node_types: [], files: ["checkpoints/juggernautXL_v9.safetensors"] } };
 
 const definition = (slug: string, steps: unknown = 12) => ({

@@ -8,20 +8,12 @@ import type { InputFile, RunOutput } from "./types.ts";
  * is the caller's `invalid_input`.
  */
 
-/** Model folders whose files a private graph may ask for; listed through `GET /models/{folder}`. */
-const FILE_FOLDERS = [
-  "checkpoints",
-  "diffusion_models",
-  "unet",
-  "vae",
-  "clip",
-  "text_encoders",
-  "clip_vision",
-  "controlnet",
-  "loras",
-  "upscale_models",
-  "style_models",
-];
+/**
+ * Model folders whose files a private graph may ask for: those the core loaders read from (models/comfy-nodes.ts),
+ * which is all graphFiles can require. ComfyUI lists a folder's legacy paths under its current name (models/unet under
+ * diffusion_models, models/clip under text_encoders).
+ */
+const FILE_FOLDERS = [...new Set(Object.values(CORE_NODES).flatMap((n) => Object.values(n.files ?? {})))];
 
 /**
  * What private graphs may ask of this host: node types ComfyUI registers beyond the core ones (`GET /object_info`)
@@ -29,11 +21,13 @@ const FILE_FOLDERS = [
  */
 export async function hostCapabilities(url: string): Promise<{ node_types: string[]; files: string[] }> {
   const info = (await (await fetch(`${url}/object_info`)).json()) as Record<string, unknown>;
-  const files: string[] = [];
-  for (const folder of FILE_FOLDERS) {
-    const r = await fetch(`${url}/models/${folder}`).catch(() => null);
-    if (r?.ok) for (const f of (await r.json()) as string[]) files.push(`${folder}/${f}`);
-  }
+  const listed = await Promise.all(
+    FILE_FOLDERS.map(async (folder) => {
+      const r = await fetch(`${url}/models/${folder}`).catch(() => null);
+      return r?.ok ? ((await r.json()) as string[]).map((f) => `${folder}/${f}`) : [];
+    }),
+  );
+  const files = listed.flat();
   const custom = Object.keys(info).filter((t) => !CORE_NODES[t]);
   return { node_types: custom.sort().slice(0, 500), files: files.sort().slice(0, 500) };
 }

@@ -1,10 +1,8 @@
 import { AsyncSubmitted, isTerminal, RequestStatusView, SyncJsonOutput } from "../../../schemas/index.ts";
 import { LIMITS, reply, type Api, type Ctx } from "../../app.ts";
-import { ApiError } from "../../errors.ts";
-import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
 import { baseUrl, requestUrls } from "../../services/urls.ts";
 import { syncAnswer } from "../inference/answer.ts";
-import { inferenceBody, preferWait } from "../inference/parse.ts";
+import { idempotencyKey, inferenceBody, preferWait, takeWebhook } from "../inference/parse.ts";
 
 /**
  * Requests to a dedicated endpoint: the model's normal input, queued in the endpoint's private pool, no per-request
@@ -62,16 +60,8 @@ async function submit(c: Ctx, id: string, mode: "sync" | "async") {
   const account = c.var.account;
   const target = await endpoints.target(account, id);
   const raw = await inferenceBody(c, target.model);
-  const webhook = typeof raw.webhook === "string" ? raw.webhook : undefined;
-  if (raw.webhook !== undefined && !webhook)
-    throw new ApiError("invalid_input", "webhook must be an http(s) URL", {
-      fields: [{ path: "webhook", message: "invalid URL" }],
-    });
-  if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(cfg));
-  delete raw.webhook;
-  const key = c.req.header("idempotency-key");
-  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
-    throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
+  const webhook = takeWebhook(c, raw);
+  const key = idempotencyKey(c);
   const base = baseUrl(cfg.PUBLIC_BASE_URL, c.req.url);
   const r = await endpoints.submit(account, target, raw, { mode, webhook, base, idempotencyKey: key });
   return { svc: requests, id: r.id, job: r.job, pool: r.pool, base, model: target.model, raw };

@@ -1,9 +1,7 @@
 import { AsyncSubmitted } from "../../../schemas/index.ts";
 import { LIMITS, reply, type Api } from "../../app.ts";
-import { ApiError } from "../../errors.ts";
-import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
 import { baseUrl, requestUrls } from "../../services/urls.ts";
-import { inferenceBody, loadModel } from "./parse.ts";
+import { idempotencyKey, inferenceBody, loadModel, takeWebhook } from "./parse.ts";
 
 export function registerAsyncInference(api: Api) {
   api.route({
@@ -21,16 +19,8 @@ export function registerAsyncInference(api: Api) {
       // The body is the model's own input (JSON or raw image bytes), so it is read and checked against the model.
       const model = await loadModel(c, params.model);
       const raw = await inferenceBody(c, model);
-      const webhook = typeof raw.webhook === "string" ? raw.webhook : undefined;
-      if (raw.webhook !== undefined && !webhook)
-        throw new ApiError("invalid_input", "webhook must be an http(s) URL", {
-          fields: [{ path: "webhook", message: "invalid URL" }],
-        });
-      if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(cfg));
-      delete raw.webhook;
-      const key = c.req.header("idempotency-key");
-      if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
-        throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
+      const webhook = takeWebhook(c, raw);
+      const key = idempotencyKey(c);
       const base = baseUrl(cfg.PUBLIC_BASE_URL, c.req.url);
       const { id, job, headers } = await requests.submit(c.var.account, model, raw, {
         mode: "async",

@@ -3,6 +3,7 @@ import type { Ctx } from "../../app.ts";
 import { ApiError } from "../../errors.ts";
 import type { CatalogModel } from "../../services/catalog.ts";
 import { MAX_IMAGE_BYTES } from "../../services/inputs.ts";
+import { checkOutbound, outboundPolicy } from "../../services/outbound.ts";
 
 /** A catalog model, or one of the calling account's private models; 404 otherwise. */
 export async function loadModel(c: Ctx, slug: string): Promise<CatalogModel> {
@@ -58,4 +59,24 @@ export function preferWait(c: Ctx, fallback: number, max: number): number {
   const m = c.req.header("prefer")?.match(/wait=(\d+)/);
   const n = m ? Number(m[1]) : fallback;
   return Math.min(Math.max(n, 0), max);
+}
+
+/** The `Idempotency-Key` header, when sent: 1–255 printable characters, else 400. */
+export function idempotencyKey(c: Ctx): string | undefined {
+  const key = c.req.header("idempotency-key");
+  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
+    throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
+  return key;
+}
+
+/** Takes `webhook` out of a model's input, checked as a URL the platform may call (400 otherwise). */
+export function takeWebhook(c: Ctx, raw: Record<string, unknown>): string | undefined {
+  const webhook = typeof raw.webhook === "string" ? raw.webhook : undefined;
+  if (raw.webhook !== undefined && !webhook)
+    throw new ApiError("invalid_input", "webhook must be an http(s) URL", {
+      fields: [{ path: "webhook", message: "invalid URL" }],
+    });
+  if (webhook) checkOutbound(webhook, "webhook", outboundPolicy(c.var.services.cfg));
+  delete raw.webhook;
+  return webhook;
 }

@@ -5,7 +5,7 @@ import { MAX_IMAGE_BYTES } from "../../services/inputs.ts";
 import { baseUrl } from "../../services/urls.ts";
 import { runUrls } from "../../services/workflows/views.ts";
 import { parseJson } from "../../validation.ts";
-import { preferWait } from "../inference/parse.ts";
+import { idempotencyKey, preferWait } from "../inference/parse.ts";
 
 const DEFAULT_WAIT_S = 60;
 const MAX_WAIT_S = 300;
@@ -26,13 +26,6 @@ async function runBody(c: Ctx): Promise<Record<string, unknown> | Uint8Array> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new ApiError("invalid_input", "request body must be a JSON object");
   return raw as Record<string, unknown>;
-}
-
-function idempotencyKey(c: Ctx): string | undefined {
-  const key = c.req.header("idempotency-key");
-  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key))
-    throw new ApiError("invalid_input", "Idempotency-Key must be 1-255 printable characters");
-  return key;
 }
 
 const base = (c: Ctx) => baseUrl(c.var.services.cfg.PUBLIC_BASE_URL, c.req.url);

@@ -1,4 +1,5 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
+import { uniqueViolation } from "../db-errors.ts";
 import type { CreateEndpoint, EndpointView, GpuClass, PatchEndpoint } from "../../../schemas/index.ts";
 import { db } from "../../db/client.ts";
 import { endpoints } from "../../db/schema.ts";
@@ -87,8 +88,7 @@ export class EndpointService {
         createdAt: Date.now(),
       });
     } catch (e) {
-      if (e instanceof Error && /UNIQUE/.test(e.message))
-        throw new ApiError("conflict", `an endpoint named '${body.name}' exists`);
+      if (uniqueViolation(e)) throw new ApiError("conflict", `an endpoint named '${body.name}' exists`);
       throw e;
     }
     const snap = await endpointDO(this.env, id).create({
