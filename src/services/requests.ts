@@ -47,6 +47,11 @@ export class RequestService extends RequestViews {
     validateModelInput(model.definition.input_schema, { ...raw, ...Object.fromEntries(bin) });
   }
 
+  /** Voids the hold of a submission whose job was never queued (nothing ran, so nothing is charged). */
+  private async voidUnqueued(accountId: string, id: string, reason: string): Promise<void> {
+    await billing(this.env).closeHold(accountId, id, { status: "FAILED", gpu_ms: null, gpu_class: null, reason });
+  }
+
   /**
    * Validates the input with the model's schema, admits the request through billing and queues the job. Nothing is
    * held or queued for input that fails validation.
@@ -105,13 +110,7 @@ export class RequestService extends RequestViews {
       throw e;
     }
     if (uploads && (await uploads).some((r) => r.status === "rejected")) {
-      if (admission)
-        await billing(this.env).closeHold(account.id, id, {
-          status: "FAILED",
-          gpu_ms: null,
-          gpu_class: null,
-          reason: "enqueue_failed",
-        });
+      if (admission) await this.voidUnqueued(account.id, id, "enqueue_failed");
       await removeFiles();
       throw new ApiError("internal", "the input could not be stored; nothing was charged");
     }
@@ -140,13 +139,7 @@ export class RequestService extends RequestViews {
       } catch (e) {
         // No row, so no job will be queued: the hold is voided at once and the stored inputs removed.
         const reason = uniqueViolation(e) ? "idempotency_conflict" : "enqueue_failed";
-        if (admission)
-          await billing(this.env).closeHold(account.id, id, {
-            status: "FAILED",
-            gpu_ms: null,
-            gpu_class: null,
-            reason,
-          });
+        if (admission) await this.voidUnqueued(account.id, id, reason);
         await removeFiles();
         // Two requests with one Idempotency-Key raced past the lookup above: the other one's row won.
         const prior =
@@ -184,13 +177,7 @@ export class RequestService extends RequestViews {
       });
     } catch (e) {
       const [r] = await broker(this.env, pool).reconcile([{ id, account_id: account.id, model: def.slug }]);
-      if (admission && r && !r.present)
-        await billing(this.env).closeHold(account.id, id, {
-          status: "FAILED",
-          gpu_ms: null,
-          gpu_class: null,
-          reason: "submission_interrupted",
-        });
+      if (admission && r && !r.present) await this.voidUnqueued(account.id, id, "submission_interrupted");
       throw e;
     }
     return {
