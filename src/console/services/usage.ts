@@ -63,7 +63,8 @@ export class UsageService {
   }
 
   /** Newest first, keyset-paged on (created_at, id), optionally filtered by model and status. */
-  async page(accountId: string, f: Filters): Promise<RequestPage> {
+  /** Newest first, keyset-paged by (created_at, id); the API's `GET /v1/usage` pages the same way (services/usage.ts). */
+  async page(accountId: string, f: Filters, size = PAGE_SIZE): Promise<RequestPage> {
     const where: SQL[] = [eq(requests.accountId, accountId)];
     if (f.model) where.push(eq(requests.model, f.model));
     if (f.status) where.push(eq(requests.status, f.status));
@@ -80,11 +81,11 @@ export class UsageService {
       .from(requests)
       .where(and(...where))
       .orderBy(desc(requests.createdAt), desc(requests.id))
-      .limit(PAGE_SIZE + 1)
+      .limit(size + 1)
       .all();
-    const page = rows.slice(0, PAGE_SIZE);
+    const page = rows.slice(0, size);
     const last = page[page.length - 1];
-    return { rows: page, next: rows.length > PAGE_SIZE && last ? encodeCursor(last) : null };
+    return { rows: page, next: rows.length > size && last ? encodeCursor(last) : null };
   }
 
   async models(accountId: string): Promise<string[]> {
